@@ -1,0 +1,40 @@
+import { blockedReason } from '../core/address-policy.ts';
+import { normaliseSecret } from '../core/signing.ts';
+import { RESERVED_HEADERS } from '../delivery/request-headers.ts';
+import { invalid } from './errors.ts';
+
+/** Checks an endpoint URL: absolute http(s), and not a literal blocked address unless allowed. */
+export function checkEndpointUrl(url: string, allowPrivateNetworks: boolean): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalid(['body', 'url'], 'must be an absolute URL such as https://example.com/webhook');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw invalid(['body', 'url'], 'must use http or https');
+  if (parsed.username || parsed.password) throw invalid(['body', 'url'], 'must not contain credentials; use endpoint headers');
+  const host = parsed.hostname.replace(/^\[|\]$/g, '');
+  if (!allowPrivateNetworks && /^[\d.]+$|:/.test(host)) {
+    const reason = blockedReason(host);
+    if (reason) throw invalid(['body', 'url'], `points at a ${reason} address, which deliveries may not reach`);
+  }
+  return url;
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** Custom headers: valid names and values, and none of the names Herald sets itself. */
+export function checkHeaders(headers: Record<string, string | null>, loc: string[]): void {
+  for (const [name, value] of Object.entries(headers)) {
+    if (!TOKEN.test(name)) throw invalid([...loc, name], 'is not a valid header name');
+    if (RESERVED_HEADERS.has(name.toLowerCase())) throw invalid([...loc, name], 'is set by Herald and cannot be overridden');
+    if (value !== null && /[\r\n\0]/.test(value)) throw invalid([...loc, name], 'must not contain line breaks');
+  }
+}
+
+export function checkSecret(secret: string, loc: string[]): string {
+  return normaliseSecret(secret) ?? (() => { throw invalid(loc, 'must be base64 of 24 to 64 bytes, optionally prefixed with whsec_'); })();
+}
+
+/** Header names whose values the API never echoes back. */
+export const SENSITIVE_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);

@@ -1,0 +1,89 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { looksLikeId } from '../../core/ids.ts';
+import type { Application } from '../../core/model.ts';
+import { type ApiContext, findApp } from '../context.ts';
+import { invalid, orConflict } from '../errors.ts';
+import { planPage } from '../pagination.ts';
+import { sentFields } from '../patch.ts';
+import { AppPath, ApplicationIn, ApplicationPatch, CreateAppQuery, ListQuery } from '../schemas.ts';
+import { applicationOut, listOut } from '../views.ts';
+
+const UID_TAKEN = 'An application with this uid already exists.';
+
+export function applicationRoutes(server: FastifyInstance, ctx: ApiContext): void {
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.get('/api/v1/app', { schema: { querystring: ListQuery } }, async (request) => {
+    const plan = planPage(request.query, 'asc');
+    return listOut(await ctx.store.apps.list(plan.page), plan, (a) => a.id, applicationOut);
+  });
+
+  app.post('/api/v1/app', { schema: { body: ApplicationIn, querystring: CreateAppQuery } }, async (request, reply) => {
+    const body = request.body;
+    if (request.query.get_if_exists && body.uid) {
+      const existing = await ctx.store.apps.get(body.uid);
+      if (existing) return reply.code(200).send(applicationOut(existing));
+    }
+    const created = await createApplication(ctx, body);
+    return reply.code(201).send(applicationOut(created));
+  });
+
+  app.get('/api/v1/app/:appId', { schema: { params: AppPath } }, async (request) =>
+    applicationOut(await findApp(ctx, request.params.appId)));
+
+  app.put('/api/v1/app/:appId', { schema: { params: AppPath, body: ApplicationIn } }, async (request, reply) => {
+    const existing = await ctx.store.apps.get(request.params.appId);
+    if (!existing) {
+      const uid = request.body.uid ?? uidFromPath(request.params.appId);
+      return reply.code(201).send(applicationOut(await createApplication(ctx, { ...request.body, uid })));
+    }
+    const body = request.body;
+    return applicationOut(await save(ctx, existing, {
+      name: body.name,
+      uid: body.uid ?? null,
+      metadata: body.metadata ?? {},
+      throttleRate: body.throttleRate ?? null,
+    }));
+  });
+
+  app.patch('/api/v1/app/:appId', { schema: { params: AppPath, body: ApplicationPatch } }, async (request) => {
+    const existing = await findApp(ctx, request.params.appId);
+    return applicationOut(await save(ctx, existing, sentFields(request.body)));
+  });
+
+  app.delete('/api/v1/app/:appId', { schema: { params: AppPath } }, async (request, reply) => {
+    const existing = await findApp(ctx, request.params.appId);
+    await ctx.store.apps.delete(existing.id);
+    return reply.code(204).send();
+  });
+}
+
+/** Creates an application; also used when a message names an application that does not exist yet. */
+export async function createApplication(ctx: ApiContext, input: ApplicationIn): Promise<Application> {
+  checkUid(input.uid);
+  const now = ctx.clock.now();
+  return orConflict(ctx.store.apps.create({
+    id: ctx.ids('application'),
+    uid: input.uid ?? null,
+    name: input.name,
+    metadata: input.metadata ?? {},
+    throttleRate: input.throttleRate ?? null,
+    createdAt: now,
+    updatedAt: now,
+  }), UID_TAKEN);
+}
+
+/** A path segment names an application by id or uid; one that is not an id becomes the uid of an upsert. */
+export function uidFromPath(segment: string): string | null {
+  return looksLikeId('application', segment) ? null : segment;
+}
+
+async function save(ctx: ApiContext, existing: Application, changes: Partial<Application>): Promise<Application> {
+  checkUid(changes.uid);
+  return orConflict(ctx.store.apps.update({ ...existing, ...changes, updatedAt: ctx.clock.now() }), UID_TAKEN);
+}
+
+function checkUid(uid: string | null | undefined): void {
+  if (uid && looksLikeId('application', uid)) throw invalid(['body', 'uid'], 'must not have the form of an application id');
+}

@@ -1,0 +1,87 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import type { Message, Status } from '../../core/model.ts';
+import { type ApiContext, findApp, findEndpoint } from '../context.ts';
+import { notFound } from '../errors.ts';
+import { planPage } from '../pagination.ts';
+import { AttemptedMessagesQuery, AttemptListQuery, EndpointPath, ListQuery, MessagePath } from '../schemas.ts';
+import { attemptOut, endpointMessageOut, listOut, messageEndpointOut } from '../views.ts';
+import { messageFilter } from './messages.ts';
+
+const AttemptPath = Type.Object({ appId: Type.String(), msgId: Type.String(), attemptId: Type.String() });
+const ResendPath = Type.Object({ appId: Type.String(), msgId: Type.String(), endpointId: Type.String() });
+
+export function attemptRoutes(server: FastifyInstance, ctx: ApiContext): void {
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
+  const findMessage = async (appId: string, msgId: string) => {
+    const application = await findApp(ctx, appId);
+    const message = await ctx.store.messages.get(application.id, msgId);
+    return message ? { application, message } : Promise.reject(notFound('Message'));
+  };
+  const attemptFilter = (query: AttemptListQuery) => ({
+    ...messageFilter(query),
+    status: (query.status ?? null) as Status | null,
+    statusCodeClass: query.status_code_class ?? null,
+    endpointId: query.endpoint_id ?? null,
+  });
+
+  app.get('/api/v1/app/:appId/attempt/endpoint/:endpointId', { schema: { params: EndpointPath, querystring: AttemptListQuery } }, async (request) => {
+    const application = await findApp(ctx, request.params.appId);
+    const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
+    const query = request.query;
+    const plan = planPage(query, 'desc');
+    const page = await ctx.store.attempts.listByEndpoint(endpoint.id, attemptFilter(query), plan.page);
+    const messages = query.with_msg ? await messagesOf(ctx, application.id, page.items.map((a) => a.messageId)) : null;
+    return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, query.with_content ?? true, messages?.get(a.messageId)));
+  });
+
+  app.get('/api/v1/app/:appId/attempt/msg/:msgId', { schema: { params: MessagePath, querystring: AttemptListQuery } }, async (request) => {
+    const { message } = await findMessage(request.params.appId, request.params.msgId);
+    const query = request.query;
+    const plan = planPage(query, 'desc');
+    const page = await ctx.store.attempts.listByMessage(message.id, attemptFilter(query), plan.page);
+    return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, query.with_content ?? true, query.with_msg ? message : undefined));
+  });
+
+  app.get('/api/v1/app/:appId/msg/:msgId/attempt/:attemptId', { schema: { params: AttemptPath } }, async (request) => {
+    const { message } = await findMessage(request.params.appId, request.params.msgId);
+    const attempt = await ctx.store.attempts.get(message.id, request.params.attemptId);
+    if (!attempt) throw notFound('Attempt');
+    return attemptOut(attempt);
+  });
+
+  app.get('/api/v1/app/:appId/msg/:msgId/endpoint', { schema: { params: MessagePath, querystring: ListQuery } }, async (request) => {
+    const { message } = await findMessage(request.params.appId, request.params.msgId);
+    const plan = planPage(request.query, 'asc');
+    const page = await ctx.store.queue.listByMessage(message.id, plan.page);
+    return listOut(page, plan, (row) => row.endpoint.id, (row) => messageEndpointOut(row.delivery, row.endpoint));
+  });
+
+  app.get('/api/v1/app/:appId/endpoint/:endpointId/msg', { schema: { params: EndpointPath, querystring: AttemptedMessagesQuery } }, async (request) => {
+    const application = await findApp(ctx, request.params.appId);
+    const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
+    const query = request.query;
+    const plan = planPage(query, 'desc');
+    const filter = { ...messageFilter(query), status: (query.status ?? null) as Status | null };
+    const page = await ctx.store.queue.listByEndpoint(endpoint.id, filter, plan.page);
+    return listOut(page, plan, (row) => row.message.id, (row) => endpointMessageOut(row.delivery, row.message, query.with_content ?? true));
+  });
+
+  app.post('/api/v1/app/:appId/msg/:msgId/endpoint/:endpointId/resend', { schema: { params: ResendPath } }, async (request, reply) => {
+    const { application, message } = await findMessage(request.params.appId, request.params.msgId);
+    const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
+    await ctx.store.queue.resend(message.id, endpoint.id, ctx.clock.now());
+    ctx.wake();
+    return reply.code(202).send({});
+  });
+}
+
+async function messagesOf(ctx: ApiContext, appId: string, ids: string[]): Promise<Map<string, Message>> {
+  const messages = new Map<string, Message>();
+  for (const id of new Set(ids)) {
+    const message = await ctx.store.messages.get(appId, id);
+    if (message) messages.set(id, message);
+  }
+  return messages;
+}

@@ -1,0 +1,203 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import { looksLikeId } from '../../core/ids.ts';
+import type { Application, Endpoint, EndpointSecret } from '../../core/model.ts';
+import { generateSecret } from '../../core/signing.ts';
+import { type ApiContext, findApp, findEndpoint } from '../context.ts';
+import { checkEndpointUrl, checkHeaders, checkSecret, SENSITIVE_HEADERS } from '../endpoint-input.ts';
+import { invalid, orConflict } from '../errors.ts';
+import { planPage, timeParam } from '../pagination.ts';
+import { sentFields } from '../patch.ts';
+import {
+  AppPath,
+  EndpointHeadersIn,
+  EndpointHeadersPatchIn,
+  EndpointIn,
+  EndpointPatch,
+  EndpointPath,
+  EndpointSecretRotateIn,
+  EndpointUpdate,
+  EventExampleIn,
+  ListQuery,
+  RecoverIn,
+  StatsQuery,
+} from '../schemas.ts';
+import { endpointOut, iso, listOut, messageOut } from '../views.ts';
+
+const UID_TAKEN = 'An endpoint with this uid already exists in this application.';
+const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
+
+type EndpointFields = Omit<EndpointPatch, 'filterTypes'>;
+
+export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
+  const base = '/api/v1/app/:appId/endpoint';
+  const load = async (params: { appId: string; endpointId: string }) => {
+    const application = await findApp(ctx, params.appId);
+    return { application, endpoint: await findEndpoint(ctx, application, params.endpointId) };
+  };
+
+  app.get(base, { schema: { params: AppPath, querystring: ListQuery } }, async (request) => {
+    const application = await findApp(ctx, request.params.appId);
+    const plan = planPage(request.query, 'asc');
+    return listOut(await ctx.store.endpoints.list(application.id, plan.page), plan, (e) => e.id, endpointOut);
+  });
+
+  app.post(base, { schema: { params: AppPath, body: EndpointIn } }, async (request, reply) => {
+    const application = await findApp(ctx, request.params.appId);
+    const endpoint = await createEndpoint(ctx, application, request.body);
+    return reply.code(201).send(endpointOut(endpoint));
+  });
+
+  app.get(`${base}/:endpointId`, { schema: { params: EndpointPath } }, async (request) =>
+    endpointOut((await load(request.params)).endpoint));
+
+  app.put(`${base}/:endpointId`, { schema: { params: EndpointPath, body: EndpointUpdate } }, async (request, reply) => {
+    const application = await findApp(ctx, request.params.appId);
+    const existing = await ctx.store.endpoints.get(application.id, request.params.endpointId);
+    const body = request.body;
+    if (!existing) {
+      const uid = body.uid ?? (looksLikeId('endpoint', request.params.endpointId) ? null : request.params.endpointId);
+      return reply.code(201).send(endpointOut(await createEndpoint(ctx, application, { ...body, uid })));
+    }
+    return endpointOut(await saveEndpoint(ctx, existing, {
+      url: body.url,
+      description: body.description ?? '',
+      uid: body.uid ?? null,
+      disabled: body.disabled ?? false,
+      eventTypes: body.eventTypes ?? body.filterTypes ?? null,
+      channels: body.channels ?? null,
+      metadata: body.metadata ?? {},
+      throttleRate: body.throttleRate ?? null,
+    }));
+  });
+
+  app.patch(`${base}/:endpointId`, { schema: { params: EndpointPath, body: EndpointPatch } }, async (request) => {
+    const { endpoint } = await load(request.params);
+    const { filterTypes, ...fields } = request.body;
+    return endpointOut(await saveEndpoint(ctx, endpoint, sentFields({ ...fields, eventTypes: fields.eventTypes ?? filterTypes })));
+  });
+
+  app.delete(`${base}/:endpointId`, { schema: { params: EndpointPath } }, async (request, reply) => {
+    const { application, endpoint } = await load(request.params);
+    await ctx.store.endpoints.delete(application.id, endpoint.id);
+    return reply.code(204).send();
+  });
+
+  app.get(`${base}/:endpointId/secret`, { schema: { params: EndpointPath } }, async (request) =>
+    ({ key: (await load(request.params)).endpoint.secrets[0]!.key }));
+
+  // The old secret keeps signing beside the new one for the grace period, so receivers can roll over.
+  app.post(`${base}/:endpointId/secret/rotate`, { schema: { params: EndpointPath, body: EndpointSecretRotateIn } }, async (request, reply) => {
+    const { endpoint } = await load(request.params);
+    const now = ctx.clock.now();
+    const key = request.body.key ? checkSecret(request.body.key, ['body', 'key']) : generateSecret(ctx.random);
+    const graceMs = (request.body.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
+    const [current, ...older] = endpoint.secrets;
+    const secrets: EndpointSecret[] = [
+      { key, expiresAt: null },
+      ...(current && graceMs > 0 ? [{ key: current.key, expiresAt: now + graceMs }] : []),
+      ...older.filter((secret) => secret.expiresAt !== null && secret.expiresAt > now),
+    ];
+    await ctx.store.endpoints.update({ ...endpoint, secrets, updatedAt: now });
+    return reply.code(204).send();
+  });
+
+  app.get(`${base}/:endpointId/headers`, { schema: { params: EndpointPath } }, async (request) => {
+    const { endpoint } = await load(request.params);
+    const entries = Object.entries(endpoint.headers);
+    return {
+      headers: Object.fromEntries(entries.filter(([name]) => !SENSITIVE_HEADERS.has(name.toLowerCase()))),
+      sensitive: entries.map(([name]) => name).filter((name) => SENSITIVE_HEADERS.has(name.toLowerCase())),
+    };
+  });
+
+  app.put(`${base}/:endpointId/headers`, { schema: { params: EndpointPath, body: EndpointHeadersIn } }, async (request, reply) => {
+    const { endpoint } = await load(request.params);
+    checkHeaders(request.body.headers, ['body', 'headers']);
+    await ctx.store.endpoints.update({ ...endpoint, headers: request.body.headers, updatedAt: ctx.clock.now() });
+    return reply.code(204).send();
+  });
+
+  app.patch(`${base}/:endpointId/headers`, { schema: { params: EndpointPath, body: EndpointHeadersPatchIn } }, async (request, reply) => {
+    const { endpoint } = await load(request.params);
+    checkHeaders(request.body.headers, ['body', 'headers']);
+    const headers = { ...endpoint.headers };
+    for (const [name, value] of Object.entries(request.body.headers)) {
+      if (value === null) delete headers[name];
+      else headers[name] = value;
+    }
+    await ctx.store.endpoints.update({ ...endpoint, headers, updatedAt: ctx.clock.now() });
+    return reply.code(204).send();
+  });
+
+  app.get(`${base}/:endpointId/stats`, { schema: { params: EndpointPath, querystring: StatsQuery } }, async (request) => {
+    const { endpoint } = await load(request.params);
+    const stats = await ctx.store.queue.stats(endpoint.id, { after: timeParam(request.query.since), before: timeParam(request.query.until) });
+    return { ...stats, canceled: 0 };
+  });
+
+  app.post(`${base}/:endpointId/recover`, { schema: { params: EndpointPath, body: RecoverIn } }, async (request, reply) => {
+    const { endpoint } = await load(request.params);
+    const now = ctx.clock.now();
+    const since = Date.parse(request.body.since);
+    const until = request.body.until ? Date.parse(request.body.until) : now;
+    if (until < since) throw invalid(['body', 'until'], 'must not be before since');
+    const recovered = await ctx.store.queue.recover(endpoint.id, since, until, now);
+    if (recovered > 0) ctx.wake();
+    return reply.code(202).send({ id: ctx.ids('task'), status: 'running', task: 'endpoint.recover', updatedAt: iso(now), recovered });
+  });
+
+  app.post(`${base}/:endpointId/send-example`, { schema: { params: EndpointPath, body: EventExampleIn } }, async (request) => {
+    const { application, endpoint } = await load(request.params);
+    const eventType = await ctx.store.eventTypes.get(request.body.eventType);
+    const payload = exampleFromSchemas(eventType?.schemas) ?? { eventType: request.body.eventType, example: true };
+    const message = await ctx.publisher.publishTo(application, endpoint, {
+      eventType: request.body.eventType,
+      eventId: null,
+      channels: null,
+      payload: Buffer.from(JSON.stringify(payload)),
+    });
+    return messageOut(message, true, payload);
+  });
+}
+
+async function createEndpoint(ctx: ApiContext, application: Application, body: EndpointIn): Promise<Endpoint> {
+  checkEndpointUrl(body.url, ctx.allowPrivateNetworks);
+  if (body.uid && looksLikeId('endpoint', body.uid)) throw invalid(['body', 'uid'], 'must not have the form of an endpoint id');
+  if (body.headers) checkHeaders(body.headers, ['body', 'headers']);
+  const now = ctx.clock.now();
+  const endpoint: Endpoint = {
+    id: ctx.ids('endpoint'),
+    appId: application.id,
+    uid: body.uid ?? null,
+    url: body.url,
+    description: body.description ?? '',
+    eventTypes: body.eventTypes ?? body.filterTypes ?? null,
+    channels: body.channels ?? null,
+    disabled: body.disabled ?? false,
+    metadata: body.metadata ?? {},
+    throttleRate: body.throttleRate ?? null,
+    headers: body.headers ?? {},
+    secrets: [{ key: body.secret ? checkSecret(body.secret, ['body', 'secret']) : generateSecret(ctx.random), expiresAt: null }],
+    createdAt: now,
+    updatedAt: now,
+  };
+  return orConflict(ctx.store.endpoints.create(endpoint), UID_TAKEN);
+}
+
+async function saveEndpoint(ctx: ApiContext, existing: Endpoint, changes: EndpointFields): Promise<Endpoint> {
+  if (changes.url !== undefined) checkEndpointUrl(changes.url, ctx.allowPrivateNetworks);
+  if (changes.uid && looksLikeId('endpoint', changes.uid)) throw invalid(['body', 'uid'], 'must not have the form of an endpoint id');
+  return orConflict(ctx.store.endpoints.update({ ...existing, ...changes, updatedAt: ctx.clock.now() } as Endpoint), UID_TAKEN);
+}
+
+/** The first `examples` entry of the event type's newest schema version, if it has one. */
+function exampleFromSchemas(schemas: Record<string, unknown> | null | undefined): object | null {
+  if (!schemas) return null;
+  const newest = Object.keys(schemas).sort((a, b) => Number(b) - Number(a))[0];
+  const examples = (schemas[newest ?? ''] as { examples?: unknown[] } | undefined)?.examples;
+  const example = examples?.[0];
+  return example && typeof example === 'object' && !Array.isArray(example) ? example : null;
+}
+

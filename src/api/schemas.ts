@@ -1,0 +1,125 @@
+import { type Static, type TSchema, Type } from 'typebox';
+
+/**
+ * Request shapes, after Svix's OpenAPI document (names, limits, patterns). Unknown fields are
+ * ignored everywhere, as the Svix server does, so newer SDKs that send extra fields still work.
+ */
+
+const NAME_PATTERN = '^[a-zA-Z0-9\\-_.]+$';
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Uid = Type.String({ minLength: 1, maxLength: 256, pattern: NAME_PATTERN });
+const Metadata = Type.Record(Type.String(), Type.String());
+const EventTypeName = Type.String({ minLength: 1, maxLength: 256, pattern: NAME_PATTERN });
+const Channel = Type.String({ minLength: 1, maxLength: 128, pattern: NAME_PATTERN });
+const ThrottleRate = Type.Integer({ minimum: 1, maximum: 65535 });
+const Secret = Type.String({ pattern: '^(whsec_)?[a-zA-Z0-9+/=]{32,100}$' });
+const Url = Type.String({ minLength: 1, maxLength: 65536 });
+const EventTypeList = Type.Array(EventTypeName, { minItems: 1, uniqueItems: true });
+const ChannelList = (maxItems: number) => Type.Array(Channel, { minItems: 1, maxItems, uniqueItems: true });
+const Headers = Type.Record(Type.String({ minLength: 1 }), Type.String());
+const DateTime = Type.String({ format: 'date-time' });
+
+export const AppPath = Type.Object({ appId: Type.String() });
+export const EndpointPath = Type.Object({ appId: Type.String(), endpointId: Type.String() });
+export const MessagePath = Type.Object({ appId: Type.String(), msgId: Type.String() });
+export const EventTypePath = Type.Object({ eventTypeName: Type.String() });
+
+export const ApplicationIn = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  uid: Type.Optional(Nullable(Uid)),
+  metadata: Type.Optional(Metadata),
+  throttleRate: Type.Optional(Nullable(ThrottleRate)),
+});
+export type ApplicationIn = Static<typeof ApplicationIn>;
+export const ApplicationPatch = Type.Partial(ApplicationIn);
+export type ApplicationPatch = Static<typeof ApplicationPatch>;
+
+export const EventTypeIn = Type.Object({
+  name: EventTypeName,
+  description: Type.String(),
+  schemas: Type.Optional(Nullable(Type.Record(Type.String(), Type.Object({})))),
+  archived: Type.Optional(Type.Boolean()),
+  deprecated: Type.Optional(Type.Boolean()),
+  featureFlag: Type.Optional(Nullable(Uid)),
+});
+export type EventTypeIn = Static<typeof EventTypeIn>;
+export const EventTypeUpdate = Type.Omit(EventTypeIn, ['name']);
+export const EventTypePatch = Type.Partial(EventTypeUpdate);
+export type EventTypePatch = Static<typeof EventTypePatch>;
+
+const endpointFields = {
+  url: Url,
+  description: Type.Optional(Type.String()),
+  uid: Type.Optional(Nullable(Uid)),
+  disabled: Type.Optional(Type.Boolean()),
+  eventTypes: Type.Optional(Nullable(EventTypeList)),
+  /** What older Svix clients call `eventTypes`. */
+  filterTypes: Type.Optional(Nullable(EventTypeList)),
+  channels: Type.Optional(Nullable(ChannelList(10))),
+  metadata: Type.Optional(Metadata),
+  throttleRate: Type.Optional(Nullable(ThrottleRate)),
+};
+export const EndpointIn = Type.Object({
+  ...endpointFields,
+  secret: Type.Optional(Nullable(Secret)),
+  headers: Type.Optional(Nullable(Headers)),
+});
+export type EndpointIn = Static<typeof EndpointIn>;
+export const EndpointUpdate = Type.Object(endpointFields);
+export const EndpointPatch = Type.Partial(Type.Object(endpointFields));
+export type EndpointPatch = Static<typeof EndpointPatch>;
+
+export const EndpointSecretRotateIn = Type.Object({
+  key: Type.Optional(Nullable(Secret)),
+  gracePeriodSeconds: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 604_800 }))),
+});
+export const EndpointHeadersIn = Type.Object({ headers: Headers });
+export const EndpointHeadersPatchIn = Type.Object({ headers: Type.Record(Type.String({ minLength: 1 }), Nullable(Type.String())) });
+export const RecoverIn = Type.Object({ since: DateTime, until: Type.Optional(Nullable(DateTime)) });
+export const EventExampleIn = Type.Object({ eventType: EventTypeName });
+
+export const MessageIn = Type.Object({
+  eventType: EventTypeName,
+  payload: Type.Object({}),
+  eventId: Type.Optional(Nullable(Uid)),
+  channels: Type.Optional(Nullable(ChannelList(5))),
+  application: Type.Optional(Nullable(ApplicationIn)),
+  payloadRetentionPeriod: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 90 }))),
+});
+export type MessageIn = Static<typeof MessageIn>;
+
+/** Query parameters. Lists accept `a,b` (what the SDKs send) and repeated parameters alike. */
+const MAX_LIMIT = 250;
+const StringList = Type.Array(Type.String());
+export const ListQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_LIMIT })),
+  iterator: Type.Optional(Type.String()),
+  order: Type.Optional(Type.Union([Type.Literal('ascending'), Type.Literal('descending')])),
+});
+export type ListQuery = Static<typeof ListQuery>;
+const filterFields = {
+  event_types: Type.Optional(StringList),
+  channel: Type.Optional(Type.String()),
+  before: Type.Optional(DateTime),
+  after: Type.Optional(DateTime),
+  with_content: Type.Optional(Type.Boolean()),
+};
+export const EventTypeListQuery = Type.Object({ ...ListQuery.properties, include_archived: Type.Optional(Type.Boolean()), with_content: Type.Optional(Type.Boolean()) });
+export const MessageListQuery = Type.Object({ ...ListQuery.properties, ...filterFields });
+export type MessageListQuery = Static<typeof MessageListQuery>;
+const Status = Type.Integer({ minimum: 0, maximum: 3 });
+export const AttemptListQuery = Type.Object({
+  ...ListQuery.properties,
+  ...filterFields,
+  status: Type.Optional(Status),
+  status_code_class: Type.Optional(Type.Union([0, 100, 200, 300, 400, 500].map((value) => Type.Literal(value)))),
+  endpoint_id: Type.Optional(Type.String()),
+  with_msg: Type.Optional(Type.Boolean()),
+});
+export type AttemptListQuery = Static<typeof AttemptListQuery>;
+export const AttemptedMessagesQuery = Type.Object({ ...ListQuery.properties, ...filterFields, status: Type.Optional(Status) });
+export type AttemptedMessagesQuery = Static<typeof AttemptedMessagesQuery>;
+export const StatsQuery = Type.Object({ since: Type.Optional(DateTime), until: Type.Optional(DateTime) });
+export const WithContentQuery = Type.Object({ with_content: Type.Optional(Type.Boolean()) });
+export const CreateAppQuery = Type.Object({ get_if_exists: Type.Optional(Type.Boolean()) });
+export const DeleteEventTypeQuery = Type.Object({ expunge: Type.Optional(Type.Boolean()) });

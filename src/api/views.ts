@@ -1,0 +1,106 @@
+import { STATUS_TEXT, type Application, type Attempt, type Delivery, type Endpoint, type EventType, type Message } from '../core/model.ts';
+import type { Page } from '../store/store.ts';
+import type { PagePlan } from './pagination.ts';
+
+/** The Svix `*Out` shapes: what the SDKs parse. Herald-only fields are additions, never changes. */
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
+
+export function applicationOut(app: Application) {
+  return {
+    id: app.id,
+    uid: app.uid,
+    name: app.name,
+    metadata: app.metadata,
+    throttleRate: app.throttleRate,
+    createdAt: iso(app.createdAt),
+    updatedAt: iso(app.updatedAt),
+  };
+}
+
+export function eventTypeOut(eventType: EventType, withContent = true) {
+  return {
+    name: eventType.name,
+    description: eventType.description,
+    archived: eventType.archived,
+    deprecated: eventType.deprecated,
+    featureFlag: eventType.featureFlag,
+    schemas: withContent ? eventType.schemas : null,
+    createdAt: iso(eventType.createdAt),
+    updatedAt: iso(eventType.updatedAt),
+  };
+}
+
+export function endpointOut(endpoint: Endpoint) {
+  return {
+    id: endpoint.id,
+    uid: endpoint.uid,
+    url: endpoint.url,
+    description: endpoint.description,
+    eventTypes: endpoint.eventTypes,
+    filterTypes: endpoint.eventTypes,
+    channels: endpoint.channels,
+    disabled: endpoint.disabled,
+    metadata: endpoint.metadata,
+    throttleRate: endpoint.throttleRate,
+    createdAt: iso(endpoint.createdAt),
+    updatedAt: iso(endpoint.updatedAt),
+  };
+}
+
+/** `payload` is the already-parsed payload when the caller has it, to avoid parsing the bytes again. */
+export function messageOut(message: Message, withContent = true, payload?: unknown) {
+  return {
+    id: message.id,
+    eventType: message.eventType,
+    eventId: message.eventId,
+    channels: message.channels,
+    payload: withContent ? (payload ?? JSON.parse(Buffer.from(message.payload).toString('utf8'))) : {},
+    timestamp: iso(message.createdAt),
+  };
+}
+
+function deliveryStatus(delivery: Delivery) {
+  return { status: delivery.status, statusText: STATUS_TEXT[delivery.status], nextAttempt: isoOrNull(delivery.nextAttemptAt) };
+}
+
+export function messageEndpointOut(delivery: Delivery, endpoint: Endpoint) {
+  return { ...endpointOut(endpoint), ...deliveryStatus(delivery) };
+}
+
+export function endpointMessageOut(delivery: Delivery, message: Message, withContent: boolean) {
+  return { ...messageOut(message, withContent), ...deliveryStatus(delivery) };
+}
+
+export function attemptOut(attempt: Attempt, withContent = true, message?: Message) {
+  return {
+    id: attempt.id,
+    msgId: attempt.messageId,
+    endpointId: attempt.endpointId,
+    url: attempt.url,
+    status: attempt.status,
+    statusText: STATUS_TEXT[attempt.status],
+    triggerType: attempt.trigger,
+    response: withContent ? attempt.response : '',
+    responseStatusCode: attempt.responseStatusCode,
+    responseDurationMs: attempt.responseDurationMs,
+    timestamp: iso(attempt.createdAt),
+    attemptNumber: attempt.attemptNumber,
+    failureReason: attempt.failureReason,
+    ...(message ? { msg: messageOut(message) } : {}),
+  };
+}
+
+/** Svix's `ListResponse*`: `iterator` continues forward, `prevIterator` goes back. */
+export function listOut<T, Out>(page: Page<T>, plan: PagePlan, key: (item: T) => string, toOut: (item: T) => Out) {
+  const items = plan.backwards ? [...page.items].reverse() : page.items;
+  const first = items[0];
+  const last = items.at(-1);
+  return {
+    data: items.map(toOut),
+    iterator: last ? key(last) : plan.page.after,
+    prevIterator: first ? `-${key(first)}` : null,
+    done: plan.backwards ? false : page.done,
+  };
+}

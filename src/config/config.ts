@@ -1,0 +1,101 @@
+import { parseArgs } from 'node:util';
+import { parseDuration, parseDurationList } from '../core/durations.ts';
+import { DEFAULT_RETRY_SCHEDULE } from '../core/retry-policy.ts';
+
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Null selects the embedded SQLite database in the data directory. */
+  databaseUrl: string | null;
+  /** Null means "generate one on first start and keep it in the data directory". */
+  adminToken: string | null;
+  allowPrivateNetworks: boolean;
+  retryScheduleMs: number[];
+  requestTimeoutMs: number;
+  maxPayloadBytes: number;
+  maxInFlight: number;
+  maxInFlightPerEndpoint: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+interface Setting<K extends keyof Config> {
+  key: K;
+  /** Command-line flag, without the dashes; absent for secrets, which must not show in `ps`. */
+  flag?: string;
+  env: string;
+  default: string;
+  describe: string;
+  /** The parsed value, or INVALID. */
+  parse: (text: string) => Config[K] | typeof INVALID;
+  expected: string;
+}
+
+const INVALID = Symbol('invalid');
+const orInvalid = <T>(value: T | null | undefined) => value ?? INVALID;
+const integer = (min: number, max: number) => (text: string) => {
+  const value = Number(text);
+  return /^\d+$/.test(text.trim()) && value >= min && value <= max ? value : INVALID;
+};
+const text = (value: string) => value;
+const boolean = (value: string) => orInvalid(({ true: true, '1': true, false: false, '0': false } as Record<string, boolean>)[value.trim().toLowerCase()]);
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Every setting, in the order `herald help` lists them. Flags win over environment over defaults. */
+export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
+  { key: 'port', flag: 'port', env: 'HERALD_PORT', default: '8071', describe: 'HTTP port', parse: integer(0, 65535), expected: 'a port number (0-65535)' },
+  { key: 'host', flag: 'host', env: 'HERALD_HOST', default: '127.0.0.1', describe: 'address to listen on', parse: text, expected: 'a host name or address' },
+  { key: 'dataDir', flag: 'data-dir', env: 'HERALD_DATA_DIR', default: './.herald', describe: 'directory for the SQLite database and generated keys', parse: text, expected: 'a directory path' },
+  { key: 'databaseUrl', flag: 'database-url', env: 'HERALD_DATABASE_URL', default: '', describe: 'database URL (default: SQLite in the data dir)', parse: (value) => value || null, expected: 'a database URL' },
+  { key: 'adminToken', env: 'HERALD_ADMIN_TOKEN', default: '', describe: 'admin API token (default: generated into the data dir)', parse: (value) => (value === '' ? null : value.length >= 16 ? value : INVALID), expected: 'a token of at least 16 characters' },
+  { key: 'allowPrivateNetworks', flag: 'allow-private-networks', env: 'HERALD_ALLOW_PRIVATE_NETWORKS', default: 'false', describe: 'allow deliveries to loopback and private addresses', parse: boolean, expected: 'true or false' },
+  { key: 'retryScheduleMs', flag: 'retry-schedule', env: 'HERALD_RETRY_SCHEDULE', default: DEFAULT_RETRY_SCHEDULE, describe: 'delays between attempts', parse: (value) => orInvalid(parseDurationList(value)), expected: 'comma-separated durations such as 5s,5m,2h' },
+  { key: 'requestTimeoutMs', flag: 'request-timeout', env: 'HERALD_REQUEST_TIMEOUT', default: '15s', describe: 'how long a delivery waits for its response', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 15s' },
+  { key: 'maxPayloadBytes', flag: 'max-payload', env: 'HERALD_MAX_PAYLOAD', default: '1048576', describe: 'largest accepted request body, in bytes', parse: integer(1024, 64 * 1024 * 1024), expected: 'a byte count between 1024 and 67108864' },
+  { key: 'maxInFlight', flag: 'max-in-flight', env: 'HERALD_MAX_IN_FLIGHT', default: '256', describe: 'deliveries in flight at once', parse: integer(1, 100_000), expected: 'a positive integer' },
+  { key: 'maxInFlightPerEndpoint', flag: 'max-in-flight-per-endpoint', env: 'HERALD_MAX_IN_FLIGHT_PER_ENDPOINT', default: '32', describe: 'deliveries in flight at once to one endpoint', parse: integer(1, 10_000), expected: 'a positive integer' },
+  { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
+];
+
+function positive(value: number | null): number | null {
+  return value !== null && value > 0 ? value : null;
+}
+
+/**
+ * The one config loader: flags > environment > defaults. Unknown flags and malformed values
+ * throw a ConfigError that names the setting and what it expects.
+ */
+export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
+  let flags: Record<string, string | boolean | undefined>;
+  try {
+    flags = parseArgs({
+      args: [...argv],
+      options: Object.fromEntries(SETTINGS.filter((s) => s.flag).map((s) => [s.flag!, { type: 'string' as const }])),
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    throw new ConfigError(`${(error as Error).message}. Run \`herald help\` for the list of settings.`);
+  }
+  const config: Partial<Record<keyof Config, unknown>> = {};
+  for (const setting of SETTINGS) {
+    const fromFlag = setting.flag ? flags[setting.flag] : undefined;
+    const [source, raw] = typeof fromFlag === 'string'
+      ? [`--${setting.flag}`, fromFlag]
+      : env[setting.env] !== undefined
+        ? [setting.env, env[setting.env]!]
+        : ['the default', setting.default];
+    const value = setting.parse(raw);
+    if (value === INVALID) throw new ConfigError(`Invalid ${source}=${JSON.stringify(raw)}: expected ${setting.expected}.`);
+    config[setting.key] = value;
+  }
+  return config as Config;
+}
+
+export function describeSettings(): string {
+  return SETTINGS.map((s) => `  ${(s.flag ? `--${s.flag}` : '').padEnd(30)} ${s.env.padEnd(34)} ${s.describe}${s.default ? ` (default ${s.default})` : ''}`).join('\n');
+}

@@ -1,0 +1,126 @@
+/*
+ * Terminology (the words every module uses, in the sense given here):
+ * - application: one tenant of the sending service, usually one of its customers.
+ * - endpoint: a URL an application registered, with its event-type and channel filters,
+ *   signing secrets and custom headers.
+ * - event type: a named kind of event (`invoice.paid`); endpoints filter on it.
+ * - message: one event posted once; its payload is stored once, as the bytes that are sent.
+ * - delivery: the queue row for one message to one endpoint: its state, when it is next due,
+ *   who holds its lease and how many attempts it has used. There is no other queue.
+ * - attempt: one HTTP request made for a delivery, appended and never overwritten.
+ * Times are epoch milliseconds; the API turns them into ISO strings.
+ */
+
+export interface Application {
+  id: string;
+  uid: string | null;
+  name: string;
+  metadata: Record<string, string>;
+  throttleRate: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface EventType {
+  name: string;
+  description: string;
+  schemas: Record<string, unknown> | null;
+  archived: boolean;
+  deprecated: boolean;
+  featureFlag: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface EndpointSecret {
+  /** `whsec_` + base64 of the key bytes. */
+  key: string;
+  /** When a rotated-out secret stops signing; null for the current secret. */
+  expiresAt: number | null;
+}
+
+export interface Endpoint {
+  id: string;
+  appId: string;
+  uid: string | null;
+  url: string;
+  description: string;
+  eventTypes: string[] | null;
+  channels: string[] | null;
+  disabled: boolean;
+  metadata: Record<string, string>;
+  throttleRate: number | null;
+  /** Custom headers sent with every delivery. */
+  headers: Record<string, string>;
+  /** The current secret first, then rotated-out secrets still inside their grace period. */
+  secrets: EndpointSecret[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface Message {
+  id: string;
+  appId: string;
+  eventType: string;
+  eventId: string | null;
+  channels: string[] | null;
+  /** The JSON payload exactly as it is sent. */
+  payload: Uint8Array;
+  createdAt: number;
+}
+
+/** Svix's `MessageStatus` numbers, used for deliveries and attempts alike. */
+export const Status = { success: 0, pending: 1, fail: 2, sending: 3 } as const;
+export type Status = (typeof Status)[keyof typeof Status];
+export const STATUS_TEXT = ['success', 'pending', 'fail', 'sending'] as const;
+
+/** Svix's `MessageAttemptTriggerType`. */
+export const Trigger = { scheduled: 0, manual: 1 } as const;
+export type Trigger = (typeof Trigger)[keyof typeof Trigger];
+
+export interface Delivery {
+  messageId: string;
+  endpointId: string;
+  status: Status;
+  /** Attempts used since the delivery was created or last resent. */
+  attemptCount: number;
+  /** When a pending delivery is next due; null once it succeeded or failed. */
+  nextAttemptAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/**
+ * Why an attempt failed without an HTTP response. Stable codes: the API and the dashboard show
+ * them, and docs/errors.md lists them.
+ */
+export const FAILURE_REASONS = [
+  'timeout',
+  'connection_refused',
+  'connection_reset',
+  'dns',
+  'blocked_address',
+  'tls',
+  'endpoint_disabled',
+  'network',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+export interface Attempt {
+  id: string;
+  messageId: string;
+  endpointId: string;
+  appId: string;
+  url: string;
+  status: typeof Status.success | typeof Status.fail;
+  /** 0 when no response arrived. */
+  responseStatusCode: number;
+  /** The first 64 KiB of the response body, or a description of the failure. */
+  response: string;
+  responseDurationMs: number;
+  trigger: Trigger;
+  failureReason: FailureReason | null;
+  /** 1-based, counted from the delivery's creation or last resend. */
+  attemptNumber: number;
+  createdAt: number;
+}

@@ -1,0 +1,136 @@
+import { Agent, type Dispatcher } from 'undici';
+import type { FailureReason } from '../core/model.ts';
+import { BLOCKED_ADDRESS, blockedLiteral, guardedLookup } from './guarded-lookup.ts';
+
+/** Response bodies are kept up to this size: enough to debug, never enough to exhaust memory. */
+export const RESPONSE_BODY_LIMIT = 64 * 1024;
+
+export interface OutgoingRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: Uint8Array;
+}
+
+export interface SendResult {
+  /** 0 when no response arrived. */
+  statusCode: number;
+  /** The response body's first 64 KiB, or what went wrong. */
+  body: string;
+  retryAfter: string | null;
+  durationMs: number;
+  failure: FailureReason | null;
+}
+
+export interface HttpSender {
+  send(request: OutgoingRequest): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+export interface HttpSenderOptions {
+  timeoutMs: number;
+  allowPrivateNetworks: boolean;
+  /** Keep-alive connections per origin; matches the per-endpoint concurrency. */
+  connectionsPerOrigin: number;
+}
+
+/**
+ * Herald's one HTTP client: an undici Agent, which keeps a keep-alive pool per origin. Redirects
+ * are never followed (a 3xx is a failed attempt), and unless private networks are allowed every
+ * connection goes through the address guard.
+ */
+export function createHttpSender(options: HttpSenderOptions): HttpSender {
+  const agent = new Agent({
+    connections: options.connectionsPerOrigin,
+    keepAliveTimeout: 4_000,
+    headersTimeout: options.timeoutMs,
+    bodyTimeout: options.timeoutMs,
+    connect: {
+      timeout: options.timeoutMs,
+      ...(options.allowPrivateNetworks ? {} : { lookup: guardedLookup }),
+    },
+  });
+
+  return {
+    async send(request) {
+      const started = performance.now();
+      const elapsed = () => Math.round(performance.now() - started);
+      let url: URL;
+      try {
+        url = new URL(request.url);
+      } catch {
+        return failed('network', `invalid URL ${request.url}`, 0);
+      }
+      const blocked = options.allowPrivateNetworks ? null : blockedLiteral(url);
+      if (blocked) return failed('blocked_address', blocked, 0);
+      try {
+        const response = await agent.request({
+          origin: url.origin,
+          path: url.pathname + url.search,
+          method: 'POST',
+          headers: request.headers,
+          body: request.body,
+        });
+        const body = await readCapped(response.body);
+        const retryAfter = response.headers['retry-after'];
+        return {
+          statusCode: response.statusCode,
+          body,
+          retryAfter: typeof retryAfter === 'string' ? retryAfter : null,
+          durationMs: elapsed(),
+          failure: null,
+        };
+      } catch (error) {
+        return failed(classify(error), describe(error), elapsed());
+      }
+    },
+    close: () => agent.close(),
+  };
+}
+
+function failed(failure: FailureReason, body: string, durationMs: number): SendResult {
+  return { statusCode: 0, body, retryAfter: null, durationMs, failure };
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= RESPONSE_BODY_LIMIT) {
+      body.destroy(); // the rest is never read; the connection is closed rather than drained
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8');
+}
+
+const FAILURE_BY_CODE: Record<string, FailureReason> = {
+  [BLOCKED_ADDRESS]: 'blocked_address',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  ETIMEDOUT: 'timeout',
+  ECONNREFUSED: 'connection_refused',
+  ECONNRESET: 'connection_reset',
+  EPIPE: 'connection_reset',
+  UND_ERR_SOCKET: 'connection_reset',
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  EAI_NONAME: 'dns',
+};
+
+function classify(error: unknown): FailureReason {
+  for (let current = error as { code?: string; cause?: unknown } | undefined; current; current = current.cause as typeof current) {
+    const code = current.code ?? '';
+    if (code in FAILURE_BY_CODE) return FAILURE_BY_CODE[code]!;
+    if (/^(ERR_TLS|ERR_SSL|CERT_|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO)/.test(code)) return 'tls';
+  }
+  return 'network';
+}
+
+function describe(error: unknown): string {
+  const message = (error as Error)?.message ?? String(error);
+  const cause = (error as { cause?: Error })?.cause?.message;
+  return cause && !message.includes(cause) ? `${message}: ${cause}` : message;
+}

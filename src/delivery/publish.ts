@@ -1,0 +1,40 @@
+import type { Clock } from '../core/clock.ts';
+import { endpointReceives } from '../core/filters.ts';
+import type { IdGenerator } from '../core/ids.ts';
+import type { Application, Endpoint, Message } from '../core/model.ts';
+import type { Store } from '../store/store.ts';
+
+export interface PublishInput {
+  eventType: string;
+  eventId: string | null;
+  channels: string[] | null;
+  /** The payload's JSON bytes, exactly as they will be sent. */
+  payload: Uint8Array;
+}
+
+export interface Publisher {
+  /** Stores a message with one delivery per matching endpoint; resolves once committed. */
+  publish(app: Application, input: PublishInput): Promise<Message>;
+  /** Stores a message meant for one endpoint only, whatever its filters (test sends). */
+  publishTo(app: Application, endpoint: Endpoint, input: PublishInput): Promise<Message>;
+}
+
+/** Fan-out: every accepted event becomes a message and its deliveries, then the dispatcher is told. */
+export function createPublisher(store: Store, ids: IdGenerator, clock: Clock, wake: () => void): Publisher {
+  async function enqueue(app: Application, input: PublishInput, endpointIds: string[]): Promise<Message> {
+    const message: Message = { id: ids('message'), appId: app.id, ...input, createdAt: clock.now() };
+    await store.messages.enqueue(message, endpointIds);
+    if (endpointIds.length > 0) wake();
+    return message;
+  }
+
+  return {
+    async publish(app, input) {
+      const endpoints = await store.endpoints.listEnabled(app.id);
+      return enqueue(app, input, endpoints.filter((endpoint) => endpointReceives(endpoint, input)).map((endpoint) => endpoint.id));
+    },
+    publishTo(app, endpoint, input) {
+      return enqueue(app, input, [endpoint.id]);
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import type { ClaimRequest } from './store.ts';
+
+/**
+ * Picks, from due candidates in due order, those that fit the per-endpoint slots, so one busy
+ * endpoint's backlog never takes the places of other endpoints' deliveries (design invariant 6).
+ */
+export function takeWithinSlots<Row extends { endpointId: string }>(
+  candidates: readonly Row[],
+  request: Pick<ClaimRequest, 'limit' | 'slots' | 'defaultSlots'>,
+): Row[] {
+  const taken: Row[] = [];
+  const used = new Map<string, number>();
+  for (const row of candidates) {
+    if (taken.length >= request.limit) break;
+    const count = used.get(row.endpointId) ?? 0;
+    if (count >= (request.slots.get(row.endpointId) ?? request.defaultSlots)) continue;
+    used.set(row.endpointId, count + 1);
+    taken.push(row);
+  }
+  return taken;
+}
+
+/** Endpoints with no free slot, which the claim query leaves out altogether. */
+export function fullEndpoints(slots: ReadonlyMap<string, number>): string[] {
+  return [...slots].filter(([, free]) => free <= 0).map(([id]) => id);
+}

@@ -1,0 +1,45 @@
+import type { Application } from '../../core/model.ts';
+import { toPage } from '../paging.ts';
+import type { ApplicationStore } from '../store.ts';
+import type { SqliteDatabase } from './database.ts';
+import { keyset } from './keyset.ts';
+import { type ApplicationRow, toApplication } from './rows.ts';
+
+export function sqliteApplications(db: SqliteDatabase): ApplicationStore {
+  return {
+    async create(app) {
+      await db.write(() =>
+        db.run(
+          'INSERT INTO applications (id, uid, name, metadata, throttle_rate, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          app.id, app.uid, app.name, JSON.stringify(app.metadata), app.throttleRate, app.createdAt, app.updatedAt,
+        ),
+      );
+      return app;
+    },
+
+    async get(idOrUid) {
+      const row = db.get<ApplicationRow>('SELECT * FROM applications WHERE id = ?', idOrUid)
+        ?? db.get<ApplicationRow>('SELECT * FROM applications WHERE uid = ?', idOrUid);
+      return row ? toApplication(row) : null;
+    },
+
+    async list(page) {
+      const { where, params, tail } = keyset('id', page);
+      return toPage(db.all<ApplicationRow>(`SELECT * FROM applications WHERE ${where} ${tail}`, ...params), page.limit, toApplication);
+    },
+
+    async update(app: Application) {
+      await db.write(() =>
+        db.run(
+          'UPDATE applications SET uid = ?, name = ?, metadata = ?, throttle_rate = ?, updated_at = ? WHERE id = ?',
+          app.uid, app.name, JSON.stringify(app.metadata), app.throttleRate, app.updatedAt, app.id,
+        ),
+      );
+      return app;
+    },
+
+    async delete(id) {
+      return (await db.write(() => db.run('DELETE FROM applications WHERE id = ?', id))) > 0;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { Status, Trigger } from '../../core/model.ts';
+import { toPage } from '../paging.ts';
+import type { MessageFilter, MessageStore } from '../store.ts';
+import type { SqliteDatabase } from './database.ts';
+import { Conditions, keyset } from './keyset.ts';
+import { type MessageRow, nullableJson, toMessage } from './rows.ts';
+
+export function sqliteMessages(db: SqliteDatabase): MessageStore {
+  return {
+    async enqueue(message, endpointIds) {
+      await db.write(() => {
+        db.run(
+          'INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+          message.id, message.appId, message.eventType, message.eventId, nullableJson(message.channels), message.payload, message.createdAt,
+        );
+        for (const endpointId of endpointIds) {
+          db.run(
+            `INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
+             VALUES (?, ?, ${Status.pending}, 0, ${Trigger.scheduled}, ?, 0, ?, ?, ?)`,
+            message.id, endpointId, message.createdAt, message.createdAt, message.createdAt, message.createdAt,
+          );
+        }
+      });
+    },
+
+    async get(appId, idOrEventId) {
+      const row = db.get<MessageRow>('SELECT * FROM messages WHERE app_id = ? AND id = ?', appId, idOrEventId)
+        ?? db.get<MessageRow>('SELECT * FROM messages WHERE app_id = ? AND event_id = ?', appId, idOrEventId);
+      return row ? toMessage(row) : null;
+    },
+
+    async list(appId, filter, page) {
+      const { where, params, tail } = keyset('m.id', page);
+      const conditions = messageConditions(new Conditions().add('m.app_id = ?', appId), filter).add(where, ...params);
+      return toPage(db.all<MessageRow>(`SELECT m.* FROM messages m WHERE ${conditions} ${tail}`, ...conditions.params), page.limit, toMessage);
+    },
+  };
+}
+
+/** The message filters shared by message, delivery and attempt listings (`m` is the messages alias). */
+export function messageConditions(conditions: Conditions, filter: MessageFilter, timeColumn = 'm.created_at'): Conditions {
+  return conditions
+    .addIf(filter.eventTypes?.length, 'm.event_type IN (SELECT value FROM json_each(?))', JSON.stringify(filter.eventTypes))
+    .addIf(filter.channel, 'EXISTS (SELECT 1 FROM json_each(m.channels) WHERE value = ?)', filter.channel)
+    .addIf(filter.before, `${timeColumn} < ?`, filter.before)
+    .addIf(filter.after, `${timeColumn} > ?`, filter.after);
+}

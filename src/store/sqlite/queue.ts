@@ -1,0 +1,168 @@
+import { Status, Trigger } from '../../core/model.ts';
+import { fullEndpoints, takeWithinSlots } from '../claim-slots.ts';
+import { toPage } from '../paging.ts';
+import type { ClaimedDelivery, DeliveryQueue, DeliveryStats } from '../store.ts';
+import type { SqliteDatabase } from './database.ts';
+import { messageConditions } from './messages.ts';
+import { Conditions, keyset } from './keyset.ts';
+import {
+  aliased,
+  type DeliveryRow,
+  type EndpointRow,
+  type MessageRow,
+  toDelivery,
+  toEndpoint,
+  toMessage,
+} from './rows.ts';
+
+const DELIVERY_COLUMNS = ['message_id', 'endpoint_id', 'status', 'attempt_count', 'next_attempt_at', 'created_at', 'updated_at'];
+const ENDPOINT_COLUMNS = ['id', 'app_id', 'uid', 'url', 'description', 'event_types', 'channels', 'disabled', 'metadata',
+  'throttle_rate', 'headers', 'secrets', 'created_at', 'updated_at'];
+const MESSAGE_COLUMNS = ['id', 'app_id', 'event_type', 'event_id', 'channels', 'payload', 'created_at'];
+
+/** How many due rows a claim looks at per slot it wants to fill, so busy endpoints can be skipped. */
+const CANDIDATES_PER_SLOT = 4;
+
+export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
+  return {
+    claim(request) {
+      return db.write(() => {
+        const candidates = db.all<{ id: number; endpointId: string }>(
+          `SELECT id, endpoint_id AS endpointId FROM deliveries
+           WHERE status IN (1, 3) AND run_at <= ? AND endpoint_id NOT IN (SELECT value FROM json_each(?))
+           ORDER BY run_at LIMIT ?`,
+          request.now, JSON.stringify(fullEndpoints(request.slots)), request.limit * CANDIDATES_PER_SLOT,
+        );
+        const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
+        return takeWithinSlots(candidates, request).map(({ id, endpointId }): ClaimedDelivery => {
+          const claimed = db.get<{ lease: number; attempt_count: number; trigger: number; message_id: string }>(
+            `UPDATE deliveries SET status = ${Status.sending}, run_at = ?, lease = lease + 1, updated_at = ?
+             WHERE id = ? RETURNING lease, attempt_count, trigger, message_id`,
+            request.now + request.leaseMs, request.now, id,
+          )!;
+          const message = db.get<Pick<MessageRow, 'id' | 'app_id' | 'event_type' | 'payload'>>(
+            'SELECT id, app_id, event_type, payload FROM messages WHERE id = ?', claimed.message_id,
+          )!;
+          let endpoint = endpoints.get(endpointId);
+          if (!endpoint) {
+            endpoint = toEndpoint(db.get<EndpointRow>('SELECT * FROM endpoints WHERE id = ?', endpointId)!);
+            endpoints.set(endpointId, endpoint);
+          }
+          return {
+            id,
+            lease: claimed.lease,
+            attemptNumber: claimed.attempt_count + 1,
+            trigger: claimed.trigger as Trigger,
+            message: { id: message.id, appId: message.app_id, eventType: message.event_type, payload: message.payload },
+            endpoint,
+          };
+        });
+      });
+    },
+
+    async complete(results) {
+      await db.write(() => {
+        for (const { id, lease, attempt, next, disableEndpoint } of results) {
+          db.run(
+            `INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
+               response_duration_ms, trigger, failure_reason, attempt_number, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+            attempt.id, attempt.appId, attempt.messageId, attempt.endpointId, attempt.url, attempt.status,
+            attempt.responseStatusCode, attempt.response, attempt.responseDurationMs, attempt.trigger,
+            attempt.failureReason, attempt.attemptNumber, attempt.createdAt,
+          );
+          const runAt = next.status === Status.pending ? next.runAt : attempt.createdAt;
+          db.run(
+            `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, trigger = ${Trigger.scheduled},
+               run_at = ?, next_attempt_at = ?, updated_at = ?
+             WHERE id = ? AND lease = ?`,
+            next.status, runAt, next.status === Status.pending ? runAt : null, attempt.createdAt, id, lease,
+          );
+          if (disableEndpoint) {
+            db.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', attempt.createdAt, attempt.endpointId);
+          }
+        }
+      });
+    },
+
+    async nextDueAt() {
+      return db.get<{ at: number | null }>('SELECT min(run_at) AS at FROM deliveries WHERE status IN (1, 3)')?.at ?? null;
+    },
+
+    async resend(messageId, endpointId, now) {
+      await db.write(() =>
+        db.run(
+          `INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
+           VALUES (?, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, ?, ?)
+           ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
+             status = excluded.status, attempt_count = 0, trigger = excluded.trigger, run_at = excluded.run_at,
+             lease = lease + 1, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at`,
+          messageId, endpointId, now, now, now, now,
+        ),
+      );
+    },
+
+    recover(endpointId, since, until, now) {
+      return db.write(() =>
+        db.run(
+          `UPDATE deliveries SET status = ${Status.pending}, attempt_count = 0, trigger = ${Trigger.manual}, run_at = ?,
+             lease = lease + 1, next_attempt_at = ?, updated_at = ?
+           WHERE endpoint_id = ? AND status = ${Status.fail} AND created_at >= ? AND created_at < ?`,
+          now, now, now, endpointId, since, until,
+        ),
+      );
+    },
+
+    async stats(endpointId, range) {
+      const conditions = new Conditions()
+        .add('endpoint_id = ?', endpointId)
+        .addIf(range.after, 'created_at > ?', range.after)
+        .addIf(range.before, 'created_at < ?', range.before);
+      const stats: DeliveryStats = { success: 0, pending: 0, sending: 0, fail: 0 };
+      for (const row of db.all<{ status: number; n: number }>(
+        `SELECT status, count(*) AS n FROM deliveries WHERE ${conditions} GROUP BY status`, ...conditions.params,
+      )) {
+        const key = (['success', 'pending', 'fail', 'sending'] as const)[row.status];
+        if (key) stats[key] = row.n;
+      }
+      return stats;
+    },
+
+    async listByMessage(messageId, page) {
+      const { where, params, tail } = keyset('e.id', page);
+      const rows = db.all<Record<string, unknown>>(
+        `SELECT ${aliased('d', DELIVERY_COLUMNS)}, ${ENDPOINT_COLUMNS.map((c) => `e.${c} AS e_${c}`).join(', ')}
+         FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+         WHERE d.message_id = ? AND ${where} ${tail}`,
+        messageId, ...params,
+      );
+      return toPage(rows, page.limit, (row) => ({
+        delivery: toDelivery(row as unknown as DeliveryRow),
+        endpoint: toEndpoint(unprefix(row, 'e_') as unknown as EndpointRow),
+      }));
+    },
+
+    async listByEndpoint(endpointId, filter, page) {
+      const { where, params, tail } = keyset('m.id', page);
+      const conditions = messageConditions(new Conditions().add('d.endpoint_id = ?', endpointId), filter)
+        .addIf(filter.status !== null, 'd.status = ?', filter.status)
+        .add(where, ...params);
+      const rows = db.all<Record<string, unknown>>(
+        `SELECT ${aliased('d', DELIVERY_COLUMNS)}, ${MESSAGE_COLUMNS.map((c) => `m.${c} AS m_${c}`).join(', ')}
+         FROM deliveries d JOIN messages m ON m.id = d.message_id
+         WHERE ${conditions} ${tail}`,
+        ...conditions.params,
+      );
+      return toPage(rows, page.limit, (row) => ({
+        delivery: toDelivery(row as unknown as DeliveryRow),
+        message: toMessage(unprefix(row, 'm_') as unknown as MessageRow),
+      }));
+    },
+  };
+}
+
+function unprefix(row: Record<string, unknown>, prefix: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(row)) if (key.startsWith(prefix)) out[key.slice(prefix.length)] = value;
+  return out;
+}

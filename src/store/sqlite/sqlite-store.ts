@@ -1,0 +1,42 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Status } from '../../core/model.ts';
+import type { Store } from '../store.ts';
+import { sqliteApplications } from './applications.ts';
+import { sqliteAttempts } from './attempts.ts';
+import { SqliteDatabase } from './database.ts';
+import { sqliteEndpoints } from './endpoints.ts';
+import { sqliteEventTypes } from './event-types.ts';
+import { sqliteIdempotency } from './idempotency.ts';
+import { sqliteMessages } from './messages.ts';
+import { sqliteQueue } from './queue.ts';
+
+/**
+ * Opens (creating and migrating as needed) the SQLite store at `path`.
+ *
+ * Only one process may open it, so every lease in the file belongs to a process that is gone:
+ * opening hands all in-flight deliveries back to the queue at once instead of waiting for their
+ * leases to expire. That is what makes a restart after `kill -9` resend them promptly.
+ */
+export function openSqliteStore(path: string, now: () => number = Date.now): Store {
+  mkdirSync(dirname(path), { recursive: true });
+  const db = new SqliteDatabase(path);
+  db.migrate(join(import.meta.dirname, 'migrations'));
+  db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ? WHERE status = ${Status.sending}`, now());
+
+  return {
+    apps: sqliteApplications(db),
+    eventTypes: sqliteEventTypes(db),
+    endpoints: sqliteEndpoints(db),
+    messages: sqliteMessages(db),
+    queue: sqliteQueue(db),
+    attempts: sqliteAttempts(db),
+    idempotency: sqliteIdempotency(db),
+    async ping() {
+      db.get('SELECT 1');
+    },
+    async close() {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,196 @@
+import type {
+  Application,
+  Attempt,
+  Delivery,
+  Endpoint,
+  EndpointSecret,
+  EventType,
+  Message,
+  Status,
+  Trigger,
+} from '../core/model.ts';
+
+/**
+ * The one storage port. It speaks the pipeline's language (enqueue a message with its
+ * deliveries, claim due deliveries under a lease, complete them, list and search) and nothing
+ * of SQLite or PostgreSQL, which implement it side by side and pass the same contract suite
+ * (store/store-contract.ts). Every write that an API answers 2xx for is committed before the
+ * returned promise resolves.
+ */
+export interface Store {
+  readonly apps: ApplicationStore;
+  readonly eventTypes: EventTypeStore;
+  readonly endpoints: EndpointStore;
+  readonly messages: MessageStore;
+  readonly queue: DeliveryQueue;
+  readonly attempts: AttemptStore;
+  readonly idempotency: IdempotencyStore;
+  /** Resolves when the database answers a query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Keyset pagination: items strictly after `after` in `order` (ids sort by creation time). */
+export interface PageRequest {
+  limit: number;
+  after: string | null;
+  order: 'asc' | 'desc';
+}
+
+export interface Page<T> {
+  items: T[];
+  done: boolean;
+}
+
+/** Time bounds on a list, in epoch milliseconds, both exclusive as in Svix. */
+export interface TimeRange {
+  before: number | null;
+  after: number | null;
+}
+
+export interface ApplicationStore {
+  /** Throws StoreError('conflict') when the uid is taken. */
+  create(app: Application): Promise<Application>;
+  get(idOrUid: string): Promise<Application | null>;
+  list(page: PageRequest): Promise<Page<Application>>;
+  /** Replaces every field but id and createdAt. Throws StoreError('conflict') when the uid is taken. */
+  update(app: Application): Promise<Application>;
+  /** Deletes the application with its endpoints, messages, deliveries and attempts. */
+  delete(id: string): Promise<boolean>;
+}
+
+export interface EventTypeStore {
+  create(eventType: EventType): Promise<EventType>;
+  get(name: string): Promise<EventType | null>;
+  list(page: PageRequest, includeArchived: boolean): Promise<Page<EventType>>;
+  update(eventType: EventType): Promise<EventType>;
+  delete(name: string): Promise<boolean>;
+}
+
+export interface EndpointStore {
+  /** Throws StoreError('conflict') when the uid is taken within the application. */
+  create(endpoint: Endpoint): Promise<Endpoint>;
+  get(appId: string, idOrUid: string): Promise<Endpoint | null>;
+  list(appId: string, page: PageRequest): Promise<Page<Endpoint>>;
+  /** Every enabled endpoint of an application, for fan-out. */
+  listEnabled(appId: string): Promise<Endpoint[]>;
+  update(endpoint: Endpoint): Promise<Endpoint>;
+  /** Deletes the endpoint and its deliveries; its attempts stay in the message's history. */
+  delete(appId: string, id: string): Promise<boolean>;
+}
+
+export interface MessageFilter extends TimeRange {
+  eventTypes: string[] | null;
+  channel: string | null;
+}
+
+export interface MessageStore {
+  /**
+   * Stores a message and one pending delivery per endpoint, due at `message.createdAt`, in one
+   * transaction. Throws StoreError('conflict') when the application already has its eventId.
+   */
+  enqueue(message: Message, endpointIds: readonly string[]): Promise<void>;
+  /** Looks a message up by id, then by eventId. */
+  get(appId: string, idOrEventId: string): Promise<Message | null>;
+  list(appId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>>;
+}
+
+/** What a worker needs to send one delivery, loaded by the claim. */
+export interface ClaimedDelivery {
+  id: number;
+  /** The lease this claim holds; a result only lands while it is still the current one. */
+  lease: number;
+  attemptNumber: number;
+  trigger: Trigger;
+  message: Pick<Message, 'id' | 'appId' | 'eventType' | 'payload'>;
+  endpoint: Pick<Endpoint, 'id' | 'url' | 'headers' | 'disabled'> & { secrets: EndpointSecret[] };
+}
+
+export interface ClaimRequest {
+  now: number;
+  limit: number;
+  /** How long the claim holds the delivery before another worker may take it. */
+  leaseMs: number;
+  /** How many more deliveries each busy endpoint may take; 0 excludes it from this claim. */
+  slots: ReadonlyMap<string, number>;
+  /** How many an endpoint not in `slots` may take. */
+  defaultSlots: number;
+}
+
+export type DeliveryNext =
+  | { status: typeof Status.success }
+  | { status: typeof Status.pending; runAt: number }
+  | { status: typeof Status.fail };
+
+export interface DeliveryResult {
+  id: number;
+  lease: number;
+  attempt: Attempt;
+  next: DeliveryNext;
+  /** Set when the receiver answered 410 Gone. */
+  disableEndpoint: boolean;
+}
+
+export interface DeliveryStats {
+  success: number;
+  pending: number;
+  sending: number;
+  fail: number;
+}
+
+export interface DestinationRow {
+  delivery: Delivery;
+  endpoint: Endpoint;
+}
+
+export interface AttemptedMessageRow {
+  delivery: Delivery;
+  message: Message;
+}
+
+export interface DeliveryFilter extends MessageFilter {
+  status: Status | null;
+}
+
+/** The queue: a delivery row is the job (design invariant 2). */
+export interface DeliveryQueue {
+  /** Takes due deliveries (pending and due, or sending with an expired lease) under a new lease. */
+  claim(request: ClaimRequest): Promise<ClaimedDelivery[]>;
+  /** Appends each attempt and moves its delivery on, all in one transaction. */
+  complete(results: readonly DeliveryResult[]): Promise<void>;
+  /** When the earliest pending delivery or lease falls due, or null when the queue is idle. */
+  nextDueAt(): Promise<number | null>;
+  /** Makes a message due again for one endpoint now, creating the delivery if there was none. */
+  resend(messageId: string, endpointId: string, now: number): Promise<void>;
+  /** Makes failed deliveries of an endpoint whose messages fall in [since, until) due now. */
+  recover(endpointId: string, since: number, until: number, now: number): Promise<number>;
+  stats(endpointId: string, range: TimeRange): Promise<DeliveryStats>;
+  listByMessage(messageId: string, page: PageRequest): Promise<Page<DestinationRow>>;
+  listByEndpoint(endpointId: string, filter: DeliveryFilter, page: PageRequest): Promise<Page<AttemptedMessageRow>>;
+}
+
+export interface AttemptFilter extends MessageFilter {
+  status: Status | null;
+  /** 0 for "no response", else 100, 200, 300, 400 or 500. */
+  statusCodeClass: number | null;
+  endpointId: string | null;
+}
+
+export interface AttemptStore {
+  get(messageId: string, attemptId: string): Promise<Attempt | null>;
+  listByEndpoint(endpointId: string, filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>>;
+  listByMessage(messageId: string, filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>>;
+}
+
+export interface StoredResponse {
+  statusCode: number;
+  body: string;
+}
+
+/** Responses remembered per idempotency key, so a retried request gets the first answer. */
+export interface IdempotencyStore {
+  get(scope: string, key: string, notBefore: number): Promise<StoredResponse | null>;
+  put(scope: string, key: string, response: StoredResponse, now: number): Promise<void>;
+  /** Deletes up to `limit` keys older than `olderThan`; returns how many went. */
+  purge(olderThan: number, limit: number): Promise<number>;
+}

@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Svix } from 'svix';
+import { type Config, loadConfig } from '../../src/config/config.ts';
+import { type Herald, startHerald } from '../../src/herald.ts';
+
+export interface TestHerald {
+  herald: Herald;
+  svix: Svix;
+  url: string;
+  token: string;
+  dataDir: string;
+  /** Calls the API with the admin token; `body` is sent as JSON unless it is a string. */
+  api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  close(): Promise<void>;
+}
+
+/**
+ * An in-process Herald on a free port with its own SQLite data directory, private networks allowed
+ * (receivers run on 127.0.0.1) and a compressed retry schedule. Settings go through the real config
+ * loader, so tests use the same names operators do.
+ */
+export async function startTestHerald(env: Record<string, string> = {}): Promise<TestHerald> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'herald-test-'));
+  const config: Config = loadConfig([], {
+    HERALD_PORT: '0',
+    HERALD_DATA_DIR: dataDir,
+    HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
+    HERALD_RETRY_SCHEDULE: '100ms,200ms',
+    HERALD_REQUEST_TIMEOUT: '2s',
+    HERALD_LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const herald = await startHerald(config, { logger: pino({ level: config.logLevel }) });
+  const svix = new Svix(herald.adminToken, { serverUrl: herald.url });
+  return {
+    herald,
+    svix,
+    url: herald.url,
+    token: herald.adminToken,
+    dataDir,
+    async api(method, path, body, headers = {}) {
+      const response = await fetch(herald.url + path, {
+        method,
+        headers: { authorization: `Bearer ${herald.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : null;
+      } catch {}
+      return { status: response.status, body: parsed, headers: response.headers };
+    },
+    async close() {
+      await herald.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
