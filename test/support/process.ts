@@ -1,0 +1,63 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { waitFor } from './wait.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
+
+export const TEST_TOKEN = 'hrld_test_token_for_process_tests';
+
+export interface HeraldProcess {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  /** Resolves with the exit code (or signal) once the process is gone. */
+  exited: Promise<number | string>;
+}
+
+/** Runs `herald serve` as a real child process, as an operator would, and waits until it is healthy. */
+export async function spawnHerald(dataDir: string, port: number, env: Record<string, string> = {}): Promise<HeraldProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', String(port)], {
+    env: {
+      ...process.env,
+      HERALD_ADMIN_TOKEN: TEST_TOKEN,
+      HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
+      HERALD_RETRY_SCHEDULE: '200ms,400ms,800ms',
+      HERALD_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const url = `http://127.0.0.1:${port}`;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  await waitFor(`herald on port ${port} (output so far: ${output})`, async () => {
+    if (gone) throw new Error(`herald exited before it was healthy:\n${output}`);
+    return (await fetch(`${url}/api/v1/health`).catch(() => null))?.status === 204;
+  });
+  return { child, url, output: () => output, exited };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Calls a running Herald's API with the test token. */
+export async function call(url: string, method: string, path: string, body?: unknown) {
+  const response = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
