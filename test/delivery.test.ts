@@ -5,9 +5,11 @@ import { MessageAttemptTriggerType, MessageStatus } from 'svix';
 import { Webhook } from 'standardwebhooks';
 import { startReceiver, type Receiver } from './support/receiver.ts';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
+import { forEachStore, trackFailures } from './support/stores.ts';
 import { waitFor } from './support/wait.ts';
 
-describe('delivery', () => {
+await forEachStore((store) => describe(`delivery (${store})`, () => {
+  const failures = trackFailures();
   let h: TestHerald;
   const receivers: Receiver[] = [];
   const receiver = async (...args: Parameters<typeof startReceiver>) => {
@@ -17,10 +19,10 @@ describe('delivery', () => {
   };
 
   before(async () => {
-    h = await startTestHerald({ HERALD_RETRY_SCHEDULE: '100ms,200ms', HERALD_REQUEST_TIMEOUT: '500ms' });
+    h = await startTestHerald({ store, env: { HERALD_RETRY_SCHEDULE: '100ms,200ms', HERALD_REQUEST_TIMEOUT: '500ms' } });
   });
   after(async () => {
-    await h.close();
+    await h.close(failures.any());
     await Promise.all(receivers.map((r) => r.close()));
   });
 
@@ -129,7 +131,7 @@ describe('delivery', () => {
 
   it('waits as long as Retry-After asks on 429, within the schedule', async () => {
     const throttled = await receiver((_req, index) => (index === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 }));
-    const slowSchedule = await startTestHerald({ HERALD_RETRY_SCHEDULE: '100ms,5s' });
+    const slowSchedule = await startTestHerald({ store, env: { HERALD_RETRY_SCHEDULE: '100ms,5s' } });
     try {
       const app = await slowSchedule.svix.application.create({ name: 'throttled' });
       await slowSchedule.svix.endpoint.create(app.id, { url: throttled.url });
@@ -241,7 +243,7 @@ describe('delivery', () => {
   });
 
   it('keeps delivering to a healthy endpoint while another one is slow', async () => {
-    const isolated = await startTestHerald({ HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '10s' });
+    const isolated = await startTestHerald({ store, env: { HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '10s' } });
     const slow = await receiver(() => ({ status: 200, delayMs: 1_500 }));
     const fast = await receiver();
     try {
@@ -258,7 +260,7 @@ describe('delivery', () => {
 
   it('refuses to deliver to a name that resolves to loopback unless private networks are allowed', async () => {
     const target = await receiver();
-    const guarded = await startTestHerald({ HERALD_ALLOW_PRIVATE_NETWORKS: 'false' });
+    const guarded = await startTestHerald({ store, env: { HERALD_ALLOW_PRIVATE_NETWORKS: 'false' } });
     try {
       const app = await guarded.svix.application.create({ name: 'ssrf' });
       const port = new URL(target.url).port;
@@ -277,4 +279,4 @@ describe('delivery', () => {
       await guarded.close();
     }
   });
-});
+}));

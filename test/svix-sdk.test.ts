@@ -3,18 +3,20 @@ import { after, before, describe, it } from 'node:test';
 import { MessageStatus } from 'svix';
 import { startReceiver, type Receiver } from './support/receiver.ts';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
+import { forEachStore, trackFailures } from './support/stores.ts';
 import { waitFor } from './support/wait.ts';
 
-describe('the official svix SDK against Herald', () => {
+await forEachStore((store) => describe(`the official svix SDK against Herald (${store})`, () => {
+  const failures = trackFailures();
   let h: TestHerald;
   let receiver: Receiver;
 
   before(async () => {
-    h = await startTestHerald();
+    h = await startTestHerald({ store });
     receiver = await startReceiver();
   });
   after(async () => {
-    await h.close();
+    await h.close(failures.any());
     await receiver.close();
   });
 
@@ -142,4 +144,4 @@ describe('the official svix SDK against Herald', () => {
     assert.deepEqual(Object.keys((await response.json()) as object).sort(), ['code', 'detail']);
     assert.equal((await fetch(`${h.url}/api/v1/health`)).status, 204);
   });
-});
+}));

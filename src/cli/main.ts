@@ -52,7 +52,10 @@ async function serve(argv: string[]): Promise<number> {
   if (herald.adminTokenCreated) {
     console.log(`Admin token (shown once; also stored in ${config.dataDir}/admin-token):\n  ${herald.adminToken}`);
   }
-  herald.logger.info({ url: herald.url, dataDir: config.dataDir }, `Herald ${VERSION} listening on ${herald.url}`);
+  herald.logger.info(
+    { url: herald.url, role: config.role },
+    herald.url ? `Herald ${VERSION} listening on ${herald.url}` : `Herald ${VERSION} worker started`,
+  );
 
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {

@@ -17,6 +17,9 @@ export interface Config {
   maxInFlight: number;
   maxInFlightPerEndpoint: number;
   logLevel: string;
+  /** Which halves this process runs: the HTTP API, the delivery worker, or both. */
+  role: 'api' | 'worker' | 'all';
+  databasePoolSize: number;
 }
 
 export class ConfigError extends Error {
@@ -58,6 +61,8 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'maxPayloadBytes', flag: 'max-payload', env: 'HERALD_MAX_PAYLOAD', default: '1048576', describe: 'largest accepted request body, in bytes', parse: integer(1024, 64 * 1024 * 1024), expected: 'a byte count between 1024 and 67108864' },
   { key: 'maxInFlight', flag: 'max-in-flight', env: 'HERALD_MAX_IN_FLIGHT', default: '256', describe: 'deliveries in flight at once', parse: integer(1, 100_000), expected: 'a positive integer' },
   { key: 'maxInFlightPerEndpoint', flag: 'max-in-flight-per-endpoint', env: 'HERALD_MAX_IN_FLIGHT_PER_ENDPOINT', default: '32', describe: 'deliveries in flight at once to one endpoint', parse: integer(1, 10_000), expected: 'a positive integer' },
+  { key: 'role', flag: 'role', env: 'HERALD_ROLE', default: 'all', describe: 'api, worker or all (api and worker need PostgreSQL)', parse: (value) => (['api', 'worker', 'all'].includes(value) ? (value as Config['role']) : INVALID), expected: 'api, worker or all' },
+  { key: 'databasePoolSize', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process', parse: integer(1, 1_000), expected: 'a positive integer' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 

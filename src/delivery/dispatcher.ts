@@ -5,6 +5,7 @@ import { nextStep, type NextStep, type RetryPolicy } from '../core/retry-policy.
 import type { ClaimedDelivery, DeliveryNext, Store } from '../store/store.ts';
 import type { HttpSender, SendResult } from './http-sender.ts';
 import { deliveryHeaders } from './request-headers.ts';
+import { ResultWriter } from './result-writer.ts';
 
 export interface DispatcherOptions {
   store: Store;
@@ -36,6 +37,7 @@ export class Dispatcher {
   readonly #options: DispatcherOptions;
   readonly #inFlight = new Set<Promise<void>>();
   readonly #perEndpoint = new Map<string, number>();
+  readonly #results: ResultWriter;
   #running: Promise<void> | null = null;
   #stopping = false;
   #wake: (() => void) | null = null;
@@ -43,6 +45,7 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
+    this.#results = new ResultWriter(options.store.queue, (error) => options.onError(error, 'recording delivery results'));
   }
 
   start(): void {
@@ -71,6 +74,7 @@ export class Dispatcher {
   }
 
   async #loop(): Promise<void> {
+    let backoffMs = this.#options.pollIntervalMs;
     while (!this.#stopping) {
       this.#woken = false;
       let claimedAll = false;
@@ -87,11 +91,14 @@ export class Dispatcher {
           for (const delivery of claimed) this.#track(delivery);
           claimedAll = claimed.length === wanted;
         }
+        backoffMs = this.#options.pollIntervalMs;
         if (claimedAll || this.#woken) continue;
         await this.#sleep(await this.#idleFor());
       } catch (error) {
+        // The database is away: back off, up to 30 s between tries, and start again when it answers.
         this.#options.onError(error, 'claiming deliveries');
-        await this.#sleep(this.#options.pollIntervalMs);
+        await this.#sleep(backoffMs);
+        backoffMs = Math.min(backoffMs * 2, 30_000);
       }
     }
   }
@@ -143,7 +150,7 @@ export class Dispatcher {
   }
 
   async #deliver(delivery: ClaimedDelivery): Promise<void> {
-    const { clock, random, retry, sender, store, ids } = this.#options;
+    const { clock, random, retry, sender, ids } = this.#options;
     const startedAt = clock.now();
     const result: SendResult = delivery.endpoint.disabled
       ? { statusCode: 0, body: 'The endpoint is disabled.', retryAfter: null, durationMs: 0, failure: 'endpoint_disabled' }
@@ -173,13 +180,13 @@ export class Dispatcher {
       attemptNumber: delivery.attemptNumber,
       createdAt: startedAt,
     };
-    await store.queue.complete([{
+    await this.#results.write({
       id: delivery.id,
       lease: delivery.lease,
       attempt,
       next: nextState(step, finishedAt),
       disableEndpoint: step.kind === 'gone',
-    }]);
+    });
   }
 }
 

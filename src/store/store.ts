@@ -25,6 +25,12 @@ export interface Store {
   readonly queue: DeliveryQueue;
   readonly attempts: AttemptStore;
   readonly idempotency: IdempotencyStore;
+  /**
+   * Optional capability: calls `wake` whenever another process commits due work (PostgreSQL's
+   * LISTEN/NOTIFY). Without it, workers rely on their own process's signals and on polling.
+   * Returns a function that stops listening.
+   */
+  onDue?(wake: () => void): () => Promise<void>;
   /** Resolves when the database answers a query. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -5,6 +5,7 @@ import { pino } from 'pino';
 import { Svix } from 'svix';
 import { type Config, loadConfig } from '../../src/config/config.ts';
 import { type Herald, startHerald } from '../../src/herald.ts';
+import { dropSchema, postgresUrl, type StoreKind, uniqueSchema } from './stores.ts';
 
 export interface TestHerald {
   herald: Herald;
@@ -14,7 +15,14 @@ export interface TestHerald {
   dataDir: string;
   /** Calls the API with the admin token; `body` is sent as JSON unless it is a string. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
-  close(): Promise<void>;
+  /** Stops Herald and deletes its data, unless `keepData` (a failed test's data is worth a look). */
+  close(keepData?: boolean): Promise<void>;
+}
+
+export interface TestHeraldOptions {
+  store?: StoreKind;
+  /** Settings, by environment variable name, over the test defaults. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -22,9 +30,11 @@ export interface TestHerald {
  * (receivers run on 127.0.0.1) and a compressed retry schedule. Settings go through the real config
  * loader, so tests use the same names operators do.
  */
-export async function startTestHerald(env: Record<string, string> = {}): Promise<TestHerald> {
+export async function startTestHerald({ store = 'sqlite', env = {} }: TestHeraldOptions = {}): Promise<TestHerald> {
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-test-'));
+  const schema = store === 'postgres' ? uniqueSchema() : null;
   const config: Config = loadConfig([], {
+    ...(schema ? { HERALD_DATABASE_URL: postgresUrl(schema) } : {}),
     HERALD_PORT: '0',
     HERALD_DATA_DIR: dataDir,
     HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
@@ -34,15 +44,16 @@ export async function startTestHerald(env: Record<string, string> = {}): Promise
     ...env,
   });
   const herald = await startHerald(config, { logger: pino({ level: config.logLevel }) });
-  const svix = new Svix(herald.adminToken, { serverUrl: herald.url });
+  const url = herald.url!;
+  const svix = new Svix(herald.adminToken, { serverUrl: url });
   return {
     herald,
     svix,
-    url: herald.url,
+    url,
     token: herald.adminToken,
     dataDir,
     async api(method, path, body, headers = {}) {
-      const response = await fetch(herald.url + path, {
+      const response = await fetch(url + path, {
         method,
         headers: { authorization: `Bearer ${herald.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
@@ -54,9 +65,14 @@ export async function startTestHerald(env: Record<string, string> = {}): Promise
       } catch {}
       return { status: response.status, body: parsed, headers: response.headers };
     },
-    async close() {
+    async close(keepData = false) {
       await herald.close();
+      if (keepData) {
+        console.log(`kept the failed test's data: ${schema ? `schema ${schema}` : dataDir}`);
+        return;
+      }
       rmSync(dataDir, { recursive: true, force: true });
+      if (schema) await dropSchema(schema);
     },
   };
 }

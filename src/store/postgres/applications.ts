@@ -1,0 +1,39 @@
+import { toPage } from '../paging.ts';
+import { toApplication } from '../rows.ts';
+import { keyset } from '../sql.ts';
+import type { ApplicationStore } from '../store.ts';
+import type { PostgresDatabase } from './database.ts';
+
+export function postgresApplications(db: PostgresDatabase): ApplicationStore {
+  return {
+    async create(app) {
+      await db.run(
+        'INSERT INTO applications (id, uid, name, metadata, throttle_rate, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [app.id, app.uid, app.name, JSON.stringify(app.metadata), app.throttleRate, app.createdAt, app.updatedAt],
+      );
+      return app;
+    },
+
+    async get(idOrUid) {
+      const row = await db.one('SELECT * FROM applications WHERE id = ? OR uid = ? ORDER BY id = ? DESC LIMIT 1', [idOrUid, idOrUid, idOrUid]);
+      return row ? toApplication(row) : null;
+    },
+
+    async list(page) {
+      const { where, params, tail } = keyset('id', page);
+      return toPage(await db.query(`SELECT * FROM applications WHERE ${where} ${tail}`, params), page.limit, toApplication);
+    },
+
+    async update(app) {
+      await db.run(
+        'UPDATE applications SET uid = ?, name = ?, metadata = ?, throttle_rate = ?, updated_at = ? WHERE id = ?',
+        [app.uid, app.name, JSON.stringify(app.metadata), app.throttleRate, app.updatedAt, app.id],
+      );
+      return app;
+    },
+
+    async delete(id) {
+      return (await db.run('DELETE FROM applications WHERE id = ?', [id])) > 0;
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { toPage } from '../paging.ts';
+import { nullableJson, toEventType } from '../rows.ts';
+import { keyset } from '../sql.ts';
+import type { EventTypeStore } from '../store.ts';
+import type { PostgresDatabase } from './database.ts';
+
+export function postgresEventTypes(db: PostgresDatabase): EventTypeStore {
+  return {
+    async create(eventType) {
+      await db.run(
+        `INSERT INTO event_types (name, description, schemas, archived, deprecated, feature_flag, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        [eventType.name, eventType.description, nullableJson(eventType.schemas), eventType.archived, eventType.deprecated,
+          eventType.featureFlag, eventType.createdAt, eventType.updatedAt],
+      );
+      return eventType;
+    },
+
+    async get(name) {
+      const row = await db.one('SELECT * FROM event_types WHERE name = ?', [name]);
+      return row ? toEventType(row) : null;
+    },
+
+    async list(page, includeArchived) {
+      const { where, params, tail } = keyset('name', page);
+      const archived = includeArchived ? '' : 'AND NOT archived';
+      return toPage(await db.query(`SELECT * FROM event_types WHERE ${where} ${archived} ${tail}`, params), page.limit, toEventType);
+    },
+
+    async update(eventType) {
+      await db.run(
+        'UPDATE event_types SET description = ?, schemas = ?, archived = ?, deprecated = ?, feature_flag = ?, updated_at = ? WHERE name = ?',
+        [eventType.description, nullableJson(eventType.schemas), eventType.archived, eventType.deprecated, eventType.featureFlag,
+          eventType.updatedAt, eventType.name],
+      );
+      return eventType;
+    },
+
+    async delete(name) {
+      return (await db.run('DELETE FROM event_types WHERE name = ?', [name])) > 0;
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import { join } from 'node:path';
+import type { Store } from '../store.ts';
+import { postgresApplications } from './applications.ts';
+import { postgresAttempts } from './attempts.ts';
+import { DUE_CHANNEL, PostgresDatabase, type PostgresOptions } from './database.ts';
+import { postgresEndpoints } from './endpoints.ts';
+import { postgresEventTypes } from './event-types.ts';
+import { postgresIdempotency } from './idempotency.ts';
+import { postgresMessages } from './messages.ts';
+import { postgresQueue } from './queue.ts';
+
+/**
+ * Opens the PostgreSQL store, migrating the schema first. Many processes may share it: claims use
+ * `FOR UPDATE SKIP LOCKED` with a lease, and committed work is announced with NOTIFY.
+ */
+export async function openPostgresStore(options: PostgresOptions): Promise<Store> {
+  const db = new PostgresDatabase(withSchemaFromUrl(options));
+  try {
+    await db.migrate(join(import.meta.dirname, 'migrations'));
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  return {
+    apps: postgresApplications(db),
+    eventTypes: postgresEventTypes(db),
+    endpoints: postgresEndpoints(db),
+    messages: postgresMessages(db),
+    queue: postgresQueue(db),
+    attempts: postgresAttempts(db),
+    idempotency: postgresIdempotency(db),
+    onDue: (wake) => db.listen(DUE_CHANNEL, wake),
+    async ping() {
+      await db.query('SELECT 1');
+    },
+    close: () => db.close(),
+  };
+}
+
+/** `?schema=name` on the URL selects a schema (created if missing), as `schema` does. */
+function withSchemaFromUrl(options: PostgresOptions): PostgresOptions {
+  const url = new URL(options.url);
+  const schema = url.searchParams.get('schema');
+  if (!schema) return options;
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`Invalid schema name ${JSON.stringify(schema)} in the database URL: use lower-case letters, digits and _.`);
+  url.searchParams.delete('schema');
+  return { ...options, url: url.toString(), schema };
+}

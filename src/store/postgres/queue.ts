@@ -1,0 +1,179 @@
+import { Status, Trigger } from '../../core/model.ts';
+import { toPage } from '../paging.ts';
+import {
+  columnsOf,
+  DELIVERY_COLUMNS,
+  ENDPOINT_COLUMNS,
+  MESSAGE_COLUMNS,
+  prefixedColumnsOf,
+  type Row,
+  toDelivery,
+  toEndpoint,
+  toMessage,
+  unprefix,
+} from '../rows.ts';
+import { Conditions, keyset } from '../sql.ts';
+import type { ClaimedDelivery, DeliveryQueue, DeliveryStats } from '../store.ts';
+import type { PostgresDatabase } from './database.ts';
+import { messageConditions } from './messages.ts';
+
+/** How many due rows a claim looks at per slot it wants to fill, so busy endpoints can be skipped. */
+const CANDIDATES_PER_SLOT = 4;
+
+export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
+  return {
+    // One statement: lock due candidates (skipping rows other workers hold), keep at most each
+    // endpoint's free slots in due order, lease them, and return what sending needs.
+    async claim(request) {
+      const [limited, free] = [[...request.slots.keys()], [...request.slots.values()]];
+      const rows = await db.query(
+        `WITH candidates AS (
+           SELECT id, endpoint_id, run_at FROM deliveries
+           WHERE status IN (1, 3) AND run_at <= ? AND NOT (endpoint_id = ANY(?::text[]))
+           ORDER BY run_at LIMIT ?
+           FOR UPDATE SKIP LOCKED
+         ), ranked AS (
+           SELECT c.id, c.run_at, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.run_at) AS n,
+             coalesce(s.free, ?) AS free
+           FROM candidates c LEFT JOIN unnest(?::text[], ?::int[]) AS s(endpoint_id, free) ON s.endpoint_id = c.endpoint_id
+         ), picked AS (
+           SELECT id FROM ranked WHERE n <= free ORDER BY run_at LIMIT ?
+         )
+         UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
+         FROM picked, messages m, endpoints e
+         WHERE d.id = picked.id AND m.id = d.message_id AND e.id = d.endpoint_id
+         RETURNING d.id, d.lease, d.attempt_count, d.trigger, m.id AS message_id, m.app_id, m.event_type, m.payload,
+           e.id AS endpoint_id, e.url, e.headers, e.secrets, e.disabled`,
+        [request.now, limited.filter((_, i) => free[i]! <= 0), request.limit * CANDIDATES_PER_SLOT, request.defaultSlots,
+          limited, free, request.limit, request.now + request.leaseMs, request.now],
+      );
+      return rows.map((row): ClaimedDelivery => ({
+        id: Number(row.id),
+        lease: Number(row.lease),
+        attemptNumber: Number(row.attempt_count) + 1,
+        trigger: Number(row.trigger) as Trigger,
+        message: { id: row.message_id as string, appId: row.app_id as string, eventType: row.event_type as string, payload: row.payload as Uint8Array },
+        endpoint: {
+          id: row.endpoint_id as string,
+          url: row.url as string,
+          headers: row.headers as Record<string, string>,
+          secrets: row.secrets as ClaimedDelivery['endpoint']['secrets'],
+          disabled: row.disabled as boolean,
+        },
+      }));
+    },
+
+    // One statement for a whole batch of results. An attempt whose message was deleted meanwhile
+    // is dropped rather than failing the batch on the foreign key.
+    async complete(results) {
+      if (results.length === 0) return;
+      const column = <T>(pick: (result: (typeof results)[number]) => T) => results.map(pick);
+      const attempt = (pick: (a: (typeof results)[number]['attempt']) => unknown) => column((r) => pick(r.attempt));
+      await db.query(
+        `WITH recorded AS (
+           INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
+             response_duration_ms, trigger, failure_reason, attempt_number, created_at)
+           SELECT a.* FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::int[], ?::text[],
+             ?::int[], ?::smallint[], ?::text[], ?::int[], ?::bigint[])
+             AS a(id, app_id, message_id, endpoint_id, url, status, response_status_code, response, response_duration_ms,
+               trigger, failure_reason, attempt_number, created_at)
+           WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = a.message_id)
+         ), moved AS (
+           UPDATE deliveries d SET status = r.status, attempt_count = d.attempt_count + 1, trigger = ${Trigger.scheduled},
+             run_at = r.run_at, next_attempt_at = r.next_attempt_at, updated_at = r.updated_at
+           FROM unnest(?::bigint[], ?::int[], ?::smallint[], ?::bigint[], ?::bigint[], ?::bigint[])
+             AS r(id, lease, status, run_at, next_attempt_at, updated_at)
+           WHERE d.id = r.id AND d.lease = r.lease
+         )
+         UPDATE endpoints SET disabled = true, updated_at = ? WHERE id = ANY(?::text[])`,
+        [
+          attempt((a) => a.id), attempt((a) => a.appId), attempt((a) => a.messageId), attempt((a) => a.endpointId),
+          attempt((a) => a.url), attempt((a) => a.status), attempt((a) => a.responseStatusCode), attempt((a) => a.response),
+          attempt((a) => a.responseDurationMs), attempt((a) => a.trigger), attempt((a) => a.failureReason),
+          attempt((a) => a.attemptNumber), attempt((a) => a.createdAt),
+          column((r) => r.id), column((r) => r.lease), column((r) => r.next.status),
+          column((r) => (r.next.status === Status.pending ? r.next.runAt : r.attempt.createdAt)),
+          column((r) => (r.next.status === Status.pending ? r.next.runAt : null)),
+          column((r) => r.attempt.createdAt),
+          Math.max(...column((r) => r.attempt.createdAt)),
+          column((r) => r).filter((r) => r.disableEndpoint).map((r) => r.attempt.endpointId),
+        ],
+      );
+    },
+
+    async nextDueAt() {
+      const row = await db.one<{ at: number | null }>(`SELECT min(run_at) AS at FROM deliveries WHERE status IN (1, 3)`);
+      return row?.at ?? null;
+    },
+
+    async resend(messageId, endpointId, now) {
+      await db.query(
+        `WITH queued AS (
+           INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
+           VALUES (?, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, ?, ?)
+           ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
+             status = excluded.status, attempt_count = 0, trigger = excluded.trigger, run_at = excluded.run_at,
+             lease = deliveries.lease + 1, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at
+           RETURNING 1
+         )
+         SELECT pg_notify('herald_due', '') FROM queued`,
+        [messageId, endpointId, now, now, now, now],
+      );
+    },
+
+    async recover(endpointId, since, until, now) {
+      const rows = await db.query(
+        `WITH recovered AS (
+           UPDATE deliveries SET status = ${Status.pending}, attempt_count = 0, trigger = ${Trigger.manual}, run_at = ?,
+             lease = lease + 1, next_attempt_at = ?, updated_at = ?
+           WHERE endpoint_id = ? AND status = ${Status.fail} AND created_at >= ? AND created_at < ?
+           RETURNING 1
+         )
+         SELECT count(*)::int AS n, pg_notify('herald_due', '') FROM recovered`,
+        [now, now, now, endpointId, since, until],
+      );
+      return Number(rows[0]?.n ?? 0);
+    },
+
+    async stats(endpointId, range) {
+      const conditions = new Conditions()
+        .add('endpoint_id = ?', endpointId)
+        .addIf(range.after, 'created_at > ?', range.after)
+        .addIf(range.before, 'created_at < ?', range.before);
+      const stats: DeliveryStats = { success: 0, pending: 0, sending: 0, fail: 0 };
+      const rows = await db.query<{ status: number; n: number }>(
+        `SELECT status, count(*)::int AS n FROM deliveries WHERE ${conditions} GROUP BY status`, conditions.params,
+      );
+      for (const row of rows) {
+        const key = (['success', 'pending', 'fail', 'sending'] as const)[row.status];
+        if (key) stats[key] = row.n;
+      }
+      return stats;
+    },
+
+    async listByMessage(messageId, page) {
+      const { where, params, tail } = keyset('e.id', page);
+      const rows = await db.query(
+        `SELECT ${columnsOf('d', DELIVERY_COLUMNS)}, ${prefixedColumnsOf('e', ENDPOINT_COLUMNS)}
+         FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
+         WHERE d.message_id = ? AND ${where} ${tail}`,
+        [messageId, ...params],
+      );
+      return toPage(rows, page.limit, (row: Row) => ({ delivery: toDelivery(row), endpoint: toEndpoint(unprefix(row, 'e')) }));
+    },
+
+    async listByEndpoint(endpointId, filter, page) {
+      const { where, params, tail } = keyset('m.id', page);
+      const conditions = messageConditions(new Conditions().add('d.endpoint_id = ?', endpointId), filter)
+        .addIf(filter.status !== null, 'd.status = ?', filter.status)
+        .add(where, ...params);
+      const rows = await db.query(
+        `SELECT ${columnsOf('d', DELIVERY_COLUMNS)}, ${prefixedColumnsOf('m', MESSAGE_COLUMNS)}
+         FROM deliveries d JOIN messages m ON m.id = d.message_id
+         WHERE ${conditions} ${tail}`,
+        conditions.params,
+      );
+      return toPage(rows, page.limit, (row: Row) => ({ delivery: toDelivery(row), message: toMessage(unprefix(row, 'm')) }));
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import type { Application, Attempt, Delivery, Endpoint, EventType, FailureReason, Message, Status, Trigger } from '../core/model.ts';
+
+/**
+ * Rows as both databases return them, and their mapping to the domain model. Column names are the
+ * same in both schemas; the decoders accept SQLite's forms (JSON as text, booleans as 0/1) and
+ * PostgreSQL's (jsonb already parsed, real booleans) alike.
+ */
+
+const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
+const jsonOrNull = <T>(value: unknown): T | null => (value === null || value === undefined ? null : json<T>(value));
+const bool = (value: unknown): boolean => value === true || value === 1;
+
+export type Row = Record<string, unknown>;
+
+export const toApplication = (row: Row): Application => ({
+  id: row.id as string,
+  uid: row.uid as string | null,
+  name: row.name as string,
+  metadata: json(row.metadata),
+  throttleRate: row.throttle_rate as number | null,
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at),
+});
+
+export const toEventType = (row: Row): EventType => ({
+  name: row.name as string,
+  description: row.description as string,
+  schemas: jsonOrNull(row.schemas),
+  archived: bool(row.archived),
+  deprecated: bool(row.deprecated),
+  featureFlag: row.feature_flag as string | null,
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at),
+});
+
+export const toEndpoint = (row: Row): Endpoint => ({
+  id: row.id as string,
+  appId: row.app_id as string,
+  uid: row.uid as string | null,
+  url: row.url as string,
+  description: row.description as string,
+  eventTypes: jsonOrNull(row.event_types),
+  channels: jsonOrNull(row.channels),
+  disabled: bool(row.disabled),
+  metadata: json(row.metadata),
+  throttleRate: row.throttle_rate as number | null,
+  headers: json(row.headers),
+  secrets: json(row.secrets),
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at),
+});
+
+export const toMessage = (row: Row): Message => ({
+  id: row.id as string,
+  appId: row.app_id as string,
+  eventType: row.event_type as string,
+  eventId: row.event_id as string | null,
+  channels: jsonOrNull(row.channels),
+  payload: row.payload as Uint8Array,
+  createdAt: Number(row.created_at),
+});
+
+export const toDelivery = (row: Row): Delivery => ({
+  messageId: row.message_id as string,
+  endpointId: row.endpoint_id as string,
+  status: Number(row.status) as Status,
+  attemptCount: Number(row.attempt_count),
+  nextAttemptAt: row.next_attempt_at === null ? null : Number(row.next_attempt_at),
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at),
+});
+
+export const toAttempt = (row: Row): Attempt => ({
+  id: row.id as string,
+  appId: row.app_id as string,
+  messageId: row.message_id as string,
+  endpointId: row.endpoint_id as string,
+  url: row.url as string,
+  status: Number(row.status) as Attempt['status'],
+  responseStatusCode: Number(row.response_status_code),
+  response: row.response as string,
+  responseDurationMs: Number(row.response_duration_ms),
+  trigger: Number(row.trigger) as Trigger,
+  failureReason: row.failure_reason as FailureReason | null,
+  attemptNumber: Number(row.attempt_number),
+  createdAt: Number(row.created_at),
+});
+
+/** JSON text for a nullable JSON column (null stays SQL NULL). */
+export const nullableJson = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
+
+export const DELIVERY_COLUMNS = ['message_id', 'endpoint_id', 'status', 'attempt_count', 'next_attempt_at', 'created_at', 'updated_at'];
+export const ENDPOINT_COLUMNS = ['id', 'app_id', 'uid', 'url', 'description', 'event_types', 'channels', 'disabled', 'metadata',
+  'throttle_rate', 'headers', 'secrets', 'created_at', 'updated_at'];
+export const MESSAGE_COLUMNS = ['id', 'app_id', 'event_type', 'event_id', 'channels', 'payload', 'created_at'];
+
+/** `d.a, d.b` for a joined table's own columns. */
+export const columnsOf = (alias: string, columns: readonly string[]) => columns.map((c) => `${alias}.${c}`).join(', ');
+
+/** `e.a AS e_a, …` for a joined table whose columns would clash, and the way back. */
+export const prefixedColumnsOf = (alias: string, columns: readonly string[]) => columns.map((c) => `${alias}.${c} AS ${alias}_${c}`).join(', ');
+
+export function unprefix(row: Row, alias: string): Row {
+  const prefix = `${alias}_`;
+  const out: Row = {};
+  for (const [key, value] of Object.entries(row)) if (key.startsWith(prefix)) out[key.slice(prefix.length)] = value;
+  return out;
+}
