@@ -11,7 +11,7 @@ import { DEFAULT_JITTER } from './core/retry-policy.ts';
 import { Dispatcher } from './delivery/dispatcher.ts';
 import { createHttpSender } from './delivery/http-sender.ts';
 import { createPublisher } from './delivery/publish.ts';
-import { IDEMPOTENCY_WINDOW_MS } from './api/idempotency.ts';
+import { startMaintenance } from './maintenance.ts';
 import { openPostgresStore } from './store/postgres/postgres-store.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
@@ -36,7 +36,6 @@ export interface HeraldDependencies {
 }
 
 const SHUTDOWN_GRACE_MS = 10_000;
-const HOUR = 60 * 60 * 1000;
 
 /** Wires the store, the dispatcher and the API together and starts listening. */
 export async function startHerald(config: Config, deps: HeraldDependencies = {}): Promise<Herald> {
@@ -64,7 +63,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     retry: { delaysMs: config.retryScheduleMs, jitter: DEFAULT_JITTER },
     maxInFlight: config.maxInFlight,
     maxInFlightPerEndpoint: config.maxInFlightPerEndpoint,
-    leaseMs: config.requestTimeoutMs + 30_000,
+    leaseMs: config.leaseMs,
     pollIntervalMs: 1_000,
     onError: (error, context) => logger.error({ err: error }, `dispatcher: ${context}`),
   });
@@ -78,18 +77,13 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     logger,
   });
 
-  const purge = setInterval(() => {
-    store.idempotency.purge(clock.now() - IDEMPOTENCY_WINDOW_MS, 10_000)
-      .catch((error) => logger.warn({ err: error }, 'purging idempotency keys failed'));
-  }, HOUR).unref();
-
   try {
     if (runsApi) await api.listen({ port: config.port, host: config.host });
   } catch (error) {
-    clearInterval(purge);
     await store.close();
     throw error;
   }
+  const stopMaintenance = runsWorker ? startMaintenance({ store, clock, retentionMs: config.retentionMs, logger }) : undefined;
   const stopListening = runsWorker ? store.onDue?.(wake) : undefined;
   if (runsWorker) dispatcher.start();
   const address = api.server.address();
@@ -104,7 +98,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     dispatcher,
     logger,
     async close() {
-      clearInterval(purge);
+      await stopMaintenance?.();
       await api.close();
       await stopListening?.();
       await dispatcher.stop(SHUTDOWN_GRACE_MS);

@@ -28,7 +28,7 @@ export function checkHeaders(headers: Record<string, string | null>, loc: string
   for (const [name, value] of Object.entries(headers)) {
     if (!TOKEN.test(name)) throw invalid([...loc, name], 'is not a valid header name');
     if (RESERVED_HEADERS.has(name.toLowerCase())) throw invalid([...loc, name], 'is set by Herald and cannot be overridden');
-    if (value !== null && /[\r\n\0]/.test(value)) throw invalid([...loc, name], 'must not contain line breaks');
+    if (value !== null && !/^[\t\x20-\x7e]*$/.test(value)) throw invalid([...loc, name], 'must be printable ASCII without line breaks');
   }
 }
 

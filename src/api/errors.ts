@@ -95,5 +95,9 @@ function validationItems(error: FastifyError): ValidationItem[] {
     if (items.has(key) || issue.keyword === 'anyOf') continue;
     items.set(key, { loc, msg: missing ? 'field required' : (issue.message ?? 'invalid value'), type: issue.keyword === 'type' ? 'type_error' : 'value_error' });
   }
-  return items.size > 0 ? [...items.values()] : [{ loc: [part], msg: error.message, type: 'value_error' }];
+  // A nullable field with a bad element also fails the "or null" branch at the field itself; the
+  // deeper item says what is wrong, so an item whose loc leads to another one is dropped.
+  const all = [...items.values()];
+  const specific = all.filter((item) => !all.some((other) => other.loc.length > item.loc.length && item.loc.every((p, i) => other.loc[i] === p)));
+  return specific.length > 0 ? specific : [{ loc: [part], msg: error.message, type: 'value_error' }];
 }

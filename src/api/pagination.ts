@@ -1,4 +1,5 @@
 import type { PageRequest } from '../store/store.ts';
+import { invalid } from './errors.ts';
 import type { ListQuery } from './schemas.ts';
 
 export const DEFAULT_LIMIT = 50;
@@ -25,4 +26,10 @@ export function listParam(values: readonly string[] | undefined): string[] | nul
   return list.length ? list : null;
 }
 
-export const timeParam = (value: string | undefined) => (value === undefined ? null : Date.parse(value));
+/** A date-time parameter as epoch milliseconds; 422 for a valid-looking one no clock has (a leap second). */
+export function timeParam(value: string | null | undefined, loc: string[]): number | null {
+  if (value === undefined || value === null) return null;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw invalid(loc, 'is not a date-time this server can represent');
+  return ms;
+}

@@ -22,7 +22,7 @@ const DateTime = Type.String({ format: 'date-time' });
 export const AppPath = Type.Object({ appId: Type.String() });
 export const EndpointPath = Type.Object({ appId: Type.String(), endpointId: Type.String() });
 export const MessagePath = Type.Object({ appId: Type.String(), msgId: Type.String() });
-export const EventTypePath = Type.Object({ eventTypeName: Type.String() });
+export const EventTypePath = Type.Object({ eventTypeName: EventTypeName });
 
 export const ApplicationIn = Type.Object({
   name: Type.String({ minLength: 1 }),

@@ -3,7 +3,7 @@ import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { bearerAuth } from './auth.ts';
 import type { ApiContext } from './context.ts';
-import { errorHandler, HttpError, sendError } from './errors.ts';
+import { errorHandler, HttpError, invalid, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { attemptRoutes } from './routes/attempts.ts';
@@ -32,9 +32,25 @@ function validators() {
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : text).compile(schema);
 }
 
+/** Bodies nested deeper than this are refused: serialising them again would exhaust the stack. */
+export const MAX_JSON_DEPTH = 256;
+
+function checkDepth(body: object): void {
+  const stack: Array<[unknown, number]> = [[body, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (depth > MAX_JSON_DEPTH) throw invalid(['body'], `is nested more than ${MAX_JSON_DEPTH} levels deep`);
+    if (value !== null && typeof value === 'object') for (const child of Object.values(value)) stack.push([child, depth + 1]);
+  }
+}
+
 export function buildApi(options: ApiOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger,
+    // Long enough for a 256-character uid in a path; find-my-way's default is 100.
+    routerOptions: { maxParamLength: 512 },
+    frameworkErrors: (error, _request, reply) =>
+      sendError(reply, new HttpError(400, 'bad_request', `The request URL is malformed: ${error.message}`)),
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxPayloadBytes,
     return503OnClosing: true,
@@ -45,6 +61,9 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     sendError(reply, new HttpError(404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`)),
   );
   app.addHook('onRequest', bearerAuth(options.adminToken));
+  app.addHook('preValidation', async (request) => {
+    if (request.body !== null && typeof request.body === 'object') checkDepth(request.body);
+  });
   registerIdempotency(app, options.context.store.idempotency, options.context.clock);
 
   const ctx = options.context;

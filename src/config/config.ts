@@ -17,6 +17,10 @@ export interface Config {
   maxInFlight: number;
   maxInFlightPerEndpoint: number;
   logLevel: string;
+  /** How long a claimed delivery stays with its worker before another may take it. */
+  leaseMs: number;
+  /** Messages and attempts older than this are purged. */
+  retentionMs: number;
   /** Which halves this process runs: the HTTP API, the delivery worker, or both. */
   role: 'api' | 'worker' | 'all';
   databasePoolSize: number;
@@ -61,6 +65,8 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'maxPayloadBytes', flag: 'max-payload', env: 'HERALD_MAX_PAYLOAD', default: '1048576', describe: 'largest accepted request body, in bytes', parse: integer(1024, 64 * 1024 * 1024), expected: 'a byte count between 1024 and 67108864' },
   { key: 'maxInFlight', flag: 'max-in-flight', env: 'HERALD_MAX_IN_FLIGHT', default: '256', describe: 'deliveries in flight at once', parse: integer(1, 100_000), expected: 'a positive integer' },
   { key: 'maxInFlightPerEndpoint', flag: 'max-in-flight-per-endpoint', env: 'HERALD_MAX_IN_FLIGHT_PER_ENDPOINT', default: '32', describe: 'deliveries in flight at once to one endpoint', parse: integer(1, 10_000), expected: 'a positive integer' },
+  { key: 'leaseMs', flag: 'lease', env: 'HERALD_LEASE', default: '45s', describe: 'how long a worker holds a claimed delivery; longer than the request timeout', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 45s' },
+  { key: 'retentionMs', flag: 'retention', env: 'HERALD_RETENTION', default: '30d', describe: 'age after which messages and attempts are purged', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 30d' },
   { key: 'role', flag: 'role', env: 'HERALD_ROLE', default: 'all', describe: 'api, worker or all (api and worker need PostgreSQL)', parse: (value) => (['api', 'worker', 'all'].includes(value) ? (value as Config['role']) : INVALID), expected: 'api, worker or all' },
   { key: 'databasePoolSize', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process', parse: integer(1, 1_000), expected: 'a positive integer' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
@@ -98,7 +104,11 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     if (value === INVALID) throw new ConfigError(`Invalid ${source}=${JSON.stringify(raw)}: expected ${setting.expected}.`);
     config[setting.key] = value;
   }
-  return config as Config;
+  const result = config as Config;
+  if (result.leaseMs <= result.requestTimeoutMs) {
+    throw new ConfigError(`HERALD_LEASE (${result.leaseMs} ms) must be longer than HERALD_REQUEST_TIMEOUT (${result.requestTimeoutMs} ms), or a slow request would lose its lease while still running.`);
+  }
+  return result;
 }
 
 export function describeSettings(): string {

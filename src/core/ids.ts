@@ -45,6 +45,11 @@ export function looksLikeId(kind: IdKind, value: string): boolean {
   return value.length === prefix.length + 1 + WIDTH && value.startsWith(`${prefix}_`);
 }
 
+/** The smallest id of this kind made at `ms`: every id made earlier sorts below it. */
+export function smallestIdAt(kind: IdKind, ms: number): string {
+  return `${ID_PREFIX[kind]}_${encodeBase62(BigInt(Math.max(0, Math.floor(ms))) << RANDOM_BITS)}`;
+}
+
 /** The creation time encoded in an id, in epoch milliseconds. */
 export function timestampOfId(id: string): number {
   const encoded = id.slice(id.indexOf('_') + 1);

@@ -99,6 +99,11 @@ export interface MessageStore {
   /** Looks a message up by id, then by eventId. */
   get(appId: string, idOrEventId: string): Promise<Message | null>;
   list(appId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>>;
+  /**
+   * Deletes up to `limit` messages made before `olderThan` that have nothing pending or in flight,
+   * with their deliveries and attempts; returns how many went. (Retention.)
+   */
+  purge(olderThan: number, limit: number): Promise<number>;
 }
 
 /** What a worker needs to send one delivery, loaded by the claim. */
@@ -186,6 +191,8 @@ export interface AttemptStore {
   get(messageId: string, attemptId: string): Promise<Attempt | null>;
   listByEndpoint(endpointId: string, filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>>;
   listByMessage(messageId: string, filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>>;
+  /** Deletes up to `limit` attempts made before `olderThan`; returns how many went. (Retention.) */
+  purge(olderThan: number, limit: number): Promise<number>;
 }
 
 export interface StoredResponse {

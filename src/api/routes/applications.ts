@@ -1,12 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { looksLikeId } from '../../core/ids.ts';
 import type { Application } from '../../core/model.ts';
 import { type ApiContext, findApp } from '../context.ts';
-import { invalid, orConflict } from '../errors.ts';
+import { orConflict } from '../errors.ts';
 import { planPage } from '../pagination.ts';
 import { sentFields } from '../patch.ts';
 import { AppPath, ApplicationIn, ApplicationPatch, CreateAppQuery, ListQuery } from '../schemas.ts';
+import { checkUid, uidFromPath } from '../uids.ts';
 import { applicationOut, listOut } from '../views.ts';
 
 const UID_TAKEN = 'An application with this uid already exists.';
@@ -35,7 +35,7 @@ export function applicationRoutes(server: FastifyInstance, ctx: ApiContext): voi
   app.put('/api/v1/app/:appId', { schema: { params: AppPath, body: ApplicationIn } }, async (request, reply) => {
     const existing = await ctx.store.apps.get(request.params.appId);
     if (!existing) {
-      const uid = request.body.uid ?? uidFromPath(request.params.appId);
+      const uid = request.body.uid ?? uidFromPath('application', request.params.appId, ['path', 'appId']);
       return reply.code(201).send(applicationOut(await createApplication(ctx, { ...request.body, uid })));
     }
     const body = request.body;
@@ -60,8 +60,8 @@ export function applicationRoutes(server: FastifyInstance, ctx: ApiContext): voi
 }
 
 /** Creates an application; also used when a message names an application that does not exist yet. */
-export async function createApplication(ctx: ApiContext, input: ApplicationIn): Promise<Application> {
-  checkUid(input.uid);
+export async function createApplication(ctx: ApiContext, input: ApplicationIn, uidLoc = ['body', 'uid']): Promise<Application> {
+  checkUid('application', input.uid, uidLoc);
   const now = ctx.clock.now();
   return orConflict(ctx.store.apps.create({
     id: ctx.ids('application'),
@@ -74,16 +74,7 @@ export async function createApplication(ctx: ApiContext, input: ApplicationIn): 
   }), UID_TAKEN);
 }
 
-/** A path segment names an application by id or uid; one that is not an id becomes the uid of an upsert. */
-export function uidFromPath(segment: string): string | null {
-  return looksLikeId('application', segment) ? null : segment;
-}
-
 async function save(ctx: ApiContext, existing: Application, changes: Partial<Application>): Promise<Application> {
-  checkUid(changes.uid);
+  checkUid('application', changes.uid, ['body', 'uid']);
   return orConflict(ctx.store.apps.update({ ...existing, ...changes, updatedAt: ctx.clock.now() }), UID_TAKEN);
-}
-
-function checkUid(uid: string | null | undefined): void {
-  if (uid && looksLikeId('application', uid)) throw invalid(['body', 'uid'], 'must not have the form of an application id');
 }

@@ -1,6 +1,5 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
-import { looksLikeId } from '../../core/ids.ts';
 import type { Application, Endpoint, EndpointSecret } from '../../core/model.ts';
 import { generateSecret } from '../../core/signing.ts';
 import { type ApiContext, findApp, findEndpoint } from '../context.ts';
@@ -22,6 +21,7 @@ import {
   RecoverIn,
   StatsQuery,
 } from '../schemas.ts';
+import { checkUid, uidFromPath } from '../uids.ts';
 import { endpointOut, iso, listOut, messageOut } from '../views.ts';
 
 const UID_TAKEN = 'An endpoint with this uid already exists in this application.';
@@ -57,7 +57,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
     const existing = await ctx.store.endpoints.get(application.id, request.params.endpointId);
     const body = request.body;
     if (!existing) {
-      const uid = body.uid ?? (looksLikeId('endpoint', request.params.endpointId) ? null : request.params.endpointId);
+      const uid = body.uid ?? uidFromPath('endpoint', request.params.endpointId, ['path', 'endpointId']);
       return reply.code(201).send(endpointOut(await createEndpoint(ctx, application, { ...body, uid })));
     }
     return endpointOut(await saveEndpoint(ctx, existing, {
@@ -133,15 +133,15 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
 
   app.get(`${base}/:endpointId/stats`, { schema: { params: EndpointPath, querystring: StatsQuery } }, async (request) => {
     const { endpoint } = await load(request.params);
-    const stats = await ctx.store.queue.stats(endpoint.id, { after: timeParam(request.query.since), before: timeParam(request.query.until) });
+    const stats = await ctx.store.queue.stats(endpoint.id, { after: timeParam(request.query.since, ['query', 'since']), before: timeParam(request.query.until, ['query', 'until']) });
     return { ...stats, canceled: 0 };
   });
 
   app.post(`${base}/:endpointId/recover`, { schema: { params: EndpointPath, body: RecoverIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     const now = ctx.clock.now();
-    const since = Date.parse(request.body.since);
-    const until = request.body.until ? Date.parse(request.body.until) : now;
+    const since = timeParam(request.body.since, ['body', 'since'])!;
+    const until = timeParam(request.body.until, ['body', 'until']) ?? now;
     if (until < since) throw invalid(['body', 'until'], 'must not be before since');
     const recovered = await ctx.store.queue.recover(endpoint.id, since, until, now);
     if (recovered > 0) ctx.wake();
@@ -164,7 +164,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
 
 async function createEndpoint(ctx: ApiContext, application: Application, body: EndpointIn): Promise<Endpoint> {
   checkEndpointUrl(body.url, ctx.allowPrivateNetworks);
-  if (body.uid && looksLikeId('endpoint', body.uid)) throw invalid(['body', 'uid'], 'must not have the form of an endpoint id');
+  checkUid('endpoint', body.uid, ['body', 'uid']);
   if (body.headers) checkHeaders(body.headers, ['body', 'headers']);
   const now = ctx.clock.now();
   const endpoint: Endpoint = {
@@ -188,7 +188,7 @@ async function createEndpoint(ctx: ApiContext, application: Application, body: E
 
 async function saveEndpoint(ctx: ApiContext, existing: Endpoint, changes: EndpointFields): Promise<Endpoint> {
   if (changes.url !== undefined) checkEndpointUrl(changes.url, ctx.allowPrivateNetworks);
-  if (changes.uid && looksLikeId('endpoint', changes.uid)) throw invalid(['body', 'uid'], 'must not have the form of an endpoint id');
+  checkUid('endpoint', changes.uid, ['body', 'uid']);
   return orConflict(ctx.store.endpoints.update({ ...existing, ...changes, updatedAt: ctx.clock.now() } as Endpoint), UID_TAKEN);
 }
 

@@ -6,7 +6,8 @@ import { notFound, orConflict } from '../errors.ts';
 import { listParam, planPage, timeParam } from '../pagination.ts';
 import { AppPath, MessageIn, MessageListQuery, MessagePath, WithContentQuery } from '../schemas.ts';
 import { listOut, messageOut } from '../views.ts';
-import { createApplication, uidFromPath } from './applications.ts';
+import { uidFromPath } from '../uids.ts';
+import { createApplication } from './applications.ts';
 
 export function messageRoutes(server: FastifyInstance, ctx: ApiContext): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
@@ -47,8 +48,8 @@ export function messageFilter(query: MessageListQuery) {
   return {
     eventTypes: listParam(query.event_types),
     channel: query.channel ?? null,
-    before: timeParam(query.before),
-    after: timeParam(query.after),
+    before: timeParam(query.before, ['query', 'before']),
+    after: timeParam(query.after, ['query', 'after']),
   };
 }
 
@@ -57,5 +58,6 @@ async function appForMessage(ctx: ApiContext, appId: string, body: MessageIn): P
   const existing = await ctx.store.apps.get(appId);
   if (existing) return existing;
   if (!body.application) throw notFound('Application');
-  return createApplication(ctx, { ...body.application, uid: body.application.uid ?? uidFromPath(appId) });
+  const uid = body.application.uid ?? uidFromPath('application', appId, ['path', 'appId']);
+  return createApplication(ctx, { ...body.application, uid }, ['body', 'application', 'uid']);
 }

@@ -1,3 +1,4 @@
+import { smallestIdAt } from '../../core/ids.ts';
 import { toPage } from '../paging.ts';
 import { toAttempt } from '../rows.ts';
 import { Conditions, keyset } from '../sql.ts';
@@ -26,5 +27,7 @@ export function postgresAttempts(db: PostgresDatabase): AttemptStore {
     },
     listByEndpoint: (endpointId, filter, page) => list(new Conditions().add('a.endpoint_id = ?', endpointId), filter, page),
     listByMessage: (messageId, filter, page) => list(new Conditions().add('a.message_id = ?', messageId), filter, page),
+    purge: (olderThan, limit) =>
+      db.run('DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE id < ? LIMIT ? FOR UPDATE SKIP LOCKED)', [smallestIdAt('attempt', olderThan), limit]),
   };
 }

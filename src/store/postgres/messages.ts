@@ -1,3 +1,4 @@
+import { smallestIdAt } from '../../core/ids.ts';
 import { Status, Trigger } from '../../core/model.ts';
 import { toPage } from '../paging.ts';
 import { nullableJson, toMessage } from '../rows.ts';
@@ -39,6 +40,18 @@ export function postgresMessages(db: PostgresDatabase): MessageStore {
       const { where, params, tail } = keyset('m.id', page);
       const conditions = messageConditions(new Conditions().add('m.app_id = ?', appId), filter).add(where, ...params);
       return toPage(await db.query(`SELECT m.* FROM messages m WHERE ${conditions} ${tail}`, conditions.params), page.limit, toMessage);
+    },
+
+    // Ids sort by time, so "older than" is a primary-key range; SKIP LOCKED lets several
+    // processes purge side by side without waiting on each other or on deliveries in progress.
+    purge(olderThan, limit) {
+      return db.run(
+        `DELETE FROM messages WHERE id IN (
+           SELECT m.id FROM messages m
+           WHERE m.id < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN (1, 3))
+           LIMIT ? FOR UPDATE SKIP LOCKED)`,
+        [smallestIdAt('message', olderThan), limit],
+      );
     },
   };
 }

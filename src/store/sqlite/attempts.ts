@@ -1,3 +1,4 @@
+import { smallestIdAt } from '../../core/ids.ts';
 import { toPage } from '../paging.ts';
 import type { AttemptFilter, AttemptStore, PageRequest } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
@@ -32,6 +33,11 @@ export function sqliteAttempts(db: SqliteDatabase): AttemptStore {
     },
     async listByMessage(messageId, filter, page) {
       return list(new Conditions().add('a.message_id = ?', messageId), filter, page);
+    },
+    purge(olderThan, limit) {
+      return db.write(() =>
+        db.run('DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE id < ? LIMIT ?)', smallestIdAt('attempt', olderThan), limit),
+      );
     },
   };
 }

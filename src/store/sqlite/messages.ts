@@ -1,3 +1,4 @@
+import { smallestIdAt } from '../../core/ids.ts';
 import { Status, Trigger } from '../../core/model.ts';
 import { toPage } from '../paging.ts';
 import type { MessageFilter, MessageStore } from '../store.ts';
@@ -33,6 +34,19 @@ export function sqliteMessages(db: SqliteDatabase): MessageStore {
       const { where, params, tail } = keyset('m.id', page);
       const conditions = messageConditions(new Conditions().add('m.app_id = ?', appId), filter).add(where, ...params);
       return toPage(db.all<MessageRow>(`SELECT m.* FROM messages m WHERE ${conditions} ${tail}`, ...conditions.params), page.limit, toMessage);
+    },
+
+    // Ids sort by time, so "older than" is a primary-key range and needs no index of its own.
+    purge(olderThan, limit) {
+      return db.write(() =>
+        db.run(
+          `DELETE FROM messages WHERE id IN (
+             SELECT m.id FROM messages m
+             WHERE m.id < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN (1, 3))
+             LIMIT ?)`,
+          smallestIdAt('message', olderThan), limit,
+        ),
+      );
     },
   };
 }

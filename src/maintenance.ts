@@ -1,0 +1,58 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { IDEMPOTENCY_WINDOW_MS } from './api/idempotency.ts';
+import type { Clock } from './core/clock.ts';
+import type { Store } from './store/store.ts';
+
+export interface MaintenanceOptions {
+  store: Store;
+  clock: Clock;
+  retentionMs: number;
+  logger: FastifyBaseLogger;
+  /** How often a purge round starts. */
+  intervalMs?: number;
+}
+
+/** Rows deleted per statement: small enough that no purge holds locks or the SQLite writer for long. */
+const BATCH = 500;
+
+/**
+ * Background purges: messages (with their deliveries and attempts) and attempts older than the
+ * retention, and idempotency keys past their window. Each round deletes in small batches and
+ * yields to the event loop between them, so it never blocks delivery.
+ */
+export function startMaintenance(options: MaintenanceOptions): () => Promise<void> {
+  const { store, clock, retentionMs, logger } = options;
+  let stopped = false;
+  let round: Promise<void> = Promise.resolve();
+
+  const purgeAll = async (what: string, purge: (olderThan: number, limit: number) => Promise<number>, olderThan: number) => {
+    let total = 0;
+    for (let deleted = BATCH; deleted === BATCH && !stopped; total += deleted) {
+      deleted = await purge(olderThan, BATCH);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (total > 0) logger.info({ purged: total }, `retention: purged ${what}`);
+  };
+
+  const runRound = async () => {
+    try {
+      const now = clock.now();
+      await purgeAll('messages', store.messages.purge, now - retentionMs);
+      await purgeAll('attempts', store.attempts.purge, now - retentionMs);
+      await purgeAll('idempotency keys', store.idempotency.purge, now - IDEMPOTENCY_WINDOW_MS);
+    } catch (error) {
+      logger.warn({ err: error }, 'retention: a purge round failed; the next round tries again');
+    }
+  };
+
+  const timer = setInterval(() => {
+    round = round.then(runRound);
+  }, options.intervalMs ?? 10 * 60_000).unref();
+  round = runRound();
+
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await round;
+  };
+}
