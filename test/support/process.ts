@@ -9,21 +9,26 @@ export const TEST_TOKEN = 'hrld_test_token_for_process_tests';
 
 export interface HeraldProcess {
   child: ChildProcess;
+  /** The API's base URL; empty for a worker, which serves no HTTP. */
   url: string;
   output: () => string;
   /** Resolves with the exit code (or signal) once the process is gone. */
   exited: Promise<number | string>;
 }
 
-/** Runs `herald serve` as a real child process, as an operator would, and waits until it is healthy. */
+/**
+ * Runs `herald serve` as a real child process, as an operator would, and waits until it is ready:
+ * healthy for a process with the API, started for a worker.
+ */
 export async function spawnHerald(dataDir: string, port: number, env: Record<string, string> = {}): Promise<HeraldProcess> {
+  const worker = env.HERALD_ROLE === 'worker';
   const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', String(port)], {
     env: {
       ...process.env,
       HERALD_ADMIN_TOKEN: TEST_TOKEN,
       HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
       HERALD_RETRY_SCHEDULE: '200ms,400ms,800ms',
-      HERALD_LOG_LEVEL: 'warn',
+      HERALD_LOG_LEVEL: worker ? 'info' : 'warn',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -32,13 +37,14 @@ export async function spawnHerald(dataDir: string, port: number, env: Record<str
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  const url = `http://127.0.0.1:${port}`;
+  const url = worker ? '' : `http://127.0.0.1:${port}`;
   let gone = false;
   void exited.then(() => (gone = true));
-  await waitFor(`herald on port ${port} (output so far: ${output})`, async () => {
-    if (gone) throw new Error(`herald exited before it was healthy:\n${output}`);
+  await waitFor(`herald ${worker ? 'worker' : `on port ${port}`} to be ready`, async () => {
+    if (gone) throw new Error(`herald exited before it was ready:\n${output}`);
+    if (worker) return output.includes('worker started');
     return (await fetch(`${url}/api/v1/health`).catch(() => null))?.status === 204;
-  });
+  }, 20_000);
   return { child, url, output: () => output, exited };
 }
 
@@ -60,4 +66,10 @@ export async function call(url: string, method: string, path: string, body?: unk
   });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Kills a process and waits for it to be gone. */
+export async function kill(herald: HeraldProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (herald.child.exitCode === null && herald.child.signalCode === null) herald.child.kill(signal);
+  await herald.exited;
 }

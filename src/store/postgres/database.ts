@@ -65,10 +65,13 @@ export class PostgresDatabase {
   async migrate(directory: string): Promise<void> {
     const migrations = readMigrations(directory);
     const client = await this.pool.connect().catch((error) => Promise.reject(translate(error)));
+    // The lock is named after the schema, and taken before creating it: concurrent
+    // CREATE SCHEMA IF NOT EXISTS statements race each other.
+    const lockKey = `herald_migrations:${this.#options.schema ?? (await client.query('SELECT current_schema() AS s')).rows[0].s}`;
     try {
-      if (this.#options.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.#options.schema}"`);
-      await client.query("SELECT pg_advisory_lock(hashtext(current_schema() || '.herald_migrations'))");
+      await client.query('SELECT pg_advisory_lock(hashtext($1))', [lockKey]);
       try {
+        if (this.#options.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS "${this.#options.schema}"`);
         await client.query('CREATE TABLE IF NOT EXISTS herald_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)');
         const { rows } = await client.query('SELECT coalesce(max(version), 0) AS version FROM herald_migrations');
         const current = Number(rows[0].version);
@@ -85,7 +88,7 @@ export class PostgresDatabase {
           }
         }
       } finally {
-        await client.query("SELECT pg_advisory_unlock(hashtext(current_schema() || '.herald_migrations'))");
+        await client.query('SELECT pg_advisory_unlock(hashtext($1))', [lockKey]);
       }
     } finally {
       client.release();

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Agent } from 'undici';
+import { call, freePort, type HeraldProcess, kill, spawnHerald, TEST_TOKEN } from './support/process.ts';
+import { type Receiver, startReceiver } from './support/receiver.ts';
+import { dropSchema, postgresReachable, postgresUrl, SKIPPED_POSTGRES, TEST_DATABASE_URL, trackFailures, uniqueSchema } from './support/stores.ts';
+import { startTcpProxy } from './support/tcp-proxy.ts';
+import { waitFor } from './support/wait.ts';
+
+/**
+ * Many Herald processes on one PostgreSQL: an API process and several workers, as docs/scaling.md
+ * describes. Everything runs as real processes against the real database.
+ */
+const suite = (await postgresReachable()) ? describe : describe.skip;
+
+suite((await postgresReachable()) ? 'scale-out on PostgreSQL' : SKIPPED_POSTGRES, () => {
+  const failures = trackFailures();
+  const cleanups: Array<() => Promise<void>> = [];
+  after(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  });
+
+  /** An API process and `workers` worker processes sharing a fresh schema. */
+  async function cluster(workers: number, env: Record<string, string> = {}, databaseUrl?: string) {
+    const schema = uniqueSchema();
+    const dataDir = mkdtempSync(join(tmpdir(), 'herald-scale-'));
+    const shared = { HERALD_DATABASE_URL: databaseUrl ? withSchema(databaseUrl, schema) : postgresUrl(schema), ...env };
+    const processes: HeraldProcess[] = [];
+    cleanups.push(async () => {
+      await Promise.all(processes.map((p) => kill(p)));
+      if (!failures.any()) {
+        await dropSchema(schema);
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
+    const api = await spawnHerald(dataDir, await freePort(), { ...shared, HERALD_ROLE: 'api' });
+    processes.push(api);
+    const started = await Promise.all(Array.from({ length: workers }, async () => spawnHerald(dataDir, 0, { ...shared, HERALD_ROLE: 'worker' })));
+    processes.push(...started);
+    return { api, workers: started };
+  }
+
+  async function receivers(count: number, respond?: Parameters<typeof startReceiver>[0]): Promise<Receiver[]> {
+    const started = await Promise.all(Array.from({ length: count }, () => startReceiver(respond)));
+    cleanups.push(async () => void (await Promise.all(started.map((r) => r.close()))));
+    return started;
+  }
+
+  async function appWithEndpoints(url: string, targets: Receiver[]): Promise<string> {
+    const app = await call(url, 'POST', '/api/v1/app', { name: 'scale' });
+    for (const target of targets) await call(url, 'POST', `/api/v1/app/${app.body.id}/endpoint`, { url: target.url });
+    return app.body.id;
+  }
+
+  /** Posts `count` messages with `concurrency` senders; returns the ids answered 202, and how many got 503. */
+  async function publish(url: string, appId: string, count: number, concurrency = 32, pauseEveryMs = 0) {
+    const agent = new Agent({ connections: concurrency });
+    const accepted: string[] = [];
+    let unavailable = 0;
+    let next = 0;
+    await Promise.all(Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const i = next++;
+        const response = await agent.request({
+          origin: url,
+          path: `/api/v1/app/${appId}/msg`,
+          method: 'POST',
+          headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ eventType: 'scale.test', payload: { i } }),
+        }).catch(() => null);
+        if (!response) continue;
+        const body = await response.body.text();
+        if (response.statusCode === 202) accepted.push(JSON.parse(body).id);
+        else if (response.statusCode === 503) {
+          unavailable++;
+          assert.ok(response.headers['retry-after'], '503 carries Retry-After');
+        } else assert.fail(`unexpected ${response.statusCode}: ${body}`);
+        if (pauseEveryMs) await new Promise((resolve) => setTimeout(resolve, pauseEveryMs));
+      }
+    }));
+    await agent.close();
+    return { accepted, unavailable };
+  }
+
+  const idsAt = (receiver: Receiver) => receiver.requests.map((r) => String(r.headers['webhook-id']));
+
+  it('delivers 10,000 messages through one API and three workers, none twice to the same endpoint', async () => {
+    const { api } = await cluster(3);
+    const targets = await receivers(2);
+    const appId = await appWithEndpoints(api.url, targets);
+    const { accepted } = await publish(api.url, appId, 10_000);
+    assert.equal(accepted.length, 10_000);
+    await waitFor('every message at both endpoints', () => targets.every((t) => t.requests.length >= 10_000), 120_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    for (const target of targets) {
+      const ids = idsAt(target);
+      assert.equal(ids.length, 10_000, 'no message was sent twice');
+      assert.equal(new Set(ids).size, 10_000);
+      assert.deepEqual(new Set(ids), new Set(accepted));
+    }
+  });
+
+  it('hands a killed worker\'s leased deliveries to the others once the lease expires', async () => {
+    const env = { HERALD_REQUEST_TIMEOUT: '2s', HERALD_LEASE: '3s', HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '8' };
+    const { api, workers } = await cluster(3, env);
+    const [target] = await receivers(1, () => ({ status: 200, delayMs: 300 }));
+    const appId = await appWithEndpoints(api.url, [target!]);
+    const { accepted } = await publish(api.url, appId, 300);
+    await waitFor('deliveries under way', () => target!.requests.length >= 20);
+    await kill(workers[0]!);
+    await waitFor('every accepted message', () => accepted.every((id) => idsAt(target!).includes(id)), 60_000);
+  });
+
+  it('answers 503 while PostgreSQL is unreachable and delivers everything accepted once it is back', async () => {
+    const proxy = await startTcpProxy(Number(new URL(TEST_DATABASE_URL).port || 5432));
+    cleanups.push(() => proxy.close());
+    const viaProxy = new URL(TEST_DATABASE_URL);
+    viaProxy.port = String(proxy.port);
+    const { api } = await cluster(1, {}, viaProxy.toString());
+    const [target] = await receivers(1);
+    const appId = await appWithEndpoints(api.url, [target!]);
+
+    const before = await publish(api.url, appId, 200, 8);
+    await proxy.stop();
+    const during = await publish(api.url, appId, 50, 4);
+    assert.ok(during.unavailable > 0, 'the API said 503 during the outage');
+    await proxy.start();
+    await waitFor('the API to accept again', async () => (await publish(api.url, appId, 1, 1)).accepted.length === 1, 30_000);
+    const afterwards = await publish(api.url, appId, 200, 8);
+    const accepted = [...before.accepted, ...during.accepted, ...afterwards.accepted];
+    await waitFor('every accepted message', () => accepted.every((id) => idsAt(target!).includes(id)), 60_000);
+  });
+});
+
+function withSchema(url: string, schema: string): string {
+  const parsed = new URL(url);
+  parsed.searchParams.set('schema', schema);
+  return parsed.toString();
+}
