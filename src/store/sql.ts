@@ -1,4 +1,5 @@
-import type { PageRequest } from './store.ts';
+import { STATUS_TEXT } from '../core/model.ts';
+import type { AttemptFilter, DeliveryStats, PageRequest } from './store.ts';
 
 /**
  * SQL text is written with `?` placeholders for both databases; PostgreSQL gets them numbered by
@@ -37,4 +38,32 @@ export class Conditions {
 export function numbered(sql: string): string {
   let index = 0;
   return sql.replace(/\?/g, () => `$${++index}`);
+}
+
+/** The attempt filters beyond the message ones, on the attempts alias `a`. */
+export function attemptConditions(conditions: Conditions, filter: AttemptFilter): Conditions {
+  const codeClass = filter.statusCodeClass;
+  return conditions
+    .addIf(filter.status !== null, 'a.status = ?', filter.status)
+    .addIf(codeClass === 0, 'a.response_status_code = 0')
+    .addIf(codeClass !== null && codeClass > 0, 'a.response_status_code >= ? AND a.response_status_code < ?', codeClass, (codeClass ?? 0) + 100)
+    .addIf(filter.endpointId, 'a.endpoint_id = ?', filter.endpointId);
+}
+
+/** `SELECT status, count(*) AS n … GROUP BY status` rows as DeliveryStats. */
+export function toStats(rows: ReadonlyArray<{ status: number; n: number }>): DeliveryStats {
+  const stats: DeliveryStats = { success: 0, pending: 0, sending: 0, fail: 0 };
+  for (const row of rows) {
+    const key = STATUS_TEXT[Number(row.status)];
+    if (key) stats[key] = Number(row.n);
+  }
+  return stats;
+}
+
+/** The time-range conditions of a stats query. */
+export function statsConditions(endpointId: string, range: { before: number | null; after: number | null }): Conditions {
+  return new Conditions()
+    .add('endpoint_id = ?', endpointId)
+    .addIf(range.after, 'created_at > ?', range.after)
+    .addIf(range.before, 'created_at < ?', range.before);
 }

@@ -1,7 +1,7 @@
 import { smallestIdAt } from '../../core/ids.ts';
 import { toPage } from '../paging.ts';
 import { toAttempt } from '../rows.ts';
-import { Conditions, keyset } from '../sql.ts';
+import { attemptConditions, Conditions, keyset } from '../sql.ts';
 import type { AttemptFilter, AttemptStore, PageRequest } from '../store.ts';
 import type { PostgresDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
@@ -9,13 +9,7 @@ import { messageConditions } from './messages.ts';
 export function postgresAttempts(db: PostgresDatabase): AttemptStore {
   async function list(scope: Conditions, filter: AttemptFilter, page: PageRequest) {
     const { where, params, tail } = keyset('a.id', page);
-    const codeClass = filter.statusCodeClass;
-    const conditions = messageConditions(scope, filter, 'a.created_at')
-      .addIf(filter.status !== null, 'a.status = ?', filter.status)
-      .addIf(codeClass === 0, 'a.response_status_code = 0')
-      .addIf(codeClass !== null && codeClass > 0, 'a.response_status_code >= ? AND a.response_status_code < ?', codeClass, (codeClass ?? 0) + 100)
-      .addIf(filter.endpointId, 'a.endpoint_id = ?', filter.endpointId)
-      .add(where, ...params);
+    const conditions = attemptConditions(messageConditions(scope, filter, 'a.created_at'), filter).add(where, ...params);
     const rows = await db.query(`SELECT a.* FROM attempts a JOIN messages m ON m.id = a.message_id WHERE ${conditions} ${tail}`, conditions.params);
     return toPage(rows, page.limit, toAttempt);
   }

@@ -12,8 +12,8 @@ import {
   toMessage,
   unprefix,
 } from '../rows.ts';
-import { Conditions, keyset } from '../sql.ts';
-import type { ClaimedDelivery, DeliveryQueue, DeliveryStats } from '../store.ts';
+import { Conditions, keyset, statsConditions, toStats } from '../sql.ts';
+import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import type { PostgresDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
 
@@ -136,19 +136,8 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
     },
 
     async stats(endpointId, range) {
-      const conditions = new Conditions()
-        .add('endpoint_id = ?', endpointId)
-        .addIf(range.after, 'created_at > ?', range.after)
-        .addIf(range.before, 'created_at < ?', range.before);
-      const stats: DeliveryStats = { success: 0, pending: 0, sending: 0, fail: 0 };
-      const rows = await db.query<{ status: number; n: number }>(
-        `SELECT status, count(*)::int AS n FROM deliveries WHERE ${conditions} GROUP BY status`, conditions.params,
-      );
-      for (const row of rows) {
-        const key = (['success', 'pending', 'fail', 'sending'] as const)[row.status];
-        if (key) stats[key] = row.n;
-      }
-      return stats;
+      const conditions = statsConditions(endpointId, range);
+      return toStats(await db.query(`SELECT status, count(*)::int AS n FROM deliveries WHERE ${conditions} GROUP BY status`, conditions.params));
     },
 
     async listByMessage(messageId, page) {

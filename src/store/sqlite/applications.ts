@@ -2,8 +2,8 @@ import type { Application } from '../../core/model.ts';
 import { toPage } from '../paging.ts';
 import type { ApplicationStore } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
-import { keyset } from './keyset.ts';
-import { type ApplicationRow, toApplication } from './rows.ts';
+import { keyset } from '../sql.ts';
+import { toApplication } from '../rows.ts';
 
 export function sqliteApplications(db: SqliteDatabase): ApplicationStore {
   return {
@@ -18,14 +18,14 @@ export function sqliteApplications(db: SqliteDatabase): ApplicationStore {
     },
 
     async get(idOrUid) {
-      const row = db.get<ApplicationRow>('SELECT * FROM applications WHERE id = ?', idOrUid)
-        ?? db.get<ApplicationRow>('SELECT * FROM applications WHERE uid = ?', idOrUid);
+      const row = db.get('SELECT * FROM applications WHERE id = ?', idOrUid)
+        ?? db.get('SELECT * FROM applications WHERE uid = ?', idOrUid);
       return row ? toApplication(row) : null;
     },
 
     async list(page) {
       const { where, params, tail } = keyset('id', page);
-      return toPage(db.all<ApplicationRow>(`SELECT * FROM applications WHERE ${where} ${tail}`, ...params), page.limit, toApplication);
+      return toPage(db.all(`SELECT * FROM applications WHERE ${where} ${tail}`, ...params), page.limit, toApplication);
     },
 
     async update(app: Application) {

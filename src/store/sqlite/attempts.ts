@@ -3,20 +3,14 @@ import { toPage } from '../paging.ts';
 import type { AttemptFilter, AttemptStore, PageRequest } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
-import { Conditions, keyset } from './keyset.ts';
-import { type AttemptRow, toAttempt } from './rows.ts';
+import { attemptConditions, Conditions, keyset } from '../sql.ts';
+import { toAttempt } from '../rows.ts';
 
 export function sqliteAttempts(db: SqliteDatabase): AttemptStore {
   function list(scope: Conditions, filter: AttemptFilter, page: PageRequest) {
     const { where, params, tail } = keyset('a.id', page);
-    const codeClass = filter.statusCodeClass;
-    const conditions = messageConditions(scope, filter, 'a.created_at')
-      .addIf(filter.status !== null, 'a.status = ?', filter.status)
-      .addIf(codeClass === 0, 'a.response_status_code = 0')
-      .addIf(codeClass !== null && codeClass > 0, 'a.response_status_code >= ? AND a.response_status_code < ?', codeClass, (codeClass ?? 0) + 100)
-      .addIf(filter.endpointId, 'a.endpoint_id = ?', filter.endpointId)
-      .add(where, ...params);
-    const rows = db.all<AttemptRow>(
+    const conditions = attemptConditions(messageConditions(scope, filter, 'a.created_at'), filter).add(where, ...params);
+    const rows = db.all(
       `SELECT a.* FROM attempts a JOIN messages m ON m.id = a.message_id WHERE ${conditions} ${tail}`,
       ...conditions.params,
     );
@@ -25,7 +19,7 @@ export function sqliteAttempts(db: SqliteDatabase): AttemptStore {
 
   return {
     async get(messageId, attemptId) {
-      const row = db.get<AttemptRow>('SELECT * FROM attempts WHERE id = ? AND message_id = ?', attemptId, messageId);
+      const row = db.get('SELECT * FROM attempts WHERE id = ? AND message_id = ?', attemptId, messageId);
       return row ? toAttempt(row) : null;
     },
     async listByEndpoint(endpointId, filter, page) {

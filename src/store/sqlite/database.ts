@@ -1,6 +1,7 @@
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { StoreError } from '../errors.ts';
 import { readMigrations, schemaTooNew } from '../migration-files.ts';
+import type { Row } from '../rows.ts';
 
 type Job = { work: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
@@ -60,16 +61,16 @@ export class SqliteDatabase {
     }
   }
 
-  all<Row>(sql: string, ...params: SQLInputValue[]): Row[] {
-    return this.#statement(sql).all(...params) as Row[];
+  all<T = Row>(sql: string, ...params: unknown[]): T[] {
+    return this.#statement(sql).all(...(params as SQLInputValue[])) as T[];
   }
 
-  get<Row>(sql: string, ...params: SQLInputValue[]): Row | undefined {
-    return this.#statement(sql).get(...params) as Row | undefined;
+  get<T = Row>(sql: string, ...params: unknown[]): T | undefined {
+    return this.#statement(sql).get(...(params as SQLInputValue[])) as T | undefined;
   }
 
-  run(sql: string, ...params: SQLInputValue[]): number {
-    return Number(this.#statement(sql).run(...params).changes);
+  run(sql: string, ...params: unknown[]): number {
+    return Number(this.#statement(sql).run(...(params as SQLInputValue[])).changes);
   }
 
   /** Runs `work` in the next group commit and resolves once that commit is durable. */

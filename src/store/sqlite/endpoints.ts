@@ -2,13 +2,13 @@ import type { Endpoint } from '../../core/model.ts';
 import { toPage } from '../paging.ts';
 import type { EndpointStore } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
-import { keyset } from './keyset.ts';
-import { type EndpointRow, flag, nullableJson, toEndpoint } from './rows.ts';
+import { keyset } from '../sql.ts';
+import { nullableJson, toEndpoint } from '../rows.ts';
 
 export function sqliteEndpoints(db: SqliteDatabase): EndpointStore {
   const columns = (endpoint: Endpoint) => [
     endpoint.uid, endpoint.url, endpoint.description, nullableJson(endpoint.eventTypes), nullableJson(endpoint.channels),
-    flag(endpoint.disabled), JSON.stringify(endpoint.metadata), endpoint.throttleRate, JSON.stringify(endpoint.headers),
+    Number(endpoint.disabled), JSON.stringify(endpoint.metadata), endpoint.throttleRate, JSON.stringify(endpoint.headers),
     JSON.stringify(endpoint.secrets), endpoint.updatedAt,
   ];
 
@@ -26,18 +26,18 @@ export function sqliteEndpoints(db: SqliteDatabase): EndpointStore {
     },
 
     async get(appId, idOrUid) {
-      const row = db.get<EndpointRow>('SELECT * FROM endpoints WHERE app_id = ? AND id = ?', appId, idOrUid)
-        ?? db.get<EndpointRow>('SELECT * FROM endpoints WHERE app_id = ? AND uid = ?', appId, idOrUid);
+      const row = db.get('SELECT * FROM endpoints WHERE app_id = ? AND id = ?', appId, idOrUid)
+        ?? db.get('SELECT * FROM endpoints WHERE app_id = ? AND uid = ?', appId, idOrUid);
       return row ? toEndpoint(row) : null;
     },
 
     async list(appId, page) {
       const { where, params, tail } = keyset('id', page);
-      return toPage(db.all<EndpointRow>(`SELECT * FROM endpoints WHERE app_id = ? AND ${where} ${tail}`, appId, ...params), page.limit, toEndpoint);
+      return toPage(db.all(`SELECT * FROM endpoints WHERE app_id = ? AND ${where} ${tail}`, appId, ...params), page.limit, toEndpoint);
     },
 
     async listEnabled(appId) {
-      return db.all<EndpointRow>('SELECT * FROM endpoints WHERE app_id = ? AND disabled = 0', appId).map(toEndpoint);
+      return db.all('SELECT * FROM endpoints WHERE app_id = ? AND disabled = 0', appId).map(toEndpoint);
     },
 
     async update(endpoint) {

@@ -1,8 +1,8 @@
 import { toPage } from '../paging.ts';
 import type { EventTypeStore } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
-import { keyset } from './keyset.ts';
-import { type EventTypeRow, flag, nullableJson, toEventType } from './rows.ts';
+import { keyset } from '../sql.ts';
+import { nullableJson, toEventType } from '../rows.ts';
 
 export function sqliteEventTypes(db: SqliteDatabase): EventTypeStore {
   return {
@@ -11,29 +11,29 @@ export function sqliteEventTypes(db: SqliteDatabase): EventTypeStore {
         db.run(
           `INSERT INTO event_types (name, description, schemas, archived, deprecated, feature_flag, created_at, updated_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          eventType.name, eventType.description, nullableJson(eventType.schemas), flag(eventType.archived),
-          flag(eventType.deprecated), eventType.featureFlag, eventType.createdAt, eventType.updatedAt,
+          eventType.name, eventType.description, nullableJson(eventType.schemas), Number(eventType.archived),
+          Number(eventType.deprecated), eventType.featureFlag, eventType.createdAt, eventType.updatedAt,
         ),
       );
       return eventType;
     },
 
     async get(name) {
-      const row = db.get<EventTypeRow>('SELECT * FROM event_types WHERE name = ?', name);
+      const row = db.get('SELECT * FROM event_types WHERE name = ?', name);
       return row ? toEventType(row) : null;
     },
 
     async list(page, includeArchived) {
       const { where, params, tail } = keyset('name', page);
       const archived = includeArchived ? '' : 'AND archived = 0';
-      return toPage(db.all<EventTypeRow>(`SELECT * FROM event_types WHERE ${where} ${archived} ${tail}`, ...params), page.limit, toEventType);
+      return toPage(db.all(`SELECT * FROM event_types WHERE ${where} ${archived} ${tail}`, ...params), page.limit, toEventType);
     },
 
     async update(eventType) {
       await db.write(() =>
         db.run(
           'UPDATE event_types SET description = ?, schemas = ?, archived = ?, deprecated = ?, feature_flag = ?, updated_at = ? WHERE name = ?',
-          eventType.description, nullableJson(eventType.schemas), flag(eventType.archived), flag(eventType.deprecated),
+          eventType.description, nullableJson(eventType.schemas), Number(eventType.archived), Number(eventType.deprecated),
           eventType.featureFlag, eventType.updatedAt, eventType.name,
         ),
       );

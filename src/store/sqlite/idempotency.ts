@@ -21,7 +21,7 @@ export function sqliteIdempotency(db: SqliteDatabase): IdempotencyStore {
     purge(olderThan, limit) {
       return db.write(() =>
         db.run(
-          'DELETE FROM idempotency_keys WHERE rowid IN (SELECT rowid FROM idempotency_keys WHERE created_at < ? LIMIT ?)',
+          'DELETE FROM idempotency_keys WHERE (scope, key) IN (SELECT scope, key FROM idempotency_keys WHERE created_at < ? LIMIT ?)',
           olderThan, limit,
         ),
       );

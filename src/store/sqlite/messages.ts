@@ -3,8 +3,8 @@ import { Status, Trigger } from '../../core/model.ts';
 import { toPage } from '../paging.ts';
 import type { MessageFilter, MessageStore } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
-import { Conditions, keyset } from './keyset.ts';
-import { type MessageRow, nullableJson, toMessage } from './rows.ts';
+import { Conditions, keyset } from '../sql.ts';
+import { nullableJson, toMessage } from '../rows.ts';
 
 export function sqliteMessages(db: SqliteDatabase): MessageStore {
   return {
@@ -25,15 +25,15 @@ export function sqliteMessages(db: SqliteDatabase): MessageStore {
     },
 
     async get(appId, idOrEventId) {
-      const row = db.get<MessageRow>('SELECT * FROM messages WHERE app_id = ? AND id = ?', appId, idOrEventId)
-        ?? db.get<MessageRow>('SELECT * FROM messages WHERE app_id = ? AND event_id = ?', appId, idOrEventId);
+      const row = db.get('SELECT * FROM messages WHERE app_id = ? AND id = ?', appId, idOrEventId)
+        ?? db.get('SELECT * FROM messages WHERE app_id = ? AND event_id = ?', appId, idOrEventId);
       return row ? toMessage(row) : null;
     },
 
     async list(appId, filter, page) {
       const { where, params, tail } = keyset('m.id', page);
       const conditions = messageConditions(new Conditions().add('m.app_id = ?', appId), filter).add(where, ...params);
-      return toPage(db.all<MessageRow>(`SELECT m.* FROM messages m WHERE ${conditions} ${tail}`, ...conditions.params), page.limit, toMessage);
+      return toPage(db.all(`SELECT m.* FROM messages m WHERE ${conditions} ${tail}`, ...conditions.params), page.limit, toMessage);
     },
 
     // Ids sort by time, so "older than" is a primary-key range and needs no index of its own.

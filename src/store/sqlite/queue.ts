@@ -1,24 +1,22 @@
 import { Status, Trigger } from '../../core/model.ts';
 import { fullEndpoints, takeWithinSlots } from '../claim-slots.ts';
 import { toPage } from '../paging.ts';
-import type { ClaimedDelivery, DeliveryQueue, DeliveryStats } from '../store.ts';
+import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
-import { Conditions, keyset } from './keyset.ts';
+import { Conditions, keyset, statsConditions, toStats } from '../sql.ts';
 import {
-  aliased,
-  type DeliveryRow,
-  type EndpointRow,
-  type MessageRow,
+  columnsOf,
+  DELIVERY_COLUMNS,
+  ENDPOINT_COLUMNS,
+  MESSAGE_COLUMNS,
+  prefixedColumnsOf,
+  type Row,
   toDelivery,
   toEndpoint,
+  unprefix,
   toMessage,
-} from './rows.ts';
-
-const DELIVERY_COLUMNS = ['message_id', 'endpoint_id', 'status', 'attempt_count', 'next_attempt_at', 'created_at', 'updated_at'];
-const ENDPOINT_COLUMNS = ['id', 'app_id', 'uid', 'url', 'description', 'event_types', 'channels', 'disabled', 'metadata',
-  'throttle_rate', 'headers', 'secrets', 'created_at', 'updated_at'];
-const MESSAGE_COLUMNS = ['id', 'app_id', 'event_type', 'event_id', 'channels', 'payload', 'created_at'];
+} from '../rows.ts';
 
 /** How many due rows a claim looks at per slot it wants to fill, so busy endpoints can be skipped. */
 const CANDIDATES_PER_SLOT = 4;
@@ -40,12 +38,13 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
              WHERE id = ? RETURNING lease, attempt_count, trigger, message_id`,
             request.now + request.leaseMs, request.now, id,
           )!;
-          const message = db.get<Pick<MessageRow, 'id' | 'app_id' | 'event_type' | 'payload'>>(
+          const message = db.get<{ id: string; app_id: string; event_type: string; payload: Uint8Array }>(
             'SELECT id, app_id, event_type, payload FROM messages WHERE id = ?', claimed.message_id,
           )!;
           let endpoint = endpoints.get(endpointId);
           if (!endpoint) {
-            endpoint = toEndpoint(db.get<EndpointRow>('SELECT * FROM endpoints WHERE id = ?', endpointId)!);
+            const { id, url, headers, secrets, disabled } = toEndpoint(db.get('SELECT * FROM endpoints WHERE id = ?', endpointId)!);
+            endpoint = { id, url, headers, secrets, disabled };
             endpoints.set(endpointId, endpoint);
           }
           return {
@@ -114,32 +113,19 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     },
 
     async stats(endpointId, range) {
-      const conditions = new Conditions()
-        .add('endpoint_id = ?', endpointId)
-        .addIf(range.after, 'created_at > ?', range.after)
-        .addIf(range.before, 'created_at < ?', range.before);
-      const stats: DeliveryStats = { success: 0, pending: 0, sending: 0, fail: 0 };
-      for (const row of db.all<{ status: number; n: number }>(
-        `SELECT status, count(*) AS n FROM deliveries WHERE ${conditions} GROUP BY status`, ...conditions.params,
-      )) {
-        const key = (['success', 'pending', 'fail', 'sending'] as const)[row.status];
-        if (key) stats[key] = row.n;
-      }
-      return stats;
+      const conditions = statsConditions(endpointId, range);
+      return toStats(db.all(`SELECT status, count(*) AS n FROM deliveries WHERE ${conditions} GROUP BY status`, ...conditions.params));
     },
 
     async listByMessage(messageId, page) {
       const { where, params, tail } = keyset('e.id', page);
-      const rows = db.all<Record<string, unknown>>(
-        `SELECT ${aliased('d', DELIVERY_COLUMNS)}, ${ENDPOINT_COLUMNS.map((c) => `e.${c} AS e_${c}`).join(', ')}
+      const rows = db.all(
+        `SELECT ${columnsOf('d', DELIVERY_COLUMNS)}, ${prefixedColumnsOf('e', ENDPOINT_COLUMNS)}
          FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
          WHERE d.message_id = ? AND ${where} ${tail}`,
         messageId, ...params,
       );
-      return toPage(rows, page.limit, (row) => ({
-        delivery: toDelivery(row as unknown as DeliveryRow),
-        endpoint: toEndpoint(unprefix(row, 'e_') as unknown as EndpointRow),
-      }));
+      return toPage(rows, page.limit, (row: Row) => ({ delivery: toDelivery(row), endpoint: toEndpoint(unprefix(row, 'e')) }));
     },
 
     async listByEndpoint(endpointId, filter, page) {
@@ -147,22 +133,13 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
       const conditions = messageConditions(new Conditions().add('d.endpoint_id = ?', endpointId), filter)
         .addIf(filter.status !== null, 'd.status = ?', filter.status)
         .add(where, ...params);
-      const rows = db.all<Record<string, unknown>>(
-        `SELECT ${aliased('d', DELIVERY_COLUMNS)}, ${MESSAGE_COLUMNS.map((c) => `m.${c} AS m_${c}`).join(', ')}
+      const rows = db.all(
+        `SELECT ${columnsOf('d', DELIVERY_COLUMNS)}, ${prefixedColumnsOf('m', MESSAGE_COLUMNS)}
          FROM deliveries d JOIN messages m ON m.id = d.message_id
          WHERE ${conditions} ${tail}`,
         ...conditions.params,
       );
-      return toPage(rows, page.limit, (row) => ({
-        delivery: toDelivery(row as unknown as DeliveryRow),
-        message: toMessage(unprefix(row, 'm_') as unknown as MessageRow),
-      }));
+      return toPage(rows, page.limit, (row: Row) => ({ delivery: toDelivery(row), message: toMessage(unprefix(row, 'm')) }));
     },
   };
-}
-
-function unprefix(row: Record<string, unknown>, prefix: string): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(row)) if (key.startsWith(prefix)) out[key.slice(prefix.length)] = value;
-  return out;
 }
