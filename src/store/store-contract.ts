@@ -6,22 +6,29 @@ import { type Application, type Attempt, type Endpoint, type EventType, type Mes
 import { StoreError } from './errors.ts';
 import type { AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, Store } from './store.ts';
 
+/** A store opened for one test, and how to get rid of it: `keep` leaves a failed test's data for a look. */
+export interface OpenedStore {
+  store: Store;
+  dispose(keep: boolean): Promise<void>;
+}
+
 /**
  * The storage contract: every Store implementation runs these same tests (SQLite in
  * sqlite/sqlite-store.test.ts, PostgreSQL in postgres/postgres-store.test.ts). They speak only the
  * Store interface, with fixtures made in code and explicit times instead of waiting.
  */
-export function storeContract(name: string, open: () => Promise<Store>): void {
+export function storeContract(name: string, open: () => Promise<OpenedStore>): void {
   describe(name, () => {
     const ids = createIdGenerator(systemClock, systemRandom);
-    const opened: Store[] = [];
-    afterEach(async () => {
-      await Promise.all(opened.splice(0).map((store) => store.close()));
+    const opened: OpenedStore[] = [];
+    afterEach(async (t) => {
+      const failed = (t as { passed?: boolean }).passed === false;
+      await Promise.all(opened.splice(0).map((entry) => entry.dispose(failed)));
     });
     const fresh = async () => {
-      const store = await open();
-      opened.push(store);
-      return store;
+      const entry = await open();
+      opened.push(entry);
+      return entry.store;
     };
 
     const T0 = 1_700_000_000_000;

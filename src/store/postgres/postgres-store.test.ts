@@ -3,16 +3,18 @@ import { dropSchema, postgresReachable, postgresUrl, SKIPPED_POSTGRES, uniqueSch
 import { storeContract } from '../store-contract.ts';
 import { openPostgresStore } from './postgres-store.ts';
 
-// Each store gets a schema of its own, so these tests run beside every other PostgreSQL test.
+// Each store gets a schema of its own, so these tests run beside every other PostgreSQL test,
+// and a failed test's schema stays behind to be looked at.
 if (await postgresReachable()) {
   storeContract('PostgreSQL store', async () => {
     const schema = uniqueSchema();
     const store = await openPostgresStore({ url: postgresUrl(schema) });
     return {
-      ...store,
-      async close() {
+      store,
+      async dispose(keep) {
         await store.close();
-        await dropSchema(schema);
+        if (keep) console.log(`kept the failed test's schema ${schema}`);
+        else await dropSchema(schema);
       },
     };
   });

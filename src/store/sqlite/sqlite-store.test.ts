@@ -8,10 +8,11 @@ storeContract('SQLite store', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-store-'));
   const store = openSqliteStore(join(dir, 'herald.db'));
   return {
-    ...store,
-    async close() {
+    store,
+    async dispose(keep) {
       await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (keep) console.log(`kept the failed test's database in ${dir}`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 });
