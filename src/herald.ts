@@ -12,6 +12,7 @@ import { Dispatcher } from './delivery/dispatcher.ts';
 import { createHttpSender } from './delivery/http-sender.ts';
 import { createPublisher } from './delivery/publish.ts';
 import { startMaintenance } from './maintenance.ts';
+import { withConfigCache } from './store/cached-store.ts';
 import { openPostgresStore } from './store/postgres/postgres-store.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
@@ -44,7 +45,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
   const logger = deps.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
   mkdirSync(config.dataDir, { recursive: true });
 
-  const store = await openStore(config, clock);
+  const store = withConfigCache(await openStore(config, clock), clock);
   const { token: adminToken, created: adminTokenCreated } = config.adminToken
     ? { token: config.adminToken, created: false }
     : loadOrCreateAdminToken(config.dataDir, random);

@@ -31,6 +31,12 @@ export interface Store {
    * Returns a function that stops listening.
    */
   onDue?(wake: () => void): () => Promise<void>;
+  /**
+   * Optional capability: calls `changed(appId)` when another process changes an application or
+   * its endpoints, or with null when changes may have been missed (a reconnect), so caches of
+   * them can be dropped. Returns a function that stops listening.
+   */
+  onConfigChange?(changed: (appId: string | null) => void): () => Promise<void>;
   /** Resolves when the database answers a query. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -2,7 +2,7 @@ import { toPage } from '../paging.ts';
 import { toApplication } from '../rows.ts';
 import { keyset } from '../sql.ts';
 import type { ApplicationStore } from '../store.ts';
-import type { PostgresDatabase } from './database.ts';
+import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 
 export function postgresApplications(db: PostgresDatabase): ApplicationStore {
   return {
@@ -25,15 +25,22 @@ export function postgresApplications(db: PostgresDatabase): ApplicationStore {
     },
 
     async update(app) {
-      await db.run(
-        'UPDATE applications SET uid = ?, name = ?, metadata = ?, throttle_rate = ?, updated_at = ? WHERE id = ?',
+      await db.query(
+        `WITH changed AS (
+           UPDATE applications SET uid = ?, name = ?, metadata = ?, throttle_rate = ?, updated_at = ? WHERE id = ? RETURNING id
+         )
+         SELECT pg_notify('${CONFIG_CHANNEL}', id) FROM changed`,
         [app.uid, app.name, JSON.stringify(app.metadata), app.throttleRate, app.updatedAt, app.id],
       );
       return app;
     },
 
     async delete(id) {
-      return (await db.run('DELETE FROM applications WHERE id = ?', [id])) > 0;
+      const rows = await db.query(
+        `WITH deleted AS (DELETE FROM applications WHERE id = ? RETURNING id) SELECT pg_notify('${CONFIG_CHANNEL}', id) FROM deleted`,
+        [id],
+      );
+      return rows.length > 0;
     },
   };
 }

@@ -6,6 +6,8 @@ import { numbered } from '../sql.ts';
 
 /** The notification channel a committed message's deliveries are announced on. */
 export const DUE_CHANNEL = 'herald_due';
+/** The channel changes to an application or its endpoints are announced on, with the app id. */
+export const CONFIG_CHANNEL = 'herald_config';
 
 export interface PostgresOptions {
   url: string;
@@ -97,17 +99,17 @@ export class PostgresDatabase {
 
   /**
    * Calls `onNotify` for every notification on `channel`, over a dedicated connection that is
-   * re-established after it drops; `onNotify` is also called after each reconnect, since
+   * re-established after it drops; `onNotify(null)` is also called after each (re)connect, since
    * notifications sent while disconnected are lost.
    */
-  listen(channel: string, onNotify: () => void): () => Promise<void> {
+  listen(channel: string, onNotify: (payload: string | null) => void): () => Promise<void> {
     let client: pg.Client | null = null;
     let stopped = false;
     let retryMs = 100;
     const connect = async () => {
       if (stopped) return;
       const next = new pg.Client({ connectionString: this.#options.url });
-      next.on('notification', () => onNotify());
+      next.on('notification', (message) => onNotify(message.payload ?? ''));
       next.on('error', () => {});
       next.on('end', () => {
         if (client === next && !stopped) setTimeout(connect, retryMs).unref();
@@ -117,7 +119,7 @@ export class PostgresDatabase {
         await next.query(`LISTEN ${channel}`);
         client = next;
         retryMs = 100;
-        onNotify();
+        onNotify(null);
       } catch {
         await next.end().catch(() => {});
         retryMs = Math.min(retryMs * 2, 5_000);

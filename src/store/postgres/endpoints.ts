@@ -3,7 +3,7 @@ import { toPage } from '../paging.ts';
 import { nullableJson, toEndpoint } from '../rows.ts';
 import { keyset } from '../sql.ts';
 import type { EndpointStore } from '../store.ts';
-import type { PostgresDatabase } from './database.ts';
+import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 
 export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
   const columns = (endpoint: Endpoint) => [
@@ -14,10 +14,13 @@ export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
 
   return {
     async create(endpoint) {
-      await db.run(
-        `INSERT INTO endpoints (uid, url, description, event_types, channels, disabled, metadata, throttle_rate, headers, secrets,
-           updated_at, id, app_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      await db.query(
+        `WITH created AS (
+           INSERT INTO endpoints (uid, url, description, event_types, channels, disabled, metadata, throttle_rate, headers, secrets,
+             updated_at, id, app_id, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING app_id
+         )
+         SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM created`,
         [...columns(endpoint), endpoint.id, endpoint.appId, endpoint.createdAt],
       );
       return endpoint;
@@ -41,17 +44,25 @@ export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
     },
 
     async update(endpoint) {
-      await db.run(
-        `UPDATE endpoints SET uid = ?, url = ?, description = ?, event_types = ?, channels = ?, disabled = ?, metadata = ?,
-           throttle_rate = ?, headers = ?, secrets = ?, updated_at = ?
-         WHERE id = ? AND app_id = ?`,
+      await db.query(
+        `WITH changed AS (
+           UPDATE endpoints SET uid = ?, url = ?, description = ?, event_types = ?, channels = ?, disabled = ?, metadata = ?,
+             throttle_rate = ?, headers = ?, secrets = ?, updated_at = ?
+           WHERE id = ? AND app_id = ? RETURNING app_id
+         )
+         SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM changed`,
         [...columns(endpoint), endpoint.id, endpoint.appId],
       );
       return endpoint;
     },
 
     async delete(appId, id) {
-      return (await db.run('DELETE FROM endpoints WHERE app_id = ? AND id = ?', [appId, id])) > 0;
+      const rows = await db.query(
+        `WITH deleted AS (DELETE FROM endpoints WHERE app_id = ? AND id = ? RETURNING app_id)
+         SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM deleted`,
+        [appId, id],
+      );
+      return rows.length > 0;
     },
   };
 }

@@ -5,28 +5,14 @@ import { nullableJson, toMessage } from '../rows.ts';
 import { Conditions, keyset } from '../sql.ts';
 import type { MessageFilter, MessageStore } from '../store.ts';
 import { DUE_CHANNEL, type PostgresDatabase } from './database.ts';
+import type { Message } from '../../core/model.ts';
+import { Batcher } from '../batcher.ts';
+import { StoreError } from '../errors.ts';
 
 export function postgresMessages(db: PostgresDatabase): MessageStore {
+  const batcher = new Batcher(enqueueBatch(db), { maxBatch: 500, maxConcurrent: 4 });
   return {
-    // One statement, so one round trip and an implicit transaction: the message, its deliveries,
-    // and a notification that wakes idle workers once the whole thing is committed.
-    async enqueue(message, endpointIds) {
-      await db.query(
-        `WITH message AS (
-           INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id, created_at
-         ), queued AS (
-           INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-           SELECT message.id, endpoint_id, ${Status.pending}, 0, ${Trigger.scheduled}, message.created_at, 0, message.created_at,
-             message.created_at, message.created_at
-           FROM message, unnest(?::text[]) AS endpoint_id
-           RETURNING 1
-         )
-         SELECT pg_notify('${DUE_CHANNEL}', '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_queued`,
-        [message.id, message.appId, message.eventType, message.eventId, nullableJson(message.channels), message.payload,
-          message.createdAt, endpointIds],
-      );
-    },
+    enqueue: (message, endpointIds) => batcher.add({ message, endpointIds }),
 
     async get(appId, idOrEventId) {
       const row = await db.one(
@@ -53,6 +39,44 @@ export function postgresMessages(db: PostgresDatabase): MessageStore {
         [smallestIdAt('message', olderThan), limit],
       );
     },
+  };
+}
+
+/**
+ * Enqueues a batch in one statement: the messages, their deliveries, and a notification that
+ * wakes idle workers once it is committed. A message whose eventId is already taken in its
+ * application is skipped by ON CONFLICT, gets no deliveries, and fails alone with a conflict.
+ */
+function enqueueBatch(db: PostgresDatabase) {
+  return async (batch: Array<{ message: Message; endpointIds: readonly string[] }>): Promise<Array<undefined | Error>> => {
+    const messages = batch.map((entry) => entry.message);
+    const deliveries = batch.flatMap(({ message, endpointIds }) => endpointIds.map((endpointId) => [message.id, endpointId] as const));
+    const inserted = await db.query<{ id: string }>(
+      `WITH inserted AS (
+         INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, created_at)
+         SELECT id, app_id, event_type, event_id, channels::jsonb, payload, created_at
+         FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bytea[], ?::bigint[])
+           AS m(id, app_id, event_type, event_id, channels, payload, created_at)
+         ON CONFLICT (app_id, event_id) DO NOTHING
+         RETURNING id, created_at
+       ), queued AS (
+         INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
+         SELECT i.id, d.endpoint_id, ${Status.pending}, 0, ${Trigger.scheduled}, i.created_at, 0, i.created_at, i.created_at, i.created_at
+         FROM inserted i JOIN unnest(?::text[], ?::text[]) AS d(message_id, endpoint_id) ON d.message_id = i.id
+         RETURNING 1
+       ), notified AS (
+         SELECT pg_notify('${DUE_CHANNEL}', '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_queued
+       )
+       SELECT id FROM inserted, (SELECT count(*) FROM notified) AS n`,
+      [
+        messages.map((m) => m.id), messages.map((m) => m.appId), messages.map((m) => m.eventType), messages.map((m) => m.eventId),
+        messages.map((m) => nullableJson(m.channels)), messages.map((m) => Buffer.from(m.payload)), messages.map((m) => m.createdAt),
+        deliveries.map(([messageId]) => messageId), deliveries.map(([, endpointId]) => endpointId),
+      ],
+    );
+    const stored = new Set(inserted.map((row) => row.id));
+    return messages.map((m) =>
+      stored.has(m.id) ? undefined : new StoreError('conflict', `A message with eventId ${m.eventId} already exists in ${m.appId}.`));
   };
 }
 

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Store } from '../store.ts';
 import { postgresApplications } from './applications.ts';
 import { postgresAttempts } from './attempts.ts';
-import { DUE_CHANNEL, PostgresDatabase, type PostgresOptions } from './database.ts';
+import { CONFIG_CHANNEL, DUE_CHANNEL, PostgresDatabase, type PostgresOptions } from './database.ts';
 import { postgresEndpoints } from './endpoints.ts';
 import { postgresEventTypes } from './event-types.ts';
 import { postgresIdempotency } from './idempotency.ts';
@@ -29,7 +29,8 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
     queue: postgresQueue(db),
     attempts: postgresAttempts(db),
     idempotency: postgresIdempotency(db),
-    onDue: (wake) => db.listen(DUE_CHANNEL, wake),
+    onDue: (wake) => db.listen(DUE_CHANNEL, () => wake()),
+    onConfigChange: (changed) => db.listen(CONFIG_CHANNEL, (appId) => changed(appId || null)),
     async ping() {
       await db.query('SELECT 1');
     },

@@ -14,7 +14,7 @@ import {
 } from '../rows.ts';
 import { Conditions, keyset, statsConditions, toStats } from '../sql.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
-import type { PostgresDatabase } from './database.ts';
+import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
 
 /** How many due rows a claim looks at per slot it wants to fill, so busy endpoints can be skipped. */
@@ -85,7 +85,10 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
              AS r(id, lease, status, run_at, next_attempt_at, updated_at)
            WHERE d.id = r.id AND d.lease = r.lease
          )
-         UPDATE endpoints SET disabled = true, updated_at = ? WHERE id = ANY(?::text[])`,
+         , disabled AS (
+           UPDATE endpoints SET disabled = true, updated_at = ? WHERE id = ANY(?::text[]) RETURNING app_id
+         )
+         SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM disabled`,
         [
           attempt((a) => a.id), attempt((a) => a.appId), attempt((a) => a.messageId), attempt((a) => a.endpointId),
           attempt((a) => a.url), attempt((a) => a.status), attempt((a) => a.responseStatusCode), attempt((a) => a.response),

@@ -1,0 +1,65 @@
+import type { Clock } from '../core/clock.ts';
+import type { Application, Endpoint } from '../core/model.ts';
+import type { Store } from './store.ts';
+
+/**
+ * Keeps what every message create reads (its application, and the application's enabled
+ * endpoints for fan-out) in memory, so publishing costs one write and no reads. Entries are
+ * dropped when this process changes them, when the store reports a change made by another
+ * process, and after `ttlMs` in any case, so a missed notification costs at most that long.
+ */
+export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Store {
+  const apps = new Map<string, { app: Application; at: number }>();
+  const enabled = new Map<string, { endpoints: Endpoint[]; at: number }>();
+  const fresh = (at: number) => clock.now() - at < ttlMs;
+  const forget = (appId: string | null) => {
+    if (appId === null) {
+      apps.clear();
+      enabled.clear();
+      return;
+    }
+    enabled.delete(appId);
+    for (const [key, entry] of apps) if (entry.app.id === appId) apps.delete(key);
+  };
+  const stopListening = store.onConfigChange?.(forget);
+
+  return {
+    ...store,
+    apps: {
+      ...store.apps,
+      async get(idOrUid) {
+        const cached = apps.get(idOrUid);
+        if (cached && fresh(cached.at)) return cached.app;
+        const app = await store.apps.get(idOrUid);
+        if (app) apps.set(idOrUid, { app, at: clock.now() });
+        return app;
+      },
+      update: (app) => store.apps.update(app).finally(() => forget(app.id)),
+      delete: (id) => store.apps.delete(id).finally(() => forget(id)),
+    },
+    endpoints: {
+      ...store.endpoints,
+      async listEnabled(appId) {
+        const cached = enabled.get(appId);
+        if (cached && fresh(cached.at)) return cached.endpoints;
+        const endpoints = await store.endpoints.listEnabled(appId);
+        enabled.set(appId, { endpoints, at: clock.now() });
+        return endpoints;
+      },
+      create: (endpoint) => store.endpoints.create(endpoint).finally(() => forget(endpoint.appId)),
+      update: (endpoint) => store.endpoints.update(endpoint).finally(() => forget(endpoint.appId)),
+      delete: (appId, id) => store.endpoints.delete(appId, id).finally(() => forget(appId)),
+    },
+    queue: {
+      ...store.queue,
+      // A 410 disables an endpoint here, so fan-out must stop offering it.
+      complete: (results) => store.queue.complete(results).finally(() => {
+        for (const result of results) if (result.disableEndpoint) forget(result.attempt.appId);
+      }),
+    },
+    async close() {
+      await stopListening?.();
+      await store.close();
+    },
+  };
+}
