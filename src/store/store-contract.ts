@@ -277,6 +277,17 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.notEqual(second!.lease, first!.lease);
       });
 
+      it('gives released deliveries back to the queue at once', async () => {
+        const store = await fresh();
+        await queued(store);
+        const [delivery] = await claim(store);
+        await store.queue.release([delivery!], T0 + 1);
+        assert.equal(await store.queue.nextDueAt(), T0 + 1);
+        const [again] = await claim(store, { now: T0 + 1 });
+        assert.equal(again!.id, delivery!.id);
+        assert.equal(again!.attemptNumber, 1, 'a release uses up no attempt');
+      });
+
       it('moves a delivery on when its result lands, and records the attempt', async () => {
         const store = await fresh();
         const { endpoint, message } = await queued(store);

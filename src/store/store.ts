@@ -175,6 +175,8 @@ export interface DeliveryQueue {
   claim(request: ClaimRequest): Promise<ClaimedDelivery[]>;
   /** Appends each attempt and moves its delivery on, all in one transaction. */
   complete(results: readonly DeliveryResult[]): Promise<void>;
+  /** Gives claimed deliveries that were never attempted back to the queue, due at `now`. */
+  release(deliveries: ReadonlyArray<Pick<ClaimedDelivery, 'id' | 'lease'>>, now: number): Promise<void>;
   /** When the earliest pending delivery or lease falls due, or null when the queue is idle. */
   nextDueAt(): Promise<number | null>;
   /** Makes a message due again for one endpoint now, creating the delivery if there was none. */

@@ -104,6 +104,14 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
       );
     },
 
+    async release(deliveries, now) {
+      await db.run(
+        `UPDATE deliveries d SET status = ${Status.pending}, run_at = ?, updated_at = ?
+         FROM unnest(?::bigint[], ?::int[]) AS r(id, lease) WHERE d.id = r.id AND d.lease = r.lease`,
+        [now, now, deliveries.map((d) => d.id), deliveries.map((d) => d.lease)],
+      );
+    },
+
     async nextDueAt() {
       const row = await db.one<{ at: number | null }>(`SELECT min(run_at) AS at FROM deliveries WHERE status IN (1, 3)`);
       return row?.at ?? null;

@@ -84,6 +84,14 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
       });
     },
 
+    async release(deliveries, now) {
+      await db.write(() => {
+        for (const { id, lease } of deliveries) {
+          db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ?, updated_at = ? WHERE id = ? AND lease = ?`, now, now, id, lease);
+        }
+      });
+    },
+
     async nextDueAt() {
       return db.get<{ at: number | null }>('SELECT min(run_at) AS at FROM deliveries WHERE status IN (1, 3)')?.at ?? null;
     },

@@ -1,0 +1,64 @@
+import type { Clock, Random } from '../core/clock.ts';
+import type { IdGenerator } from '../core/ids.ts';
+import { type Attempt, Status } from '../core/model.ts';
+import { nextStep, type NextStep, type RetryPolicy } from '../core/retry-policy.ts';
+import type { ClaimedDelivery, DeliveryNext, DeliveryResult } from '../store/store.ts';
+import type { HttpSender, SendResult } from './http-sender.ts';
+import { deliveryHeaders } from './request-headers.ts';
+
+export interface AttemptDependencies {
+  sender: HttpSender;
+  clock: Clock;
+  random: Random;
+  ids: IdGenerator;
+  retry: RetryPolicy;
+}
+
+const DISABLED: SendResult = { statusCode: 0, body: 'The endpoint is disabled.', retryAfter: null, durationMs: 0, failure: 'endpoint_disabled' };
+
+/** Makes one attempt at a claimed delivery and decides, by the retry policy, what follows it. */
+export async function attemptDelivery(deps: AttemptDependencies, delivery: ClaimedDelivery): Promise<DeliveryResult> {
+  const { clock, random, retry, sender, ids } = deps;
+  const startedAt = clock.now();
+  const result = delivery.endpoint.disabled
+    ? DISABLED
+    : await sender.send({ url: delivery.endpoint.url, headers: deliveryHeaders(delivery, startedAt), body: delivery.message.payload });
+  const finishedAt = clock.now();
+  const step: NextStep = result === DISABLED
+    ? { kind: 'exhausted' }
+    : nextStep(
+        retry,
+        delivery.attemptNumber,
+        result.failure ? { kind: 'no-response' } : { kind: 'response', statusCode: result.statusCode, retryAfter: result.retryAfter },
+        finishedAt,
+        random,
+      );
+  const attempt: Attempt = {
+    id: ids('attempt'),
+    messageId: delivery.message.id,
+    endpointId: delivery.endpoint.id,
+    appId: delivery.message.appId,
+    url: delivery.endpoint.url,
+    status: step.kind === 'delivered' ? Status.success : Status.fail,
+    responseStatusCode: result.statusCode,
+    response: result.body,
+    responseDurationMs: result.durationMs,
+    trigger: delivery.trigger,
+    failureReason: result.failure,
+    attemptNumber: delivery.attemptNumber,
+    createdAt: startedAt,
+  };
+  return { id: delivery.id, lease: delivery.lease, attempt, next: nextState(step, finishedAt), disableEndpoint: step.kind === 'gone' };
+}
+
+function nextState(step: NextStep, now: number): DeliveryNext {
+  switch (step.kind) {
+    case 'delivered':
+      return { status: Status.success };
+    case 'retry':
+      return { status: Status.pending, runAt: now + step.delayMs };
+    case 'exhausted':
+    case 'gone':
+      return { status: Status.fail };
+  }
+}

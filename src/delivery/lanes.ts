@@ -1,0 +1,124 @@
+import type { ClaimedDelivery } from '../store/store.ts';
+
+interface Lane {
+  waiting: ClaimedDelivery[];
+  sending: number;
+}
+
+export interface LaneOptions {
+  /** Requests in flight at once to one endpoint. */
+  perEndpoint: number;
+  /** Requests in flight at once over all endpoints. */
+  total: number;
+  /** Sends one delivery; the lane frees its slot when the promise settles. */
+  send: (delivery: ClaimedDelivery) => Promise<void>;
+  /** Called when an endpoint's lane runs low enough to be worth a claim. */
+  onLow: () => void;
+}
+
+/**
+ * One lane per endpoint. Claimed deliveries wait in their endpoint's lane, and each lane sends at
+ * most `perEndpoint` at once, so a slow endpoint only ever ties up its own slots (design
+ * invariant 6). A lane holds up to twice its slots (sending plus waiting): the second half is a
+ * prefetch that keeps the endpoint busy between claims, so a claim serves many sends instead of
+ * one.
+ */
+export class Lanes {
+  readonly #options: LaneOptions;
+  readonly #lanes = new Map<string, Lane>();
+  readonly #sends = new Set<Promise<void>>();
+  #held = 0;
+  #sending = 0;
+
+  constructor(options: LaneOptions) {
+    this.#options = options;
+  }
+
+  /** How many deliveries one endpoint may hold, sending and waiting. */
+  get perEndpointHold(): number {
+    return this.#options.perEndpoint * 2;
+  }
+
+  /** How many deliveries all lanes may hold. */
+  get totalHold(): number {
+    return this.#options.total * 2;
+  }
+
+  get held(): number {
+    return this.#held;
+  }
+
+  /** Whether some endpoint holds more than half its share: it has a backlog waiting in the database. */
+  get anyFull(): boolean {
+    for (const lane of this.#lanes.values()) if (this.#holding(lane) > this.perEndpointHold / 2) return true;
+    return false;
+  }
+
+  /**
+   * What a claim may give each endpoint that holds deliveries: the rest of its share once it runs
+   * below half, nothing before (a claim of one or two rows is not worth its scan).
+   */
+  slots(): Map<string, number> {
+    const slots = new Map<string, number>();
+    for (const [endpointId, lane] of this.#lanes) {
+      const holding = this.#holding(lane);
+      slots.set(endpointId, holding > this.perEndpointHold / 2 ? 0 : this.perEndpointHold - holding);
+    }
+    return slots;
+  }
+
+  add(deliveries: readonly ClaimedDelivery[]): void {
+    for (const delivery of deliveries) {
+      const id = delivery.endpoint.id;
+      let lane = this.#lanes.get(id);
+      if (!lane) {
+        lane = { waiting: [], sending: 0 };
+        this.#lanes.set(id, lane);
+      }
+      lane.waiting.push(delivery);
+      this.#held++;
+    }
+    this.#pump();
+  }
+
+  /** Takes every delivery still waiting (to give its lease back when stopping). */
+  takeWaiting(): ClaimedDelivery[] {
+    const waiting = [...this.#lanes.values()].flatMap((lane) => lane.waiting.splice(0));
+    this.#held -= waiting.length;
+    return waiting;
+  }
+
+  /** Resolves when every send under way has settled. */
+  async settled(): Promise<void> {
+    await Promise.all(this.#sends);
+  }
+
+  #holding(lane: Lane): number {
+    return lane.waiting.length + lane.sending;
+  }
+
+  #pump(): void {
+    for (const [endpointId, lane] of this.#lanes) {
+      while (lane.waiting.length > 0 && lane.sending < this.#options.perEndpoint && this.#sending < this.#options.total) {
+        this.#start(endpointId, lane, lane.waiting.shift()!);
+      }
+      if (this.#sending >= this.#options.total) return;
+    }
+  }
+
+  #start(endpointId: string, lane: Lane, delivery: ClaimedDelivery): void {
+    lane.sending++;
+    this.#sending++;
+    const send = this.#options.send(delivery).finally(() => {
+      this.#sends.delete(send);
+      lane.sending--;
+      this.#sending--;
+      this.#held--;
+      const holding = this.#holding(lane);
+      if (holding === 0) this.#lanes.delete(endpointId);
+      this.#pump();
+      if (holding === Math.floor(this.perEndpointHold / 2) || this.#held === 0) this.#options.onLow();
+    });
+    this.#sends.add(send);
+  }
+}
