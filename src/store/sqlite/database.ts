@@ -3,7 +3,7 @@ import { StoreError } from '../errors.ts';
 import { readMigrations, schemaTooNew } from '../migration-files.ts';
 import type { Row } from '../rows.ts';
 
-type Job = { work: () => unknown; resolve: (value: unknown) => void; reject: (error: unknown) => void };
+type Job = { work: () => unknown; durable: boolean; resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
 /**
  * One SQLite connection with a statement cache and group commit.
@@ -17,6 +17,7 @@ export class SqliteDatabase {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   #queue: Job[] = [];
+  #synchronous: 'FULL' | 'NORMAL' = 'FULL';
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path, { timeout: 0 });
@@ -37,8 +38,6 @@ export class SqliteDatabase {
       }
       throw error;
     }
-    // FULL syncs the WAL on every commit, so an accepted message survives power loss, not only
-    // a killed process; group commit keeps that to one fsync per batch.
     this.#db.exec('PRAGMA synchronous = FULL');
     this.#db.exec('PRAGMA foreign_keys = ON');
   }
@@ -73,11 +72,18 @@ export class SqliteDatabase {
     return Number(this.#statement(sql).run(...(params as SQLInputValue[])).changes);
   }
 
-  /** Runs `work` in the next group commit and resolves once that commit is durable. */
-  write<T>(work: () => T): Promise<T> {
+  /**
+   * Runs `work` in the next group commit and resolves once it is committed.
+   *
+   * A durable commit syncs the WAL (`synchronous = FULL`), so what it wrote survives power loss,
+   * not only a killed process; group commit keeps that to one fsync per batch. Queue bookkeeping
+   * (claims, results, released leases) asks for less: losing its last commits to a power cut only
+   * means a delivery is sent again, so a batch of only those skips the fsync.
+   */
+  write<T>(work: () => T, { durable = true }: { durable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       if (this.#queue.length === 0) setImmediate(() => this.#commit());
-      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.#queue.push({ work, durable, resolve: resolve as (value: unknown) => void, reject });
     });
   }
 
@@ -90,20 +96,31 @@ export class SqliteDatabase {
     const jobs = this.#queue;
     this.#queue = [];
     if (jobs.length === 0) return;
+    const synchronous = jobs.some((job) => job.durable) ? 'FULL' : 'NORMAL';
+    if (synchronous !== this.#synchronous) {
+      this.#db.exec(`PRAGMA synchronous = ${synchronous}`);
+      this.#synchronous = synchronous;
+    }
+    // Each job runs under a savepoint so that one failing undoes only itself; a lone job needs
+    // none, since the transaction is all its own.
+    const isolate = jobs.length > 1;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
-      this.#db.exec('BEGIN IMMEDIATE');
+      this.#statement('BEGIN IMMEDIATE').run();
       for (const job of jobs) {
-        this.#db.exec('SAVEPOINT job');
+        if (isolate) this.#statement('SAVEPOINT job').run();
         try {
           outcomes.push({ ok: true, value: job.work() });
-          this.#db.exec('RELEASE job');
+          if (isolate) this.#statement('RELEASE job').run();
         } catch (error) {
-          this.#db.exec('ROLLBACK TO job; RELEASE job');
           outcomes.push({ ok: false, error: translate(error) });
+          if (isolate) {
+            this.#statement('ROLLBACK TO job').run();
+            this.#statement('RELEASE job').run();
+          }
         }
       }
-      this.#db.exec('COMMIT');
+      this.#statement(outcomes.some((outcome) => outcome.ok) ? 'COMMIT' : 'ROLLBACK').run();
     } catch (error) {
       if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
       const failure = new StoreError('unavailable', `SQLite commit failed: ${(error as Error).message}`, { cause: error });

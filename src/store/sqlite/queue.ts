@@ -22,9 +22,11 @@ import {
 const CANDIDATES_PER_SLOT = 4;
 
 export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
+  /** Claims, results and released leases: a power cut that loses them only causes a resend. */
+  const bookkeeping = <T>(work: () => T) => db.write(work, { durable: false });
   return {
     claim(request) {
-      return db.write(() => {
+      return bookkeeping(() => {
         const candidates = db.all<{ id: number; endpointId: string }>(
           `SELECT id, endpoint_id AS endpointId FROM deliveries
            WHERE status IN (1, 3) AND run_at <= ? AND endpoint_id NOT IN (SELECT value FROM json_each(?))
@@ -60,7 +62,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     },
 
     async complete(results) {
-      await db.write(() => {
+      await bookkeeping(() => {
         for (const { id, lease, attempt, next, disableEndpoint } of results) {
           db.run(
             `INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
@@ -85,7 +87,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     },
 
     async release(deliveries, now) {
-      await db.write(() => {
+      await bookkeeping(() => {
         for (const { id, lease } of deliveries) {
           db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ?, updated_at = ? WHERE id = ? AND lease = ?`, now, now, id, lease);
         }
