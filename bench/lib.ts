@@ -1,0 +1,196 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Agent } from 'undici';
+import { systemClock, systemRandom } from '../src/core/clock.ts';
+import { createIdGenerator } from '../src/core/ids.ts';
+import { generateSecret } from '../src/core/signing.ts';
+import { openPostgresStore } from '../src/store/postgres/postgres-store.ts';
+import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
+import type { Store } from '../src/store/store.ts';
+import { freePort, type HeraldProcess, kill, spawnHerald, TEST_TOKEN } from '../test/support/process.ts';
+import { dropSchema, postgresUrl, uniqueSchema } from '../test/support/stores.ts';
+
+export type StoreKind = 'sqlite' | 'postgres';
+export const TOKEN = TEST_TOKEN;
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+const ids = createIdGenerator(systemClock, systemRandom);
+
+/** A place for one Herald's data: a data dir, and for PostgreSQL a fresh schema. */
+export class Workspace {
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+  readonly schema: string | null;
+  readonly kind: StoreKind;
+
+  constructor(kind: StoreKind) {
+    this.kind = kind;
+    this.schema = kind === 'postgres' ? uniqueSchema() : null;
+  }
+
+  get env(): Record<string, string> {
+    return this.schema ? { HERALD_DATABASE_URL: postgresUrl(this.schema) } : {};
+  }
+
+  async openStore(): Promise<Store> {
+    return this.schema ? openPostgresStore({ url: postgresUrl(this.schema), poolSize: 8 }) : openSqliteStore(join(this.dataDir, 'herald.db'));
+  }
+
+  async dispose(): Promise<void> {
+    rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.schema) await dropSchema(this.schema);
+  }
+}
+
+/** Starts Herald as its own process on the workspace, the way an operator would. */
+export async function startHerald(workspace: Workspace, env: Record<string, string> = {}): Promise<HeraldProcess> {
+  return spawnHerald(workspace.dataDir, await freePort(), {
+    HERALD_LOG_LEVEL: 'error',
+    HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
+    ...workspace.env,
+    ...env,
+  });
+}
+
+export { kill };
+
+/** Resident memory of a process, in MB, from /proc. */
+export function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+/** A child process speaking JSON over IPC: `ask` sends a command and awaits the next message. */
+export class Child {
+  readonly process: ChildProcess;
+  readonly ready: Promise<any>;
+  #next: ((message: any) => void) | null = null;
+
+  constructor(script: string, args: string[] = []) {
+    this.process = fork(here(script), args, { execPath: process.execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.ready = new Promise((resolve) => (this.#next = resolve));
+    this.process.on('message', (message) => {
+      const next = this.#next;
+      this.#next = null;
+      next?.(message);
+    });
+  }
+
+  ask(message: object): Promise<any> {
+    return new Promise((resolve) => {
+      this.#next = resolve;
+      this.process.send(message);
+    });
+  }
+
+  done(): Promise<any> {
+    return new Promise((resolve) => (this.#next = resolve));
+  }
+
+  async close(): Promise<void> {
+    if (this.process.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.process.once('exit', resolve));
+    this.process.kill('SIGKILL');
+    await exited;
+  }
+}
+
+export interface ReceiverStats {
+  counts: number[];
+  firstAt: Array<number | null>;
+  lastAt: Array<number | null>;
+  latencies: number[];
+}
+
+/** The receiver process, one server per behaviour ("ok", "slow:5000", "flaky:0.2"). */
+export async function startReceiver(behaviours: string[]): Promise<{ child: Child; urls: string[]; stats(): Promise<ReceiverStats> }> {
+  const child = new Child('./processes/receiver.ts', behaviours);
+  const { ports } = await child.ready;
+  return { child, urls: (ports as number[]).map((port) => `http://127.0.0.1:${port}/hook`), stats: () => child.ask({ cmd: 'stats' }) };
+}
+
+/** Waits until `check` is true, polling every `everyMs`; fails after `timeoutMs`. */
+export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Closed-loop load: `connections` requests in flight for `durationMs`, each sent again as soon as
+ * its answer arrives. Returns answered requests per second (status `expect`).
+ */
+export async function closedLoop(url: string, body: string, connections: number, durationMs: number, expect: number, headers: Record<string, string> = {}): Promise<number> {
+  const target = new URL(url);
+  const agent = new Agent({ connections, keepAliveTimeout: 60_000 });
+  let ok = 0;
+  let stop = false;
+  const started = performance.now();
+  setTimeout(() => (stop = true), durationMs).unref();
+  await Promise.all(Array.from({ length: connections }, async () => {
+    while (!stop) {
+      const response = await agent.request({ origin: target.origin, path: target.pathname, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+      await response.body.dump();
+      if (response.statusCode !== expect) throw new Error(`bench: ${url} answered ${response.statusCode}`);
+      ok++;
+    }
+  }));
+  const elapsed = (performance.now() - started) / 1000;
+  await agent.close();
+  return ok / elapsed;
+}
+
+/** Creates an application with one endpoint per URL and enqueues `messages` messages for all of them. */
+export async function prefill(workspace: Workspace, urls: string[], messages: number, payloadBytes: number): Promise<{ appId: string }> {
+  const store = await workspace.openStore();
+  try {
+    const now = Date.now();
+    const app = await store.apps.create({ id: ids('application'), uid: 'bench', name: 'bench', metadata: {}, throttleRate: null, createdAt: now, updatedAt: now });
+    const endpointIds: string[] = [];
+    for (const url of urls) {
+      const endpoint = await store.endpoints.create({
+        id: ids('endpoint'), appId: app.id, uid: null, url, description: '', eventTypes: null, channels: null, disabled: false,
+        metadata: {}, throttleRate: null, headers: {}, secrets: [{ key: generateSecret(systemRandom), expiresAt: null }], createdAt: now, updatedAt: now,
+      });
+      endpointIds.push(endpoint.id);
+    }
+    const payload = Buffer.from(JSON.stringify({ data: 'x'.repeat(payloadBytes) }));
+    const chunk = 2_000;
+    for (let done = 0; done < messages; done += chunk) {
+      await Promise.all(Array.from({ length: Math.min(chunk, messages - done) }, () =>
+        store.messages.enqueue({ id: ids('message'), appId: app.id, eventType: 'bench.prefilled', eventId: null, channels: null, payload, createdAt: Date.now() }, endpointIds)));
+    }
+    return { appId: app.id };
+  } finally {
+    await store.close();
+  }
+}
+
+/** Creates an application and one endpoint per URL through the API. */
+export async function appWithEndpoints(apiUrl: string, urls: string[]): Promise<string> {
+  const call = async (path: string, body: object) => {
+    const response = await fetch(apiUrl + path, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!response.ok) throw new Error(`bench: ${path} answered ${response.status}: ${await response.text()}`);
+    return response.json() as Promise<{ id: string }>;
+  };
+  const app = await call('/api/v1/app', { name: 'bench' });
+  for (const url of urls) await call(`/api/v1/app/${app.id}/endpoint`, { url });
+  return app.id;
+}
+
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Deliveries per second between the first and the last arrival at one receiver server. */
+export function arrivalRate(stats: ReceiverStats, index: number): number {
+  const first = stats.firstAt[index];
+  const last = stats.lastAt[index];
+  return first && last && last > first ? (stats.counts[index]! - 1) / ((last - first) / 1000) : Number.NaN;
+}

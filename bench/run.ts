@@ -1,0 +1,140 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { postgresReachable } from '../test/support/stores.ts';
+import { backlog } from './scenarios/backlog.ts';
+import { deliveryBaseline, deliveryHerald, fanOut, isolation } from './scenarios/delivery.ts';
+import { ingestBaseline, ingestHerald } from './scenarios/ingest.ts';
+import { latency } from './scenarios/latency.ts';
+import type { StoreKind } from './lib.ts';
+
+/**
+ * `npm run bench [-- --quick] [--only ingest,delivery,...]`: Herald against the bare baselines
+ * measured in the same run, on SQLite and PostgreSQL. Prints a markdown table and writes
+ * bench/results/latest.json.
+ */
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const quick = values.quick!;
+const only = new Set((values.only ?? 'ingest,delivery,latency,fanout,isolation,backlog').split(','));
+const size = quick
+  ? { ingestMs: 4_000, deliveries: 5_000, latencyMs: 6_000, fanOutMessages: 30, isolation: 1_500, backlog: 100_000, backlogRunMs: 3_000 }
+  : { ingestMs: 8_000, deliveries: 20_000, latencyMs: 30_000, fanOutMessages: 150, isolation: 4_000, backlog: 1_000_000, backlogRunMs: 8_000 };
+const stores: StoreKind[] = (await postgresReachable()) ? ['sqlite', 'postgres'] : ['sqlite'];
+const started = performance.now();
+const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
+
+const results: Record<string, any> = {
+  machine: { cores: availableParallelism(), cpu: cpus()[0]?.model, memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
+  quick,
+  startedAt: new Date().toISOString(),
+  baselines: {},
+  sqlite: {},
+  postgres: {},
+};
+
+if (only.has('ingest')) {
+  log('ingest: bare node:http');
+  results.baselines.ingest = await ingestBaseline(size.ingestMs);
+  for (const store of stores) {
+    log(`ingest: Herald on ${store}`);
+    const herald = await ingestHerald(store, size.ingestMs);
+    results[store].ingest = { ...herald, ratio: herald.rate / results.baselines.ingest.rate };
+  }
+}
+if (only.has('delivery') || only.has('fanout')) {
+  log('delivery: bare undici loop');
+  results.baselines.delivery = await deliveryBaseline(size.deliveries);
+  for (const store of stores) {
+    log(`delivery: Herald on ${store}`);
+    const herald = await deliveryHerald(store, size.deliveries);
+    results[store].delivery = { ...herald, ratio: herald.rate / results.baselines.delivery.rate };
+  }
+}
+if (only.has('latency')) {
+  for (const store of stores) {
+    log(`latency at 1,000 msg/s: Herald on ${store}`);
+    results[store].latency = await latency(store, 1_000, size.latencyMs);
+  }
+}
+if (only.has('fanout')) {
+  for (const store of stores) {
+    log(`fan-out 1 → 100: Herald on ${store}`);
+    const fan = await fanOut(store, size.fanOutMessages);
+    results[store].fanOut = { ...fan, ratioToSingle: fan.rate / results[store].delivery.rate };
+  }
+}
+if (only.has('isolation')) {
+  for (const store of stores) {
+    log(`isolation: Herald on ${store}`);
+    results[store].isolation = await isolation(store, size.isolation);
+  }
+}
+if (only.has('backlog')) {
+  for (const store of stores) {
+    log(`backlog of ${size.backlog.toLocaleString('en')}: Herald on ${store}`);
+    results[store].backlog = await backlog(store, size.backlog, size.backlogRunMs);
+  }
+}
+results.durationSeconds = Math.round((performance.now() - started) / 1000);
+
+const targets = [
+  { figure: 'ingest, SQLite', target: '≥ 0.5 × bare node:http', value: results.sqlite.ingest?.ratio, pass: (v: number) => v >= 0.5, show: ratio },
+  { figure: 'delivery, SQLite', target: '≥ 0.5 × bare undici loop', value: results.sqlite.delivery?.ratio, pass: (v: number) => v >= 0.5, show: ratio },
+  { figure: 'latency p50 at 1,000 msg/s, SQLite', target: '≤ 3 ms', value: results.sqlite.latency?.p50, pass: (v: number) => v <= 3, show: ms },
+  { figure: 'latency p99 at 1,000 msg/s, SQLite', target: '≤ 20 ms', value: results.sqlite.latency?.p99, pass: (v: number) => v <= 20, show: ms },
+  { figure: 'ingest, PostgreSQL', target: '≥ 5,000 msg/s', value: results.postgres.ingest?.rate, pass: (v: number) => v >= 5_000, show: perSecond },
+  ...stores.map((store) => ({ figure: `fan-out 1 → 100, ${label(store)}`, target: '≥ single-endpoint delivery', value: results[store].fanOut?.ratioToSingle, pass: (v: number) => v >= 1, show: ratio })),
+  ...stores.map((store) => ({ figure: `isolation, ${label(store)}`, target: 'healthy keeps > 90% of its rate', value: results[store].isolation?.ratio, pass: (v: number) => v > 0.9, show: ratio })),
+  ...stores.map((store) => ({ figure: `backlog RSS, ${label(store)}`, target: '≤ 300 MB', value: results[store].backlog?.maxRssMb, pass: (v: number) => v <= 300, show: (v: number) => `${v.toFixed(0)} MB` })),
+  ...stores.map((store) => ({
+    figure: `backlog claim latency end/start, ${label(store)}`, target: 'flat (≤ 2×)',
+    value: results[store].backlog ? results[store].backlog.claimAtEndMs / results[store].backlog.claimAtStartMs : undefined,
+    pass: (v: number) => v <= 2, show: ratio,
+  })),
+];
+results.targets = targets.filter((t) => t.value !== undefined).map((t) => ({ figure: t.figure, target: t.target, value: t.value, pass: t.pass(t.value) }));
+
+mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+console.log(report());
+
+function report(): string {
+  const m = results.machine;
+  const lines = [
+    `# Herald benchmark${quick ? ' (quick)' : ''}`,
+    '',
+    `${m.cores} cores (${m.cpu}), ${m.memoryGb} GB, Node.js ${m.node}; ${results.durationSeconds} s. Everything on loopback.`,
+    '',
+    '| figure | SQLite | PostgreSQL | baseline (same run) |',
+    '|---|---|---|---|',
+  ];
+  const row = (name: string, pick: (store: StoreKind) => string, baseline = '') =>
+    lines.push(`| ${name} | ${pick('sqlite')} | ${stores.includes('postgres') ? pick('postgres') : 'skipped'} | ${baseline} |`);
+  const at = (store: StoreKind, path: string) => path.split('.').reduce((v: any, k) => v?.[k], results[store]);
+  const b = results.baselines;
+  if (b.ingest) row('ingest, msg/s (ratio)', (s) => `${perSecond(at(s, 'ingest.rate'))} (${ratio(at(s, 'ingest.ratio'))})`, `node:http ${perSecond(b.ingest.rate)} (server CPU ${(b.ingest.serverCpu * 100).toFixed(0)}%)`);
+  if (b.delivery) row('delivery, deliveries/s (ratio)', (s) => `${perSecond(at(s, 'delivery.rate'))} (${ratio(at(s, 'delivery.ratio'))})`, `undici ${perSecond(b.delivery.rate)}`);
+  if (results.sqlite.latency) row('latency p50 / p99 / p99.9 at 1,000 msg/s', (s) => `${ms(at(s, 'latency.p50'))} / ${ms(at(s, 'latency.p99'))} / ${ms(at(s, 'latency.p999'))}`);
+  if (results.sqlite.fanOut) row('fan-out 1 → 100, deliveries/s (× single)', (s) => `${perSecond(at(s, 'fanOut.rate'))} (${ratio(at(s, 'fanOut.ratioToSingle'))})`);
+  if (results.sqlite.isolation) row('isolation: healthy rate beside slow + failing (ratio)', (s) => `${perSecond(at(s, 'isolation.beside'))} (${ratio(at(s, 'isolation.ratio'))})`);
+  if (results.sqlite.backlog) {
+    row(`backlog ${size.backlog.toLocaleString('en')}: max RSS`, (s) => `${at(s, 'backlog.maxRssMb')?.toFixed(0)} MB`);
+    row('backlog: claim of 100, start → end', (s) => `${ms(at(s, 'backlog.claimAtStartMs'))} → ${ms(at(s, 'backlog.claimAtEndMs'))}`);
+  }
+  lines.push('', '| target | value | met |', '|---|---|---|');
+  for (const t of targets) if (t.value !== undefined) lines.push(`| ${t.figure}: ${t.target} | ${t.show(t.value)} | ${t.pass(t.value) ? 'yes' : '**no**'} |`);
+  return lines.join('\n');
+}
+
+function label(store: StoreKind) {
+  return store === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+}
+function ratio(v: number | undefined) {
+  return v === undefined || Number.isNaN(v) ? 'n/a' : `${v.toFixed(2)}×`;
+}
+function ms(v: number | undefined) {
+  return v === undefined || Number.isNaN(v) ? 'n/a' : `${v.toFixed(1)} ms`;
+}
+function perSecond(v: number | undefined) {
+  return v === undefined || Number.isNaN(v) ? 'n/a' : Math.round(v).toLocaleString('en');
+}

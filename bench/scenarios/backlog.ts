@@ -1,0 +1,91 @@
+import { DatabaseSync } from 'node:sqlite';
+import { join } from 'node:path';
+import pg from 'pg';
+import { TEST_DATABASE_URL } from '../../test/support/stores.ts';
+import { kill, prefill, rssMb, sleep, startHerald, startReceiver, Workspace, type StoreKind } from '../lib.ts';
+
+export interface BacklogResult {
+  pending: number;
+  prefillSeconds: number;
+  /** Median time of a 100-delivery claim with the whole backlog due, in ms. */
+  claimAtStartMs: number;
+  /** The same once all but 1,000 deliveries are done. */
+  claimAtEndMs: number;
+  /** Largest resident memory of the Herald process while it works through the backlog. */
+  maxRssMb: number;
+  deliveredPerSecond: number;
+}
+
+/**
+ * A backlog of `pending` deliveries: Herald's memory while it works on them, and how long a claim
+ * takes with all of them due against with nearly all of them done.
+ */
+export async function backlog(kind: StoreKind, pending: number, runMs: number): Promise<BacklogResult> {
+  const workspace = new Workspace(kind);
+  const receiver = await startReceiver(['ok']);
+  try {
+    const started = performance.now();
+    await prefill(workspace, receiver.urls, pending, 100);
+    const prefillSeconds = (performance.now() - started) / 1000;
+    const claimAtStartMs = await claimLatency(workspace);
+
+    const herald = await startHerald(workspace);
+    let maxRssMb = 0;
+    const runStarted = performance.now();
+    try {
+      while (performance.now() - runStarted < runMs) {
+        maxRssMb = Math.max(maxRssMb, rssMb(herald.child.pid!));
+        await sleep(250);
+      }
+    } finally {
+      await kill(herald);
+    }
+    const delivered = (await receiver.stats()).counts[0]!;
+    await finishAllBut(workspace, 1_000);
+    return {
+      pending,
+      prefillSeconds,
+      claimAtStartMs,
+      claimAtEndMs: await claimLatency(workspace),
+      maxRssMb,
+      deliveredPerSecond: delivered / (runMs / 1000),
+    };
+  } finally {
+    await receiver.child.close();
+    await workspace.dispose();
+  }
+}
+
+/** The median of five claims of 100, each given back at once. */
+async function claimLatency(workspace: Workspace): Promise<number> {
+  const store = await workspace.openStore();
+  try {
+    const times: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const now = Date.now();
+      const started = performance.now();
+      const claimed = await store.queue.claim({ now, limit: 100, leaseMs: 60_000, slots: new Map(), defaultSlots: 100 });
+      times.push(performance.now() - started);
+      await store.queue.release(claimed, now);
+    }
+    return times.slice(1).sort((a, b) => a - b)[2]!;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Marks every delivery but the newest `keep` as delivered, as a worker would have. */
+async function finishAllBut(workspace: Workspace, keep: number): Promise<void> {
+  const sql = `UPDATE deliveries SET status = 0 WHERE status IN (1, 3) AND id NOT IN (
+    SELECT id FROM deliveries WHERE status IN (1, 3) ORDER BY id DESC LIMIT ${keep})`;
+  if (workspace.schema) {
+    const client = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${workspace.schema}` });
+    await client.connect();
+    await client.query(sql);
+    await client.end();
+  } else {
+    const db = new DatabaseSync(join(workspace.dataDir, 'herald.db'));
+    db.exec(sql);
+    db.close();
+  }
+}

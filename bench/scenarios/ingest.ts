@@ -1,0 +1,46 @@
+import { appWithEndpoints, Child, closedLoop, kill, startHerald, startReceiver, TOKEN, Workspace, type StoreKind } from '../lib.ts';
+
+export interface IngestResult {
+  rate: number;
+  /** The server process's CPU use while loaded, as a fraction of one core. */
+  serverCpu?: number;
+}
+
+const CONNECTIONS = 64;
+const BODY = JSON.stringify({ eventType: 'bench.ingest', payload: { data: 'x'.repeat(1000) } });
+
+/** Requests/s a bare node:http server answers to the same load generator and bodies. */
+export async function ingestBaseline(durationMs: number): Promise<IngestResult> {
+  const server = new Child('./processes/bare-server.ts');
+  try {
+    const { port } = await server.ready;
+    const url = `http://127.0.0.1:${port}/api/v1/app/app_x/msg`;
+    await closedLoop(url, BODY, CONNECTIONS, 1_000, 202);
+    const before = (await server.ask({ cmd: 'cpu' })).cpu;
+    const started = performance.now();
+    const rate = await closedLoop(url, BODY, CONNECTIONS, durationMs, 202);
+    const after = (await server.ask({ cmd: 'cpu' })).cpu;
+    const cpuMicros = after.user + after.system - before.user - before.system;
+    return { rate, serverCpu: cpuMicros / ((performance.now() - started) * 1000) };
+  } finally {
+    await server.close();
+  }
+}
+
+/** Messages/s Herald accepts (202) for `POST /api/v1/app/{app}/msg`, 1 KB payloads, one endpoint. */
+export async function ingestHerald(kind: StoreKind, durationMs: number): Promise<IngestResult> {
+  const workspace = new Workspace(kind);
+  const receiver = await startReceiver(['ok']);
+  const herald = await startHerald(workspace);
+  try {
+    const appId = await appWithEndpoints(herald.url, receiver.urls);
+    const url = `${herald.url}/api/v1/app/${appId}/msg`;
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    await closedLoop(url, BODY, CONNECTIONS, 1_000, 202, headers);
+    return { rate: await closedLoop(url, BODY, CONNECTIONS, durationMs, 202, headers) };
+  } finally {
+    await kill(herald);
+    await receiver.child.close();
+    await workspace.dispose();
+  }
+}
