@@ -1,3 +1,4 @@
+import { closeSync, fsync, openSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { StoreError } from '../errors.ts';
 import { readMigrations, schemaTooNew } from '../migration-files.ts';
@@ -17,7 +18,11 @@ export class SqliteDatabase {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
   #queue: Job[] = [];
-  #synchronous: 'FULL' | 'NORMAL' = 'FULL';
+  /** The write-ahead log, which Herald syncs itself after each durable commit (see `write`). */
+  readonly #wal: number;
+  /** Commits waiting for the next fsync of the log; one fsync runs at a time and serves them all. */
+  #unsynced: Array<(error: Error | null) => void> = [];
+  #syncing = false;
 
   constructor(path: string) {
     this.#db = new DatabaseSync(path, { timeout: 0 });
@@ -38,8 +43,9 @@ export class SqliteDatabase {
       }
       throw error;
     }
-    this.#db.exec('PRAGMA synchronous = FULL');
+    this.#db.exec('PRAGMA synchronous = NORMAL');
     this.#db.exec('PRAGMA foreign_keys = ON');
+    this.#wal = openSync(`${path}-wal`, 'r+');
   }
 
   migrate(directory: string): void {
@@ -75,10 +81,13 @@ export class SqliteDatabase {
   /**
    * Runs `work` in the next group commit and resolves once it is committed.
    *
-   * A durable commit syncs the WAL (`synchronous = FULL`), so what it wrote survives power loss,
-   * not only a killed process; group commit keeps that to one fsync per batch. Queue bookkeeping
-   * (claims, results, released leases) asks for less: losing its last commits to a power cut only
-   * means a delivery is sent again, so a batch of only those skips the fsync.
+   * A commit is in the write-ahead log as soon as it returns, so it survives the process being
+   * killed. A durable one is also synced to disk before it resolves, so it survives power loss:
+   * SQLite's own `synchronous = FULL` would block the event loop for the fsync, so the database
+   * runs with `NORMAL` (which still syncs at checkpoints) and Herald fsyncs the log file itself on
+   * libuv's thread pool, answering its callers when that completes. Group commit keeps it to one
+   * fsync per batch. Queue bookkeeping (claims, results, released leases) asks for less: losing
+   * its last commits to a power cut only means a delivery is sent again.
    */
   write<T>(work: () => T, { durable = true }: { durable?: boolean } = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -89,6 +98,7 @@ export class SqliteDatabase {
 
   close(): void {
     if (this.#queue.length > 0) this.#commit();
+    closeSync(this.#wal);
     this.#db.close();
   }
 
@@ -96,11 +106,6 @@ export class SqliteDatabase {
     const jobs = this.#queue;
     this.#queue = [];
     if (jobs.length === 0) return;
-    const synchronous = jobs.some((job) => job.durable) ? 'FULL' : 'NORMAL';
-    if (synchronous !== this.#synchronous) {
-      this.#db.exec(`PRAGMA synchronous = ${synchronous}`);
-      this.#synchronous = synchronous;
-    }
     // Each job runs under a savepoint so that one failing undoes only itself; a lone job needs
     // none, since the transaction is all its own.
     const isolate = jobs.length > 1;
@@ -127,10 +132,29 @@ export class SqliteDatabase {
       for (const job of jobs) job.reject(failure);
       return;
     }
-    jobs.forEach((job, index) => {
+    const settle = () => jobs.forEach((job, index) => {
       const outcome = outcomes[index]!;
       if (outcome.ok) job.resolve(outcome.value);
       else job.reject(outcome.error);
+    });
+    if (!jobs.some((job) => job.durable)) return settle();
+    this.#unsynced.push((error) => {
+      if (!error) return settle();
+      const failure = new StoreError('unavailable', `Syncing the SQLite log failed: ${error.message}`, { cause: error });
+      for (const job of jobs) job.reject(failure);
+    });
+    this.#sync();
+  }
+
+  #sync(): void {
+    if (this.#syncing || this.#unsynced.length === 0) return;
+    const waiting = this.#unsynced;
+    this.#unsynced = [];
+    this.#syncing = true;
+    fsync(this.#wal, (error) => {
+      this.#syncing = false;
+      for (const done of waiting) done(error);
+      this.#sync();
     });
   }
 
