@@ -1,8 +1,10 @@
 import { closeSync, fsync, openSync } from 'node:fs';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
 import { StoreError } from '../errors.ts';
 import { readMigrations, schemaTooNew } from '../migration-files.ts';
 import type { Row } from '../rows.ts';
+import { acquireProcessLock } from './process-lock.ts';
 
 type Job = { work: () => unknown; durable: boolean; resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
@@ -23,29 +25,28 @@ export class SqliteDatabase {
   /** Commits waiting for the next fsync of the log; one fsync runs at a time and serves them all. */
   #unsynced: Array<(error: Error | null) => void> = [];
   #syncing = false;
+  readonly #releaseLock: () => void;
+  #checkpointer: Worker | null = null;
 
   constructor(path: string) {
-    this.#db = new DatabaseSync(path, { timeout: 0 });
-    try {
-      // EXCLUSIVE locking keeps a second process off the file: SQLite is Herald's single-process store.
-      this.#db.exec('PRAGMA locking_mode = EXCLUSIVE');
-      this.#db.exec('PRAGMA journal_mode = WAL');
-      this.#db.exec('BEGIN EXCLUSIVE; COMMIT');
-    } catch (error) {
-      this.#db.close();
-      if (isBusy(error)) {
-        throw new StoreError(
-          'unavailable',
-          `Another process holds the SQLite database ${path}. SQLite serves one Herald process per data directory; ` +
-            'stop the other one, give this one its own --data-dir, or use PostgreSQL (--database-url) to run several.',
-          { cause: error },
-        );
-      }
-      throw error;
-    }
+    this.#releaseLock = acquireProcessLock(path);
+    this.#db = new DatabaseSync(path, { timeout: 5_000 });
+    this.#db.exec('PRAGMA journal_mode = WAL');
     this.#db.exec('PRAGMA synchronous = NORMAL');
     this.#db.exec('PRAGMA foreign_keys = ON');
-    this.#wal = openSync(`${path}-wal`, 'r+');
+    // The checkpointer thread keeps the log short; this only matters if it falls far behind.
+    this.#db.exec('PRAGMA wal_autocheckpoint = 20000');
+    this.#db.exec('PRAGMA journal_size_limit = 67108864');
+    this.#wal = openSync(`${path}-wal`, 'a');
+    this.#path = path;
+  }
+
+  readonly #path: string;
+
+  /** Moves checkpoints to a worker thread (see checkpointer.ts). */
+  startCheckpointer(intervalMs = 200): void {
+    this.#checkpointer = new Worker(new URL('./checkpointer.ts', import.meta.url), { workerData: { path: this.#path, intervalMs } });
+    this.#checkpointer.unref();
   }
 
   migrate(directory: string): void {
@@ -96,10 +97,21 @@ export class SqliteDatabase {
     });
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.#queue.length > 0) this.#commit();
+    while (this.#syncing || this.#unsynced.length > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    const checkpointer = this.#checkpointer;
+    if (checkpointer) {
+      await new Promise((resolve) => {
+        checkpointer.once('message', resolve);
+        checkpointer.once('exit', resolve);
+        checkpointer.postMessage('stop');
+      });
+      await checkpointer.terminate();
+    }
     closeSync(this.#wal);
     this.#db.close();
+    this.#releaseLock();
   }
 
   #commit(): void {
@@ -168,12 +180,7 @@ export class SqliteDatabase {
   }
 }
 
-const SQLITE_BUSY = 5;
 const SQLITE_CONSTRAINT = 19;
-
-function isBusy(error: unknown): boolean {
-  return ((error as { errcode?: number }).errcode ?? 0) % 256 === SQLITE_BUSY;
-}
 
 function translate(error: unknown): unknown {
   const errcode = (error as { errcode?: number }).errcode;

@@ -23,6 +23,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
   const db = new SqliteDatabase(path);
   db.migrate(join(import.meta.dirname, 'migrations'));
   db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ? WHERE status = ${Status.sending}`, now());
+  db.startCheckpointer();
 
   return {
     apps: sqliteApplications(db),
@@ -35,8 +36,6 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     async ping() {
       db.get('SELECT 1');
     },
-    async close() {
-      db.close();
-    },
+    close: () => db.close(),
   };
 }

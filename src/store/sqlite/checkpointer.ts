@@ -1,0 +1,26 @@
+import { DatabaseSync } from 'node:sqlite';
+import { parentPort, workerData } from 'node:worker_threads';
+
+/**
+ * Runs in a worker thread: copies the write-ahead log back into the database every
+ * `intervalMs`. A checkpoint reads and fsyncs megabytes; on the main thread it would stall every
+ * request for milliseconds each time the log filled up. PASSIVE never waits for the writer.
+ */
+const { path, intervalMs } = workerData as { path: string; intervalMs: number };
+const db = new DatabaseSync(path, { timeout: 1_000 });
+db.exec('PRAGMA synchronous = NORMAL');
+const checkpoint = () => {
+  try {
+    db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+  } catch {
+    // Busy or briefly locked: the next round catches up.
+  }
+};
+const timer = setInterval(checkpoint, intervalMs);
+parentPort!.on('message', (message) => {
+  if (message !== 'stop') return;
+  clearInterval(timer);
+  checkpoint();
+  db.close();
+  parentPort!.postMessage('stopped');
+});
