@@ -46,7 +46,7 @@ export class Workspace {
 /** Starts Herald as its own process on the workspace, the way an operator would. */
 export async function startHerald(workspace: Workspace, env: Record<string, string> = {}): Promise<HeraldProcess> {
   return spawnHerald(workspace.dataDir, await freePort(), {
-    HERALD_LOG_LEVEL: 'error',
+    HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'error',
     HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
     ...workspace.env,
     ...env,

@@ -23,8 +23,11 @@ export interface Publisher {
 export function createPublisher(store: Store, ids: IdGenerator, clock: Clock, wake: () => void): Publisher {
   async function enqueue(app: Application, input: PublishInput, endpointIds: string[]): Promise<Message> {
     const message: Message = { id: ids('message'), appId: app.id, ...input, createdAt: clock.now() };
-    await store.messages.enqueue(message, endpointIds);
+    const stored = store.messages.enqueue(message, endpointIds);
+    // The dispatcher's claim is queued behind this write, so it may send as soon as the message is
+    // committed, before the commit is synced: a send can never precede the commit it depends on.
     if (endpointIds.length > 0) wake();
+    await stored;
     return message;
   }
 

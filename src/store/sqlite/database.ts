@@ -144,16 +144,20 @@ export class SqliteDatabase {
       for (const job of jobs) job.reject(failure);
       return;
     }
-    const settle = () => jobs.forEach((job, index) => {
+    const durable: Array<[Job, (typeof outcomes)[number]]> = [];
+    jobs.forEach((job, index) => {
       const outcome = outcomes[index]!;
-      if (outcome.ok) job.resolve(outcome.value);
+      if (job.durable && outcome.ok) durable.push([job, outcome]);
+      else if (outcome.ok) job.resolve(outcome.value);
       else job.reject(outcome.error);
     });
-    if (!jobs.some((job) => job.durable)) return settle();
+    if (durable.length === 0) return;
     this.#unsynced.push((error) => {
-      if (!error) return settle();
-      const failure = new StoreError('unavailable', `Syncing the SQLite log failed: ${error.message}`, { cause: error });
-      for (const job of jobs) job.reject(failure);
+      const failure = error && new StoreError('unavailable', `Syncing the SQLite log failed: ${error.message}`, { cause: error });
+      for (const [job, outcome] of durable) {
+        if (failure) job.reject(failure);
+        else job.resolve((outcome as { value: unknown }).value);
+      }
     });
     this.#sync();
   }
