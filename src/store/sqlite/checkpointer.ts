@@ -3,8 +3,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 
 /**
  * Runs in a worker thread: copies the write-ahead log back into the database every
- * `intervalMs`. A checkpoint reads and fsyncs megabytes; on the main thread it would stall every
- * request for milliseconds each time the log filled up. PASSIVE never waits for the writer.
+ * `intervalMs`, then tells the main thread, which finishes the few frames committed meanwhile
+ * (see SqliteDatabase). A checkpoint reads and fsyncs megabytes; on the main thread it would
+ * stall requests each time the log filled up. PASSIVE never waits for the writer.
  */
 const { path, intervalMs } = workerData as { path: string; intervalMs: number };
 const db = new DatabaseSync(path, { timeout: 1_000 });
@@ -12,6 +13,7 @@ db.exec('PRAGMA synchronous = NORMAL');
 const checkpoint = () => {
   try {
     db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    parentPort!.postMessage('checkpointed');
   } catch {
     // Busy or briefly locked: the next round catches up.
   }
