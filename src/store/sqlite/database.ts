@@ -45,7 +45,7 @@ export class SqliteDatabase {
 
   /** Moves checkpoints to a worker thread (see checkpointer.ts). */
   startCheckpointer(intervalMs = 200): void {
-    this.#checkpointer = new Worker(new URL('./checkpointer.ts', import.meta.url), { workerData: { path: this.#path, intervalMs } });
+    this.#checkpointer = new Worker(new URL('./checkpointer.js', import.meta.url), { workerData: { path: this.#path, intervalMs } });
     this.#checkpointer.unref();
     // Under steady writes a checkpoint running beside the writer never catches the log's end, and
     // the log only starts over once one has. So after each of the worker's passes the writer
