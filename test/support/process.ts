@@ -1,9 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
+/** The Node.js flags bin/herald.js asks for on its shebang line, so tests run Herald the same way. */
+const NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
 
 export const TEST_TOKEN = 'hrld_test_token_for_process_tests';
 
@@ -22,7 +25,7 @@ export interface HeraldProcess {
  */
 export async function spawnHerald(dataDir: string, port: number, env: Record<string, string> = {}): Promise<HeraldProcess> {
   const worker = env.HERALD_ROLE === 'worker';
-  const child = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', String(port)], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, BIN, 'serve', '--data-dir', dataDir, '--port', String(port)], {
     env: {
       ...process.env,
       HERALD_ADMIN_TOKEN: TEST_TOKEN,
