@@ -10,7 +10,7 @@ import { generateSecret } from '../src/core/signing.ts';
 import { openPostgresStore } from '../src/store/postgres/postgres-store.ts';
 import { openSqliteStore } from '../src/store/sqlite/sqlite-store.ts';
 import type { Store } from '../src/store/store.ts';
-import { freePort, type HeraldProcess, kill, spawnHerald, TEST_TOKEN } from '../test/support/process.ts';
+import { freePort, type HeraldProcess, kill as killProcess, spawnHerald, TEST_TOKEN } from '../test/support/process.ts';
 import { dropSchema, postgresUrl, uniqueSchema } from '../test/support/stores.ts';
 
 export type StoreKind = 'sqlite' | 'postgres';
@@ -46,6 +46,7 @@ export class Workspace {
 /** Starts Herald as its own process on the workspace, the way an operator would. */
 export async function startHerald(workspace: Workspace, env: Record<string, string> = {}): Promise<HeraldProcess> {
   return spawnHerald(workspace.dataDir, await freePort(), {
+    ...(process.env.PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PROF}` } : {}),
     HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'error',
     HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
     ...workspace.env,
@@ -53,7 +54,10 @@ export async function startHerald(workspace: Workspace, env: Record<string, stri
   });
 }
 
-export { kill };
+/** Stops Herald: at once, or with SIGTERM when profiling (`PROF=<dir>`), so it can write its profile. */
+export function kill(herald: HeraldProcess, signal?: NodeJS.Signals): Promise<void> {
+  return killProcess(herald, signal ?? (process.env.PROF ? 'SIGTERM' : 'SIGKILL'));
+}
 
 /** Resident memory of a process, in MB, from /proc. */
 export function rssMb(pid: number): number {

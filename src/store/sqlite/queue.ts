@@ -18,6 +18,22 @@ import {
   toMessage,
 } from '../rows.ts';
 
+interface ClaimRow {
+  id: number;
+  lease: number;
+  attempt_count: number;
+  trigger: number;
+  message_id: string;
+  app_id: string;
+  event_type: string;
+  payload: Uint8Array;
+  endpoint_id: string;
+  url: string;
+  headers: string;
+  secrets: string;
+  disabled: number;
+}
+
 /** How many due rows a claim looks at per slot it wants to fill, so busy endpoints can be skipped. */
 const CANDIDATES_PER_SLOT = 4;
 
@@ -33,28 +49,33 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
            ORDER BY run_at LIMIT ?`,
           request.now, JSON.stringify(fullEndpoints(request.slots)), request.limit * CANDIDATES_PER_SLOT,
         );
+        const picked = takeWithinSlots(candidates, request).map((row) => row.id);
+        if (picked.length === 0) return [];
+        // Lease the picked rows, then load what sending needs for all of them in one query.
+        db.run(
+          `UPDATE deliveries SET status = ${Status.sending}, run_at = ?, lease = lease + 1, updated_at = ?
+           WHERE id IN (SELECT value FROM json_each(?))`,
+          request.now + request.leaseMs, request.now, JSON.stringify(picked),
+        );
         const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
-        return takeWithinSlots(candidates, request).map(({ id, endpointId }): ClaimedDelivery => {
-          const claimed = db.get<{ lease: number; attempt_count: number; trigger: number; message_id: string }>(
-            `UPDATE deliveries SET status = ${Status.sending}, run_at = ?, lease = lease + 1, updated_at = ?
-             WHERE id = ? RETURNING lease, attempt_count, trigger, message_id`,
-            request.now + request.leaseMs, request.now, id,
-          )!;
-          const message = db.get<{ id: string; app_id: string; event_type: string; payload: Uint8Array }>(
-            'SELECT id, app_id, event_type, payload FROM messages WHERE id = ?', claimed.message_id,
-          )!;
-          let endpoint = endpoints.get(endpointId);
+        return db.all<ClaimRow>(
+          `SELECT d.id, d.lease, d.attempt_count, d.trigger, m.id AS message_id, m.app_id, m.event_type, m.payload,
+             e.id AS endpoint_id, e.url, e.headers, e.secrets, e.disabled
+           FROM deliveries d JOIN messages m ON m.id = d.message_id JOIN endpoints e ON e.id = d.endpoint_id
+           WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.run_at`,
+          JSON.stringify(picked),
+        ).map((row): ClaimedDelivery => {
+          let endpoint = endpoints.get(row.endpoint_id);
           if (!endpoint) {
-            const { id, url, headers, secrets, disabled } = toEndpoint(db.get('SELECT * FROM endpoints WHERE id = ?', endpointId)!);
-            endpoint = { id, url, headers, secrets, disabled };
-            endpoints.set(endpointId, endpoint);
+            endpoint = { id: row.endpoint_id, url: row.url, headers: JSON.parse(row.headers), secrets: JSON.parse(row.secrets), disabled: row.disabled === 1 };
+            endpoints.set(row.endpoint_id, endpoint);
           }
           return {
-            id,
-            lease: claimed.lease,
-            attemptNumber: claimed.attempt_count + 1,
-            trigger: claimed.trigger as Trigger,
-            message: { id: message.id, appId: message.app_id, eventType: message.event_type, payload: message.payload },
+            id: row.id,
+            lease: row.lease,
+            attemptNumber: row.attempt_count + 1,
+            trigger: row.trigger as Trigger,
+            message: { id: row.message_id, appId: row.app_id, eventType: row.event_type, payload: row.payload },
             endpoint,
           };
         });
