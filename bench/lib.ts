@@ -138,7 +138,7 @@ export async function closedLoop(url: string, body: string, connections: number,
   setTimeout(() => (stop = true), durationMs).unref();
   await Promise.all(Array.from({ length: connections }, async () => {
     while (!stop) {
-      const response = await agent.request({ origin: target.origin, path: target.pathname, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+      const response = await agent.request({ origin: target.origin, path: target.pathname + target.search, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
       await response.body.dump();
       if (response.statusCode !== expect) throw new Error(`bench: ${url} answered ${response.statusCode}`);
       ok++;
