@@ -17,8 +17,8 @@ const { values } = parseArgs({ options: { quick: { type: 'boolean', default: fal
 const quick = values.quick!;
 const only = new Set((values.only ?? 'ingest,delivery,latency,fanout,isolation,backlog').split(','));
 const size = quick
-  ? { ingestMs: 4_000, deliveries: 5_000, latencyMs: 6_000, fanOutMessages: 30, isolation: 1_500, backlog: 100_000, backlogRunMs: 3_000 }
-  : { ingestMs: 8_000, deliveries: 20_000, latencyMs: 30_000, fanOutMessages: 150, isolation: 4_000, backlog: 1_000_000, backlogRunMs: 8_000 };
+  ? { ingestMs: 4_000, deliveries: 5_000, latencyMs: 6_000, fanOutMessages: 60, isolation: 1_500, backlog: 100_000, backlogRunMs: 3_000 }
+  : { ingestMs: 8_000, deliveries: 20_000, latencyMs: 30_000, fanOutMessages: 400, isolation: 4_000, backlog: 1_000_000, backlogRunMs: 8_000 };
 const stores: StoreKind[] = (await postgresReachable()) ? ['sqlite', 'postgres'] : ['sqlite'];
 const started = performance.now();
 const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
