@@ -1,18 +1,6 @@
 import { Status, Trigger } from '../../core/model.ts';
-import { toPage } from '../paging.ts';
-import {
-  columnsOf,
-  DELIVERY_COLUMNS,
-  ENDPOINT_COLUMNS,
-  MESSAGE_COLUMNS,
-  prefixedColumnsOf,
-  type Row,
-  toDelivery,
-  toEndpoint,
-  toMessage,
-  unprefix,
-} from '../rows.ts';
-import { Conditions, keyset, statsConditions, toStats } from '../sql.ts';
+import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
+import { statsConditions, toStats } from '../sql.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
@@ -21,6 +9,7 @@ import { messageConditions } from './messages.ts';
 const CANDIDATES_PER_SLOT = 4;
 
 export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
+  const read: Reader = (sql, params) => db.query(sql, params);
   return {
     // One statement: lock due candidates (skipping rows other workers hold), keep at most each
     // endpoint's free slots in due order, lease them, and return what sending needs.
@@ -151,29 +140,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
       return toStats(await db.query(`SELECT status, count(*)::int AS n FROM deliveries WHERE ${conditions} GROUP BY status`, conditions.params));
     },
 
-    async listByMessage(messageId, page) {
-      const { where, params, tail } = keyset('e.id', page);
-      const rows = await db.query(
-        `SELECT ${columnsOf('d', DELIVERY_COLUMNS)}, ${prefixedColumnsOf('e', ENDPOINT_COLUMNS)}
-         FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
-         WHERE d.message_id = ? AND ${where} ${tail}`,
-        [messageId, ...params],
-      );
-      return toPage(rows, page.limit, (row: Row) => ({ delivery: toDelivery(row), endpoint: toEndpoint(unprefix(row, 'e')) }));
-    },
-
-    async listByEndpoint(endpointId, filter, page) {
-      const { where, params, tail } = keyset('m.id', page);
-      const conditions = messageConditions(new Conditions().add('d.endpoint_id = ?', endpointId), filter)
-        .addIf(filter.status !== null, 'd.status = ?', filter.status)
-        .add(where, ...params);
-      const rows = await db.query(
-        `SELECT ${columnsOf('d', DELIVERY_COLUMNS)}, ${prefixedColumnsOf('m', MESSAGE_COLUMNS)}
-         FROM deliveries d JOIN messages m ON m.id = d.message_id
-         WHERE ${conditions} ${tail}`,
-        conditions.params,
-      );
-      return toPage(rows, page.limit, (row: Row) => ({ delivery: toDelivery(row), message: toMessage(unprefix(row, 'm')) }));
-    },
+    listByMessage: (messageId, page) => deliveriesByMessage(read, messageId, page),
+    listByEndpoint: (endpointId, filter, page) => deliveriesByEndpoint(read, messageConditions, endpointId, filter, page),
   };
 }

@@ -1,22 +1,10 @@
 import { Status, Trigger } from '../../core/model.ts';
 import { fullEndpoints, takeWithinSlots } from '../claim-slots.ts';
-import { toPage } from '../paging.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
-import { Conditions, keyset, statsConditions, toStats } from '../sql.ts';
-import {
-  columnsOf,
-  DELIVERY_COLUMNS,
-  ENDPOINT_COLUMNS,
-  MESSAGE_COLUMNS,
-  prefixedColumnsOf,
-  type Row,
-  toDelivery,
-  toEndpoint,
-  unprefix,
-  toMessage,
-} from '../rows.ts';
+import { statsConditions, toStats } from '../sql.ts';
+import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
 
 interface ClaimRow {
   id: number;
@@ -40,6 +28,7 @@ const CANDIDATES_PER_SLOT = 4;
 export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
   /** Claims, results and released leases: a power cut that loses them only causes a resend. */
   const bookkeeping = <T>(work: () => T) => db.write(work, { durable: false });
+  const read: Reader = (sql, params) => Promise.resolve(db.all(sql, ...params));
   return {
     claim(request) {
       return bookkeeping(() => {
@@ -148,29 +137,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
       return toStats(db.all(`SELECT status, count(*) AS n FROM deliveries WHERE ${conditions} GROUP BY status`, ...conditions.params));
     },
 
-    async listByMessage(messageId, page) {
-      const { where, params, tail } = keyset('e.id', page);
-      const rows = db.all(
-        `SELECT ${columnsOf('d', DELIVERY_COLUMNS)}, ${prefixedColumnsOf('e', ENDPOINT_COLUMNS)}
-         FROM deliveries d JOIN endpoints e ON e.id = d.endpoint_id
-         WHERE d.message_id = ? AND ${where} ${tail}`,
-        messageId, ...params,
-      );
-      return toPage(rows, page.limit, (row: Row) => ({ delivery: toDelivery(row), endpoint: toEndpoint(unprefix(row, 'e')) }));
-    },
-
-    async listByEndpoint(endpointId, filter, page) {
-      const { where, params, tail } = keyset('m.id', page);
-      const conditions = messageConditions(new Conditions().add('d.endpoint_id = ?', endpointId), filter)
-        .addIf(filter.status !== null, 'd.status = ?', filter.status)
-        .add(where, ...params);
-      const rows = db.all(
-        `SELECT ${columnsOf('d', DELIVERY_COLUMNS)}, ${prefixedColumnsOf('m', MESSAGE_COLUMNS)}
-         FROM deliveries d JOIN messages m ON m.id = d.message_id
-         WHERE ${conditions} ${tail}`,
-        ...conditions.params,
-      );
-      return toPage(rows, page.limit, (row: Row) => ({ delivery: toDelivery(row), message: toMessage(unprefix(row, 'm')) }));
-    },
+    listByMessage: (messageId, page) => deliveriesByMessage(read, messageId, page),
+    listByEndpoint: (endpointId, filter, page) => deliveriesByEndpoint(read, messageConditions, endpointId, filter, page),
   };
 }
