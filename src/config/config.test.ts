@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './config.ts';
+
+describe('the config loader', () => {
+  it('starts from the defaults', () => {
+    const config = loadConfig([], {});
+    assert.equal(config.port, 8071);
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.dataDir, './.herald');
+    assert.equal(config.databaseUrl, null);
+    assert.equal(config.allowPrivateNetworks, false);
+    assert.deepEqual(config.retryScheduleMs, [5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]);
+    assert.equal(config.requestTimeoutMs, 15_000);
+    assert.equal(config.role, 'all');
+  });
+
+  it('takes the environment over the defaults, and flags over the environment', () => {
+    const env = { HERALD_PORT: '9000', HERALD_ALLOW_PRIVATE_NETWORKS: 'true', HERALD_RETRY_SCHEDULE: '200ms,400ms' };
+    assert.equal(loadConfig([], env).port, 9000);
+    assert.equal(loadConfig([], env).allowPrivateNetworks, true);
+    assert.deepEqual(loadConfig([], env).retryScheduleMs, [200, 400]);
+    assert.equal(loadConfig(['--port', '9100'], env).port, 9100);
+    assert.equal(loadConfig(['--port=9200'], env).port, 9200);
+  });
+
+  it('stops at an unknown flag, naming it', () => {
+    assert.throws(() => loadConfig(['--prot', '1'], {}), (error) => error instanceof ConfigError && /--prot/.test(error.message));
+  });
+
+  it('stops at a malformed value, naming the setting and what it expects', () => {
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ HERALD_PORT: 'abc' }, /HERALD_PORT.*port number/],
+      [{ HERALD_RETRY_SCHEDULE: '5x' }, /HERALD_RETRY_SCHEDULE.*durations/],
+      [{ HERALD_ALLOW_PRIVATE_NETWORKS: 'maybe' }, /HERALD_ALLOW_PRIVATE_NETWORKS.*true or false/],
+      [{ HERALD_REQUEST_TIMEOUT: '0s' }, /HERALD_REQUEST_TIMEOUT/],
+      [{ HERALD_ROLE: 'boss' }, /HERALD_ROLE/],
+      [{ HERALD_ADMIN_TOKEN: 'short' }, /HERALD_ADMIN_TOKEN.*16 characters/],
+    ];
+    for (const [env, message] of cases) {
+      assert.throws(() => loadConfig([], env), (error) => error instanceof ConfigError && message.test(error.message), JSON.stringify(env));
+    }
+  });
+
+  it('refuses a lease no longer than the request timeout', () => {
+    assert.throws(() => loadConfig([], { HERALD_LEASE: '10s', HERALD_REQUEST_TIMEOUT: '15s' }), /HERALD_LEASE/);
+  });
+});

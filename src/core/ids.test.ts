@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Clock, Random } from './clock.ts';
+import { createIdGenerator, looksLikeId, smallestIdAt, timestampOfId } from './ids.ts';
+
+const counting = (): Random => {
+  let n = 0;
+  return { bytes: (length) => new Uint8Array(length).fill(++n % 256), fraction: () => 0 };
+};
+
+describe('ids', () => {
+  it('carry their kind as a prefix and a fixed-width body', () => {
+    const ids = createIdGenerator({ now: () => 1_700_000_000_000 }, counting());
+    for (const [kind, prefix] of [['application', 'app_'], ['endpoint', 'ep_'], ['message', 'msg_'], ['attempt', 'atmpt_']] as const) {
+      const id = ids(kind);
+      assert.ok(id.startsWith(prefix));
+      assert.equal(id.length, prefix.length + 22);
+      assert.ok(looksLikeId(kind, id));
+    }
+    assert.equal(looksLikeId('application', 'acme'), false);
+  });
+
+  it('increase strictly within one millisecond, across milliseconds, and when the clock steps back', () => {
+    let now = 1_700_000_000_000;
+    const clock: Clock = { now: () => now };
+    const ids = createIdGenerator(clock, counting());
+    const made: string[] = [];
+    for (let i = 0; i < 50; i++) made.push(ids('message'));
+    now += 1;
+    made.push(ids('message'));
+    now -= 10;
+    made.push(ids('message'));
+    assert.deepEqual([...made].sort(), made);
+    assert.equal(new Set(made).size, made.length);
+  });
+
+  it('encode their creation time', () => {
+    const ids = createIdGenerator({ now: () => 1_700_000_123_456 }, counting());
+    assert.equal(timestampOfId(ids('message')), 1_700_000_123_456);
+  });
+
+  it('sort below the smallest id of any later time', () => {
+    const at = 1_700_000_000_000;
+    const before = createIdGenerator({ now: () => at - 1 }, counting())('attempt');
+    const same = createIdGenerator({ now: () => at }, counting())('attempt');
+    assert.ok(before < smallestIdAt('attempt', at));
+    assert.ok(smallestIdAt('attempt', at) <= same);
+  });
+});
