@@ -7,6 +7,7 @@ import { errorHandler, HttpError, invalid, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { attemptRoutes } from './routes/attempts.ts';
+import { authRoutes } from './routes/auth.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -16,7 +17,8 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 export interface ApiOptions {
   context: ApiContext;
-  adminToken: string;
+  /** HERALD_ADMIN_TOKEN, when the operator set one; other tokens live (as digests) in the store. */
+  adminToken: string | null;
   maxPayloadBytes: number;
   logger: FastifyBaseLogger;
 }
@@ -60,7 +62,8 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, new HttpError(404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`)),
   );
-  app.addHook('onRequest', bearerAuth(options.adminToken));
+  const auth = bearerAuth({ store: options.context.store, clock: options.context.clock, adminToken: options.adminToken });
+  app.addHook('onRequest', auth.check);
   app.addHook('preValidation', async (request) => {
     if (request.body !== null && typeof request.body === 'object') checkDepth(request.body);
   });
@@ -70,5 +73,6 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   for (const routes of [healthRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, messageRoutes, attemptRoutes]) {
     routes(app, ctx);
   }
+  authRoutes(app, ctx, auth.forget);
   return app;
 }

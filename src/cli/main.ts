@@ -1,11 +1,14 @@
 import { type Config, ConfigError, describeSettings, loadConfig } from '../config/config.ts';
-import { startHerald } from '../herald.ts';
+import { systemClock, systemRandom } from '../core/clock.ts';
+import { createIdGenerator } from '../core/ids.ts';
+import { createAdminToken, openStore, startHerald } from '../herald.ts';
 import { VERSION } from '../version.ts';
 
 const HELP = `Herald ${VERSION}: webhooks, sent and received.
 
 Usage:
   herald serve [options]    run the API and the delivery worker
+  herald token [options]    create another admin token and print it (stop a SQLite Herald first)
   herald version            print the version
   herald help               show this text
 
@@ -22,6 +25,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'token':
+      return token(rest);
     case 'version':
     case '--version':
       console.log(VERSION);
@@ -37,20 +42,36 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function serve(argv: string[]): Promise<number> {
-  let config: Config;
+function configFrom(argv: string[]): Config | null {
   try {
-    config = loadConfig(argv, process.env);
+    return loadConfig(argv, process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`herald: ${error.message}`);
-      return 2;
+      return null;
     }
     throw error;
   }
+}
+
+async function token(argv: string[]): Promise<number> {
+  const config = configFrom(argv);
+  if (!config) return 2;
+  const store = await openStore(config, systemClock);
+  try {
+    console.log(await createAdminToken(store, createIdGenerator(systemClock, systemRandom), systemClock, systemRandom));
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const config = configFrom(argv);
+  if (!config) return 2;
   const herald = await startHerald(config);
   if (herald.adminTokenCreated) {
-    console.log(`Admin token (shown once; also stored in ${config.dataDir}/admin-token):\n  ${herald.adminToken}`);
+    console.log(`Admin token (shown this once; Herald keeps only its digest):\n  ${herald.adminToken}`);
   }
   herald.logger.info(
     { url: herald.url, role: config.role },

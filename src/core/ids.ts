@@ -7,6 +7,7 @@ export const ID_PREFIX = {
   message: 'msg',
   attempt: 'atmpt',
   task: 'qtask',
+  token: 'tok',
 } as const;
 export type IdKind = keyof typeof ID_PREFIX;
 

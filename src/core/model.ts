@@ -8,6 +8,7 @@
  * - delivery: the queue row for one message to one endpoint: its state, when it is next due,
  *   who holds its lease and how many attempts it has used. There is no other queue.
  * - attempt: one HTTP request made for a delivery, appended and never overwritten.
+ * - token: a credential for the API, kept only as a digest; admin, or limited to one application.
  * Times are epoch milliseconds; the API turns them into ISO strings.
  */
 
@@ -123,4 +124,15 @@ export interface Attempt {
   /** 1-based, counted from the delivery's creation or last resend. */
   attemptNumber: number;
   createdAt: number;
+}
+
+export interface ApiToken {
+  id: string;
+  /** SHA-256 of the token, hex. */
+  digest: string;
+  /** Null for an admin token; otherwise the one application the token may touch. */
+  appId: string | null;
+  readOnly: boolean;
+  createdAt: number;
+  expiresAt: number | null;
 }

@@ -1,4 +1,4 @@
-import type { Application, Attempt, Delivery, Endpoint, EventType, FailureReason, Message, Status, Trigger } from '../core/model.ts';
+import type { ApiToken, Application, Attempt, Delivery, Endpoint, EventType, FailureReason, Message, Status, Trigger } from '../core/model.ts';
 
 /**
  * Rows as both databases return them, and their mapping to the domain model. Column names are the
@@ -84,6 +84,15 @@ export const toAttempt = (row: Row): Attempt => ({
   failureReason: row.failure_reason as FailureReason | null,
   attemptNumber: Number(row.attempt_number),
   createdAt: Number(row.created_at),
+});
+
+export const toToken = (row: Row): ApiToken => ({
+  id: row.id as string,
+  digest: row.digest as string,
+  appId: row.app_id as string | null,
+  readOnly: bool(row.read_only),
+  createdAt: Number(row.created_at),
+  expiresAt: row.expires_at === null ? null : Number(row.expires_at),
 });
 
 /** JSON text for a nullable JSON column (null stays SQL NULL). */

@@ -1,4 +1,5 @@
 import type {
+  ApiToken,
   Application,
   Attempt,
   Delivery,
@@ -25,6 +26,7 @@ export interface Store {
   readonly queue: DeliveryQueue;
   readonly attempts: AttemptStore;
   readonly idempotency: IdempotencyStore;
+  readonly tokens: TokenStore;
   /**
    * Optional capability: calls `wake` whenever another process commits due work (PostgreSQL's
    * LISTEN/NOTIFY). Without it, workers rely on their own process's signals and on polling.
@@ -214,4 +216,14 @@ export interface IdempotencyStore {
   put(scope: string, key: string, response: StoredResponse, now: number): Promise<void>;
   /** Deletes up to `limit` keys older than `olderThan`; returns how many went. */
   purge(olderThan: number, limit: number): Promise<number>;
+}
+
+export interface TokenStore {
+  create(token: ApiToken): Promise<ApiToken>;
+  /** The token with this digest, if it exists and has not expired at `now`. */
+  find(digest: string, now: number): Promise<ApiToken | null>;
+  /** Whether any admin token exists (the first start generates one when none does). */
+  hasAdmin(): Promise<boolean>;
+  /** Makes every token of the application expire at `at` (or keeps an earlier expiry). */
+  expireForApp(appId: string, at: number): Promise<number>;
 }

@@ -45,17 +45,18 @@ export async function startTestHerald({ store = 'sqlite', env = {} }: TestHerald
   });
   const herald = await startHerald(config, { logger: pino({ level: config.logLevel }) });
   const url = herald.url!;
-  const svix = new Svix(herald.adminToken, { serverUrl: url });
+  const token = herald.adminToken!;
+  const svix = new Svix(token, { serverUrl: url });
   return {
     herald,
     svix,
     url,
-    token: herald.adminToken,
+    token,
     dataDir,
     async api(method, path, body, headers = {}) {
       const response = await fetch(url + path, {
         method,
-        headers: { authorization: `Bearer ${herald.adminToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
       const text = await response.text();

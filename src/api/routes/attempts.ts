@@ -26,7 +26,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext): void {
     endpointId: query.endpoint_id ?? null,
   });
 
-  app.get('/api/v1/app/:appId/attempt/endpoint/:endpointId', { schema: { params: EndpointPath, querystring: AttemptListQuery } }, async (request) => {
+  app.get('/api/v1/app/:appId/attempt/endpoint/:endpointId', { config: { access: 'app-read' }, schema: { params: EndpointPath, querystring: AttemptListQuery } }, async (request) => {
     const application = await findApp(ctx, request.params.appId);
     const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
     const query = request.query;
@@ -36,7 +36,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, query.with_content ?? true, messages?.get(a.messageId)));
   });
 
-  app.get('/api/v1/app/:appId/attempt/msg/:msgId', { schema: { params: MessagePath, querystring: AttemptListQuery } }, async (request) => {
+  app.get('/api/v1/app/:appId/attempt/msg/:msgId', { config: { access: 'app-read' }, schema: { params: MessagePath, querystring: AttemptListQuery } }, async (request) => {
     const { message } = await findMessage(request.params.appId, request.params.msgId);
     const query = request.query;
     const plan = planPage(query, 'desc');
@@ -44,21 +44,21 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, query.with_content ?? true, query.with_msg ? message : undefined));
   });
 
-  app.get('/api/v1/app/:appId/msg/:msgId/attempt/:attemptId', { schema: { params: AttemptPath } }, async (request) => {
+  app.get('/api/v1/app/:appId/msg/:msgId/attempt/:attemptId', { config: { access: 'app-read' }, schema: { params: AttemptPath } }, async (request) => {
     const { message } = await findMessage(request.params.appId, request.params.msgId);
     const attempt = await ctx.store.attempts.get(message.id, request.params.attemptId);
     if (!attempt) throw notFound('Attempt');
     return attemptOut(attempt);
   });
 
-  app.get('/api/v1/app/:appId/msg/:msgId/endpoint', { schema: { params: MessagePath, querystring: ListQuery } }, async (request) => {
+  app.get('/api/v1/app/:appId/msg/:msgId/endpoint', { config: { access: 'app-read' }, schema: { params: MessagePath, querystring: ListQuery } }, async (request) => {
     const { message } = await findMessage(request.params.appId, request.params.msgId);
     const plan = planPage(request.query, 'asc');
     const page = await ctx.store.queue.listByMessage(message.id, plan.page);
     return listOut(page, plan, (row) => row.endpoint.id, (row) => messageEndpointOut(row.delivery, row.endpoint));
   });
 
-  app.get('/api/v1/app/:appId/endpoint/:endpointId/msg', { schema: { params: EndpointPath, querystring: AttemptedMessagesQuery } }, async (request) => {
+  app.get('/api/v1/app/:appId/endpoint/:endpointId/msg', { config: { access: 'app-read' }, schema: { params: EndpointPath, querystring: AttemptedMessagesQuery } }, async (request) => {
     const application = await findApp(ctx, request.params.appId);
     const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
     const query = request.query;
@@ -68,7 +68,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return listOut(page, plan, (row) => row.message.id, (row) => endpointMessageOut(row.delivery, row.message, query.with_content ?? true));
   });
 
-  app.post('/api/v1/app/:appId/msg/:msgId/endpoint/:endpointId/resend', { schema: { params: ResendPath } }, async (request, reply) => {
+  app.post('/api/v1/app/:appId/msg/:msgId/endpoint/:endpointId/resend', { config: { access: 'app-write' }, schema: { params: ResendPath } }, async (request, reply) => {
     const { application, message } = await findMessage(request.params.appId, request.params.msgId);
     const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
     await ctx.store.queue.resend(message.id, endpoint.id, ctx.clock.now());

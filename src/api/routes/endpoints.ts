@@ -37,22 +37,22 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return { application, endpoint: await findEndpoint(ctx, application, params.endpointId) };
   };
 
-  app.get(base, { schema: { params: AppPath, querystring: ListQuery } }, async (request) => {
+  app.get(base, { config: { access: 'app-read' }, schema: { params: AppPath, querystring: ListQuery } }, async (request) => {
     const application = await findApp(ctx, request.params.appId);
     const plan = planPage(request.query, 'asc');
     return listOut(await ctx.store.endpoints.list(application.id, plan.page), plan, (e) => e.id, endpointOut);
   });
 
-  app.post(base, { schema: { params: AppPath, body: EndpointIn } }, async (request, reply) => {
+  app.post(base, { config: { access: 'app-write' }, schema: { params: AppPath, body: EndpointIn } }, async (request, reply) => {
     const application = await findApp(ctx, request.params.appId);
     const endpoint = await createEndpoint(ctx, application, request.body);
     return reply.code(201).send(endpointOut(endpoint));
   });
 
-  app.get(`${base}/:endpointId`, { schema: { params: EndpointPath } }, async (request) =>
+  app.get(`${base}/:endpointId`, { config: { access: 'app-read' }, schema: { params: EndpointPath } }, async (request) =>
     endpointOut((await load(request.params)).endpoint));
 
-  app.put(`${base}/:endpointId`, { schema: { params: EndpointPath, body: EndpointUpdate } }, async (request, reply) => {
+  app.put(`${base}/:endpointId`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: EndpointUpdate } }, async (request, reply) => {
     const application = await findApp(ctx, request.params.appId);
     const existing = await ctx.store.endpoints.get(application.id, request.params.endpointId);
     const body = request.body;
@@ -72,23 +72,23 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
     }));
   });
 
-  app.patch(`${base}/:endpointId`, { schema: { params: EndpointPath, body: EndpointPatch } }, async (request) => {
+  app.patch(`${base}/:endpointId`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: EndpointPatch } }, async (request) => {
     const { endpoint } = await load(request.params);
     const { filterTypes, ...fields } = request.body;
     return endpointOut(await saveEndpoint(ctx, endpoint, sentFields({ ...fields, eventTypes: fields.eventTypes ?? filterTypes })));
   });
 
-  app.delete(`${base}/:endpointId`, { schema: { params: EndpointPath } }, async (request, reply) => {
+  app.delete(`${base}/:endpointId`, { config: { access: 'app-write' }, schema: { params: EndpointPath } }, async (request, reply) => {
     const { application, endpoint } = await load(request.params);
     await ctx.store.endpoints.delete(application.id, endpoint.id);
     return reply.code(204).send();
   });
 
-  app.get(`${base}/:endpointId/secret`, { schema: { params: EndpointPath } }, async (request) =>
+  app.get(`${base}/:endpointId/secret`, { config: { access: 'app-write' }, schema: { params: EndpointPath } }, async (request) =>
     ({ key: (await load(request.params)).endpoint.secrets[0]!.key }));
 
   // The old secret keeps signing beside the new one for the grace period, so receivers can roll over.
-  app.post(`${base}/:endpointId/secret/rotate`, { schema: { params: EndpointPath, body: EndpointSecretRotateIn } }, async (request, reply) => {
+  app.post(`${base}/:endpointId/secret/rotate`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: EndpointSecretRotateIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     const now = ctx.clock.now();
     const key = request.body.key ? checkSecret(request.body.key, ['body', 'key']) : generateSecret(ctx.random);
@@ -103,7 +103,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return reply.code(204).send();
   });
 
-  app.get(`${base}/:endpointId/headers`, { schema: { params: EndpointPath } }, async (request) => {
+  app.get(`${base}/:endpointId/headers`, { config: { access: 'app-read' }, schema: { params: EndpointPath } }, async (request) => {
     const { endpoint } = await load(request.params);
     const entries = Object.entries(endpoint.headers);
     return {
@@ -112,14 +112,14 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
     };
   });
 
-  app.put(`${base}/:endpointId/headers`, { schema: { params: EndpointPath, body: EndpointHeadersIn } }, async (request, reply) => {
+  app.put(`${base}/:endpointId/headers`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: EndpointHeadersIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     checkHeaders(request.body.headers, ['body', 'headers']);
     await ctx.store.endpoints.update({ ...endpoint, headers: request.body.headers, updatedAt: ctx.clock.now() });
     return reply.code(204).send();
   });
 
-  app.patch(`${base}/:endpointId/headers`, { schema: { params: EndpointPath, body: EndpointHeadersPatchIn } }, async (request, reply) => {
+  app.patch(`${base}/:endpointId/headers`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: EndpointHeadersPatchIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     checkHeaders(request.body.headers, ['body', 'headers']);
     const headers = { ...endpoint.headers };
@@ -131,13 +131,13 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return reply.code(204).send();
   });
 
-  app.get(`${base}/:endpointId/stats`, { schema: { params: EndpointPath, querystring: StatsQuery } }, async (request) => {
+  app.get(`${base}/:endpointId/stats`, { config: { access: 'app-read' }, schema: { params: EndpointPath, querystring: StatsQuery } }, async (request) => {
     const { endpoint } = await load(request.params);
     const stats = await ctx.store.queue.stats(endpoint.id, { after: timeParam(request.query.since, ['query', 'since']), before: timeParam(request.query.until, ['query', 'until']) });
     return { ...stats, canceled: 0 };
   });
 
-  app.post(`${base}/:endpointId/recover`, { schema: { params: EndpointPath, body: RecoverIn } }, async (request, reply) => {
+  app.post(`${base}/:endpointId/recover`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: RecoverIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     const now = ctx.clock.now();
     const since = timeParam(request.body.since, ['body', 'since'])!;
@@ -148,7 +148,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return reply.code(202).send({ id: ctx.ids('task'), status: 'running', task: 'endpoint.recover', updatedAt: iso(now), recovered });
   });
 
-  app.post(`${base}/:endpointId/send-example`, { schema: { params: EndpointPath, body: EventExampleIn } }, async (request) => {
+  app.post(`${base}/:endpointId/send-example`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: EventExampleIn } }, async (request) => {
     const { application, endpoint } = await load(request.params);
     const eventType = await ctx.store.eventTypes.get(request.body.eventType);
     const payload = exampleFromSchemas(eventType?.schemas) ?? { eventType: request.body.eventType, example: true };

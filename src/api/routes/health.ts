@@ -3,7 +3,7 @@ import type { ApiContext } from '../context.ts';
 import { HttpError } from '../errors.ts';
 
 export function healthRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/api/v1/health', async (_request, reply) => {
+  app.get('/api/v1/health', { config: { access: 'public' } }, async (_request, reply) => {
     try {
       await ctx.store.ping();
     } catch (error) {
@@ -11,5 +11,5 @@ export function healthRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
     return reply.code(204).send();
   });
-  app.get('/api/v1/health/ping', async (_request, reply) => reply.code(204).send());
+  app.get('/api/v1/health/ping', { config: { access: 'public' } }, async (_request, reply) => reply.code(204).send());
 }

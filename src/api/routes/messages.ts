@@ -28,7 +28,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return reply.code(202).send(messageOut(message, request.query.with_content ?? true, body.payload));
   });
 
-  app.get('/api/v1/app/:appId/msg', { schema: { params: AppPath, querystring: MessageListQuery } }, async (request) => {
+  app.get('/api/v1/app/:appId/msg', { config: { access: 'app-read' }, schema: { params: AppPath, querystring: MessageListQuery } }, async (request) => {
     const application = await findApp(ctx, request.params.appId);
     const query = request.query;
     const plan = planPage(query, 'desc');
@@ -36,7 +36,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return listOut(page, plan, (m) => m.id, (m) => messageOut(m, query.with_content ?? true));
   });
 
-  app.get('/api/v1/app/:appId/msg/:msgId', { schema: { params: MessagePath, querystring: WithContentQuery } }, async (request) => {
+  app.get('/api/v1/app/:appId/msg/:msgId', { config: { access: 'app-read' }, schema: { params: MessagePath, querystring: WithContentQuery } }, async (request) => {
     const application = await findApp(ctx, request.params.appId);
     const message = await ctx.store.messages.get(application.id, request.params.msgId);
     if (!message) throw notFound('Message');

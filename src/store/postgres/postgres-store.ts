@@ -8,6 +8,7 @@ import { postgresEventTypes } from './event-types.ts';
 import { postgresIdempotency } from './idempotency.ts';
 import { postgresMessages } from './messages.ts';
 import { postgresQueue } from './queue.ts';
+import { postgresTokens } from './tokens.ts';
 
 /**
  * Opens the PostgreSQL store, migrating the schema first. Many processes may share it: claims use
@@ -28,6 +29,7 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
     messages: postgresMessages(db),
     queue: postgresQueue(db),
     attempts: postgresAttempts(db),
+    tokens: postgresTokens(db),
     idempotency: postgresIdempotency(db),
     onDue: (wake) => db.listen(DUE_CHANNEL, () => wake()),
     onConfigChange: (changed) => db.listen(CONFIG_CHANNEL, (appId) => changed(appId || null)),

@@ -10,6 +10,7 @@ import { sqliteEventTypes } from './event-types.ts';
 import { sqliteIdempotency } from './idempotency.ts';
 import { sqliteMessages } from './messages.ts';
 import { sqliteQueue } from './queue.ts';
+import { sqliteTokens } from './tokens.ts';
 
 /**
  * Opens (creating and migrating as needed) the SQLite store at `path`.
@@ -32,6 +33,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     messages: sqliteMessages(db),
     queue: sqliteQueue(db),
     attempts: sqliteAttempts(db),
+    tokens: sqliteTokens(db),
     idempotency: sqliteIdempotency(db),
     async ping() {
       db.get('SELECT 1');
