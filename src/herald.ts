@@ -12,7 +12,10 @@ import { Dispatcher } from './delivery/dispatcher.ts';
 import { createHttpSender } from './delivery/http-sender.ts';
 import { createPublisher } from './delivery/publish.ts';
 import { startMaintenance } from './maintenance.ts';
+import { createSecretBox } from './core/secret-box.ts';
+import { loadEncryptionKey } from './encryption-key.ts';
 import { withConfigCache } from './store/cached-store.ts';
+import { withEncryptedSecrets } from './store/encrypted-store.ts';
 import { openPostgresStore } from './store/postgres/postgres-store.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
@@ -44,7 +47,9 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? systemRandom;
   const logger = deps.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
-  const store = withConfigCache(await openStore(config, clock), clock);
+  mkdirSync(config.dataDir, { recursive: true });
+  const box = createSecretBox(loadEncryptionKey(config.encryptionKey, config.dataDir, random), random);
+  const store = withConfigCache(withEncryptedSecrets(await openStore(config, clock), box), clock);
   const ids = createIdGenerator(clock, random);
   const generatedToken = config.adminToken ? null : await ensureAdminToken(store, ids, clock, random);
   const sender = createHttpSender({

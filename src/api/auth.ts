@@ -22,6 +22,8 @@ export type Access = 'public' | 'admin' | 'app-read' | 'app-write';
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
+    /** The answer carries a credential: it is never kept, not even for idempotent replays. */
+    secretResponse?: boolean;
   }
   interface FastifyRequest {
     principal?: Principal;

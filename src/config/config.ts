@@ -8,8 +8,10 @@ export interface Config {
   dataDir: string;
   /** Null selects the embedded SQLite database in the data directory. */
   databaseUrl: string | null;
-  /** Null means "generate one on first start and keep it in the data directory". */
+  /** Null means "generate one on first start, show it once and keep its digest". */
   adminToken: string | null;
+  /** The key sealing secrets at rest; null means "generated into the data directory". */
+  encryptionKey: Uint8Array | null;
   allowPrivateNetworks: boolean;
   retryScheduleMs: number[];
   requestTimeoutMs: number;
@@ -59,6 +61,7 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'dataDir', flag: 'data-dir', env: 'HERALD_DATA_DIR', default: './.herald', describe: 'directory for the SQLite database and generated keys', parse: text, expected: 'a directory path' },
   { key: 'databaseUrl', flag: 'database-url', env: 'HERALD_DATABASE_URL', default: '', describe: 'database URL (default: SQLite in the data dir)', parse: (value) => value || null, expected: 'a database URL' },
   { key: 'adminToken', env: 'HERALD_ADMIN_TOKEN', default: '', describe: 'admin API token (default: generated into the data dir)', parse: (value) => (value === '' ? null : value.length >= 16 ? value : INVALID), expected: 'a token of at least 16 characters' },
+  { key: 'encryptionKey', env: 'HERALD_ENCRYPTION_KEY', default: '', describe: 'base64 of 32 bytes sealing secrets at rest (default: generated into the data dir)', parse: (value) => (value === '' ? null : orInvalid(thirtyTwoBytes(value))), expected: 'base64 of 32 random bytes, e.g. from `openssl rand -base64 32`' },
   { key: 'allowPrivateNetworks', flag: 'allow-private-networks', env: 'HERALD_ALLOW_PRIVATE_NETWORKS', default: 'false', describe: 'allow deliveries to loopback and private addresses', parse: boolean, expected: 'true or false' },
   { key: 'retryScheduleMs', flag: 'retry-schedule', env: 'HERALD_RETRY_SCHEDULE', default: DEFAULT_RETRY_SCHEDULE, describe: 'delays between attempts', parse: (value) => orInvalid(parseDurationList(value)), expected: 'comma-separated durations such as 5s,5m,2h' },
   { key: 'requestTimeoutMs', flag: 'request-timeout', env: 'HERALD_REQUEST_TIMEOUT', default: '15s', describe: 'how long a delivery waits for its response', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 15s' },
@@ -71,6 +74,11 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'databasePoolSize', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process', parse: integer(1, 1_000), expected: 'a positive integer' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
 ];
+
+function thirtyTwoBytes(value: string): Uint8Array | null {
+  const key = Buffer.from(value, 'base64');
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(value.trim()) && key.length === 32 ? key : null;
+}
 
 function positive(value: number | null): number | null {
   return value !== null && value > 0 ? value : null;

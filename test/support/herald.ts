@@ -13,6 +13,8 @@ export interface TestHerald {
   url: string;
   token: string;
   dataDir: string;
+  /** The PostgreSQL schema of this Herald's data, or null on SQLite. */
+  schema: string | null;
   /** Calls the API with the admin token; `body` is sent as JSON unless it is a string. */
   api(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   /** Stops Herald and deletes its data, unless `keepData` (a failed test's data is worth a look). */
@@ -53,6 +55,7 @@ export async function startTestHerald({ store = 'sqlite', env = {} }: TestHerald
     url,
     token,
     dataDir,
+    schema,
     async api(method, path, body, headers = {}) {
       const response = await fetch(url + path, {
         method,

@@ -24,7 +24,7 @@ export function authRoutes(server: FastifyInstance, ctx: ApiContext, forget: (ap
 
   // A token limited to one application: it may manage that application's endpoints and read its
   // messages and attempts, and nothing else. It is shown here once and kept only as a digest.
-  app.post('/api/v1/auth/app-portal-access/:appId', { schema: { params: AppPath, body: AppPortalAccessIn } }, async (request) => {
+  app.post('/api/v1/auth/app-portal-access/:appId', { config: { secretResponse: true }, schema: { params: AppPath, body: AppPortalAccessIn } }, async (request) => {
     const body = request.body ?? {};
     let application = await ctx.store.apps.get(request.params.appId);
     if (!application) {
