@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createPublicKey, verify as verifySignature } from 'node:crypto';
 import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { MessageAttemptTriggerType, MessageStatus } from 'svix';
@@ -194,6 +195,24 @@ await forEachStore((store) => describe(`delivery (${store})`, () => {
       }
     };
     assert.deepEqual([oldSecret, newSecret, newest].map(verifiesWith), [true, false, true]);
+  });
+
+  it('signs an ed25519 endpoint\'s deliveries as v1a, checkable with the public key it shows', async () => {
+    const target = await receiver();
+    const app = await h.svix.application.create({ name: 'ed25519' });
+    const created = await h.api('POST', `/api/v1/app/${app.id}/endpoint`, { url: target.url, keyType: 'ed25519' });
+    assert.equal(created.status, 201);
+    const { key } = await h.svix.endpoint.getSecret(app.id, created.body.id);
+    assert.match(key, /^whpk_/, 'only the public key is shown');
+    await h.svix.message.create(app.id, { eventType: 'ed.test', payload: { n: 1 } });
+    const request = await waitFor('the delivery', () => target.requests[0]);
+    const signature = String(request.headers['webhook-signature']);
+    assert.match(signature, /^v1a,/);
+    const publicKey = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key.slice(5), 'base64').toString('base64url') }, format: 'jwk' });
+    const content = Buffer.concat([Buffer.from(`${request.headers['webhook-id']}.${request.headers['webhook-timestamp']}.`), request.body]);
+    assert.equal(verifySignature(null, content, publicKey, Buffer.from(signature.slice(4), 'base64')), true);
+    await h.svix.endpoint.rotateSecret(app.id, created.body.id, {});
+    assert.match((await h.svix.endpoint.getSecret(app.id, created.body.id)).key, /^whpk_/, 'rotation keeps the scheme');
   });
 
   it('sends custom headers with each delivery and hides sensitive ones when read back', async () => {

@@ -33,7 +33,7 @@ export function checkHeaders(headers: Record<string, string | null>, loc: string
 }
 
 export function checkSecret(secret: string, loc: string[]): string {
-  return normaliseSecret(secret) ?? (() => { throw invalid(loc, 'must be base64 of 24 to 64 bytes, optionally prefixed with whsec_'); })();
+  return normaliseSecret(secret) ?? (() => { throw invalid(loc, 'must be whsec_ and base64 of 24 to 64 bytes, or a whsk_ ed25519 key (seed then public key)'); })();
 }
 
 /** Header names whose values the API never echoes back. */

@@ -12,7 +12,9 @@ const Metadata = Type.Record(Type.String(), Type.String());
 const EventTypeName = Type.String({ minLength: 1, maxLength: 256, pattern: NAME_PATTERN });
 const Channel = Type.String({ minLength: 1, maxLength: 128, pattern: NAME_PATTERN });
 const ThrottleRate = Type.Integer({ minimum: 1, maximum: 65535 });
-const Secret = Type.String({ pattern: '^(whsec_)?[a-zA-Z0-9+/=]{32,100}$' });
+const Secret = Type.String({ pattern: '^(whsec_|whsk_)?[a-zA-Z0-9+/=]{32,100}$' });
+/** Herald's addition: which kind of secret to generate when none is given (ed25519 signs `v1a`). */
+const KeyType = Type.Union([Type.Literal('hmac'), Type.Literal('ed25519')]);
 const Url = Type.String({ minLength: 1, maxLength: 65536 });
 const EventTypeList = Type.Array(EventTypeName, { minItems: 1, uniqueItems: true });
 const ChannelList = (maxItems: number) => Type.Array(Channel, { minItems: 1, maxItems, uniqueItems: true });
@@ -62,6 +64,7 @@ const endpointFields = {
 export const EndpointIn = Type.Object({
   ...endpointFields,
   secret: Type.Optional(Nullable(Secret)),
+  keyType: Type.Optional(KeyType),
   headers: Type.Optional(Nullable(Headers)),
 });
 export type EndpointIn = Static<typeof EndpointIn>;
@@ -71,6 +74,7 @@ export type EndpointPatch = Static<typeof EndpointPatch>;
 
 export const EndpointSecretRotateIn = Type.Object({
   key: Type.Optional(Nullable(Secret)),
+  keyType: Type.Optional(KeyType),
   gracePeriodSeconds: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 604_800 }))),
 });
 export const EndpointHeadersIn = Type.Object({ headers: Headers });

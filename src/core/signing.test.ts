@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import type { Random } from './clock.ts';
-import { generateSecret, normaliseSecret, secretKey, sign, verify } from './signing.ts';
+import { createPublicKey, verify as edVerify } from 'node:crypto';
+import { generateSecret, normaliseSecret, publicKeyOf, secretKey, sign, verify } from './signing.ts';
 
 const secret = `whsec_${Buffer.alloc(24, 9).toString('base64')}`;
 const other = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
@@ -60,5 +61,36 @@ describe('Standard Webhooks signing', () => {
     const generated = generateSecret(random);
     assert.match(generated, /^whsec_/);
     assert.equal(Buffer.from(generated.slice(6), 'base64').length, 24);
+  });
+
+  it('signs with an ed25519 key as v1a, which node:crypto verifies with the public key alone', () => {
+    const random: Random = { bytes: (n) => new Uint8Array(n).fill(7), fraction: () => 0 };
+    const signingKey = generateSecret(random, 'ed25519');
+    assert.match(signingKey, /^whsk_/);
+    assert.equal(normaliseSecret(signingKey), signingKey);
+    const publicKey = publicKeyOf(signingKey)!;
+    assert.match(publicKey, /^whpk_/);
+    const signature = sign([secretKey(signingKey)], 'msg_6', now, body);
+    assert.match(signature, /^v1a,/);
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey.slice(5), 'base64').toString('base64url') }, format: 'jwk' });
+    assert.equal(edVerify(null, Buffer.from(`msg_6.${now}.${body}`), key, Buffer.from(signature.slice(4), 'base64')), true);
+    assert.equal(verify({ secret: publicKey, id: 'msg_6', timestamp: String(now), signature, body, nowSeconds: now }), null);
+    assert.equal(verify({ secret: publicKey, id: 'msg_6', timestamp: String(now), signature, body: `${body} `, nowSeconds: now }), 'no_matching_signature');
+  });
+
+  it('mixes v1 and v1a signatures while an endpoint moves from one scheme to the other', () => {
+    const random: Random = { bytes: (n) => new Uint8Array(n).fill(8), fraction: () => 0 };
+    const signingKey = generateSecret(random, 'ed25519');
+    const signature = sign([secretKey(signingKey), secretKey(secret)], 'msg_7', now, body);
+    assert.deepEqual(signature.split(' ').map((s) => s.split(',')[0]), ['v1a', 'v1']);
+    assert.equal(verify({ secret, id: 'msg_7', timestamp: String(now), signature, body, nowSeconds: now }), null);
+    assert.equal(verify({ secret: publicKeyOf(signingKey)!, id: 'msg_7', timestamp: String(now), signature, body, nowSeconds: now }), null);
+  });
+
+  it('refuses an ed25519 key whose public half does not match its seed', () => {
+    const random: Random = { bytes: (n) => new Uint8Array(n).fill(9), fraction: () => 0 };
+    const bytes = Buffer.from(generateSecret(random, 'ed25519').slice(5), 'base64');
+    bytes[40]! ^= 1;
+    assert.equal(normaliseSecret(`whsk_${bytes.toString('base64')}`), null);
   });
 });

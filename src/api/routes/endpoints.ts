@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Application, Endpoint, EndpointSecret } from '../../core/model.ts';
-import { generateSecret } from '../../core/signing.ts';
+import { generateSecret, publicKeyOf } from '../../core/signing.ts';
 import { type ApiContext, findApp, findEndpoint } from '../context.ts';
 import { checkEndpointUrl, checkHeaders, checkSecret, SENSITIVE_HEADERS } from '../endpoint-input.ts';
 import { invalid, orConflict } from '../errors.ts';
@@ -84,14 +84,18 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return reply.code(204).send();
   });
 
-  app.get(`${base}/:endpointId/secret`, { config: { access: 'app-write' }, schema: { params: EndpointPath } }, async (request) =>
-    ({ key: (await load(request.params)).endpoint.secrets[0]!.key }));
+  // An ed25519 endpoint shows its public key: the signing key never leaves Herald.
+  app.get(`${base}/:endpointId/secret`, { config: { access: 'app-write' }, schema: { params: EndpointPath } }, async (request) => {
+    const current = (await load(request.params)).endpoint.secrets[0]!.key;
+    return { key: publicKeyOf(current) ?? current };
+  });
 
   // The old secret keeps signing beside the new one for the grace period, so receivers can roll over.
   app.post(`${base}/:endpointId/secret/rotate`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: EndpointSecretRotateIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     const now = ctx.clock.now();
-    const key = request.body.key ? checkSecret(request.body.key, ['body', 'key']) : generateSecret(ctx.random);
+    const keyType = request.body.keyType ?? (endpoint.secrets[0] && publicKeyOf(endpoint.secrets[0].key) ? 'ed25519' : 'hmac');
+    const key = request.body.key ? checkSecret(request.body.key, ['body', 'key']) : generateSecret(ctx.random, keyType);
     const graceMs = (request.body.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
     const [current, ...older] = endpoint.secrets;
     const secrets: EndpointSecret[] = [
@@ -179,7 +183,7 @@ async function createEndpoint(ctx: ApiContext, application: Application, body: E
     metadata: body.metadata ?? {},
     throttleRate: body.throttleRate ?? null,
     headers: body.headers ?? {},
-    secrets: [{ key: body.secret ? checkSecret(body.secret, ['body', 'secret']) : generateSecret(ctx.random), expiresAt: null }],
+    secrets: [{ key: body.secret ? checkSecret(body.secret, ['body', 'secret']) : generateSecret(ctx.random, body.keyType ?? 'hmac'), expiresAt: null }],
     createdAt: now,
     updatedAt: now,
   };
