@@ -12,6 +12,7 @@ import { Dispatcher } from './delivery/dispatcher.ts';
 import { createHttpSender } from './delivery/http-sender.ts';
 import { createPublisher } from './delivery/publish.ts';
 import { startMaintenance } from './maintenance.ts';
+import { addressPolicy } from './core/address-policy.ts';
 import { createSecretBox } from './core/secret-box.ts';
 import { loadEncryptionKey } from './encryption-key.ts';
 import { withConfigCache } from './store/cached-store.ts';
@@ -52,9 +53,10 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
   const store = withConfigCache(withEncryptedSecrets(await openStore(config, clock), box), clock);
   const ids = createIdGenerator(clock, random);
   const generatedToken = config.adminToken ? null : await ensureAdminToken(store, ids, clock, random);
+  const addresses = addressPolicy(config.allowPrivateNetworks, config.allowedNetworks);
   const sender = createHttpSender({
     timeoutMs: config.requestTimeoutMs,
-    allowPrivateNetworks: config.allowPrivateNetworks,
+    addresses,
     connectionsPerOrigin: config.maxInFlightPerEndpoint,
   });
   const dispatcher = new Dispatcher({
@@ -74,7 +76,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
   const runsWorker = config.role !== 'api';
   const wake = runsWorker ? () => dispatcher.wake() : () => {};
   const api = buildApi({
-    context: { store, publisher: createPublisher(store, ids, clock, wake), wake, ids, clock, random, allowPrivateNetworks: config.allowPrivateNetworks },
+    context: { store, publisher: createPublisher(store, ids, clock, wake), wake, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly },
     adminToken: config.adminToken,
     maxPayloadBytes: config.maxPayloadBytes,
     logger,

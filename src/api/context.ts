@@ -1,3 +1,4 @@
+import type { AddressPolicy } from '../core/address-policy.ts';
 import type { Clock, Random } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
 import type { Application, Endpoint } from '../core/model.ts';
@@ -14,7 +15,10 @@ export interface ApiContext {
   ids: IdGenerator;
   clock: Clock;
   random: Random;
-  allowPrivateNetworks: boolean;
+  /** Which addresses endpoints may point at, for the check of literal IPs at creation. */
+  addresses: AddressPolicy;
+  /** HERALD_ENDPOINT_HTTPS_ONLY: refuse plain-http endpoint URLs. */
+  httpsOnly: boolean;
 }
 
 export async function findApp(ctx: ApiContext, idOrUid: string): Promise<Application> {

@@ -1,10 +1,10 @@
-import { blockedReason } from '../core/address-policy.ts';
+import type { AddressPolicy } from '../core/address-policy.ts';
 import { normaliseSecret } from '../core/signing.ts';
 import { RESERVED_HEADERS } from '../delivery/request-headers.ts';
 import { invalid } from './errors.ts';
 
-/** Checks an endpoint URL: absolute http(s), and not a literal blocked address unless allowed. */
-export function checkEndpointUrl(url: string, allowPrivateNetworks: boolean): string {
+/** Checks an endpoint URL: absolute http(s) (https only if so configured), not a literal blocked address. */
+export function checkEndpointUrl(url: string, addresses: AddressPolicy, httpsOnly: boolean): string {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -12,10 +12,11 @@ export function checkEndpointUrl(url: string, allowPrivateNetworks: boolean): st
     throw invalid(['body', 'url'], 'must be an absolute URL such as https://example.com/webhook');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw invalid(['body', 'url'], 'must use http or https');
+  if (httpsOnly && parsed.protocol !== 'https:') throw invalid(['body', 'url'], 'must use https on this server');
   if (parsed.username || parsed.password) throw invalid(['body', 'url'], 'must not contain credentials; use endpoint headers');
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  if (!allowPrivateNetworks && /^[\d.]+$|:/.test(host)) {
-    const reason = blockedReason(host);
+  if (/^[\d.]+$|:/.test(host)) {
+    const reason = addresses(host);
     if (reason) throw invalid(['body', 'url'], `points at a ${reason} address, which deliveries may not reach`);
   }
   return url;

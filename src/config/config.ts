@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { isCidr } from '../core/address-policy.ts';
 import { parseDuration, parseDurationList } from '../core/durations.ts';
 import { DEFAULT_RETRY_SCHEDULE } from '../core/retry-policy.ts';
 
@@ -13,6 +14,9 @@ export interface Config {
   /** The key sealing secrets at rest; null means "generated into the data directory". */
   encryptionKey: Uint8Array | null;
   allowPrivateNetworks: boolean;
+  /** CIDR blocks deliveries may reach even though they are private. */
+  allowedNetworks: string[];
+  endpointHttpsOnly: boolean;
   retryScheduleMs: number[];
   requestTimeoutMs: number;
   maxPayloadBytes: number;
@@ -63,6 +67,8 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'adminToken', env: 'HERALD_ADMIN_TOKEN', default: '', describe: 'admin API token (default: generated into the data dir)', parse: (value) => (value === '' ? null : value.length >= 16 ? value : INVALID), expected: 'a token of at least 16 characters' },
   { key: 'encryptionKey', env: 'HERALD_ENCRYPTION_KEY', default: '', describe: 'base64 of 32 bytes sealing secrets at rest (default: generated into the data dir)', parse: (value) => (value === '' ? null : orInvalid(thirtyTwoBytes(value))), expected: 'base64 of 32 random bytes, e.g. from `openssl rand -base64 32`' },
   { key: 'allowPrivateNetworks', flag: 'allow-private-networks', env: 'HERALD_ALLOW_PRIVATE_NETWORKS', default: 'false', describe: 'allow deliveries to loopback and private addresses', parse: boolean, expected: 'true or false' },
+  { key: 'allowedNetworks', flag: 'allowed-networks', env: 'HERALD_ALLOWED_NETWORKS', default: '', describe: 'comma-separated CIDRs deliveries may reach although private', parse: (value) => cidrList(value), expected: 'comma-separated CIDR blocks such as 10.1.0.0/16,fd00::/8' },
+  { key: 'endpointHttpsOnly', flag: 'endpoint-https-only', env: 'HERALD_ENDPOINT_HTTPS_ONLY', default: 'false', describe: 'refuse plain-http endpoint URLs', parse: boolean, expected: 'true or false' },
   { key: 'retryScheduleMs', flag: 'retry-schedule', env: 'HERALD_RETRY_SCHEDULE', default: DEFAULT_RETRY_SCHEDULE, describe: 'delays between attempts', parse: (value) => orInvalid(parseDurationList(value)), expected: 'comma-separated durations such as 5s,5m,2h' },
   { key: 'requestTimeoutMs', flag: 'request-timeout', env: 'HERALD_REQUEST_TIMEOUT', default: '15s', describe: 'how long a delivery waits for its response', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 15s' },
   { key: 'maxPayloadBytes', flag: 'max-payload', env: 'HERALD_MAX_PAYLOAD', default: '1048576', describe: 'largest accepted request body, in bytes', parse: integer(1024, 64 * 1024 * 1024), expected: 'a byte count between 1024 and 67108864' },
@@ -74,6 +80,11 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'databasePoolSize', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process', parse: integer(1, 1_000), expected: 'a positive integer' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
 ];
+
+function cidrList(value: string): string[] | typeof INVALID {
+  const items = value.split(',').map((item) => item.trim()).filter(Boolean);
+  return items.every(isCidr) ? items : INVALID;
+}
 
 function thirtyTwoBytes(value: string): Uint8Array | null {
   const key = Buffer.from(value, 'base64');

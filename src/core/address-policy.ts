@@ -88,3 +88,33 @@ function subnet(network: string, prefix: number, type: 'ipv4' | 'ipv6'): BlockLi
   list.addSubnet(network, prefix, type);
   return list;
 }
+
+/** Decides whether a delivery may connect to an address: null when it may, or why not. */
+export type AddressPolicy = (address: string) => string | null;
+
+/**
+ * The policy an operator configured: everything allowed (private networks allowed), or Herald's
+ * block list with exceptions for the `allowedNetworks` CIDRs (say, an internal service's subnet).
+ */
+export function addressPolicy(allowPrivateNetworks: boolean, allowedNetworks: readonly string[] = []): AddressPolicy {
+  if (allowPrivateNetworks) return () => null;
+  const allowed = new BlockList();
+  for (const cidr of allowedNetworks) {
+    const [network, prefix] = cidr.split('/') as [string, string];
+    allowed.addSubnet(network, Number(prefix), isIPv6(network) ? 'ipv6' : 'ipv4');
+  }
+  return (address) => {
+    const bare = address.split('%')[0]!;
+    if (allowedNetworks.length && allowed.check(bare, isIPv6(bare) ? 'ipv6' : 'ipv4')) return null;
+    return blockedReason(address);
+  };
+}
+
+/** Whether `text` is a CIDR block node:net understands, such as 10.0.0.0/8 or fd00::/8. */
+export function isCidr(text: string): boolean {
+  const [network, prefix, extra] = text.split('/');
+  if (!network || prefix === undefined || extra !== undefined || !/^\d{1,3}$/.test(prefix)) return false;
+  const v6 = isIPv6(network);
+  if (!v6 && !isIPv4(network)) return false;
+  return Number(prefix) <= (v6 ? 128 : 32);
+}

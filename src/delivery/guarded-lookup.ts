@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from 'node:dns';
 import type { LookupFunction } from 'node:net';
-import { blockedReason } from '../core/address-policy.ts';
+import type { AddressPolicy } from '../core/address-policy.ts';
 
 export const BLOCKED_ADDRESS = 'HERALD_BLOCKED_ADDRESS';
 
@@ -16,11 +16,11 @@ export class BlockedAddressError extends Error {
  * resolves to 127.0.0.1, or that changes its answer between a check and the connect (DNS
  * rebinding), cannot slip through.
  */
-export const guardedLookup: LookupFunction = (hostname, options, callback) => {
+export const guardedLookup = (policy: AddressPolicy): LookupFunction => (hostname, options, callback) => {
   dnsLookup(hostname, { ...(options as object), all: true } as LookupAllOptions, (error, addresses: LookupAddress[]) => {
     if (error) return callback(error, '', 0);
     for (const { address } of addresses) {
-      const reason = blockedReason(address);
+      const reason = policy(address);
       if (reason !== null) {
         return callback(new BlockedAddressError(`${hostname} resolves to ${address}, a ${reason} address; deliveries to it are blocked`), '', 0);
       }
@@ -33,9 +33,9 @@ export const guardedLookup: LookupFunction = (hostname, options, callback) => {
 };
 
 /** Checks a URL whose host is an IP literal, which net.connect never passes to `lookup`. */
-export function blockedLiteral(url: URL): string | null {
+export function blockedLiteral(url: URL, policy: AddressPolicy): string | null {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   if (!/^[\d.]+$/.test(host) && !host.includes(':')) return null;
-  const reason = blockedReason(host);
+  const reason = policy(host);
   return reason === null ? null : `${host} is a ${reason} address; deliveries to it are blocked`;
 }

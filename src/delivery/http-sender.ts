@@ -1,4 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
+import type { AddressPolicy } from '../core/address-policy.ts';
 import type { FailureReason } from '../core/model.ts';
 import { BLOCKED_ADDRESS, blockedLiteral, guardedLookup } from './guarded-lookup.ts';
 
@@ -28,15 +29,16 @@ export interface HttpSender {
 
 export interface HttpSenderOptions {
   timeoutMs: number;
-  allowPrivateNetworks: boolean;
+  /** Which addresses connections may go to (checked at connect time, on the resolved address). */
+  addresses: AddressPolicy;
   /** Keep-alive connections per origin; matches the per-endpoint concurrency. */
   connectionsPerOrigin: number;
 }
 
 /**
  * Herald's one HTTP client: an undici Agent, which keeps a keep-alive pool per origin. Redirects
- * are never followed (a 3xx is a failed attempt), and unless private networks are allowed every
- * connection goes through the address guard.
+ * are never followed (a 3xx is a failed attempt), and every connection goes through the address
+ * guard.
  */
 export function createHttpSender(options: HttpSenderOptions): HttpSender {
   const agent = new Agent({
@@ -46,7 +48,7 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
     bodyTimeout: options.timeoutMs,
     connect: {
       timeout: options.timeoutMs,
-      ...(options.allowPrivateNetworks ? {} : { lookup: guardedLookup }),
+      lookup: guardedLookup(options.addresses),
     },
   });
 
@@ -60,7 +62,7 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
       } catch {
         return failed('network', `invalid URL ${request.url}`, 0);
       }
-      const blocked = options.allowPrivateNetworks ? null : blockedLiteral(url);
+      const blocked = blockedLiteral(url, options.addresses);
       if (blocked) return failed('blocked_address', blocked, 0);
       try {
         const response = await agent.request({

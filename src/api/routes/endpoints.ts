@@ -167,7 +167,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
 }
 
 async function createEndpoint(ctx: ApiContext, application: Application, body: EndpointIn): Promise<Endpoint> {
-  checkEndpointUrl(body.url, ctx.allowPrivateNetworks);
+  checkEndpointUrl(body.url, ctx.addresses, ctx.httpsOnly);
   checkUid('endpoint', body.uid, ['body', 'uid']);
   if (body.headers) checkHeaders(body.headers, ['body', 'headers']);
   const now = ctx.clock.now();
@@ -191,7 +191,7 @@ async function createEndpoint(ctx: ApiContext, application: Application, body: E
 }
 
 async function saveEndpoint(ctx: ApiContext, existing: Endpoint, changes: EndpointFields): Promise<Endpoint> {
-  if (changes.url !== undefined) checkEndpointUrl(changes.url, ctx.allowPrivateNetworks);
+  if (changes.url !== undefined) checkEndpointUrl(changes.url, ctx.addresses, ctx.httpsOnly);
   checkUid('endpoint', changes.uid, ['body', 'uid']);
   return orConflict(ctx.store.endpoints.update({ ...existing, ...changes, updatedAt: ctx.clock.now() } as Endpoint), UID_TAKEN);
 }
