@@ -48,6 +48,8 @@ export async function startHerald(workspace: Workspace, env: Record<string, stri
   return spawnHerald(workspace.dataDir, await freePort(), {
     ...(process.env.PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.PROF}` } : {}),
     HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'error',
+    // The benchmark measures throughput, not the per-token limiter.
+    HERALD_RATE_LIMIT: '0',
     HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
     ...workspace.env,
     ...env,

@@ -79,6 +79,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     context: { store, publisher: createPublisher(store, ids, clock, wake), wake, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly },
     adminToken: config.adminToken,
     maxPayloadBytes: config.maxPayloadBytes,
+    rateLimit: config.rateLimit,
     logger,
   });
 

@@ -5,6 +5,7 @@ import { bearerAuth } from './auth.ts';
 import type { ApiContext } from './context.ts';
 import { errorHandler, HttpError, invalid, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
+import { rateLimiter } from './rate-limit.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { attemptRoutes } from './routes/attempts.ts';
 import { authRoutes } from './routes/auth.ts';
@@ -20,6 +21,8 @@ export interface ApiOptions {
   /** HERALD_ADMIN_TOKEN, when the operator set one; other tokens live (as digests) in the store. */
   adminToken: string | null;
   maxPayloadBytes: number;
+  /** Requests a second per token; 0 for no limit. */
+  rateLimit: number;
   logger: FastifyBaseLogger;
 }
 
@@ -33,6 +36,9 @@ function validators() {
   const text = addFormats(new Ajv({ ...options, coerceTypes: 'array' }));
   return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : text).compile(schema);
 }
+
+/** Requests with more headers than this are refused with 431. */
+export const MAX_HEADERS = 100;
 
 /** Bodies nested deeper than this are refused: serialising them again would exhaust the stack. */
 export const MAX_JSON_DEPTH = 256;
@@ -53,6 +59,17 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     routerOptions: { maxParamLength: 512 },
     frameworkErrors: (error, _request, reply) =>
       sendError(reply, new HttpError(400, 'bad_request', `The request URL is malformed: ${error.message}`)),
+    // Errors node:http finds before Fastify sees a request, answered in the same shape as the rest.
+    clientErrorHandler: (error: NodeJS.ErrnoException, socket) => {
+      const [status, code, detail] = error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'headers_too_large', 'The request headers are larger than this server accepts (16 KiB).']
+        : [400, 'bad_request', 'The request is not valid HTTP.'];
+      const body = JSON.stringify({ code, detail });
+      if (socket.writable) {
+        socket.end(`HTTP/1.1 ${status} ${status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\n` +
+          `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      }
+    },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxPayloadBytes,
     return503OnClosing: true,
@@ -63,7 +80,23 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     sendError(reply, new HttpError(404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`)),
   );
   const auth = bearerAuth({ store: options.context.store, clock: options.context.clock, adminToken: options.adminToken });
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.raw.rawHeaders.length / 2 > MAX_HEADERS) {
+      return sendError(reply, new HttpError(431, 'headers_too_large', `A request may carry at most ${MAX_HEADERS} headers.`));
+    }
+  });
   app.addHook('onRequest', auth.check);
+  if (options.rateLimit > 0) {
+    const limit = rateLimiter(options.rateLimit, options.context.clock);
+    app.addHook('onRequest', async (request, reply) => {
+      const waitMs = request.principal ? limit(request.principal.key) : 0;
+      if (waitMs > 0) {
+        return sendError(reply, new HttpError(429, 'rate_limited', `Too many requests for this token; at most ${options.rateLimit} a second.`, {
+          'retry-after': String(Math.ceil(waitMs / 1000)),
+        }));
+      }
+    });
+  }
   app.addHook('preValidation', async (request) => {
     if (request.body !== null && typeof request.body === 'object') checkDepth(request.body);
   });

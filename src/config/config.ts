@@ -27,6 +27,8 @@ export interface Config {
   leaseMs: number;
   /** Messages and attempts older than this are purged. */
   retentionMs: number;
+  /** API requests a second each token may make (bursts of as many); 0 turns the limit off. */
+  rateLimit: number;
   /** Which halves this process runs: the HTTP API, the delivery worker, or both. */
   role: 'api' | 'worker' | 'all';
   databasePoolSize: number;
@@ -76,6 +78,7 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'maxInFlightPerEndpoint', flag: 'max-in-flight-per-endpoint', env: 'HERALD_MAX_IN_FLIGHT_PER_ENDPOINT', default: '32', describe: 'deliveries in flight at once to one endpoint', parse: integer(1, 10_000), expected: 'a positive integer' },
   { key: 'leaseMs', flag: 'lease', env: 'HERALD_LEASE', default: '45s', describe: 'how long a worker holds a claimed delivery; longer than the request timeout', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 45s' },
   { key: 'retentionMs', flag: 'retention', env: 'HERALD_RETENTION', default: '30d', describe: 'age after which messages and attempts are purged', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 30d' },
+  { key: 'rateLimit', flag: 'rate-limit', env: 'HERALD_RATE_LIMIT', default: '5000', describe: 'API requests a second per token, 0 for no limit', parse: integer(0, 1_000_000), expected: 'a number of requests a second (0 for no limit)' },
   { key: 'role', flag: 'role', env: 'HERALD_ROLE', default: 'all', describe: 'api, worker or all (api and worker need PostgreSQL)', parse: (value) => (['api', 'worker', 'all'].includes(value) ? (value as Config['role']) : INVALID), expected: 'api, worker or all' },
   { key: 'databasePoolSize', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process', parse: integer(1, 1_000), expected: 'a positive integer' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
