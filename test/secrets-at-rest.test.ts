@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pg from 'pg';
@@ -12,9 +12,12 @@ const firstKey = Buffer.alloc(32, 0x42).toString('base64');
 const secondKey = Buffer.alloc(32, 0x43).toString('base64');
 const headerValue = 'Bearer header-secret-5f0c2b9e';
 
-/** Every byte Herald keeps: the files of the data directory, or every row of the schema as text. */
+/**
+ * Every byte Herald keeps: the files of the data directory (but the encryption key, which is what
+ * it is), or every row of the schema as text.
+ */
 async function everythingStored(dataDir: string, schema: string | null): Promise<Buffer> {
-  if (!schema) return Buffer.concat(readdirSync(dataDir).map((file) => readFileSync(join(dataDir, file))));
+  if (!schema) return Buffer.concat(readdirSync(dataDir).filter((file) => file !== 'encryption-key').map((file) => readFileSync(join(dataDir, file))));
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   try {
@@ -47,6 +50,7 @@ await forEachStore((store) => describe(`secrets at rest (${store})`, () => {
       assert.equal(delivered.headers.authorization, headerValue, 'the sealed header is still sent');
       assert.equal((await h.svix.endpoint.getSecret(app.id, endpoint.id)).key, `whsec_${secondKey}`);
 
+      assert.equal(statSync(join(h.dataDir, 'encryption-key')).mode & 0o777, 0o600, 'the generated key is readable by its owner only');
       await h.herald.close();
       closed = true;
       const stored = await everythingStored(h.dataDir, h.schema);
