@@ -80,6 +80,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     adminToken: config.adminToken,
     maxPayloadBytes: config.maxPayloadBytes,
     rateLimit: config.rateLimit,
+    publicUrl: config.publicUrl,
     logger,
   });
 

@@ -1,9 +1,10 @@
 import type { AddressPolicy } from '../core/address-policy.ts';
 import type { Clock, Random } from '../core/clock.ts';
-import type { IdGenerator } from '../core/ids.ts';
+import { ID_PREFIX, type IdGenerator } from '../core/ids.ts';
 import type { Application, Endpoint } from '../core/model.ts';
 import type { Publisher } from '../delivery/publish.ts';
 import type { Store } from '../store/store.ts';
+import type { Access } from './auth.ts';
 import { notFound } from './errors.ts';
 
 /** What route handlers are given: the store, the publisher and the injected clock and randomness. */
@@ -22,8 +23,32 @@ export interface ApiContext {
 }
 
 export async function findApp(ctx: ApiContext, idOrUid: string): Promise<Application> {
-  return (await ctx.store.apps.get(idOrUid)) ?? Promise.reject(notFound('Application'));
+  const app = await ctx.store.apps.get(idOrUid);
+  // A source's application is reached through /ingest, never as an application of its own.
+  if (!app || app.id.startsWith(`${ID_PREFIX.source}_`)) throw notFound('Application');
+  return app;
 }
+
+/** The application behind a source, which holds the source's endpoints, messages and attempts. */
+export async function findSourceApp(ctx: ApiContext, idOrUid: string): Promise<Application> {
+  const source = await ctx.store.sources.get(idOrUid);
+  if (!source) throw notFound('Source');
+  return { id: source.id, uid: source.uid, name: source.name, metadata: source.metadata, throttleRate: null, createdAt: source.createdAt, updatedAt: source.updatedAt };
+}
+
+/**
+ * Where a family of routes hangs, and who may use it: an application's endpoints, messages and
+ * attempts live under /api/v1/app/{app} and are open to that application's tokens; a source's
+ * live under /ingest/api/v1/source/{source}, for admins only. The handlers are the same.
+ */
+export interface OwnerScope {
+  base: string;
+  find(ctx: ApiContext, idOrUid: string): Promise<Application>;
+  access(level: 'app-read' | 'app-write'): Access;
+}
+
+export const APP_SCOPE: OwnerScope = { base: '/api/v1/app/:appId', find: findApp, access: (level) => level };
+export const SOURCE_SCOPE: OwnerScope = { base: '/ingest/api/v1/source/:appId', find: findSourceApp, access: () => 'admin' };
 
 export async function findEndpoint(ctx: ApiContext, app: Application, idOrUid: string): Promise<Endpoint> {
   return (await ctx.store.endpoints.get(app.id, idOrUid)) ?? Promise.reject(notFound('Endpoint'));

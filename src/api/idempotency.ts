@@ -24,7 +24,9 @@ export function registerIdempotency(app: FastifyInstance, store: IdempotencyStor
   app.addHook('onRequest', async (request, reply) => {
     const key = request.headers['idempotency-key'];
     if (request.method !== 'POST' || typeof key !== 'string' || key === '' || reply.sent) return;
-    if (request.routeOptions.config?.secretResponse) return;
+    // Public routes (health, and provider requests to sources, which dedupe on their own terms)
+    // are not the API's clients, and answers carrying credentials are never kept.
+    if (request.routeOptions.config?.secretResponse || request.routeOptions.config?.access === 'public') return;
     const scope = `${request.url.split('?')[0]}\u0000${key}`;
     const earlier = pending.get(scope) ?? store.get(request.url.split('?')[0]!, key, clock.now() - IDEMPOTENCY_WINDOW_MS);
     const stored = await earlier;

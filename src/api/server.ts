@@ -2,7 +2,8 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { bearerAuth } from './auth.ts';
-import type { ApiContext } from './context.ts';
+import { receiveRoutes } from '../inbound/receive-route.ts';
+import { type ApiContext, SOURCE_SCOPE } from './context.ts';
 import { errorHandler, HttpError, invalid, sendError } from './errors.ts';
 import { registerIdempotency } from './idempotency.ts';
 import { rateLimiter } from './rate-limit.ts';
@@ -13,6 +14,7 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { sourceRoutes } from './routes/sources.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -23,6 +25,8 @@ export interface ApiOptions {
   maxPayloadBytes: number;
   /** Requests a second per token; 0 for no limit. */
   rateLimit: number;
+  /** The address providers reach Herald at, for ingest URLs and signed URLs; null to take it from each request. */
+  publicUrl: string | null;
   logger: FastifyBaseLogger;
 }
 
@@ -98,7 +102,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     });
   }
   app.addHook('preValidation', async (request) => {
-    if (request.body !== null && typeof request.body === 'object') checkDepth(request.body);
+    if (request.body !== null && typeof request.body === 'object' && !Buffer.isBuffer(request.body)) checkDepth(request.body);
   });
   registerIdempotency(app, options.context.store.idempotency, options.context.clock);
 
@@ -107,5 +111,8 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     routes(app, ctx);
   }
   authRoutes(app, ctx, auth.forget);
+  sourceRoutes(app, ctx, options.publicUrl);
+  for (const routes of [endpointRoutes, messageRoutes, attemptRoutes]) routes(app, ctx, SOURCE_SCOPE);
+  receiveRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, publicUrl: options.publicUrl });
   return app;
 }

@@ -49,16 +49,31 @@ export function endpointOut(endpoint: Endpoint) {
   };
 }
 
-/** `payload` is the already-parsed payload when the caller has it, to avoid parsing the bytes again. */
+/**
+ * `payload` is the already-parsed payload when the caller has it, to avoid parsing the bytes again.
+ * A received request's body need not be JSON: then the payload is its text, and `inbound` (Herald's
+ * addition) tells how it came and what verification found.
+ */
 export function messageOut(message: Message, withContent = true, payload?: unknown) {
   return {
     id: message.id,
     eventType: message.eventType,
     eventId: message.eventId,
     channels: message.channels,
-    payload: withContent ? (payload ?? JSON.parse(Buffer.from(message.payload).toString('utf8'))) : {},
+    payload: withContent ? (payload ?? decodePayload(message)) : {},
     timestamp: iso(message.createdAt),
+    ...(message.inbound ? { inbound: message.inbound } : {}),
   };
+}
+
+function decodePayload(message: Message): unknown {
+  const text = Buffer.from(message.payload).toString('utf8');
+  if (!message.inbound) return JSON.parse(text);
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 function deliveryStatus(delivery: Delivery) {

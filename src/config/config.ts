@@ -29,6 +29,8 @@ export interface Config {
   retentionMs: number;
   /** API requests a second each token may make (bursts of as many); 0 turns the limit off. */
   rateLimit: number;
+  /** Where providers and clients reach Herald (e.g. https://hooks.example.com), for ingest URLs. */
+  publicUrl: string | null;
   /** Which halves this process runs: the HTTP API, the delivery worker, or both. */
   role: 'api' | 'worker' | 'all';
   databasePoolSize: number;
@@ -79,6 +81,7 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'leaseMs', flag: 'lease', env: 'HERALD_LEASE', default: '45s', describe: 'how long a worker holds a claimed delivery; longer than the request timeout', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 45s' },
   { key: 'retentionMs', flag: 'retention', env: 'HERALD_RETENTION', default: '30d', describe: 'age after which messages and attempts are purged', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 30d' },
   { key: 'rateLimit', flag: 'rate-limit', env: 'HERALD_RATE_LIMIT', default: '5000', describe: 'API requests a second per token, 0 for no limit', parse: integer(0, 1_000_000), expected: 'a number of requests a second (0 for no limit)' },
+  { key: 'publicUrl', flag: 'public-url', env: 'HERALD_PUBLIC_URL', default: '', describe: 'the address providers reach Herald at, for ingest URLs (default: the request\'s host)', parse: (value) => (value === '' ? null : /^https?:\/\/[^/]+$/.test(value) ? value : INVALID), expected: 'an origin such as https://hooks.example.com, without a path' },
   { key: 'role', flag: 'role', env: 'HERALD_ROLE', default: 'all', describe: 'api, worker or all (api and worker need PostgreSQL)', parse: (value) => (['api', 'worker', 'all'].includes(value) ? (value as Config['role']) : INVALID), expected: 'api, worker or all' },
   { key: 'databasePoolSize', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process', parse: integer(1, 1_000), expected: 'a positive integer' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },

@@ -8,6 +8,7 @@ export const ID_PREFIX = {
   attempt: 'atmpt',
   task: 'qtask',
   token: 'tok',
+  source: 'src',
 } as const;
 export type IdKind = keyof typeof ID_PREFIX;
 

@@ -65,9 +65,42 @@ export interface Message {
   eventType: string;
   eventId: string | null;
   channels: string[] | null;
-  /** The JSON payload exactly as it is sent. */
+  /** The payload exactly as it is sent: JSON for published messages, the received body for inbound ones. */
   payload: Uint8Array;
+  /** For a request received by a source: the rest of it, and what verification found. */
+  inbound?: InboundEnvelope | null;
   createdAt: number;
+}
+
+/** What Herald keeps of a request a provider sent to a source, besides its body. */
+export interface InboundEnvelope {
+  method: string;
+  /** The URL as the provider called it, query included. */
+  url: string;
+  /** The provider's headers, names in lower case. */
+  headers: Record<string, string>;
+  /** Whether the provider's signature checked out; null when the source verifies nothing. */
+  verified: boolean | null;
+  /** Why verification failed, in words meant for the person fixing it. */
+  diagnosis: string | null;
+  /** The first message with the same provider event id, when this one is a duplicate. */
+  duplicateOf: string | null;
+}
+
+/** A source: an application that receives webhooks from a provider and forwards them. */
+export interface Source {
+  /** Also the id of the application that holds its endpoints, messages and deliveries. */
+  id: string;
+  uid: string | null;
+  name: string;
+  type: string;
+  /** The provider's settings: its signing secret, and for `hmac` the scheme. */
+  config: Record<string, unknown>;
+  metadata: Record<string, string>;
+  /** The secret last segment of the source's URL. */
+  token: string;
+  createdAt: number;
+  updatedAt: number;
 }
 
 /** Svix's `MessageStatus` numbers, used for deliveries and attempts alike. */

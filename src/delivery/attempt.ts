@@ -22,7 +22,12 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
   const startedAt = clock.now();
   const result = delivery.endpoint.disabled
     ? DISABLED
-    : await sender.send({ url: delivery.endpoint.url, headers: deliveryHeaders(delivery, startedAt), body: delivery.message.payload });
+    : await sender.send({
+        method: delivery.message.inbound?.method,
+        url: delivery.endpoint.url,
+        headers: deliveryHeaders(delivery, startedAt),
+        body: delivery.message.payload,
+      });
   const finishedAt = clock.now();
   const step: NextStep = result === DISABLED
     ? { kind: 'exhausted' }

@@ -7,6 +7,8 @@ import { BLOCKED_ADDRESS, blockedLiteral, guardedLookup } from './guarded-lookup
 export const RESPONSE_BODY_LIMIT = 64 * 1024;
 
 export interface OutgoingRequest {
+  /** POST, unless a received request is forwarded with its own method. */
+  method?: string;
   url: string;
   headers: Record<string, string>;
   body: Uint8Array;
@@ -68,7 +70,7 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
         const response = await agent.request({
           origin: url.origin,
           path: url.pathname + url.search,
-          method: 'POST',
+          method: (request.method ?? 'POST') as 'POST',
           headers: request.headers,
           body: request.body,
         });

@@ -1,15 +1,17 @@
 import type { Clock } from '../core/clock.ts';
 import { endpointReceives } from '../core/filters.ts';
 import type { IdGenerator } from '../core/ids.ts';
-import type { Application, Endpoint, Message } from '../core/model.ts';
+import type { Application, Endpoint, InboundEnvelope, Message } from '../core/model.ts';
 import type { Store } from '../store/store.ts';
 
 export interface PublishInput {
   eventType: string;
   eventId: string | null;
   channels: string[] | null;
-  /** The payload's JSON bytes, exactly as they will be sent. */
+  /** The payload's bytes, exactly as they will be sent. */
   payload: Uint8Array;
+  /** For a request a source received: the rest of it. */
+  inbound?: InboundEnvelope | null;
 }
 
 export interface Publisher {
@@ -17,6 +19,8 @@ export interface Publisher {
   publish(app: Application, input: PublishInput): Promise<Message>;
   /** Stores a message meant for one endpoint only, whatever its filters (test sends). */
   publishTo(app: Application, endpoint: Endpoint, input: PublishInput): Promise<Message>;
+  /** Stores a message that goes nowhere: a rejected or duplicate request, kept to be looked at. */
+  record(app: Application, input: PublishInput): Promise<Message>;
 }
 
 /** Fan-out: every accepted event becomes a message and its deliveries, then the dispatcher is told. */
@@ -38,6 +42,9 @@ export function createPublisher(store: Store, ids: IdGenerator, clock: Clock, wa
     },
     publishTo(app, endpoint, input) {
       return enqueue(app, input, [endpoint.id]);
+    },
+    record(app, input) {
+      return enqueue(app, input, []);
     },
   };
 }

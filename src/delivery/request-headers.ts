@@ -14,6 +14,10 @@ export const RESERVED_HEADERS = new Set([
   'content-type', 'content-length', 'host', 'user-agent', 'connection', 'transfer-encoding',
 ]);
 
+/** Hop-by-hop and framing headers of a received request, which describe that connection, not the event. */
+const NOT_FORWARDED = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer',
+  'upgrade', 'expect', 'proxy-authorization', 'proxy-connection', 'accept-encoding']);
+
 /**
  * Signs at send time (design invariant 4): the timestamp is this attempt's, so a retry or a
  * replay days later still verifies within the receiver's tolerance.
@@ -24,6 +28,7 @@ export function deliveryHeaders(delivery: ClaimedDelivery, nowMs: number): Recor
     .filter((secret) => secret.expiresAt === null || secret.expiresAt > nowMs)
     .map((secret) => secretKey(secret.key));
   const signature = sign(keys, delivery.message.id, timestamp, delivery.message.payload);
+  if (delivery.message.inbound) return forwardedHeaders(delivery, String(timestamp), signature);
   return {
     ...delivery.endpoint.headers,
     'content-type': 'application/json',
@@ -34,5 +39,30 @@ export function deliveryHeaders(delivery: ClaimedDelivery, nowMs: number): Recor
     'svix-id': delivery.message.id,
     'svix-timestamp': String(timestamp),
     'svix-signature': signature,
+  };
+}
+
+/**
+ * A received request goes on with the provider's own headers, so the user's service can still
+ * check the provider's signature on the untouched body, and with Herald's Standard Webhooks
+ * signature beside them. Where the provider itself sent `webhook-*` headers (a Standard Webhooks
+ * sender), they go on as `x-original-webhook-*`, since Herald's take those names.
+ */
+function forwardedHeaders(delivery: ClaimedDelivery, timestamp: string, signature: string): Record<string, string> {
+  const inbound = delivery.message.inbound!;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(inbound.headers)) {
+    if (NOT_FORWARDED.has(name)) continue;
+    headers[name.startsWith('webhook-') ? `x-original-${name}` : name] = value;
+  }
+  return {
+    ...headers,
+    ...delivery.endpoint.headers,
+    'user-agent': USER_AGENT,
+    'webhook-id': delivery.message.id,
+    'webhook-timestamp': timestamp,
+    'webhook-signature': signature,
+    'x-herald-source': delivery.message.appId,
+    'x-herald-verified': inbound.verified === null ? 'unchecked' : String(inbound.verified),
   };
 }

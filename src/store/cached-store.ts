@@ -50,6 +50,11 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
       update: (endpoint) => store.endpoints.update(endpoint).finally(() => forget(endpoint.appId)),
       delete: (appId, id) => store.endpoints.delete(appId, id).finally(() => forget(appId)),
     },
+    sources: {
+      ...store.sources,
+      update: (source, tokenDigest) => store.sources.update(source, tokenDigest).finally(() => forget(source.id)),
+      delete: (id) => store.sources.delete(id).finally(() => forget(id)),
+    },
     queue: {
       ...store.queue,
       // A 410 disables an endpoint here, so fan-out must stop offering it.

@@ -1,9 +1,10 @@
 import type { SecretBox } from '../core/secret-box.ts';
-import type { Endpoint, EndpointSecret } from '../core/model.ts';
+import type { Endpoint, EndpointSecret, Source } from '../core/model.ts';
+import { SECRET_FIELDS } from '../inbound/source-config.ts';
 import type { ClaimedDelivery, Store } from './store.ts';
 
 /**
- * Keeps endpoint secrets and custom header values sealed in the database (AES-256-GCM, see
+ * Keeps endpoint secrets, custom header values, and sources' secrets and URL tokens sealed in the database (AES-256-GCM, see
  * SecretBox) and open only in memory: whatever reaches the store is sealed on the way in and
  * opened on the way out, so neither store implementation ever sees a secret in clear.
  */
@@ -27,6 +28,14 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
   const openEndpoint = <E extends Pick<Endpoint, 'secrets' | 'headers'>>(endpoint: E): E =>
     ({ ...endpoint, secrets: mapSecrets(endpoint.secrets, open), headers: mapValues(endpoint.headers, open) });
   const openClaimed = (delivery: ClaimedDelivery): ClaimedDelivery => ({ ...delivery, endpoint: openEndpoint(delivery.endpoint) });
+  // A source's signing secret and URL token are credentials too.
+  const mapSource = (source: Source, f: (value: string) => string): Source => ({
+    ...source,
+    token: f(source.token),
+    config: Object.fromEntries(Object.entries(source.config).map(([field, value]) =>
+      [field, SECRET_FIELDS.includes(field) && typeof value === 'string' ? f(value) : value])),
+  });
+  const openSource = (source: Source | null) => source && mapSource(source, open);
 
   return {
     ...store,
@@ -43,6 +52,17 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
         return { ...result, items: result.items.map(openEndpoint) };
       },
       listEnabled: async (appId) => (await store.endpoints.listEnabled(appId)).map(openEndpoint),
+    },
+    sources: {
+      ...store.sources,
+      create: async (source, tokenDigest) => (await store.sources.create(mapSource(source, box.seal), tokenDigest), source),
+      update: async (source, tokenDigest) => (await store.sources.update(mapSource(source, box.seal), tokenDigest), source),
+      get: async (idOrUid) => openSource(await store.sources.get(idOrUid)),
+      getByTokenDigest: async (digest) => openSource(await store.sources.getByTokenDigest(digest)),
+      list: async (page) => {
+        const result = await store.sources.list(page);
+        return { ...result, items: result.items.map((source) => mapSource(source, open)) };
+      },
     },
     queue: {
       ...store.queue,

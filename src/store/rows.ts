@@ -1,4 +1,4 @@
-import type { ApiToken, Application, Attempt, Delivery, Endpoint, EventType, FailureReason, Message, Status, Trigger } from '../core/model.ts';
+import type { ApiToken, Application, Attempt, Delivery, Endpoint, EventType, FailureReason, Message, Source, Status, Trigger } from '../core/model.ts';
 
 /**
  * Rows as both databases return them, and their mapping to the domain model. Column names are the
@@ -57,7 +57,20 @@ export const toMessage = (row: Row): Message => ({
   eventId: row.event_id as string | null,
   channels: jsonOrNull(row.channels),
   payload: row.payload as Uint8Array,
+  inbound: jsonOrNull(row.inbound),
   createdAt: Number(row.created_at),
+});
+
+export const toSource = (row: Row): Source => ({
+  id: row.id as string,
+  uid: row.uid as string | null,
+  name: row.name as string,
+  type: row.type as string,
+  config: json(row.config),
+  metadata: json(row.metadata),
+  token: row.token as string,
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at),
 });
 
 export const toDelivery = (row: Row): Delivery => ({
@@ -101,7 +114,7 @@ export const nullableJson = (value: unknown): string | null => (value === null |
 export const DELIVERY_COLUMNS = ['message_id', 'endpoint_id', 'status', 'attempt_count', 'next_attempt_at', 'created_at', 'updated_at'];
 export const ENDPOINT_COLUMNS = ['id', 'app_id', 'uid', 'url', 'description', 'event_types', 'channels', 'disabled', 'metadata',
   'throttle_rate', 'headers', 'secrets', 'created_at', 'updated_at'];
-export const MESSAGE_COLUMNS = ['id', 'app_id', 'event_type', 'event_id', 'channels', 'payload', 'created_at'];
+export const MESSAGE_COLUMNS = ['id', 'app_id', 'event_type', 'event_id', 'channels', 'payload', 'inbound', 'created_at'];
 
 /** `d.a, d.b` for a joined table's own columns. */
 export const columnsOf = (alias: string, columns: readonly string[]) => columns.map((c) => `${alias}.${c}`).join(', ');

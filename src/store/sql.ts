@@ -67,3 +67,6 @@ export function statsConditions(endpointId: string, range: { before: number | nu
     .addIf(range.after, 'created_at > ?', range.after)
     .addIf(range.before, 'created_at < ?', range.before);
 }
+
+/** Sources are applications too, with `src_` ids; application listings leave them out. */
+export const NOT_A_SOURCE = "id NOT LIKE 'src\\_%' ESCAPE '\\'";

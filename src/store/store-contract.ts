@@ -41,7 +41,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     });
     const aMessage = (appId: string, over: Partial<Message> = {}): Message => ({
       id: ids('message'), appId, eventType: 'invoice.paid', eventId: null, channels: null,
-      payload: Buffer.from('{"a":1}'), createdAt: T0, ...over,
+      payload: Buffer.from('{"a":1}'), inbound: null, createdAt: T0, ...over,
     });
     const anEventType = (over: Partial<EventType> = {}): EventType => ({
       name: `type.${ids('message').slice(-8)}`, description: 'd', schemas: null, archived: false, deprecated: false,
@@ -262,7 +262,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(delivery!.attemptNumber, 1);
         assert.equal(delivery!.trigger, Trigger.scheduled);
         assert.deepEqual(Buffer.from(delivery!.message.payload), Buffer.from(message.payload));
-        assert.deepEqual({ ...delivery!.message, payload: null }, { id: message.id, appId: message.appId, eventType: message.eventType, payload: null });
+        assert.deepEqual({ ...delivery!.message, payload: null }, { id: message.id, appId: message.appId, eventType: message.eventType, payload: null, inbound: null });
         assert.deepEqual(delivery!.endpoint, { id: endpoint.id, url: endpoint.url, headers: { 'X-A': '1' }, secrets: endpoint.secrets, disabled: false });
       });
 

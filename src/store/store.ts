@@ -7,6 +7,7 @@ import type {
   EndpointSecret,
   EventType,
   Message,
+  Source,
   Status,
   Trigger,
 } from '../core/model.ts';
@@ -27,6 +28,7 @@ export interface Store {
   readonly attempts: AttemptStore;
   readonly idempotency: IdempotencyStore;
   readonly tokens: TokenStore;
+  readonly sources: SourceStore;
   /**
    * Optional capability: calls `wake` whenever another process commits due work (PostgreSQL's
    * LISTEN/NOTIFY). Without it, workers rely on their own process's signals and on polling.
@@ -60,6 +62,18 @@ export interface Page<T> {
 export interface TimeRange {
   before: number | null;
   after: number | null;
+}
+
+export interface SourceStore {
+  /** Creates the source with its application. Throws StoreError('conflict') when the uid is taken. */
+  create(source: Source, tokenDigest: string): Promise<Source>;
+  get(idOrUid: string): Promise<Source | null>;
+  /** The source whose URL token has this SHA-256 digest (hex). */
+  getByTokenDigest(digest: string): Promise<Source | null>;
+  list(page: PageRequest): Promise<Page<Source>>;
+  /** Replaces every field but id and createdAt; `tokenDigest` is the digest of `source.token`. */
+  update(source: Source, tokenDigest: string): Promise<Source>;
+  delete(id: string): Promise<boolean>;
 }
 
 export interface ApplicationStore {
@@ -121,7 +135,7 @@ export interface ClaimedDelivery {
   lease: number;
   attemptNumber: number;
   trigger: Trigger;
-  message: Pick<Message, 'id' | 'appId' | 'eventType' | 'payload'>;
+  message: Pick<Message, 'id' | 'appId' | 'eventType' | 'payload' | 'inbound'>;
   endpoint: Pick<Endpoint, 'id' | 'url' | 'headers' | 'disabled'> & { secrets: EndpointSecret[] };
 }
 

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Message, Status } from '../../core/model.ts';
-import { type ApiContext, findApp, findEndpoint } from '../context.ts';
+import { type ApiContext, APP_SCOPE, findEndpoint, type OwnerScope } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { planPage } from '../pagination.ts';
 import { AttemptedMessagesQuery, AttemptListQuery, EndpointPath, ListQuery, MessagePath } from '../schemas.ts';
@@ -12,10 +12,10 @@ import { messageFilter } from './messages.ts';
 const AttemptPath = Type.Object({ appId: Type.String(), msgId: Type.String(), attemptId: Type.String() });
 const ResendPath = Type.Object({ appId: Type.String(), msgId: Type.String(), endpointId: Type.String() });
 
-export function attemptRoutes(server: FastifyInstance, ctx: ApiContext): void {
+export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: OwnerScope = APP_SCOPE): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
   const findMessage = async (appId: string, msgId: string) => {
-    const application = await findApp(ctx, appId);
+    const application = await scope.find(ctx, appId);
     const message = await ctx.store.messages.get(application.id, msgId);
     return message ? { application, message } : Promise.reject(notFound('Message'));
   };
@@ -26,8 +26,8 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext): void {
     endpointId: query.endpoint_id ?? null,
   });
 
-  app.get('/api/v1/app/:appId/attempt/endpoint/:endpointId', { config: { access: 'app-read' }, schema: { params: EndpointPath, querystring: AttemptListQuery } }, async (request) => {
-    const application = await findApp(ctx, request.params.appId);
+  app.get(`${scope.base}/attempt/endpoint/:endpointId`, { config: { access: scope.access('app-read') }, schema: { params: EndpointPath, querystring: AttemptListQuery } }, async (request) => {
+    const application = await scope.find(ctx, request.params.appId);
     const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
     const query = request.query;
     const plan = planPage(query, 'desc');
@@ -36,7 +36,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, query.with_content ?? true, messages?.get(a.messageId)));
   });
 
-  app.get('/api/v1/app/:appId/attempt/msg/:msgId', { config: { access: 'app-read' }, schema: { params: MessagePath, querystring: AttemptListQuery } }, async (request) => {
+  app.get(`${scope.base}/attempt/msg/:msgId`, { config: { access: scope.access('app-read') }, schema: { params: MessagePath, querystring: AttemptListQuery } }, async (request) => {
     const { message } = await findMessage(request.params.appId, request.params.msgId);
     const query = request.query;
     const plan = planPage(query, 'desc');
@@ -44,22 +44,22 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, query.with_content ?? true, query.with_msg ? message : undefined));
   });
 
-  app.get('/api/v1/app/:appId/msg/:msgId/attempt/:attemptId', { config: { access: 'app-read' }, schema: { params: AttemptPath } }, async (request) => {
+  app.get(`${scope.base}/msg/:msgId/attempt/:attemptId`, { config: { access: scope.access('app-read') }, schema: { params: AttemptPath } }, async (request) => {
     const { message } = await findMessage(request.params.appId, request.params.msgId);
     const attempt = await ctx.store.attempts.get(message.id, request.params.attemptId);
     if (!attempt) throw notFound('Attempt');
     return attemptOut(attempt);
   });
 
-  app.get('/api/v1/app/:appId/msg/:msgId/endpoint', { config: { access: 'app-read' }, schema: { params: MessagePath, querystring: ListQuery } }, async (request) => {
+  app.get(`${scope.base}/msg/:msgId/endpoint`, { config: { access: scope.access('app-read') }, schema: { params: MessagePath, querystring: ListQuery } }, async (request) => {
     const { message } = await findMessage(request.params.appId, request.params.msgId);
     const plan = planPage(request.query, 'asc');
     const page = await ctx.store.queue.listByMessage(message.id, plan.page);
     return listOut(page, plan, (row) => row.endpoint.id, (row) => messageEndpointOut(row.delivery, row.endpoint));
   });
 
-  app.get('/api/v1/app/:appId/endpoint/:endpointId/msg', { config: { access: 'app-read' }, schema: { params: EndpointPath, querystring: AttemptedMessagesQuery } }, async (request) => {
-    const application = await findApp(ctx, request.params.appId);
+  app.get(`${scope.base}/endpoint/:endpointId/msg`, { config: { access: scope.access('app-read') }, schema: { params: EndpointPath, querystring: AttemptedMessagesQuery } }, async (request) => {
+    const application = await scope.find(ctx, request.params.appId);
     const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
     const query = request.query;
     const plan = planPage(query, 'desc');
@@ -68,7 +68,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return listOut(page, plan, (row) => row.message.id, (row) => endpointMessageOut(row.delivery, row.message, query.with_content ?? true));
   });
 
-  app.post('/api/v1/app/:appId/msg/:msgId/endpoint/:endpointId/resend', { config: { access: 'app-write' }, schema: { params: ResendPath } }, async (request, reply) => {
+  app.post(`${scope.base}/msg/:msgId/endpoint/:endpointId/resend`, { config: { access: scope.access('app-write') }, schema: { params: ResendPath } }, async (request, reply) => {
     const { application, message } = await findMessage(request.params.appId, request.params.msgId);
     const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
     await ctx.store.queue.resend(message.id, endpoint.id, ctx.clock.now());

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Application, Endpoint, EndpointSecret } from '../../core/model.ts';
 import { generateSecret, publicKeyOf } from '../../core/signing.ts';
-import { type ApiContext, findApp, findEndpoint } from '../context.ts';
+import { type ApiContext, APP_SCOPE, findEndpoint, type OwnerScope } from '../context.ts';
 import { checkEndpointUrl, checkHeaders, checkSecret, SENSITIVE_HEADERS } from '../endpoint-input.ts';
 import { invalid, orConflict } from '../errors.ts';
 import { planPage, timeParam } from '../pagination.ts';
@@ -29,31 +29,31 @@ const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
 
 type EndpointFields = Omit<EndpointPatch, 'filterTypes'>;
 
-export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
+export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: OwnerScope = APP_SCOPE): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
-  const base = '/api/v1/app/:appId/endpoint';
+  const base = `${scope.base}/endpoint`;
   const load = async (params: { appId: string; endpointId: string }) => {
-    const application = await findApp(ctx, params.appId);
+    const application = await scope.find(ctx, params.appId);
     return { application, endpoint: await findEndpoint(ctx, application, params.endpointId) };
   };
 
-  app.get(base, { config: { access: 'app-read' }, schema: { params: AppPath, querystring: ListQuery } }, async (request) => {
-    const application = await findApp(ctx, request.params.appId);
+  app.get(base, { config: { access: scope.access('app-read') }, schema: { params: AppPath, querystring: ListQuery } }, async (request) => {
+    const application = await scope.find(ctx, request.params.appId);
     const plan = planPage(request.query, 'asc');
     return listOut(await ctx.store.endpoints.list(application.id, plan.page), plan, (e) => e.id, endpointOut);
   });
 
-  app.post(base, { config: { access: 'app-write' }, schema: { params: AppPath, body: EndpointIn } }, async (request, reply) => {
-    const application = await findApp(ctx, request.params.appId);
+  app.post(base, { config: { access: scope.access('app-write') }, schema: { params: AppPath, body: EndpointIn } }, async (request, reply) => {
+    const application = await scope.find(ctx, request.params.appId);
     const endpoint = await createEndpoint(ctx, application, request.body);
     return reply.code(201).send(endpointOut(endpoint));
   });
 
-  app.get(`${base}/:endpointId`, { config: { access: 'app-read' }, schema: { params: EndpointPath } }, async (request) =>
+  app.get(`${base}/:endpointId`, { config: { access: scope.access('app-read') }, schema: { params: EndpointPath } }, async (request) =>
     endpointOut((await load(request.params)).endpoint));
 
-  app.put(`${base}/:endpointId`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: EndpointUpdate } }, async (request, reply) => {
-    const application = await findApp(ctx, request.params.appId);
+  app.put(`${base}/:endpointId`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EndpointUpdate } }, async (request, reply) => {
+    const application = await scope.find(ctx, request.params.appId);
     const existing = await ctx.store.endpoints.get(application.id, request.params.endpointId);
     const body = request.body;
     if (!existing) {
@@ -72,26 +72,26 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
     }));
   });
 
-  app.patch(`${base}/:endpointId`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: EndpointPatch } }, async (request) => {
+  app.patch(`${base}/:endpointId`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EndpointPatch } }, async (request) => {
     const { endpoint } = await load(request.params);
     const { filterTypes, ...fields } = request.body;
     return endpointOut(await saveEndpoint(ctx, endpoint, sentFields({ ...fields, eventTypes: fields.eventTypes ?? filterTypes })));
   });
 
-  app.delete(`${base}/:endpointId`, { config: { access: 'app-write' }, schema: { params: EndpointPath } }, async (request, reply) => {
+  app.delete(`${base}/:endpointId`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath } }, async (request, reply) => {
     const { application, endpoint } = await load(request.params);
     await ctx.store.endpoints.delete(application.id, endpoint.id);
     return reply.code(204).send();
   });
 
   // An ed25519 endpoint shows its public key: the signing key never leaves Herald.
-  app.get(`${base}/:endpointId/secret`, { config: { access: 'app-write' }, schema: { params: EndpointPath } }, async (request) => {
+  app.get(`${base}/:endpointId/secret`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath } }, async (request) => {
     const current = (await load(request.params)).endpoint.secrets[0]!.key;
     return { key: publicKeyOf(current) ?? current };
   });
 
   // The old secret keeps signing beside the new one for the grace period, so receivers can roll over.
-  app.post(`${base}/:endpointId/secret/rotate`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: EndpointSecretRotateIn } }, async (request, reply) => {
+  app.post(`${base}/:endpointId/secret/rotate`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EndpointSecretRotateIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     const now = ctx.clock.now();
     const keyType = request.body.keyType ?? (endpoint.secrets[0] && publicKeyOf(endpoint.secrets[0].key) ? 'ed25519' : 'hmac');
@@ -107,7 +107,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return reply.code(204).send();
   });
 
-  app.get(`${base}/:endpointId/headers`, { config: { access: 'app-read' }, schema: { params: EndpointPath } }, async (request) => {
+  app.get(`${base}/:endpointId/headers`, { config: { access: scope.access('app-read') }, schema: { params: EndpointPath } }, async (request) => {
     const { endpoint } = await load(request.params);
     const entries = Object.entries(endpoint.headers);
     return {
@@ -116,14 +116,14 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
     };
   });
 
-  app.put(`${base}/:endpointId/headers`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: EndpointHeadersIn } }, async (request, reply) => {
+  app.put(`${base}/:endpointId/headers`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EndpointHeadersIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     checkHeaders(request.body.headers, ['body', 'headers']);
     await ctx.store.endpoints.update({ ...endpoint, headers: request.body.headers, updatedAt: ctx.clock.now() });
     return reply.code(204).send();
   });
 
-  app.patch(`${base}/:endpointId/headers`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: EndpointHeadersPatchIn } }, async (request, reply) => {
+  app.patch(`${base}/:endpointId/headers`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EndpointHeadersPatchIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     checkHeaders(request.body.headers, ['body', 'headers']);
     const headers = { ...endpoint.headers };
@@ -135,13 +135,13 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return reply.code(204).send();
   });
 
-  app.get(`${base}/:endpointId/stats`, { config: { access: 'app-read' }, schema: { params: EndpointPath, querystring: StatsQuery } }, async (request) => {
+  app.get(`${base}/:endpointId/stats`, { config: { access: scope.access('app-read') }, schema: { params: EndpointPath, querystring: StatsQuery } }, async (request) => {
     const { endpoint } = await load(request.params);
     const stats = await ctx.store.queue.stats(endpoint.id, { after: timeParam(request.query.since, ['query', 'since']), before: timeParam(request.query.until, ['query', 'until']) });
     return { ...stats, canceled: 0 };
   });
 
-  app.post(`${base}/:endpointId/recover`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: RecoverIn } }, async (request, reply) => {
+  app.post(`${base}/:endpointId/recover`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: RecoverIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     const now = ctx.clock.now();
     const since = timeParam(request.body.since, ['body', 'since'])!;
@@ -152,7 +152,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext): void {
     return reply.code(202).send({ id: ctx.ids('task'), status: 'running', task: 'endpoint.recover', updatedAt: iso(now), recovered });
   });
 
-  app.post(`${base}/:endpointId/send-example`, { config: { access: 'app-write' }, schema: { params: EndpointPath, body: EventExampleIn } }, async (request) => {
+  app.post(`${base}/:endpointId/send-example`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EventExampleIn } }, async (request) => {
     const { application, endpoint } = await load(request.params);
     const eventType = await ctx.store.eventTypes.get(request.body.eventType);
     const payload = exampleFromSchemas(eventType?.schemas) ?? { eventType: request.body.eventType, example: true };

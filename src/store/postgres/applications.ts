@@ -1,6 +1,6 @@
 import { toPage } from '../paging.ts';
 import { toApplication } from '../rows.ts';
-import { keyset } from '../sql.ts';
+import { keyset, NOT_A_SOURCE } from '../sql.ts';
 import type { ApplicationStore } from '../store.ts';
 import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 
@@ -21,7 +21,7 @@ export function postgresApplications(db: PostgresDatabase): ApplicationStore {
 
     async list(page) {
       const { where, params, tail } = keyset('id', page);
-      return toPage(await db.query(`SELECT * FROM applications WHERE ${where} ${tail}`, params), page.limit, toApplication);
+      return toPage(await db.query(`SELECT * FROM applications WHERE ${where} AND ${NOT_A_SOURCE} ${tail}`, params), page.limit, toApplication);
     },
 
     async update(app) {

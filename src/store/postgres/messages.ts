@@ -53,10 +53,10 @@ function enqueueBatch(db: PostgresDatabase) {
     const deliveries = batch.flatMap(({ message, endpointIds }) => endpointIds.map((endpointId) => [message.id, endpointId] as const));
     const inserted = await db.query<{ id: string }>(
       `WITH inserted AS (
-         INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, created_at)
-         SELECT id, app_id, event_type, event_id, channels::jsonb, payload, created_at
-         FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bytea[], ?::bigint[])
-           AS m(id, app_id, event_type, event_id, channels, payload, created_at)
+         INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, created_at)
+         SELECT id, app_id, event_type, event_id, channels::jsonb, payload, inbound::jsonb, created_at
+         FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bytea[], ?::text[], ?::bigint[])
+           AS m(id, app_id, event_type, event_id, channels, payload, inbound, created_at)
          ON CONFLICT (app_id, event_id) DO NOTHING
          RETURNING id, created_at
        ), queued AS (
@@ -70,7 +70,8 @@ function enqueueBatch(db: PostgresDatabase) {
        SELECT id FROM inserted, (SELECT count(*) FROM notified) AS n`,
       [
         messages.map((m) => m.id), messages.map((m) => m.appId), messages.map((m) => m.eventType), messages.map((m) => m.eventId),
-        messages.map((m) => nullableJson(m.channels)), messages.map((m) => Buffer.from(m.payload)), messages.map((m) => m.createdAt),
+        messages.map((m) => nullableJson(m.channels)), messages.map((m) => Buffer.from(m.payload)), messages.map((m) => nullableJson(m.inbound)),
+        messages.map((m) => m.createdAt),
         deliveries.map(([messageId]) => messageId), deliveries.map(([, endpointId]) => endpointId),
       ],
     );

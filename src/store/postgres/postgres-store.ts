@@ -8,6 +8,7 @@ import { postgresEventTypes } from './event-types.ts';
 import { postgresIdempotency } from './idempotency.ts';
 import { postgresMessages } from './messages.ts';
 import { postgresQueue } from './queue.ts';
+import { postgresSources } from './sources.ts';
 import { postgresTokens } from './tokens.ts';
 
 /**
@@ -29,6 +30,7 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
     messages: postgresMessages(db),
     queue: postgresQueue(db),
     attempts: postgresAttempts(db),
+    sources: postgresSources(db),
     tokens: postgresTokens(db),
     idempotency: postgresIdempotency(db),
     onDue: (wake) => db.listen(DUE_CHANNEL, () => wake()),

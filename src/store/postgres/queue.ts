@@ -31,7 +31,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
          UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
          FROM picked, messages m, endpoints e
          WHERE d.id = picked.id AND m.id = d.message_id AND e.id = d.endpoint_id
-         RETURNING d.id, d.lease, d.attempt_count, d.trigger, m.id AS message_id, m.app_id, m.event_type, m.payload,
+         RETURNING d.id, d.lease, d.attempt_count, d.trigger, m.id AS message_id, m.app_id, m.event_type, m.payload, m.inbound,
            e.id AS endpoint_id, e.url, e.headers, e.secrets, e.disabled`,
         [request.now, limited.filter((_, i) => free[i]! <= 0), request.limit * CANDIDATES_PER_SLOT, request.defaultSlots,
           limited, free, request.limit, request.now + request.leaseMs, request.now],
@@ -41,7 +41,13 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
         lease: Number(row.lease),
         attemptNumber: Number(row.attempt_count) + 1,
         trigger: Number(row.trigger) as Trigger,
-        message: { id: row.message_id as string, appId: row.app_id as string, eventType: row.event_type as string, payload: row.payload as Uint8Array },
+        message: {
+          id: row.message_id as string,
+          appId: row.app_id as string,
+          eventType: row.event_type as string,
+          payload: row.payload as Uint8Array,
+          inbound: row.inbound as ClaimedDelivery['message']['inbound'],
+        },
         endpoint: {
           id: row.endpoint_id as string,
           url: row.url as string,

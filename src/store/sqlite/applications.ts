@@ -2,7 +2,7 @@ import type { Application } from '../../core/model.ts';
 import { toPage } from '../paging.ts';
 import type { ApplicationStore } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
-import { keyset } from '../sql.ts';
+import { keyset, NOT_A_SOURCE } from '../sql.ts';
 import { toApplication } from '../rows.ts';
 
 export function sqliteApplications(db: SqliteDatabase): ApplicationStore {
@@ -25,7 +25,7 @@ export function sqliteApplications(db: SqliteDatabase): ApplicationStore {
 
     async list(page) {
       const { where, params, tail } = keyset('id', page);
-      return toPage(db.all(`SELECT * FROM applications WHERE ${where} ${tail}`, ...params), page.limit, toApplication);
+      return toPage(db.all(`SELECT * FROM applications WHERE ${where} AND ${NOT_A_SOURCE} ${tail}`, ...params), page.limit, toApplication);
     },
 
     async update(app: Application) {

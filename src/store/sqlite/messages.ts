@@ -11,8 +11,9 @@ export function sqliteMessages(db: SqliteDatabase): MessageStore {
     async enqueue(message, endpointIds) {
       await db.write(() => {
         db.run(
-          'INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-          message.id, message.appId, message.eventType, message.eventId, nullableJson(message.channels), message.payload, message.createdAt,
+          'INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          message.id, message.appId, message.eventType, message.eventId, nullableJson(message.channels), message.payload,
+          nullableJson(message.inbound), message.createdAt,
         );
         for (const endpointId of endpointIds) {
           db.run(

@@ -15,6 +15,7 @@ interface ClaimRow {
   app_id: string;
   event_type: string;
   payload: Uint8Array;
+  inbound: string | null;
   endpoint_id: string;
   url: string;
   headers: string;
@@ -48,7 +49,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
         );
         const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
         return db.all<ClaimRow>(
-          `SELECT d.id, d.lease, d.attempt_count, d.trigger, m.id AS message_id, m.app_id, m.event_type, m.payload,
+          `SELECT d.id, d.lease, d.attempt_count, d.trigger, m.id AS message_id, m.app_id, m.event_type, m.payload, m.inbound,
              e.id AS endpoint_id, e.url, e.headers, e.secrets, e.disabled
            FROM deliveries d JOIN messages m ON m.id = d.message_id JOIN endpoints e ON e.id = d.endpoint_id
            WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.run_at`,
@@ -64,7 +65,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
             lease: row.lease,
             attemptNumber: row.attempt_count + 1,
             trigger: row.trigger as Trigger,
-            message: { id: row.message_id, appId: row.app_id, eventType: row.event_type, payload: row.payload },
+            message: { id: row.message_id, appId: row.app_id, eventType: row.event_type, payload: row.payload, inbound: row.inbound === null ? null : JSON.parse(row.inbound) },
             endpoint,
           };
         });

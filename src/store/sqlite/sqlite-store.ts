@@ -10,6 +10,7 @@ import { sqliteEventTypes } from './event-types.ts';
 import { sqliteIdempotency } from './idempotency.ts';
 import { sqliteMessages } from './messages.ts';
 import { sqliteQueue } from './queue.ts';
+import { sqliteSources } from './sources.ts';
 import { sqliteTokens } from './tokens.ts';
 
 /**
@@ -33,6 +34,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     messages: sqliteMessages(db),
     queue: sqliteQueue(db),
     attempts: sqliteAttempts(db),
+    sources: sqliteSources(db),
     tokens: sqliteTokens(db),
     idempotency: sqliteIdempotency(db),
     async ping() {

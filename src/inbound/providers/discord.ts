@@ -1,0 +1,24 @@
+import { createPublicKey, verify } from 'node:crypto';
+import { missingHeader } from '../hmac-scheme.ts';
+import { fail, pass, type Provider } from '../request.ts';
+
+/** Discord signs `${X-Signature-Timestamp}${body}` with ed25519; the source holds the app's public key (hex). */
+export const discord: Provider = {
+  verify(request, config) {
+    const publicKey = config.publicKey;
+    if (typeof publicKey !== 'string' || !/^[0-9a-f]{64}$/i.test(publicKey)) return fail('The source has no Discord public key (64 hex characters) configured.');
+    const signature = request.headers['x-signature-ed25519'];
+    const timestamp = request.headers['x-signature-timestamp'];
+    if (!signature || !timestamp) return missingHeader(request, 'X-Signature-Ed25519', 'Discord');
+    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey, 'hex').toString('base64url') }, format: 'jwk' });
+    const ok = /^[0-9a-f]{128}$/i.test(signature) && verify(null, Buffer.concat([Buffer.from(timestamp), request.body]), key, Buffer.from(signature, 'hex'));
+    return ok ? pass : fail('The X-Signature-Ed25519 signature does not match the public key: the key belongs to another application, or the body was altered.');
+  },
+  eventId: (_r, json) => (json as { id?: string } | null)?.id,
+  eventType: (_r, json) => {
+    const type = (json as { type?: number | string } | null)?.type;
+    return type === undefined ? null : `discord.${type}`;
+  },
+  // Discord checks an interactions URL with a PING (type 1) and expects a PONG.
+  handshake: (_r, json) => ((json as { type?: number } | null)?.type === 1 ? { status: 200, body: { type: 1 } } : null),
+};

@@ -1,0 +1,15 @@
+import { sameString } from '../hmac-scheme.ts';
+import { fail, pass, type Provider } from '../request.ts';
+import { missingHeader } from '../hmac-scheme.ts';
+
+/** GitLab sends its secret token as it is in `X-Gitlab-Token`; Herald compares it in constant time. */
+export const gitlab: Provider = {
+  verify(request, config) {
+    if (typeof config.secret !== 'string' || config.secret === '') return fail('The source has no GitLab secret token configured.');
+    const token = request.headers['x-gitlab-token'];
+    if (token === undefined) return missingHeader(request, 'X-Gitlab-Token', 'GitLab');
+    return sameString(token, config.secret) ? pass : fail('The X-Gitlab-Token header does not match the source\'s secret token.');
+  },
+  eventId: (r) => r.headers['idempotency-key'] ?? r.headers['x-gitlab-event-uuid'],
+  eventType: (r) => r.headers['x-gitlab-event']?.toLowerCase().replace(/ hook$/, '').replaceAll(' ', '_'),
+};

@@ -1,0 +1,30 @@
+import { type HmacScheme, utf8, verifyHmac } from '../hmac-scheme.ts';
+import type { InboundRequest, Provider } from '../request.ts';
+
+/** `Linear-Signature: <hex>` of the body; the signed `webhookTimestamp` (ms) in the body must be within a minute. */
+function bodyTimestamp(request: InboundRequest): number | null {
+  try {
+    const ms = (JSON.parse(request.body.toString('utf8')) as { webhookTimestamp?: unknown }).webhookTimestamp;
+    return typeof ms === 'number' ? Math.floor(ms / 1000) : null;
+  } catch {
+    return null;
+  }
+}
+
+const scheme: HmacScheme = {
+  provider: 'Linear',
+  header: 'Linear-Signature',
+  algorithm: 'sha256',
+  encoding: 'hex',
+  signatures: (r) => (r.headers['linear-signature'] ? [r.headers['linear-signature']] : null),
+  content: (_r, body) => body,
+  key: utf8,
+  timestamp: bodyTimestamp,
+  tolerance: { past: 60, future: 60 },
+};
+
+export const linear: Provider = {
+  verify: (request, config) => verifyHmac(scheme, request, config.secret),
+  eventId: (r) => r.headers['linear-delivery'],
+  eventType: (_r, json) => [(json as { type?: string } | null)?.type, (json as { action?: string } | null)?.action].filter(Boolean).join('.'),
+};

@@ -1,0 +1,23 @@
+import { type HmacScheme, pairs, seconds, utf8, verifyHmac, whsecDecoded } from '../hmac-scheme.ts';
+import type { Provider } from '../request.ts';
+
+/** `Stripe-Signature: t=…,v1=…`: HMAC-SHA256 of `${t}.${body}`, keyed by the whole `whsec_` string. */
+const scheme: HmacScheme = {
+  provider: 'Stripe',
+  header: 'Stripe-Signature',
+  algorithm: 'sha256',
+  encoding: 'hex',
+  signatures: (r) => (r.headers['stripe-signature'] ? pairs(r.headers['stripe-signature']).filter(([k]) => k === 'v1').map(([, v]) => v) : null),
+  content: (r, body) => Buffer.concat([Buffer.from(`${pairs(r.headers['stripe-signature']).find(([k]) => k === 't')?.[1] ?? ''}.`), body]),
+  key: utf8,
+  otherKey: (secret) => ({ key: whsecDecoded(secret), how: 'base64-decoded' }),
+  timestamp: (r) => seconds(pairs(r.headers['stripe-signature']).find(([k]) => k === 't')?.[1]),
+  // Stripe's own library checks only the age.
+  tolerance: { past: 300, future: null },
+};
+
+export const stripe: Provider = {
+  verify: (request, config) => verifyHmac(scheme, request, config.secret),
+  eventId: (_r, json) => (json as { id?: string } | null)?.id,
+  eventType: (_r, json) => (json as { type?: string } | null)?.type,
+};

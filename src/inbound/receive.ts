@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import type { InboundEnvelope, Source } from '../core/model.ts';
+import type { Publisher } from '../delivery/publish.ts';
+import { StoreError } from '../store/errors.ts';
+import type { Store } from '../store/store.ts';
+import { PROVIDERS, UNVERIFIED_TYPES } from './providers/index.ts';
+import type { HandshakeReply, InboundRequest } from './request.ts';
+
+export type ReceiveOutcome =
+  | { kind: 'accepted'; messageId: string; duplicateOf: string | null }
+  | { kind: 'rejected'; messageId: string; diagnosis: string }
+  | { kind: 'handshake'; reply: HandshakeReply };
+
+/** Ids and types become a message's eventId and eventType, whose characters the API restricts. */
+const NAME = /^[a-zA-Z0-9\-_.]{1,256}$/;
+
+/**
+ * What a source does with a request: verify it on its raw bytes, answer a handshake, or store it
+ * (byte for byte, with its headers and URL) and fan it out to the source's endpoints through the
+ * same queue as every other message. A request whose provider event id was seen before is kept as
+ * a duplicate linked to the first and goes nowhere; so is a rejected one, with the diagnosis.
+ * Resolves once what was stored is committed, so the provider's 2xx means "kept".
+ */
+export async function receive(store: Store, publisher: Publisher, source: Source, request: InboundRequest): Promise<ReceiveOutcome> {
+  const provider = PROVIDERS[source.type];
+  if (!provider) throw new Error(`Source ${source.id} has an unknown type ${source.type}.`);
+  const json = parseJson(request.body);
+  const verification = provider.verify(request, source.config);
+  const app = { id: source.id, uid: source.uid, name: source.name, metadata: source.metadata, throttleRate: null, createdAt: source.createdAt, updatedAt: source.updatedAt };
+  const eventType = clean(provider.eventType?.(request, json)) ?? `${source.type}.webhook`;
+  const envelope: InboundEnvelope = {
+    method: request.method,
+    url: request.url,
+    headers: request.headers,
+    verified: UNVERIFIED_TYPES.has(source.type) ? null : verification.ok,
+    diagnosis: verification.ok ? null : verification.diagnosis,
+    duplicateOf: null,
+  };
+  const input = { eventType, eventId: null, channels: null, payload: request.body, inbound: envelope };
+
+  if (!verification.ok) {
+    const rejected = await publisher.record(app, input);
+    return { kind: 'rejected', messageId: rejected.id, diagnosis: verification.diagnosis };
+  }
+  const handshake = provider.handshake?.(request, json, source.config);
+  if (handshake) return { kind: 'handshake', reply: handshake };
+
+  // Providers retry until they see a 2xx, so the same event arrives again: its id (or, without
+  // one, the body's hash) is the eventId, unique per source for as long as messages are kept.
+  const providerId = provider.eventId?.(request, json, source.config);
+  const eventId = providerId && NAME.test(providerId) ? providerId : `sha256-${sha256(providerId ?? request.body)}`;
+  try {
+    const message = await publisher.publish(app, { ...input, eventId });
+    return { kind: 'accepted', messageId: message.id, duplicateOf: null };
+  } catch (error) {
+    if (!(error instanceof StoreError && error.code === 'conflict')) throw error;
+    const first = await store.messages.get(source.id, eventId);
+    const duplicate = await publisher.record(app, { ...input, inbound: { ...envelope, duplicateOf: first?.id ?? null } });
+    return { kind: 'accepted', messageId: duplicate.id, duplicateOf: first?.id ?? null };
+  }
+}
+
+const sha256 = (value: string | Buffer) => createHash('sha256').update(value).digest('hex');
+
+function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function clean(value: string | null | undefined): string | null {
+  if (!value) return null;
+  if (NAME.test(value)) return value;
+  const replaced = value.replace(/[^a-zA-Z0-9\-_.]/g, '_').slice(0, 256);
+  return replaced || null;
+}

@@ -1,0 +1,40 @@
+/** A request as a provider sent it to a source, before anything touched it. */
+export interface InboundRequest {
+  method: string;
+  /** The URL as the provider called it, with scheme, host and query: Twilio and others sign it. */
+  url: string;
+  /** Header names in lower case; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  /** The body, byte for byte. */
+  body: Buffer;
+  /** Seconds since the epoch when it arrived. */
+  nowSeconds: number;
+}
+
+export type Verification =
+  | { ok: true }
+  | { ok: false; diagnosis: string };
+
+/** An answer to a provider's handshake, sent instead of accepting an event. */
+export interface HandshakeReply {
+  status: number;
+  body: unknown;
+}
+
+/**
+ * What Herald knows about one provider: how to check its signatures, how it names an event and
+ * its type (for deduplication and endpoint filters), and any handshake to answer on its behalf.
+ */
+export interface Provider {
+  /** Checks the request against the source's config; null config fields fail with a diagnosis. */
+  verify(request: InboundRequest, config: Record<string, unknown>): Verification;
+  /** The provider's own id for the event, if it gives one. */
+  eventId?(request: InboundRequest, json: unknown, config: Record<string, unknown>): string | null | undefined;
+  /** The event's type, for endpoint filters. */
+  eventType?(request: InboundRequest, json: unknown): string | null | undefined;
+  /** A verification handshake (Slack, Zoom, Discord) to answer rather than forward. */
+  handshake?(request: InboundRequest, json: unknown, config: Record<string, unknown>): HandshakeReply | null;
+}
+
+export const pass: Verification = { ok: true };
+export const fail = (diagnosis: string): Verification => ({ ok: false, diagnosis });

@@ -1,0 +1,13 @@
+-- An inbound request is a message like any other: its body is the payload, and `inbound` holds
+-- the rest of the request (method, original URL, headers) and what verification found.
+ALTER TABLE messages ADD COLUMN inbound TEXT;
+
+-- A source is an application that receives: the row with the same id in `applications` holds its
+-- name, uid and metadata, and its endpoints, messages and deliveries hang off that id as usual.
+CREATE TABLE sources (
+  app_id        TEXT PRIMARY KEY REFERENCES applications (id) ON DELETE CASCADE,
+  type          TEXT NOT NULL,
+  config        TEXT NOT NULL,
+  token         TEXT NOT NULL,
+  token_digest  TEXT NOT NULL UNIQUE
+) STRICT;
