@@ -347,6 +347,8 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
       { does: 'an inline application whose uid has the form of an id', method: 'POST', path: '/api/v1/app/fresh-app/msg', body: { eventType: 'x.y', payload: {}, application: { name: 'New', uid: APP_LIKE_ID } }, status: 422, loc: ['body', 'application', 'uid'] },
       { does: 'a header value outside printable ASCII', method: 'PUT', path: '/api/v1/app/acme/endpoint/primary/headers', body: { headers: { 'x-a': '✓' } }, status: 422, loc: ['body', 'headers', 'x-a'] },
       { does: 'a header value with a control character', method: 'POST', path: '/api/v1/app/acme/endpoint', body: { url: 'http://127.0.0.1:9/', headers: { 'x-a': '\u0001' } }, status: 422, loc: ['body', 'headers', 'x-a'] },
+      { does: 'a NUL character in a name', method: 'POST', path: '/api/v1/app', body: { name: 'a\u0000b' }, status: 422, loc: ['body', 'name'] },
+      { does: 'a NUL character in endpoint metadata', method: 'POST', path: '/api/v1/app/acme/endpoint', body: { url: 'https://example.com/', metadata: { k: 'v\u0000' } }, status: 422, loc: ['body', 'metadata', 'k'] },
       { does: 'a malformed percent-encoding in the path', method: 'PUT', path: '/api/v1/app/%E0%A4%A', body: { name: 'X' }, status: 400, code: 'bad_request' },
     ]);
 

@@ -47,12 +47,22 @@ export const MAX_HEADERS = 100;
 /** Bodies nested deeper than this are refused: serialising them again would exhaust the stack. */
 export const MAX_JSON_DEPTH = 256;
 
-function checkDepth(body: object): void {
-  const stack: Array<[unknown, number]> = [[body, 1]];
+/**
+ * Walks a JSON body once: too deep a nesting is refused, and so is a NUL character in any string
+ * but a message's payload (which is kept as bytes): PostgreSQL's text and jsonb cannot hold one,
+ * and SQLite is held to the same rule so both stores accept the same input.
+ */
+function checkBody(body: object): void {
+  const stack: Array<{ value: unknown; depth: number; path: string[]; payload: boolean }> = [{ value: body, depth: 1, path: [], payload: false }];
   while (stack.length > 0) {
-    const [value, depth] = stack.pop()!;
+    const { value, depth, path, payload } = stack.pop()!;
     if (depth > MAX_JSON_DEPTH) throw invalid(['body'], `is nested more than ${MAX_JSON_DEPTH} levels deep`);
-    if (value !== null && typeof value === 'object') for (const child of Object.values(value)) stack.push([child, depth + 1]);
+    if (!payload && typeof value === 'string' && value.includes('\u0000')) throw invalid(['body', ...path], 'must not contain NUL (\\u0000) characters');
+    if (value === null || typeof value !== 'object') continue;
+    for (const [key, child] of Object.entries(value)) {
+      if (!payload && key.includes('\u0000')) throw invalid(['body', ...path], 'must not contain NUL (\\u0000) characters in its keys');
+      stack.push({ value: child, depth: depth + 1, path: [...path, key], payload: payload || (depth === 1 && key === 'payload') });
+    }
   }
 }
 
@@ -102,7 +112,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     });
   }
   app.addHook('preValidation', async (request) => {
-    if (request.body !== null && typeof request.body === 'object' && !Buffer.isBuffer(request.body)) checkDepth(request.body);
+    if (request.body !== null && typeof request.body === 'object' && !Buffer.isBuffer(request.body)) checkBody(request.body);
   });
   registerIdempotency(app, options.context.store.idempotency, options.context.clock);
 

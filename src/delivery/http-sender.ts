@@ -106,7 +106,8 @@ async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string
       break;
     }
   }
-  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8');
+  // NUL cannot be stored in a PostgreSQL text column; a receiver's body is kept for reading, not replay.
+  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8').replaceAll('\u0000', '\ufffd');
 }
 
 const FAILURE_BY_CODE: Record<string, FailureReason> = {
