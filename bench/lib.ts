@@ -200,3 +200,21 @@ export function arrivalRate(stats: ReceiverStats, index: number): number {
   const last = stats.lastAt[index];
   return first && last && last > first ? (stats.counts[index]! - 1) / ((last - first) / 1000) : Number.NaN;
 }
+
+/**
+ * Calls `send` at an even cadence of `rate` a second for `durationMs`: on each timer tick, every
+ * call whose time has come. Resolves with how many it started once they have all settled.
+ */
+export async function atRate(rate: number, durationMs: number, send: () => Promise<void>): Promise<number> {
+  const pending: Array<Promise<void>> = [];
+  const interval = 1000 / rate;
+  const started = performance.now();
+  let sent = 0;
+  while (performance.now() - started < durationMs) {
+    const due = Math.floor((performance.now() - started) / interval) + 1;
+    for (; sent < due; sent++) pending.push(send());
+    await sleep(1);
+  }
+  await Promise.all(pending);
+  return sent;
+}

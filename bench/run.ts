@@ -5,6 +5,7 @@ import { postgresReachable } from '../test/support/stores.ts';
 import { backlog } from './scenarios/backlog.ts';
 import { deliveryBaseline, deliveryHerald, fanOut, isolation } from './scenarios/delivery.ts';
 import { ingestBaseline, ingestHerald } from './scenarios/ingest.ts';
+import { inboundAck } from './scenarios/inbound.ts';
 import { latency } from './scenarios/latency.ts';
 import type { StoreKind } from './lib.ts';
 
@@ -15,10 +16,10 @@ import type { StoreKind } from './lib.ts';
  */
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
 const quick = values.quick!;
-const only = new Set((values.only ?? 'ingest,delivery,latency,fanout,isolation,backlog').split(','));
+const only = new Set((values.only ?? 'ingest,delivery,latency,inbound,fanout,isolation,backlog').split(','));
 const size = quick
-  ? { ingestMs: 4_000, deliveries: 5_000, latencyMs: 6_000, fanOutMessages: 60, isolation: 1_500, backlog: 100_000, backlogRunMs: 3_000 }
-  : { ingestMs: 8_000, deliveries: 20_000, latencyMs: 30_000, fanOutMessages: 400, isolation: 4_000, backlog: 1_000_000, backlogRunMs: 8_000 };
+  ? { ingestMs: 4_000, deliveries: 5_000, latencyMs: 6_000, inboundMs: 5_000, fanOutMessages: 60, isolation: 1_500, backlog: 100_000, backlogRunMs: 3_000 }
+  : { ingestMs: 8_000, deliveries: 20_000, latencyMs: 30_000, inboundMs: 15_000, fanOutMessages: 400, isolation: 4_000, backlog: 1_000_000, backlogRunMs: 8_000 };
 const stores: StoreKind[] = (await postgresReachable()) ? ['sqlite', 'postgres'] : ['sqlite'];
 const started = performance.now();
 const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
@@ -56,6 +57,12 @@ if (only.has('latency')) {
     results[store].latency = await latency(store, 1_000, size.latencyMs);
   }
 }
+if (only.has('inbound')) {
+  for (const store of stores) {
+    log(`inbound ack at 1,000 req/s: Herald on ${store}`);
+    results[store].inbound = await inboundAck(store, 1_000, size.inboundMs);
+  }
+}
 if (only.has('fanout')) {
   for (const store of stores) {
     log(`fan-out 1 → 100: Herald on ${store}`);
@@ -82,6 +89,7 @@ const targets = [
   { figure: 'delivery, SQLite', target: '≥ 0.5 × bare undici loop', value: results.sqlite.delivery?.ratio, pass: (v: number) => v >= 0.5, show: ratio },
   { figure: 'latency p50 at 1,000 msg/s, SQLite', target: '≤ 3 ms', value: results.sqlite.latency?.p50, pass: (v: number) => v <= 3, show: ms },
   { figure: 'latency p99 at 1,000 msg/s, SQLite', target: '≤ 20 ms', value: results.sqlite.latency?.p99, pass: (v: number) => v <= 20, show: ms },
+  ...stores.map((store) => ({ figure: `inbound ack p99 at 1,000 req/s, ${label(store)}`, target: '≤ 10 ms', value: results[store].inbound?.p99, pass: (v: number) => v <= 10, show: ms })),
   { figure: 'ingest, PostgreSQL', target: '≥ 5,000 msg/s', value: results.postgres.ingest?.rate, pass: (v: number) => v >= 5_000, show: perSecond },
   ...stores.map((store) => ({ figure: `fan-out 1 → 100, ${label(store)}`, target: '≥ single-endpoint delivery', value: results[store].fanOut?.ratioToSingle, pass: (v: number) => v >= 1, show: ratio })),
   ...stores.map((store) => ({ figure: `isolation, ${label(store)}`, target: 'healthy keeps > 90% of its rate', value: results[store].isolation?.ratio, pass: (v: number) => v > 0.9, show: ratio })),
@@ -118,6 +126,7 @@ function report(): string {
     row('latency p50 / p99 / p99.9 at 1,000 msg/s', (s) => `${ms(at(s, 'latency.p50'))} / ${ms(at(s, 'latency.p99'))} / ${ms(at(s, 'latency.p999'))}`);
     row('… of which the 202, p50 / p99', (s) => `${ms(at(s, 'latency.acceptP50'))} / ${ms(at(s, 'latency.acceptP99'))}`);
   }
+  if (results.sqlite.inbound) row('inbound ack p50 / p99 / p99.9 at 1,000 req/s (Stripe-signed)', (s) => `${ms(at(s, 'inbound.p50'))} / ${ms(at(s, 'inbound.p99'))} / ${ms(at(s, 'inbound.p999'))}`);
   if (results.sqlite.fanOut) row('fan-out 1 → 100, deliveries/s (× single)', (s) => `${perSecond(at(s, 'fanOut.rate'))} (${ratio(at(s, 'fanOut.ratioToSingle'))})`);
   if (results.sqlite.isolation) row('isolation: healthy rate beside slow + failing (ratio)', (s) => `${perSecond(at(s, 'isolation.beside'))} (${ratio(at(s, 'isolation.ratio'))})`);
   if (results.sqlite.backlog) {

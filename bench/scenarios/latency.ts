@@ -1,5 +1,5 @@
 import { Agent } from 'undici';
-import { appWithEndpoints, kill, percentile, sleep, startHerald, startReceiver, TOKEN, until, Workspace, type StoreKind } from '../lib.ts';
+import { appWithEndpoints, atRate, kill, percentile, startHerald, startReceiver, TOKEN, until, Workspace, type StoreKind } from '../lib.ts';
 
 export interface LatencyResult {
   sent: number;
@@ -41,17 +41,7 @@ export async function latency(kind: StoreKind, rate: number, durationMs: number)
     await until('the warm-up deliveries', async () => (await receiver.stats()).counts[0]! >= 200, 10_000);
     await receiver.child.ask({ cmd: 'reset' });
     accepted.length = 0;
-    let sent = 0;
-    const pending: Array<Promise<void>> = [];
-    // An even cadence: on each timer tick, publish every message whose scheduled time has come.
-    const interval = 1000 / rate;
-    const started = performance.now();
-    while (performance.now() - started < durationMs) {
-      const due = Math.floor((performance.now() - started) / interval) + 1;
-      for (; sent < due; sent++) pending.push(publish());
-      await sleep(1);
-    }
-    await Promise.all(pending);
+    const sent = await atRate(rate, durationMs, publish);
     await until('every delivery', async () => (await receiver.stats()).counts[0]! >= sent, 30_000, 100);
     const stats = await receiver.stats();
     const sorted = stats.latencies.sort((a, b) => a - b);
