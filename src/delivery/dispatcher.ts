@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Store } from '../store/store.ts';
 import { type AttemptDependencies, attemptDelivery } from './attempt.ts';
 import { Lanes } from './lanes.ts';
+import type { Handoff } from './publish.ts';
 import { ResultWriter } from './result-writer.ts';
 
 export interface DispatcherOptions extends AttemptDependencies {
@@ -41,6 +42,11 @@ export class Dispatcher {
   #wake: (() => void) | null = null;
   #woken = false;
   #lastClaimAt = 0;
+  /**
+   * Deliveries straight from the publisher, stored already leased to this dispatcher: a message
+   * accepted while its endpoints' lanes have room costs no claim (a write and a query) at all.
+   */
+  readonly handoff: Handoff;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
@@ -53,11 +59,25 @@ export class Dispatcher {
         .catch((error) => options.onError(error, `delivering ${delivery.message.id} to ${delivery.endpoint.id}`)),
       onLow: () => this.wake(),
     });
+    this.handoff = {
+      leaseMs: options.leaseMs,
+      reserve: (endpointId) => this.#running !== null && !this.#stopping && this.#lanes.reserve(endpointId),
+      fill: (endpointId, delivery) => {
+        if (delivery && this.#stopping) {
+          // Stopped meanwhile: the lease goes back rather than waiting out its expiry.
+          this.#lanes.fill(endpointId, null);
+          void options.store.queue.release([delivery], options.clock.now()).catch((error) => options.onError(error, 'giving back leases'));
+          return;
+        }
+        this.#lanes.fill(endpointId, delivery);
+      },
+    };
   }
 
   start(): void {
     this.#running ??= this.#loop();
   }
+
 
   /** Tells the dispatcher there may be new due work (a message was accepted, a resend asked). */
   wake(): void {

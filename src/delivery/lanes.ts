@@ -3,6 +3,8 @@ import type { ClaimedDelivery } from '../store/store.ts';
 interface Lane {
   waiting: ClaimedDelivery[];
   sending: number;
+  /** Room kept for deliveries the publisher is storing already leased to this process. */
+  reserved: number;
 }
 
 export interface LaneOptions {
@@ -12,7 +14,7 @@ export interface LaneOptions {
   total: number;
   /** Sends one delivery; the lane frees its slot when the promise settles. */
   send: (delivery: ClaimedDelivery) => Promise<void>;
-  /** Called when an endpoint's lane runs low enough to be worth a claim. */
+  /** Called when an endpoint's lane, or all of them, run low enough to be worth a claim. */
   onLow: () => void;
 }
 
@@ -69,16 +71,32 @@ export class Lanes {
 
   add(deliveries: readonly ClaimedDelivery[]): void {
     for (const delivery of deliveries) {
-      const id = delivery.endpoint.id;
-      let lane = this.#lanes.get(id);
-      if (!lane) {
-        lane = { waiting: [], sending: 0 };
-        this.#lanes.set(id, lane);
-      }
-      lane.waiting.push(delivery);
+      this.#lane(delivery.endpoint.id).waiting.push(delivery);
       this.#held++;
     }
     this.#pump();
+  }
+
+  /**
+   * Keeps room for one delivery to an endpoint whose lane is less than half full; an endpoint
+   * with more may have a backlog in the database, which claims serve in order.
+   */
+  reserve(endpointId: string): boolean {
+    if (this.#held >= this.totalHold) return false;
+    const lane = this.#lane(endpointId);
+    if (this.#holding(lane) >= this.perEndpointHold / 2) return false;
+    lane.reserved++;
+    this.#held++;
+    return true;
+  }
+
+  /** Fills a reservation with its delivery, or gives it up (null). */
+  fill(endpointId: string, delivery: ClaimedDelivery | null): void {
+    const lane = this.#lane(endpointId);
+    lane.reserved--;
+    this.#held--;
+    if (delivery) this.add([delivery]);
+    else if (this.#holding(lane) === 0) this.#lanes.delete(endpointId);
   }
 
   /** Takes every delivery still waiting (to give its lease back when stopping). */
@@ -94,7 +112,16 @@ export class Lanes {
   }
 
   #holding(lane: Lane): number {
-    return lane.waiting.length + lane.sending;
+    return lane.waiting.length + lane.sending + lane.reserved;
+  }
+
+  #lane(endpointId: string): Lane {
+    let lane = this.#lanes.get(endpointId);
+    if (!lane) {
+      lane = { waiting: [], sending: 0, reserved: 0 };
+      this.#lanes.set(endpointId, lane);
+    }
+    return lane;
   }
 
   #pump(): void {
@@ -117,7 +144,9 @@ export class Lanes {
       const holding = this.#holding(lane);
       if (holding === 0) this.#lanes.delete(endpointId);
       this.#pump();
-      if (holding === Math.floor(this.perEndpointHold / 2) || this.#held === 0) this.#options.onLow();
+      // A lane back at half its share (or all lanes at half theirs) was fuller than a claim fills
+      // it to: the database may hold more for it.
+      if (holding === Math.floor(this.perEndpointHold / 2) || this.#held === Math.floor(this.totalHold / 2)) this.#options.onLow();
     });
     this.#sends.add(send);
   }

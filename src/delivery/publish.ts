@@ -1,8 +1,8 @@
 import type { Clock } from '../core/clock.ts';
 import { endpointReceives } from '../core/filters.ts';
 import type { IdGenerator } from '../core/ids.ts';
-import type { Application, Endpoint, InboundEnvelope, Message } from '../core/model.ts';
-import type { Store } from '../store/store.ts';
+import { type Application, type Endpoint, type InboundEnvelope, type Message, Trigger } from '../core/model.ts';
+import type { ClaimedDelivery, Store } from '../store/store.ts';
 
 export interface PublishInput {
   eventType: string;
@@ -23,25 +23,60 @@ export interface Publisher {
   record(app: Application, input: PublishInput): Promise<Message>;
 }
 
-/** Fan-out: every accepted event becomes a message and its deliveries, then the dispatcher is told. */
-export function createPublisher(store: Store, ids: IdGenerator, clock: Clock, wake: () => void): Publisher {
-  async function enqueue(app: Application, input: PublishInput, endpointIds: string[]): Promise<Message> {
+/** The dispatcher in this process, taking deliveries from the publisher (see Dispatcher.handoff). */
+export interface Handoff {
+  leaseMs: number;
+  /** Keeps room for a delivery to this endpoint, if its lane has some. */
+  reserve(endpointId: string): boolean;
+  /** Hands over the delivery a reservation was for, once stored; null gives the room up. */
+  fill(endpointId: string, delivery: ClaimedDelivery | null): void;
+}
+
+/**
+ * Fan-out: every accepted event becomes a message and its deliveries. Those the dispatcher in this
+ * process has room for are stored already leased to it and handed over once committed; for the
+ * rest it is woken to claim them.
+ */
+export function createPublisher(store: Store, ids: IdGenerator, clock: Clock, wake: () => void, handoff: Handoff | null = null): Publisher {
+  async function enqueue(app: Application, input: PublishInput, endpoints: readonly Endpoint[]): Promise<Message> {
     const message: Message = { id: ids('message'), appId: app.id, ...input, createdAt: clock.now() };
-    const stored = store.messages.enqueue(message, endpointIds);
+    const leased = new Set(handoff ? endpoints.filter((endpoint) => handoff.reserve(endpoint.id)).map((endpoint) => endpoint.id) : []);
+    const stored = store.messages.enqueue(
+      message,
+      endpoints.map((endpoint) => endpoint.id),
+      leased.size > 0 ? { until: message.createdAt + handoff!.leaseMs, endpointIds: leased } : undefined,
+    );
     // The dispatcher's claim is queued behind this write, so it may send as soon as the message is
     // committed, before the commit is synced: a send can never precede the commit it depends on.
-    if (endpointIds.length > 0) wake();
-    await stored;
+    if (endpoints.length > leased.size) wake();
+    let deliveryIds: number[];
+    try {
+      deliveryIds = await stored;
+    } catch (error) {
+      for (const endpointId of leased) handoff!.fill(endpointId, null);
+      throw error;
+    }
+    endpoints.forEach((endpoint, i) => {
+      if (!leased.has(endpoint.id)) return;
+      handoff!.fill(endpoint.id, {
+        id: deliveryIds[i]!,
+        lease: 1,
+        attemptNumber: 1,
+        trigger: Trigger.scheduled,
+        message,
+        endpoint: { id: endpoint.id, url: endpoint.url, headers: endpoint.headers, secrets: endpoint.secrets, disabled: endpoint.disabled },
+      });
+    });
     return message;
   }
 
   return {
     async publish(app, input) {
       const endpoints = await store.endpoints.listEnabled(app.id);
-      return enqueue(app, input, endpoints.filter((endpoint) => endpointReceives(endpoint, input)).map((endpoint) => endpoint.id));
+      return enqueue(app, input, endpoints.filter((endpoint) => endpointReceives(endpoint, input)));
     },
     publishTo(app, endpoint, input) {
-      return enqueue(app, input, [endpoint.id]);
+      return enqueue(app, input, [endpoint]);
     },
     record(app, input) {
       return enqueue(app, input, []);

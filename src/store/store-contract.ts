@@ -277,6 +277,38 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.notEqual(second!.lease, first!.lease);
       });
 
+      it('stores deliveries handed to the dispatcher already leased, and returns every delivery id in endpoint order', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const kept = await store.endpoints.create(anEndpoint(app.id));
+        const queuedOne = await store.endpoints.create(anEndpoint(app.id));
+        const message = aMessage(app.id);
+        const ids = await store.messages.enqueue(message, [kept.id, queuedOne.id], { until: T0 + 1000, endpointIds: new Set([kept.id]) });
+        assert.equal(ids.length, 2);
+        assert.notEqual(ids[0], ids[1]);
+        const [claimed, ...rest] = await claim(store, { leaseMs: 1000 });
+        assert.equal(rest.length, 0, 'the leased delivery is not claimable while its lease runs');
+        assert.equal(claimed!.id, ids[1]);
+        assert.equal(claimed!.endpoint.id, queuedOne.id);
+        const [expired] = await claim(store, { now: T0 + 1000 });
+        assert.equal(expired!.id, ids[0]);
+        assert.equal(expired!.lease, 2, 'a new claim supersedes the lease the delivery was stored with');
+        const handedOff = (await store.queue.listByMessage(message.id, page())).items.find((row) => row.endpoint.id === kept.id);
+        assert.equal(handedOff!.delivery.status, Status.sending);
+      });
+
+      it('records the result of a delivery stored leased, under lease 1', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const endpoint = await store.endpoints.create(anEndpoint(app.id));
+        const message = aMessage(app.id);
+        const [id] = await store.messages.enqueue(message, [endpoint.id], { until: T0 + 1000, endpointIds: new Set([endpoint.id]) });
+        await store.queue.complete([result({ id: id!, lease: 1 }, anAttempt(message, endpoint.id), { status: Status.success })]);
+        const [row] = (await store.queue.listByMessage(message.id, page())).items;
+        assert.equal(row!.delivery.status, Status.success);
+        assert.equal(row!.delivery.attemptCount, 1);
+      });
+
       it('gives released deliveries back to the queue at once', async () => {
         const store = await fresh();
         await queued(store);

@@ -107,6 +107,11 @@ export interface EndpointStore {
   delete(appId: string, id: string): Promise<boolean>;
 }
 
+export interface EnqueueLease {
+  until: number;
+  endpointIds: ReadonlySet<string>;
+}
+
 export interface MessageFilter extends TimeRange {
   eventTypes: string[] | null;
   channel: string | null;
@@ -115,9 +120,14 @@ export interface MessageFilter extends TimeRange {
 export interface MessageStore {
   /**
    * Stores a message and one pending delivery per endpoint, due at `message.createdAt`, in one
-   * transaction. Throws StoreError('conflict') when the application already has its eventId.
+   * transaction, and returns the deliveries' ids in the order of `endpointIds`. Throws
+   * StoreError('conflict') when the application already has its eventId.
+   *
+   * The deliveries to endpoints in `lease.endpointIds` are stored already claimed (sending, lease
+   * 1, until `lease.until`): a dispatcher in the same process takes them from the publisher
+   * instead of claiming them back from the database.
    */
-  enqueue(message: Message, endpointIds: readonly string[]): Promise<void>;
+  enqueue(message: Message, endpointIds: readonly string[], lease?: EnqueueLease): Promise<number[]>;
   /** Looks a message up by id, then by eventId. */
   get(appId: string, idOrEventId: string): Promise<Message | null>;
   list(appId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>>;

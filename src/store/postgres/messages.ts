@@ -3,7 +3,7 @@ import { Status, Trigger } from '../../core/model.ts';
 import { toPage } from '../paging.ts';
 import { nullableJson, toMessage } from '../rows.ts';
 import { Conditions, keyset } from '../sql.ts';
-import type { MessageFilter, MessageStore } from '../store.ts';
+import type { EnqueueLease, MessageFilter, MessageStore } from '../store.ts';
 import { DUE_CHANNEL, type PostgresDatabase } from './database.ts';
 import type { Message } from '../../core/model.ts';
 import { Batcher } from '../batcher.ts';
@@ -12,7 +12,7 @@ import { StoreError } from '../errors.ts';
 export function postgresMessages(db: PostgresDatabase): MessageStore {
   const batcher = new Batcher(enqueueBatch(db), { maxBatch: 500, maxConcurrent: 4 });
   return {
-    enqueue: (message, endpointIds) => batcher.add({ message, endpointIds }),
+    enqueue: (message, endpointIds, lease) => batcher.add({ message, endpointIds, lease }),
 
     async get(appId, idOrEventId) {
       const row = await db.one(
@@ -44,14 +44,16 @@ export function postgresMessages(db: PostgresDatabase): MessageStore {
 
 /**
  * Enqueues a batch in one statement: the messages, their deliveries, and a notification that
- * wakes idle workers once it is committed. A message whose eventId is already taken in its
- * application is skipped by ON CONFLICT, gets no deliveries, and fails alone with a conflict.
+ * wakes idle workers once it is committed (unless every delivery was leased to this process). A
+ * message whose eventId is already taken in its application is skipped by ON CONFLICT, gets no
+ * deliveries, and fails alone with a conflict.
  */
 function enqueueBatch(db: PostgresDatabase) {
-  return async (batch: Array<{ message: Message; endpointIds: readonly string[] }>): Promise<Array<undefined | Error>> => {
+  return async (batch: Array<{ message: Message; endpointIds: readonly string[]; lease: EnqueueLease | undefined }>): Promise<Array<number[] | Error>> => {
     const messages = batch.map((entry) => entry.message);
-    const deliveries = batch.flatMap(({ message, endpointIds }) => endpointIds.map((endpointId) => [message.id, endpointId] as const));
-    const inserted = await db.query<{ id: string }>(
+    const deliveries = batch.flatMap(({ message, endpointIds, lease }) =>
+      endpointIds.map((endpointId) => [message.id, endpointId, lease?.endpointIds.has(endpointId) ? lease.until : null] as const));
+    const inserted = await db.query<{ id: string; endpoint_ids: string[] | null; delivery_ids: string[] | null }>(
       `WITH inserted AS (
          INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, created_at)
          SELECT id, app_id, event_type, event_id, channels::jsonb, payload, inbound::jsonb, created_at
@@ -61,23 +63,36 @@ function enqueueBatch(db: PostgresDatabase) {
          RETURNING id, created_at
        ), queued AS (
          INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-         SELECT i.id, d.endpoint_id, ${Status.pending}, 0, ${Trigger.scheduled}, i.created_at, 0, i.created_at, i.created_at, i.created_at
-         FROM inserted i JOIN unnest(?::text[], ?::text[]) AS d(message_id, endpoint_id) ON d.message_id = i.id
-         RETURNING 1
+         SELECT i.id, d.endpoint_id,
+           CASE WHEN d.leased_until IS NULL THEN ${Status.pending} ELSE ${Status.sending} END, 0, ${Trigger.scheduled},
+           coalesce(d.leased_until, i.created_at), CASE WHEN d.leased_until IS NULL THEN 0 ELSE 1 END,
+           i.created_at, i.created_at, i.created_at
+         FROM inserted i JOIN unnest(?::text[], ?::text[], ?::bigint[]) AS d(message_id, endpoint_id, leased_until) ON d.message_id = i.id
+         RETURNING id, message_id, endpoint_id, status
        ), notified AS (
-         SELECT pg_notify('${DUE_CHANNEL}', '') FROM (SELECT 1 FROM queued LIMIT 1) AS any_queued
+         SELECT pg_notify('${DUE_CHANNEL}', '') FROM (SELECT 1 FROM queued WHERE status = ${Status.pending} LIMIT 1) AS any_queued
        )
-       SELECT id FROM inserted, (SELECT count(*) FROM notified) AS n`,
+       SELECT i.id, q.endpoint_ids, q.delivery_ids
+       FROM inserted i
+       LEFT JOIN (SELECT message_id, array_agg(endpoint_id) AS endpoint_ids, array_agg(id::text) AS delivery_ids FROM queued GROUP BY message_id) q
+         ON q.message_id = i.id,
+       (SELECT count(*) FROM notified) AS n`,
       [
         messages.map((m) => m.id), messages.map((m) => m.appId), messages.map((m) => m.eventType), messages.map((m) => m.eventId),
         messages.map((m) => nullableJson(m.channels)), messages.map((m) => Buffer.from(m.payload)), messages.map((m) => nullableJson(m.inbound)),
         messages.map((m) => m.createdAt),
-        deliveries.map(([messageId]) => messageId), deliveries.map(([, endpointId]) => endpointId),
+        deliveries.map(([messageId]) => messageId), deliveries.map(([, endpointId]) => endpointId), deliveries.map(([, , until]) => until),
       ],
     );
-    const stored = new Set(inserted.map((row) => row.id));
-    return messages.map((m) =>
-      stored.has(m.id) ? undefined : new StoreError('conflict', `A message with eventId ${m.eventId} already exists in ${m.appId}.`));
+    const stored = new Map(inserted.map((row) => {
+      const ids = new Map((row.endpoint_ids ?? []).map((endpointId, i) => [endpointId, Number(row.delivery_ids![i])]));
+      return [row.id, ids];
+    }));
+    return batch.map(({ message, endpointIds }) => {
+      const ids = stored.get(message.id);
+      if (!ids) return new StoreError('conflict', `A message with eventId ${message.eventId} already exists in ${message.appId}.`);
+      return endpointIds.map((endpointId) => ids.get(endpointId)!);
+    });
   };
 }
 

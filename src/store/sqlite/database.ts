@@ -85,6 +85,11 @@ export class SqliteDatabase {
     return this.#statement(sql).get(...(params as SQLInputValue[])) as T | undefined;
   }
 
+  /** Runs an INSERT and returns the new row's rowid. */
+  insert(sql: string, ...params: unknown[]): number {
+    return Number(this.#statement(sql).run(...(params as SQLInputValue[])).lastInsertRowid);
+  }
+
   run(sql: string, ...params: unknown[]): number {
     return Number(this.#statement(sql).run(...(params as SQLInputValue[])).changes);
   }

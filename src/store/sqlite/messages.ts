@@ -8,20 +8,22 @@ import { nullableJson, toMessage } from '../rows.ts';
 
 export function sqliteMessages(db: SqliteDatabase): MessageStore {
   return {
-    async enqueue(message, endpointIds) {
-      await db.write(() => {
+    enqueue(message, endpointIds, lease) {
+      return db.write(() => {
         db.run(
           'INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
           message.id, message.appId, message.eventType, message.eventId, nullableJson(message.channels), message.payload,
           nullableJson(message.inbound), message.createdAt,
         );
-        for (const endpointId of endpointIds) {
-          db.run(
+        return endpointIds.map((endpointId) => {
+          const leased = lease?.endpointIds.has(endpointId) ?? false;
+          return db.insert(
             `INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-             VALUES (?, ?, ${Status.pending}, 0, ${Trigger.scheduled}, ?, 0, ?, ?, ?)`,
-            message.id, endpointId, message.createdAt, message.createdAt, message.createdAt, message.createdAt,
+             VALUES (?, ?, ?, 0, ${Trigger.scheduled}, ?, ?, ?, ?, ?)`,
+            message.id, endpointId, leased ? Status.sending : Status.pending, leased ? lease!.until : message.createdAt, leased ? 1 : 0,
+            message.createdAt, message.createdAt, message.createdAt,
           );
-        }
+        });
       });
     },
 

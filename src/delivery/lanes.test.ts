@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import type { ClaimedDelivery } from '../store/store.ts';
+import { Lanes } from './lanes.ts';
+
+const delivery = (id: number, endpointId = 'ep_1'): ClaimedDelivery => ({
+  id, lease: 1, attemptNumber: 1, trigger: 0,
+  message: { id: `msg_${id}`, appId: 'app_1', eventType: 'a.b', payload: new Uint8Array(), inbound: null },
+  endpoint: { id: endpointId, url: 'http://127.0.0.1:1/', headers: {}, secrets: [], disabled: false },
+});
+
+/** Lanes whose sends finish only when the test says so. */
+function lanes(perEndpoint: number, total: number) {
+  const finish: Array<() => void> = [];
+  let low = 0;
+  const subject = new Lanes({
+    perEndpoint, total,
+    send: () => new Promise<void>((resolve) => finish.push(resolve)),
+    onLow: () => low++,
+  });
+  return { subject, finish, low: () => low };
+}
+
+it('reserves room for handed-over deliveries only while a lane is under half its share', () => {
+  const { subject } = lanes(2, 8); // an endpoint may hold 4; reservations stop at 2
+  assert.equal(subject.reserve('ep_1'), true);
+  assert.equal(subject.reserve('ep_1'), true);
+  assert.equal(subject.reserve('ep_1'), false);
+  assert.equal(subject.reserve('ep_2'), true, 'each endpoint has its own share');
+  assert.equal(subject.held, 3);
+  assert.equal(subject.slots().get('ep_1'), 2, 'a claim may still fill the reserved lane to its share');
+});
+
+it('sends a filled reservation, and forgets a given-up one', async () => {
+  const { subject, finish } = lanes(2, 8);
+  subject.reserve('ep_1');
+  subject.reserve('ep_1');
+  subject.fill('ep_1', delivery(1));
+  subject.fill('ep_1', null);
+  assert.equal(finish.length, 1, 'the filled one is sent at once');
+  assert.equal(subject.held, 1);
+  finish[0]!();
+  await subject.settled();
+  assert.equal(subject.held, 0);
+  assert.deepEqual([...subject.slots().keys()], [], 'an empty lane is dropped');
+});
+
+it('asks for a claim when a lane that was over half its share comes back to half', async () => {
+  const { subject, finish, low } = lanes(1, 8); // hold 2, half 1
+  subject.add([delivery(1), delivery(2)]);
+  finish.shift()!();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(low(), 1);
+});
+
+it('asks for no claim when a lane that never passed half empties', async () => {
+  const { subject, finish, low } = lanes(2, 8);
+  subject.reserve('ep_1');
+  subject.fill('ep_1', delivery(1));
+  finish.shift()!();
+  await subject.settled();
+  assert.equal(low(), 0);
+});
