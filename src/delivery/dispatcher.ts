@@ -42,6 +42,7 @@ export class Dispatcher {
   #wake: (() => void) | null = null;
   #woken = false;
   #lastClaimAt = 0;
+  #lastClaimFound = false;
   /**
    * Deliveries straight from the publisher, stored already leased to this dispatcher: a message
    * accepted while its endpoints' lanes have room costs no claim (a write and a query) at all.
@@ -58,6 +59,9 @@ export class Dispatcher {
         .then((result) => this.#results.write(result))
         .catch((error) => options.onError(error, `delivering ${delivery.message.id} to ${delivery.endpoint.id}`)),
       onLow: () => this.wake(),
+      // Empty lanes are worth a claim if the last one found work (it may have left some, skipped
+      // or locked); after one that found none, new work comes with a wake or falls due on the timer.
+      onEmpty: () => this.#lastClaimFound && this.wake(),
     });
     this.handoff = {
       leaseMs: options.leaseMs,
@@ -121,6 +125,7 @@ export class Dispatcher {
             defaultSlots: this.#lanes.perEndpointHold,
           });
           this.#lastClaimAt = performance.now();
+          this.#lastClaimFound = claimed.length > 0;
           this.#lanes.add(claimed);
           claimedAll = claimed.length === wanted;
         }
@@ -147,8 +152,10 @@ export class Dispatcher {
     const due = await this.#options.store.queue.nextDueAt();
     if (due === null) return this.#options.pollIntervalMs;
     const wait = due - this.#options.clock.now();
-    // Due work that was not claimed waits for a busy endpoint, whose lane wakes us when it runs low.
-    return wait <= 0 ? this.#options.pollIntervalMs : Math.min(wait, this.#options.pollIntervalMs);
+    if (wait > 0) return Math.min(wait, this.#options.pollIntervalMs);
+    // Due work that was not claimed waits for a busy endpoint, whose lane wakes us when it runs
+    // low; with nothing held, it was only busy for a moment (locked by another transaction).
+    return this.#lanes.held === 0 ? BUSY_CLAIM_SPACING_MS : this.#options.pollIntervalMs;
   }
 
   #sleep(ms: number): Promise<void> {

@@ -13,12 +13,14 @@ const delivery = (id: number, endpointId = 'ep_1'): ClaimedDelivery => ({
 function lanes(perEndpoint: number, total: number) {
   const finish: Array<() => void> = [];
   let low = 0;
+  let empty = 0;
   const subject = new Lanes({
     perEndpoint, total,
     send: () => new Promise<void>((resolve) => finish.push(resolve)),
     onLow: () => low++,
+    onEmpty: () => empty++,
   });
-  return { subject, finish, low: () => low };
+  return { subject, finish, low: () => low, empty: () => empty };
 }
 
 it('reserves room for handed-over deliveries only while a lane is under half its share', () => {
@@ -53,11 +55,12 @@ it('asks for a claim when a lane that was over half its share comes back to half
   assert.equal(low(), 1);
 });
 
-it('asks for no claim when a lane that never passed half empties', async () => {
-  const { subject, finish, low } = lanes(2, 8);
+it('says when a lane that never passed half empties, apart from running low', async () => {
+  const { subject, finish, low, empty } = lanes(2, 8);
   subject.reserve('ep_1');
   subject.fill('ep_1', delivery(1));
   finish.shift()!();
   await subject.settled();
   assert.equal(low(), 0);
+  assert.equal(empty(), 1);
 });

@@ -14,8 +14,10 @@ export interface LaneOptions {
   total: number;
   /** Sends one delivery; the lane frees its slot when the promise settles. */
   send: (delivery: ClaimedDelivery) => Promise<void>;
-  /** Called when an endpoint's lane, or all of them, run low enough to be worth a claim. */
+  /** Called when an endpoint's lane runs low enough to be worth a claim. */
   onLow: () => void;
+  /** Called when the last delivery held has been sent. */
+  onEmpty: () => void;
 }
 
 /**
@@ -144,9 +146,10 @@ export class Lanes {
       const holding = this.#holding(lane);
       if (holding === 0) this.#lanes.delete(endpointId);
       this.#pump();
-      // A lane back at half its share (or all lanes at half theirs) was fuller than a claim fills
-      // it to: the database may hold more for it.
-      if (holding === Math.floor(this.perEndpointHold / 2) || this.#held === Math.floor(this.totalHold / 2)) this.#options.onLow();
+      // A lane back at half its share was fuller than a claim fills it to: the database may hold
+      // more for it.
+      if (holding === Math.floor(this.perEndpointHold / 2)) this.#options.onLow();
+      if (this.#held === 0) this.#options.onEmpty();
     });
     this.#sends.add(send);
   }
