@@ -5,19 +5,24 @@ import { postgresReachable } from '../test/support/stores.ts';
 import { backlog } from './scenarios/backlog.ts';
 import { deliveryBaseline, deliveryHerald, fanOut, isolation } from './scenarios/delivery.ts';
 import { ingestBaseline, ingestHerald } from './scenarios/ingest.ts';
-import { inboundAck } from './scenarios/inbound.ts';
+import { inboundAck, inboundBaseline } from './scenarios/inbound.ts';
 import { latency } from './scenarios/latency.ts';
 import type { StoreKind } from './lib.ts';
 
 /**
  * `npm run bench [-- --quick] [--only ingest,delivery,...]`: Herald against the bare baselines
  * measured in the same run, on SQLite and PostgreSQL. Prints a markdown table and writes
- * bench/results/latest.json.
+ * bench/results/latest.json (or `--out <file>`). `--smoke` runs every scenario at sizes too small
+ * to measure anything, so `npm test` can check that the harness works.
  */
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
-const quick = values.quick!;
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, smoke: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
+});
+const quick = values.quick! || values.smoke!;
 const only = new Set((values.only ?? 'ingest,delivery,latency,inbound,fanout,isolation,backlog').split(','));
-const size = quick
+const size = values.smoke
+  ? { ingestMs: 500, deliveries: 300, latencyMs: 1_000, inboundMs: 1_000, fanOutMessages: 5, isolation: 60, backlog: 3_000, backlogRunMs: 500 }
+  : quick
   ? { ingestMs: 4_000, deliveries: 5_000, latencyMs: 6_000, inboundMs: 5_000, fanOutMessages: 60, isolation: 1_500, backlog: 100_000, backlogRunMs: 3_000 }
   : { ingestMs: 8_000, deliveries: 20_000, latencyMs: 30_000, inboundMs: 15_000, fanOutMessages: 400, isolation: 4_000, backlog: 1_000_000, backlogRunMs: 8_000 };
 const stores: StoreKind[] = (await postgresReachable()) ? ['sqlite', 'postgres'] : ['sqlite'];
@@ -58,6 +63,8 @@ if (only.has('latency')) {
   }
 }
 if (only.has('inbound')) {
+  log('inbound ack at 1,000 req/s: bare node:http');
+  results.baselines.inbound = await inboundBaseline(1_000, size.inboundMs);
   for (const store of stores) {
     log(`inbound ack at 1,000 req/s: Herald on ${store}`);
     results[store].inbound = await inboundAck(store, 1_000, size.inboundMs);
@@ -102,8 +109,9 @@ const targets = [
 ];
 results.targets = targets.filter((t) => t.value !== undefined).map((t) => ({ figure: t.figure, target: t.target, value: t.value, pass: t.pass(t.value) }));
 
-mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-writeFileSync(new URL('./results/latest.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
+const out = values.out ?? new URL('./results/latest.json', import.meta.url);
+if (!values.out) mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
 console.log(report());
 
 function report(): string {
@@ -126,7 +134,10 @@ function report(): string {
     row('latency p50 / p99 / p99.9 at 1,000 msg/s', (s) => `${ms(at(s, 'latency.p50'))} / ${ms(at(s, 'latency.p99'))} / ${ms(at(s, 'latency.p999'))}`);
     row('… of which the 202, p50 / p99', (s) => `${ms(at(s, 'latency.acceptP50'))} / ${ms(at(s, 'latency.acceptP99'))}`);
   }
-  if (results.sqlite.inbound) row('inbound ack p50 / p99 / p99.9 at 1,000 req/s (Stripe-signed)', (s) => `${ms(at(s, 'inbound.p50'))} / ${ms(at(s, 'inbound.p99'))} / ${ms(at(s, 'inbound.p999'))}`);
+  if (b.inbound) {
+    row('inbound ack p50 / p99 / p99.9 at 1,000 req/s (Stripe-signed)', (s) => `${ms(at(s, 'inbound.p50'))} / ${ms(at(s, 'inbound.p99'))} / ${ms(at(s, 'inbound.p999'))}`,
+      `node:http ${ms(b.inbound.p50)} / ${ms(b.inbound.p99)} / ${ms(b.inbound.p999)}`);
+  }
   if (results.sqlite.fanOut) row('fan-out 1 → 100, deliveries/s (× single)', (s) => `${perSecond(at(s, 'fanOut.rate'))} (${ratio(at(s, 'fanOut.ratioToSingle'))})`);
   if (results.sqlite.isolation) row('isolation: healthy rate beside slow + failing (ratio)', (s) => `${perSecond(at(s, 'isolation.beside'))} (${ratio(at(s, 'isolation.ratio'))})`);
   if (results.sqlite.backlog) {

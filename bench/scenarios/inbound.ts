@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { Agent } from 'undici';
-import { atRate, kill, percentile, startHerald, startReceiver, TOKEN, Workspace, type StoreKind } from '../lib.ts';
+import { atRate, Child, kill, percentile, startHerald, startReceiver, TOKEN, Workspace, type StoreKind } from '../lib.ts';
 
 export interface AckResult {
   sent: number;
@@ -19,7 +19,6 @@ export async function inboundAck(kind: StoreKind, rate: number, durationMs: numb
   const workspace = new Workspace(kind);
   const receiver = await startReceiver(['ok']);
   const herald = await startHerald(workspace);
-  const agent = new Agent({ connections: 64, keepAliveTimeout: 60_000 });
   try {
     const api = async (path: string, body: object) => {
       const response = await fetch(herald.url + path, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -27,28 +26,50 @@ export async function inboundAck(kind: StoreKind, rate: number, durationMs: numb
     };
     const source = await api('/ingest/api/v1/source', { name: 'bench', type: 'stripe', config: { secret: SECRET } });
     await api(`/ingest/api/v1/source/${source.id}/endpoint`, { url: receiver.urls[0] });
-    const target = new URL(source.ingestUrl);
-    let n = 0;
-    const acks: number[] = [];
-    const deliver = async () => {
-      const body = JSON.stringify({ id: `evt_${++n}`, type: 'invoice.paid', data: { object: { amount: 4200, note: 'x'.repeat(800) } } });
-      const t = Math.floor(Date.now() / 1000);
-      const signature = `t=${t},v1=${createHmac('sha256', SECRET).update(`${t}.${body}`).digest('hex')}`;
-      const started = performance.now();
-      const response = await agent.request({ origin: target.origin, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body });
-      await response.body.dump();
-      if (response.statusCode !== 200) throw new Error(`bench: the source answered ${response.statusCode}`);
-      acks.push(performance.now() - started);
-    };
-    await atRate(rate, 1_000, deliver); // warm-up
+    return await stripeLoad(new URL(source.ingestUrl), 200, rate, durationMs);
+  } finally {
+    await kill(herald);
+    await receiver.child.close();
+    await workspace.dispose();
+  }
+}
+
+/**
+ * The same load against a bare node:http server that reads each body and answers: the floor the
+ * machine itself puts under these latencies, measured in the same run.
+ */
+export async function inboundBaseline(rate: number, durationMs: number): Promise<AckResult> {
+  const server = new Child('./processes/bare-server.ts');
+  try {
+    const { port } = await server.ready;
+    return await stripeLoad(new URL(`http://127.0.0.1:${port}/in/bare`), 202, rate, durationMs);
+  } finally {
+    await server.close();
+  }
+}
+
+/** Stripe-signed events at `rate` a second, each timed from send to answer; a second of warm-up first. */
+async function stripeLoad(target: URL, status: number, rate: number, durationMs: number): Promise<AckResult> {
+  const agent = new Agent({ connections: 64, keepAliveTimeout: 60_000 });
+  let n = 0;
+  const acks: number[] = [];
+  const deliver = async () => {
+    const body = JSON.stringify({ id: `evt_${++n}`, type: 'invoice.paid', data: { object: { amount: 4200, note: 'x'.repeat(800) } } });
+    const t = Math.floor(Date.now() / 1000);
+    const signature = `t=${t},v1=${createHmac('sha256', SECRET).update(`${t}.${body}`).digest('hex')}`;
+    const started = performance.now();
+    const response = await agent.request({ origin: target.origin, path: target.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body });
+    await response.body.dump();
+    if (response.statusCode !== status) throw new Error(`bench: ${target.origin} answered ${response.statusCode}`);
+    acks.push(performance.now() - started);
+  };
+  try {
+    await atRate(rate, 1_000, deliver);
     acks.length = 0;
     const sent = await atRate(rate, durationMs, deliver);
     acks.sort((a, b) => a - b);
     return { sent, p50: percentile(acks, 50), p99: percentile(acks, 99), p999: percentile(acks, 99.9) };
   } finally {
     await agent.close();
-    await kill(herald);
-    await receiver.child.close();
-    await workspace.dispose();
   }
 }

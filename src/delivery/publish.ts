@@ -56,17 +56,20 @@ export function createPublisher(store: Store, ids: IdGenerator, clock: Clock, wa
       for (const endpointId of leased) handoff!.fill(endpointId, null);
       throw error;
     }
-    endpoints.forEach((endpoint, i) => {
-      if (!leased.has(endpoint.id)) return;
-      handoff!.fill(endpoint.id, {
-        id: deliveryIds[i]!,
-        lease: 1,
-        attemptNumber: 1,
-        trigger: Trigger.scheduled,
-        message,
-        endpoint: { id: endpoint.id, url: endpoint.url, headers: endpoint.headers, secrets: endpoint.secrets, disabled: endpoint.disabled },
-      });
-    });
+    // Handed over after this turn, so the caller's answer goes out before the sends start.
+    if (leased.size > 0) {
+      setImmediate(() => endpoints.forEach((endpoint, i) => {
+        if (!leased.has(endpoint.id)) return;
+        handoff!.fill(endpoint.id, {
+          id: deliveryIds[i]!,
+          lease: 1,
+          attemptNumber: 1,
+          trigger: Trigger.scheduled,
+          message,
+          endpoint: { id: endpoint.id, url: endpoint.url, headers: endpoint.headers, secrets: endpoint.secrets, disabled: endpoint.disabled },
+        });
+      }));
+    }
     return message;
   }
 

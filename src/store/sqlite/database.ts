@@ -6,6 +6,12 @@ import { readMigrations, schemaTooNew } from '../migration-files.ts';
 import type { Row } from '../rows.ts';
 import { acquireProcessLock } from './process-lock.ts';
 
+/**
+ * Fsyncs of the log in flight at once. A commit landing while one is under way need not wait for
+ * it to finish before its own starts; two leave the rest of libuv's four threads to DNS lookups.
+ */
+const MAX_SYNCS = 2;
+
 type Job = { work: () => unknown; durable: boolean; resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
 /**
@@ -22,9 +28,9 @@ export class SqliteDatabase {
   #queue: Job[] = [];
   /** The write-ahead log, which Herald syncs itself after each durable commit (see `write`). */
   readonly #wal: number;
-  /** Commits waiting for the next fsync of the log; one fsync runs at a time and serves them all. */
+  /** Commits waiting for the next fsync of the log, which serves them all. */
   #unsynced: Array<(error: Error | null) => void> = [];
-  #syncing = false;
+  #syncs = 0;
   readonly #releaseLock: () => void;
   #checkpointer: Worker | null = null;
 
@@ -114,7 +120,7 @@ export class SqliteDatabase {
 
   async close(): Promise<void> {
     if (this.#queue.length > 0) this.#commit();
-    while (this.#syncing || this.#unsynced.length > 0) await new Promise((resolve) => setTimeout(resolve, 1));
+    while (this.#syncs > 0 || this.#unsynced.length > 0) await new Promise((resolve) => setTimeout(resolve, 1));
     const checkpointer = this.#checkpointer;
     if (checkpointer) {
       await new Promise((resolve) => {
@@ -178,12 +184,12 @@ export class SqliteDatabase {
   }
 
   #sync(): void {
-    if (this.#syncing || this.#unsynced.length === 0) return;
+    if (this.#syncs >= MAX_SYNCS || this.#unsynced.length === 0) return;
     const waiting = this.#unsynced;
     this.#unsynced = [];
-    this.#syncing = true;
+    this.#syncs++;
     fsync(this.#wal, (error) => {
-      this.#syncing = false;
+      this.#syncs--;
       for (const done of waiting) done(error);
       this.#sync();
     });

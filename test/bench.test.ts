@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { promisify } from 'node:util';
+
+// A benchmark is not a test: this only checks that `npm run bench` works end to end, at sizes
+// too small for its figures to mean anything.
+it('runs every benchmark scenario at smoke sizes and reports every figure', { timeout: 240_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+  try {
+    const out = join(dir, 'results.json');
+    const { stdout } = await promisify(execFile)(process.execPath, ['bench/run.ts', '--smoke', '--out', out], { env: { ...process.env, PROF: '' } });
+    const results = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(results.quick, true);
+    for (const baseline of ['ingest', 'delivery', 'inbound']) assert.ok(results.baselines[baseline], `the ${baseline} baseline`);
+    for (const figure of ['ingest', 'delivery', 'latency', 'inbound', 'fanOut', 'isolation', 'backlog']) assert.ok(results.sqlite[figure], `sqlite ${figure}`);
+    assert.ok(results.targets.length >= 10);
+    assert.match(stdout, /\| target \| value \| met \|/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
