@@ -64,3 +64,14 @@ it('says when a lane that never passed half empties, apart from running low', as
   assert.equal(low(), 0);
   assert.equal(empty(), 1);
 });
+
+it('shares free slots among endpoints in turn instead of filling the first lane to its limit', () => {
+  const started: string[] = [];
+  const subject = new Lanes({
+    perEndpoint: 4, total: 4,
+    send: (d) => (started.push(d.endpoint.id), new Promise<void>(() => {})),
+    onLow: () => {}, onEmpty: () => {},
+  });
+  subject.add([1, 2, 3, 4].map((id) => delivery(id, 'ep_a')).concat([5, 6, 7, 8].map((id) => delivery(id, 'ep_b'))));
+  assert.deepEqual(started.sort(), ['ep_a', 'ep_a', 'ep_b', 'ep_b']);
+});

@@ -127,11 +127,15 @@ export class Lanes {
   }
 
   #pump(): void {
+    // Round robin: a lane that starts a send goes to the back, so free slots are shared among the
+    // endpoints with work waiting instead of filling the first lanes to their limit (which also
+    // made every endpoint open its full pool of connections in turn).
     for (const [endpointId, lane] of this.#lanes) {
-      while (lane.waiting.length > 0 && lane.sending < this.#options.perEndpoint && this.#sending < this.#options.total) {
-        this.#start(endpointId, lane, lane.waiting.shift()!);
-      }
       if (this.#sending >= this.#options.total) return;
+      if (lane.waiting.length === 0 || lane.sending >= this.#options.perEndpoint) continue;
+      this.#start(endpointId, lane, lane.waiting.shift()!);
+      this.#lanes.delete(endpointId);
+      this.#lanes.set(endpointId, lane);
     }
   }
 
