@@ -12,6 +12,12 @@ export interface MaintenanceOptions {
   intervalMs?: number;
 }
 
+/**
+ * Received requests are a source's memory of which events it has seen: providers retry for days,
+ * so they are kept at least this long whatever the retention, and a late retry is still a duplicate.
+ */
+export const INBOUND_DEDUPE_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
+
 /** Rows deleted per statement: small enough that no purge holds locks or the SQLite writer for long. */
 const BATCH = 500;
 
@@ -37,7 +43,8 @@ export function startMaintenance(options: MaintenanceOptions): () => Promise<voi
   const runRound = async () => {
     try {
       const now = clock.now();
-      await purgeAll('messages', store.messages.purge, now - retentionMs);
+      const inboundOlderThan = now - Math.max(retentionMs, INBOUND_DEDUPE_WINDOW_MS);
+      await purgeAll('messages', (olderThan, limit) => store.messages.purge(olderThan, limit, inboundOlderThan), now - retentionMs);
       await purgeAll('attempts', store.attempts.purge, now - retentionMs);
       await purgeAll('idempotency keys', store.idempotency.purge, now - IDEMPOTENCY_WINDOW_MS);
     } catch (error) {

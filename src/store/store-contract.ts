@@ -250,6 +250,20 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.ok(await store.messages.get(app.id, waiting.id));
         assert.equal(await store.messages.purge(Date.now() - 60_000, 10), 0, 'nothing is older than a minute ago');
       });
+
+      it('keeps received requests past the retention until their own cut-off', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const inbound = { method: 'POST', url: 'https://h/in/t', headers: {}, verified: true, diagnosis: null, duplicateOf: null };
+        const received = aMessage(app.id, { inbound, eventId: 'evt_1' });
+        const sent = aMessage(app.id);
+        await store.messages.enqueue(received, []);
+        await store.messages.enqueue(sent, []);
+        assert.equal(await store.messages.purge(Date.now() + 1000, 10, Date.now() - 60_000), 1, 'only the message sent goes');
+        assert.ok(await store.messages.get(app.id, received.id));
+        assert.equal(await store.messages.purge(Date.now() + 1000, 10, Date.now() + 1000), 1);
+        assert.equal(await store.messages.get(app.id, received.id), null);
+      });
     });
 
     describe('delivery queue', () => {

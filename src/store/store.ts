@@ -133,9 +133,10 @@ export interface MessageStore {
   list(appId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>>;
   /**
    * Deletes up to `limit` messages made before `olderThan` that have nothing pending or in flight,
-   * with their deliveries and attempts; returns how many went. (Retention.)
+   * with their deliveries and attempts; returns how many went. (Retention.) Requests received by
+   * a source go only once made before `inboundOlderThan` too, which may be earlier.
    */
-  purge(olderThan: number, limit: number): Promise<number>;
+  purge(olderThan: number, limit: number, inboundOlderThan?: number): Promise<number>;
 }
 
 /** What a worker needs to send one delivery, loaded by the claim. */

@@ -30,13 +30,14 @@ export function postgresMessages(db: PostgresDatabase): MessageStore {
 
     // Ids sort by time, so "older than" is a primary-key range; SKIP LOCKED lets several
     // processes purge side by side without waiting on each other or on deliveries in progress.
-    purge(olderThan, limit) {
+    purge(olderThan, limit, inboundOlderThan = olderThan) {
       return db.run(
         `DELETE FROM messages WHERE id IN (
            SELECT m.id FROM messages m
-           WHERE m.id < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN (1, 3))
+           WHERE m.id < ? AND (m.inbound IS NULL OR m.id < ?)
+             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN (1, 3))
            LIMIT ? FOR UPDATE SKIP LOCKED)`,
-        [smallestIdAt('message', olderThan), limit],
+        [smallestIdAt('message', olderThan), smallestIdAt('message', inboundOlderThan), limit],
       );
     },
   };

@@ -40,14 +40,15 @@ export function sqliteMessages(db: SqliteDatabase): MessageStore {
     },
 
     // Ids sort by time, so "older than" is a primary-key range and needs no index of its own.
-    purge(olderThan, limit) {
+    purge(olderThan, limit, inboundOlderThan = olderThan) {
       return db.write(() =>
         db.run(
           `DELETE FROM messages WHERE id IN (
              SELECT m.id FROM messages m
-             WHERE m.id < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN (1, 3))
+             WHERE m.id < ? AND (m.inbound IS NULL OR m.id < ?)
+               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN (1, 3))
              LIMIT ?)`,
-          smallestIdAt('message', olderThan), limit,
+          smallestIdAt('message', olderThan), smallestIdAt('message', inboundOlderThan), limit,
         ),
       );
     },
