@@ -16,7 +16,7 @@ export interface MaintenanceOptions {
  * Received requests are a source's memory of which events it has seen: providers retry for days,
  * so they are kept at least this long whatever the retention, and a late retry is still a duplicate.
  */
-export const INBOUND_DEDUPE_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
+const INBOUND_DEDUPE_WINDOW_MS = 7 * 24 * 60 * 60 * 1000;
 
 /** Rows deleted per statement: small enough that no purge holds locks or the SQLite writer for long. */
 const BATCH = 500;

@@ -1,7 +1,7 @@
 import type { AddressPolicy } from '../core/address-policy.ts';
 import type { Clock, Random } from '../core/clock.ts';
 import { ID_PREFIX, type IdGenerator } from '../core/ids.ts';
-import type { Application, Endpoint } from '../core/model.ts';
+import { type Application, applicationOf, type Endpoint } from '../core/model.ts';
 import type { Publisher } from '../delivery/publish.ts';
 import type { Store } from '../store/store.ts';
 import type { Access } from './auth.ts';
@@ -33,7 +33,7 @@ export async function findApp(ctx: ApiContext, idOrUid: string): Promise<Applica
 export async function findSourceApp(ctx: ApiContext, idOrUid: string): Promise<Application> {
   const source = await ctx.store.sources.get(idOrUid);
   if (!source) throw notFound('Source');
-  return { id: source.id, uid: source.uid, name: source.name, metadata: source.metadata, throttleRate: null, createdAt: source.createdAt, updatedAt: source.updatedAt };
+  return applicationOf(source);
 }
 
 /**

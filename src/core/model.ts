@@ -103,6 +103,11 @@ export interface Source {
   updatedAt: number;
 }
 
+/** The application behind a source, which holds the source's endpoints, messages and attempts. */
+export function applicationOf(source: Source): Application {
+  return { id: source.id, uid: source.uid, name: source.name, metadata: source.metadata, throttleRate: null, createdAt: source.createdAt, updatedAt: source.updatedAt };
+}
+
 /** Svix's `MessageStatus` numbers, used for deliveries and attempts alike. */
 export const Status = { success: 0, pending: 1, fail: 2, sending: 3 } as const;
 export type Status = (typeof Status)[keyof typeof Status];

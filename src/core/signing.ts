@@ -70,10 +70,15 @@ export function secretKey(secret: string): SigningKey {
     if (keys.size >= KEY_CACHE_LIMIT) keys.clear();
     key = secret.startsWith(SIGNING_KEY_PREFIX)
       ? { kind: 'ed25519', key: seedToPrivateKey(Buffer.from(secret.slice(SIGNING_KEY_PREFIX.length), 'base64').subarray(0, 32)) }
-      : { kind: 'hmac', key: createSecretKey(Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64')) };
+      : { kind: 'hmac', key: createSecretKey(hmacSecretBytes(secret)) };
     keys.set(secret, key);
   }
   return key;
+}
+
+/** The HMAC key a `whsec_` secret stands for: its base64 part, decoded (the prefix is optional). */
+export function hmacSecretBytes(secret: string): Buffer {
+  return Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
 }
 
 /** One signature per key, space-separated, as `webhook-signature` carries them. */

@@ -82,7 +82,6 @@ export class Dispatcher {
     this.#running ??= this.#loop();
   }
 
-
   /** Tells the dispatcher there may be new due work (a message was accepted, a resend asked). */
   wake(): void {
     this.#woken = true;

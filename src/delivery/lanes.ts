@@ -128,8 +128,7 @@ export class Lanes {
 
   #pump(): void {
     // Round robin: a lane that starts a send goes to the back, so free slots are shared among the
-    // endpoints with work waiting instead of filling the first lanes to their limit (which also
-    // made every endpoint open its full pool of connections in turn).
+    // endpoints with work waiting instead of filling the first lanes to their limit.
     for (const [endpointId, lane] of this.#lanes) {
       if (this.#sending >= this.#options.total) return;
       if (lane.waiting.length === 0 || lane.sending >= this.#options.perEndpoint) continue;

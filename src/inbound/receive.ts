@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { InboundEnvelope, Source } from '../core/model.ts';
+import { applicationOf, type InboundEnvelope, type Source } from '../core/model.ts';
 import type { Publisher } from '../delivery/publish.ts';
 import { StoreError } from '../store/errors.ts';
 import type { Store } from '../store/store.ts';
@@ -26,7 +26,7 @@ export async function receive(store: Store, publisher: Publisher, source: Source
   if (!provider) throw new Error(`Source ${source.id} has an unknown type ${source.type}.`);
   const json = parseJson(request.body);
   const verification = provider.verify(request, source.config);
-  const app = { id: source.id, uid: source.uid, name: source.name, metadata: source.metadata, throttleRate: null, createdAt: source.createdAt, updatedAt: source.updatedAt };
+  const app = applicationOf(source);
   const eventType = clean(provider.eventType?.(request, json)) ?? `${source.type}.webhook`;
   const envelope: InboundEnvelope = {
     method: request.method,

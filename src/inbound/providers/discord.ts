@@ -1,6 +1,19 @@
-import { createPublicKey, verify } from 'node:crypto';
+import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { missingHeader } from '../hmac-scheme.ts';
 import { fail, pass, type Provider } from '../request.ts';
+
+const keys = new Map<string, KeyObject>();
+
+/** The application's public key, imported once rather than on every request. */
+function keyOf(publicKey: string): KeyObject {
+  let key = keys.get(publicKey);
+  if (!key) {
+    if (keys.size >= 10_000) keys.clear();
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey, 'hex').toString('base64url') }, format: 'jwk' });
+    keys.set(publicKey, key);
+  }
+  return key;
+}
 
 /** Discord signs `${X-Signature-Timestamp}${body}` with ed25519; the source holds the app's public key (hex). */
 export const discord: Provider = {
@@ -10,8 +23,7 @@ export const discord: Provider = {
     const signature = request.headers['x-signature-ed25519'];
     const timestamp = request.headers['x-signature-timestamp'];
     if (!signature || !timestamp) return missingHeader(request, 'X-Signature-Ed25519', 'Discord');
-    const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey, 'hex').toString('base64url') }, format: 'jwk' });
-    const ok = /^[0-9a-f]{128}$/i.test(signature) && verify(null, Buffer.concat([Buffer.from(timestamp), request.body]), key, Buffer.from(signature, 'hex'));
+    const ok = /^[0-9a-f]{128}$/i.test(signature) && verify(null, Buffer.concat([Buffer.from(timestamp), request.body]), keyOf(publicKey), Buffer.from(signature, 'hex'));
     return ok ? pass : fail('The X-Signature-Ed25519 signature does not match the public key: the key belongs to another application, or the body was altered.');
   },
   eventId: (_r, json) => (json as { id?: string } | null)?.id,

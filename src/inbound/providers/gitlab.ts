@@ -1,6 +1,5 @@
-import { sameString } from '../hmac-scheme.ts';
+import { missingHeader, sameString } from '../hmac-scheme.ts';
 import { fail, pass, type Provider } from '../request.ts';
-import { missingHeader } from '../hmac-scheme.ts';
 
 /** GitLab sends its secret token as it is in `X-Gitlab-Token`; Herald compares it in constant time. */
 export const gitlab: Provider = {

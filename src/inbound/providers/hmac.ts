@@ -51,10 +51,18 @@ function schemeFor(config: HmacConfig): HmacScheme {
   };
 }
 
+// A source's config object is kept (with the source) between requests, and so is its scheme.
+const schemes = new WeakMap<Record<string, unknown>, HmacScheme>();
+
 export const hmac: Provider = {
   verify(request, config) {
     if (typeof config.header !== 'string' || config.header === '') return fail('The hmac source has no header configured.');
-    return verifyHmac(schemeFor(config as unknown as HmacConfig), request, config.secret);
+    let scheme = schemes.get(config);
+    if (!scheme) {
+      scheme = schemeFor(config as unknown as HmacConfig);
+      schemes.set(config, scheme);
+    }
+    return verifyHmac(scheme, request, config.secret);
   },
   eventId: (request, _json, config) => (typeof config.idHeader === 'string' ? request.headers[config.idHeader.toLowerCase()] : undefined),
 };
