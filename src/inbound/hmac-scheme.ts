@@ -85,7 +85,7 @@ export function verifyHmac(scheme: HmacScheme, request: InboundRequest, secret: 
   if (other && matches(other.key, request.body)) {
     return fail(`The signature matches the secret ${other.how}, but ${scheme.provider} signs with it ${other.how.startsWith('base64') ? 'used as it is' : 'base64-decoded'}: the sender is not using ${scheme.provider}'s scheme, or the secret belongs to another kind of source.`);
   }
-  const reserialised = reserialisations(request.body).find((body) => matches(scheme.key(secret), body));
+  const reserialised = reserialisations(request).find((body) => matches(scheme.key(secret), body));
   if (reserialised) {
     return fail('The body was changed on its way: the signature matches the same JSON formatted differently, so a proxy or a JSON middleware re-serialised it before it reached Herald. Forward the raw bytes.');
   }
@@ -95,13 +95,8 @@ export function verifyHmac(scheme: HmacScheme, request: InboundRequest, secret: 
 }
 
 /** The same JSON as the body, written the other ways JSON usually gets written. */
-function reserialisations(body: Buffer): Buffer[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch {
-    return [];
-  }
+function reserialisations({ body, json: parsed }: InboundRequest): Buffer[] {
+  if (parsed === null) return [];
   return [JSON.stringify(parsed), JSON.stringify(parsed, null, 2), `${JSON.stringify(parsed, null, 2)}\n`, `${JSON.stringify(parsed)}\n`]
     .map((text) => Buffer.from(text))
     .filter((candidate) => !candidate.equals(body));

@@ -5,6 +5,7 @@ import type { ApiContext } from '../api/context.ts';
 import { HttpError, sendError } from '../api/errors.ts';
 import type { Source } from '../core/model.ts';
 import { receive } from './receive.ts';
+import { parseJson } from './request.ts';
 
 const TokenPath = Type.Object({ token: Type.String() });
 const SOURCE_CACHE_MS = 5_000;
@@ -44,11 +45,13 @@ export function receiveRoutes(server: FastifyInstance, ctx: ApiContext, options:
           return sendError(reply.header('allow', methods.join(', ')), new HttpError(405, 'method_not_allowed', `This source takes ${methods.join(', ')}.`));
         }
         const base = options.publicUrl ?? `${request.protocol}://${request.host}`;
+        const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const outcome = await receive(ctx.store, ctx.publisher, source, {
           method: request.method,
           url: base + request.raw.url,
           headers: flatHeaders(request.headers),
-          body: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+          body,
+          json: parseJson(body),
           nowSeconds: Math.floor(ctx.clock.now() / 1000),
         });
         switch (outcome.kind) {

@@ -24,10 +24,9 @@ const NAME = /^[a-zA-Z0-9\-_.]{1,256}$/;
 export async function receive(store: Store, publisher: Publisher, source: Source, request: InboundRequest): Promise<ReceiveOutcome> {
   const provider = PROVIDERS[source.type];
   if (!provider) throw new Error(`Source ${source.id} has an unknown type ${source.type}.`);
-  const json = parseJson(request.body);
   const verification = provider.verify(request, source.config);
   const app = applicationOf(source);
-  const eventType = clean(provider.eventType?.(request, json)) ?? `${source.type}.webhook`;
+  const eventType = clean(provider.eventType?.(request)) ?? `${source.type}.webhook`;
   const envelope: InboundEnvelope = {
     method: request.method,
     url: request.url,
@@ -42,12 +41,12 @@ export async function receive(store: Store, publisher: Publisher, source: Source
     const rejected = await publisher.record(app, input);
     return { kind: 'rejected', messageId: rejected.id, diagnosis: verification.diagnosis };
   }
-  const handshake = provider.handshake?.(request, json, source.config);
+  const handshake = provider.handshake?.(request, source.config);
   if (handshake) return { kind: 'handshake', reply: handshake };
 
   // Providers retry until they see a 2xx, so the same event arrives again: its id (or, without
   // one, the body's hash) is the eventId, unique per source for as long as messages are kept.
-  const providerId = provider.eventId?.(request, json, source.config);
+  const providerId = provider.eventId?.(request, source.config);
   const eventId = providerId && NAME.test(providerId) ? providerId : `sha256-${sha256(providerId ?? request.body)}`;
   try {
     const message = await publisher.publish(app, { ...input, eventId });
@@ -61,14 +60,6 @@ export async function receive(store: Store, publisher: Publisher, source: Source
 }
 
 const sha256 = (value: string | Buffer) => createHash('sha256').update(value).digest('hex');
-
-function parseJson(body: Buffer): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch {
-    return null;
-  }
-}
 
 function clean(value: string | null | undefined): string | null {
   if (!value) return null;

@@ -7,6 +7,8 @@ export interface InboundRequest {
   headers: Record<string, string>;
   /** The body, byte for byte. */
   body: Buffer;
+  /** The body parsed as JSON, or null when it is not JSON: parsed once, when the request arrives. */
+  json: unknown;
   /** Seconds since the epoch when it arrived. */
   nowSeconds: number;
 }
@@ -29,11 +31,19 @@ export interface Provider {
   /** Checks the request against the source's config; null config fields fail with a diagnosis. */
   verify(request: InboundRequest, config: Record<string, unknown>): Verification;
   /** The provider's own id for the event, if it gives one. */
-  eventId?(request: InboundRequest, json: unknown, config: Record<string, unknown>): string | null | undefined;
+  eventId?(request: InboundRequest, config: Record<string, unknown>): string | null | undefined;
   /** The event's type, for endpoint filters. */
-  eventType?(request: InboundRequest, json: unknown): string | null | undefined;
+  eventType?(request: InboundRequest): string | null | undefined;
   /** A verification handshake (Slack, Zoom, Discord) to answer rather than forward. */
-  handshake?(request: InboundRequest, json: unknown, config: Record<string, unknown>): HandshakeReply | null;
+  handshake?(request: InboundRequest, config: Record<string, unknown>): HandshakeReply | null;
+}
+
+export function parseJson(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return null;
+  }
 }
 
 export const pass: Verification = { ok: true };

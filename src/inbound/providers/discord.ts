@@ -26,11 +26,11 @@ export const discord: Provider = {
     const ok = /^[0-9a-f]{128}$/i.test(signature) && verify(null, Buffer.concat([Buffer.from(timestamp), request.body]), keyOf(publicKey), Buffer.from(signature, 'hex'));
     return ok ? pass : fail('The X-Signature-Ed25519 signature does not match the public key: the key belongs to another application, or the body was altered.');
   },
-  eventId: (_r, json) => (json as { id?: string } | null)?.id,
-  eventType: (_r, json) => {
-    const type = (json as { type?: number | string } | null)?.type;
+  eventId: (r) => (r.json as { id?: string } | null)?.id,
+  eventType: (r) => {
+    const type = (r.json as { type?: number | string } | null)?.type;
     return type === undefined ? null : `discord.${type}`;
   },
   // Discord checks an interactions URL with a PING (type 1) and expects a PONG.
-  handshake: (_r, json) => ((json as { type?: number } | null)?.type === 1 ? { status: 200, body: { type: 1 } } : null),
+  handshake: (r) => ((r.json as { type?: number } | null)?.type === 1 ? { status: 200, body: { type: 1 } } : null),
 };

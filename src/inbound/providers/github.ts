@@ -18,5 +18,5 @@ const scheme: HmacScheme = {
 export const github: Provider = {
   verify: (request, config) => verifyHmac(scheme, request, config.secret),
   eventId: (r) => r.headers['x-github-delivery'],
-  eventType: (r, json) => [r.headers['x-github-event'], (json as { action?: string } | null)?.action].filter(Boolean).join('.'),
+  eventType: (r) => [r.headers['x-github-event'], (r.json as { action?: string } | null)?.action].filter(Boolean).join('.'),
 };

@@ -64,5 +64,5 @@ export const hmac: Provider = {
     }
     return verifyHmac(scheme, request, config.secret);
   },
-  eventId: (request, _json, config) => (typeof config.idHeader === 'string' ? request.headers[config.idHeader.toLowerCase()] : undefined),
+  eventId: (request, config) => (typeof config.idHeader === 'string' ? request.headers[config.idHeader.toLowerCase()] : undefined),
 };

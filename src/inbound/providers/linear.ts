@@ -3,12 +3,8 @@ import type { InboundRequest, Provider } from '../request.ts';
 
 /** `Linear-Signature: <hex>` of the body; the signed `webhookTimestamp` (ms) in the body must be within a minute. */
 function bodyTimestamp(request: InboundRequest): number | null {
-  try {
-    const ms = (JSON.parse(request.body.toString('utf8')) as { webhookTimestamp?: unknown }).webhookTimestamp;
-    return typeof ms === 'number' ? Math.floor(ms / 1000) : null;
-  } catch {
-    return null;
-  }
+  const ms = (request.json as { webhookTimestamp?: unknown } | null)?.webhookTimestamp;
+  return typeof ms === 'number' ? Math.floor(ms / 1000) : null;
 }
 
 const scheme: HmacScheme = {
@@ -26,5 +22,5 @@ const scheme: HmacScheme = {
 export const linear: Provider = {
   verify: (request, config) => verifyHmac(scheme, request, config.secret),
   eventId: (r) => r.headers['linear-delivery'],
-  eventType: (_r, json) => [(json as { type?: string } | null)?.type, (json as { action?: string } | null)?.action].filter(Boolean).join('.'),
+  eventType: (r) => [(r.json as { type?: string } | null)?.type, (r.json as { action?: string } | null)?.action].filter(Boolean).join('.'),
 };

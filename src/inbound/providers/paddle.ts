@@ -16,6 +16,6 @@ const scheme: HmacScheme = {
 
 export const paddle: Provider = {
   verify: (request, config) => verifyHmac(scheme, request, config.secret),
-  eventId: (_r, json) => (json as { event_id?: string } | null)?.event_id,
-  eventType: (_r, json) => (json as { event_type?: string } | null)?.event_type,
+  eventId: (r) => (r.json as { event_id?: string } | null)?.event_id,
+  eventType: (r) => (r.json as { event_type?: string } | null)?.event_type,
 };

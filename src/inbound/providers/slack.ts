@@ -7,8 +7,8 @@ type SlackBody = { type?: string; challenge?: string; event_id?: string; event?:
 
 export const slack: Provider = {
   verify: (request, config) => verifyHmac(scheme, request, config.secret),
-  eventId: (_r, json) => (json as SlackBody)?.event_id,
-  eventType: (_r, json) => (json as SlackBody)?.event?.type ?? (json as SlackBody)?.type,
+  eventId: (r) => (r.json as SlackBody)?.event_id,
+  eventType: (r) => (r.json as SlackBody)?.event?.type ?? (r.json as SlackBody)?.type,
   // Slack checks a new events URL by sending a challenge it expects back.
-  handshake: (_r, json) => ((json as SlackBody)?.type === 'url_verification' ? { status: 200, body: { challenge: (json as SlackBody)!.challenge } } : null),
+  handshake: (r) => ((r.json as SlackBody)?.type === 'url_verification' ? { status: 200, body: { challenge: (r.json as SlackBody)!.challenge } } : null),
 };

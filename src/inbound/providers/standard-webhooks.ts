@@ -20,5 +20,5 @@ const scheme: HmacScheme = {
 export const standardWebhooks: Provider = {
   verify: (request, config) => verifyHmac(scheme, request, config.secret),
   eventId: (r) => header(r, 'id'),
-  eventType: (_r, json) => (json as { type?: string; eventType?: string } | null)?.type ?? (json as { eventType?: string } | null)?.eventType,
+  eventType: (r) => (r.json as { type?: string; eventType?: string } | null)?.type ?? (r.json as { eventType?: string } | null)?.eventType,
 };

@@ -18,6 +18,6 @@ const scheme: HmacScheme = {
 
 export const stripe: Provider = {
   verify: (request, config) => verifyHmac(scheme, request, config.secret),
-  eventId: (_r, json) => (json as { id?: string } | null)?.id,
-  eventType: (_r, json) => (json as { type?: string } | null)?.type,
+  eventId: (r) => (r.json as { id?: string } | null)?.id,
+  eventType: (r) => (r.json as { type?: string } | null)?.type,
 };

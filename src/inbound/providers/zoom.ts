@@ -8,10 +8,10 @@ type ZoomBody = { event?: string; event_ts?: number; payload?: { plainToken?: st
 
 export const zoom: Provider = {
   verify: (request, config) => verifyHmac(scheme, request, config.secret),
-  eventType: (_r, json) => (json as ZoomBody)?.event,
+  eventType: (r) => (r.json as ZoomBody)?.event,
   // Zoom checks an endpoint by asking for its plain token HMAC-ed with the secret token.
-  handshake: (_r, json, config) => {
-    const body = json as ZoomBody;
+  handshake: (r, config) => {
+    const body = r.json as ZoomBody;
     if (body?.event !== 'endpoint.url_validation' || typeof body.payload?.plainToken !== 'string') return null;
     const plainToken = body.payload.plainToken;
     return { status: 200, body: { plainToken, encryptedToken: hmacOf('sha256', utf8(String(config.secret)), Buffer.from(plainToken), 'hex') } };
