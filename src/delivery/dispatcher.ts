@@ -26,6 +26,8 @@ const CLAIM_BATCH = 100;
  * past that backlog, and new messages arriving by the thousand should not each cost a scan.
  */
 const BUSY_CLAIM_SPACING_MS = 10;
+/** How soon due work that a claim found locked by another transaction is tried again. */
+const LOCKED_RETRY_MS = 10;
 
 /**
  * The one dispatcher every delivery goes through (design invariant 5): it claims due deliveries
@@ -154,7 +156,7 @@ export class Dispatcher {
     if (wait > 0) return Math.min(wait, this.#options.pollIntervalMs);
     // Due work that was not claimed waits for a busy endpoint, whose lane wakes us when it runs
     // low; with nothing held, it was only busy for a moment (locked by another transaction).
-    return this.#lanes.held === 0 ? BUSY_CLAIM_SPACING_MS : this.#options.pollIntervalMs;
+    return this.#lanes.held === 0 ? LOCKED_RETRY_MS : this.#options.pollIntervalMs;
   }
 
   #sleep(ms: number): Promise<void> {

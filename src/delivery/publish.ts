@@ -40,36 +40,18 @@ export interface Handoff {
 export function createPublisher(store: Store, ids: IdGenerator, clock: Clock, wake: () => void, handoff: Handoff | null = null): Publisher {
   async function enqueue(app: Application, input: PublishInput, endpoints: readonly Endpoint[]): Promise<Message> {
     const message: Message = { id: ids('message'), appId: app.id, ...input, createdAt: clock.now() };
-    const leased = new Set(handoff ? endpoints.filter((endpoint) => handoff.reserve(endpoint.id)).map((endpoint) => endpoint.id) : []);
+    const taker = handoff;
+    const leased = new Set(taker ? endpoints.filter((endpoint) => taker.reserve(endpoint.id)).map((endpoint) => endpoint.id) : []);
     const stored = store.messages.enqueue(
       message,
       endpoints.map((endpoint) => endpoint.id),
-      leased.size > 0 ? { until: message.createdAt + handoff!.leaseMs, endpointIds: leased } : undefined,
+      taker && leased.size > 0 ? { until: message.createdAt + taker.leaseMs, endpointIds: leased } : undefined,
     );
     // The dispatcher's claim is queued behind this write, so it may send as soon as the message is
     // committed, before the commit is synced: a send can never precede the commit it depends on.
     if (endpoints.length > leased.size) wake();
-    let deliveryIds: number[];
-    try {
-      deliveryIds = await stored;
-    } catch (error) {
-      for (const endpointId of leased) handoff!.fill(endpointId, null);
-      throw error;
-    }
-    // Handed over after this turn, so the caller's answer goes out before the sends start.
-    if (leased.size > 0) {
-      setImmediate(() => endpoints.forEach((endpoint, i) => {
-        if (!leased.has(endpoint.id)) return;
-        handoff!.fill(endpoint.id, {
-          id: deliveryIds[i]!,
-          lease: 1,
-          attemptNumber: 1,
-          trigger: Trigger.scheduled,
-          message,
-          endpoint: { id: endpoint.id, url: endpoint.url, headers: endpoint.headers, secrets: endpoint.secrets, disabled: endpoint.disabled },
-        });
-      }));
-    }
+    if (taker && leased.size > 0) await handOver(taker, message, endpoints, leased, stored);
+    else await stored;
     return message;
   }
 
@@ -85,4 +67,27 @@ export function createPublisher(store: Store, ids: IdGenerator, clock: Clock, wa
       return enqueue(app, input, []);
     },
   };
+}
+
+/** Hands the leased deliveries to the dispatcher once stored, or gives their room back if storing failed. */
+async function handOver(taker: Handoff, message: Message, endpoints: readonly Endpoint[], leased: ReadonlySet<string>, stored: Promise<number[]>): Promise<void> {
+  let deliveryIds: number[];
+  try {
+    deliveryIds = await stored;
+  } catch (error) {
+    for (const endpointId of leased) taker.fill(endpointId, null);
+    throw error;
+  }
+  // After this turn, so the caller's answer goes out before the sends start.
+  setImmediate(() => endpoints.forEach((endpoint, i) => {
+    if (!leased.has(endpoint.id)) return;
+    taker.fill(endpoint.id, {
+      id: deliveryIds[i]!,
+      lease: 1,
+      attemptNumber: 1,
+      trigger: Trigger.scheduled,
+      message,
+      endpoint: { id: endpoint.id, url: endpoint.url, headers: endpoint.headers, secrets: endpoint.secrets, disabled: endpoint.disabled },
+    });
+  }));
 }

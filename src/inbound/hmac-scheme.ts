@@ -158,6 +158,11 @@ export function pairs(header: string | undefined, separator = ','): Array<[strin
   });
 }
 
+/** Every value of `key` in a `k=v,k=v` header (`;`-separated with `separator`), in order. */
+export function valuesOf(header: string | undefined, key: string, separator = ','): string[] {
+  return pairs(header, separator).filter(([k]) => k === key).map(([, value]) => value);
+}
+
 export const utf8 = (secret: string) => Buffer.from(secret, 'utf8');
 export const whsecDecoded = hmacSecretBytes;
 export const seconds = (value: string | undefined) => (value && /^\d+$/.test(value.trim()) ? Number(value.trim()) : null);

@@ -1,4 +1,4 @@
-import { type HmacScheme, pairs, seconds, utf8, verifyHmac } from '../hmac-scheme.ts';
+import { type HmacScheme, seconds, utf8, valuesOf, verifyHmac } from '../hmac-scheme.ts';
 import type { Provider } from '../request.ts';
 
 /** `Paddle-Signature: ts=…;h1=…`: HMAC-SHA256 of `${ts}:${body}`, within five seconds. */
@@ -7,10 +7,10 @@ const scheme: HmacScheme = {
   header: 'Paddle-Signature',
   algorithm: 'sha256',
   encoding: 'hex',
-  signatures: (r) => (r.headers['paddle-signature'] ? pairs(r.headers['paddle-signature'], ';').filter(([k]) => k === 'h1').map(([, v]) => v) : null),
-  content: (r, body) => Buffer.concat([Buffer.from(`${pairs(r.headers['paddle-signature'], ';').find(([k]) => k === 'ts')?.[1] ?? ''}:`), body]),
+  signatures: (r) => (r.headers['paddle-signature'] ? valuesOf(r.headers['paddle-signature'], 'h1', ';') : null),
+  content: (r, body) => Buffer.concat([Buffer.from(`${valuesOf(r.headers['paddle-signature'], 'ts', ';')[0] ?? ''}:`), body]),
   key: utf8,
-  timestamp: (r) => seconds(pairs(r.headers['paddle-signature'], ';').find(([k]) => k === 'ts')?.[1]),
+  timestamp: (r) => seconds(valuesOf(r.headers['paddle-signature'], 'ts', ';')[0]),
   tolerance: { past: 5, future: 5 },
 };
 

@@ -1,4 +1,4 @@
-import { type HmacScheme, pairs, seconds, utf8, verifyHmac, whsecDecoded } from '../hmac-scheme.ts';
+import { type HmacScheme, seconds, utf8, valuesOf, verifyHmac, whsecDecoded } from '../hmac-scheme.ts';
 import type { Provider } from '../request.ts';
 
 /** `Stripe-Signature: t=…,v1=…`: HMAC-SHA256 of `${t}.${body}`, keyed by the whole `whsec_` string. */
@@ -7,11 +7,11 @@ const scheme: HmacScheme = {
   header: 'Stripe-Signature',
   algorithm: 'sha256',
   encoding: 'hex',
-  signatures: (r) => (r.headers['stripe-signature'] ? pairs(r.headers['stripe-signature']).filter(([k]) => k === 'v1').map(([, v]) => v) : null),
-  content: (r, body) => Buffer.concat([Buffer.from(`${pairs(r.headers['stripe-signature']).find(([k]) => k === 't')?.[1] ?? ''}.`), body]),
+  signatures: (r) => (r.headers['stripe-signature'] ? valuesOf(r.headers['stripe-signature'], 'v1') : null),
+  content: (r, body) => Buffer.concat([Buffer.from(`${valuesOf(r.headers['stripe-signature'], 't')[0] ?? ''}.`), body]),
   key: utf8,
   otherKey: (secret) => ({ key: whsecDecoded(secret), how: 'base64-decoded' }),
-  timestamp: (r) => seconds(pairs(r.headers['stripe-signature']).find(([k]) => k === 't')?.[1]),
+  timestamp: (r) => seconds(valuesOf(r.headers['stripe-signature'], 't')[0]),
   // Stripe's own library checks only the age.
   tolerance: { past: 300, future: null },
 };
