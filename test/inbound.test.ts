@@ -1,26 +1,17 @@
 import assert from 'node:assert/strict';
 import { createHmac, sign as edSign } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { verify } from '../src/core/signing.ts';
-import { discordKeys, PROVIDER_CASES, type ProviderCase, SVIX_SECRET } from './support/providers.ts';
-import { type ReceivedRequest, type Receiver, startReceiver } from './support/receiver.ts';
-import { startTestHerald, type TestHerald } from './support/herald.ts';
-import { forEachStore, trackFailures } from './support/stores.ts';
+import { discordKeys, PROVIDER_CASES, SVIX_SECRET } from './support/providers.ts';
+import type { ReceivedRequest, Receiver } from './support/receiver.ts';
+import { heraldAndReceiverPerSuite, type TestHerald } from './support/herald.ts';
+import { forEachStore } from './support/stores.ts';
 import { waitFor } from './support/wait.ts';
 
 await forEachStore((store) => describe(`receiving webhooks (${store})`, () => {
-  const failures = trackFailures();
   let h: TestHerald;
   let receiver: Receiver;
-
-  before(async () => {
-    h = await startTestHerald({ store });
-    receiver = await startReceiver();
-  });
-  after(async () => {
-    await h.close(failures.any());
-    await receiver.close();
-  });
+  heraldAndReceiverPerSuite({ store }, (started) => ({ h, receiver } = started));
 
   /** A source of `type` with one endpoint at the receiver; returns its ingest URL and endpoint secret. */
   async function source(type: string, config: Record<string, unknown>, path = `/${type}`) {

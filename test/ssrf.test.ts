@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { startReceiver, type Receiver } from './support/receiver.ts';
-import { startTestHerald, type TestHerald } from './support/herald.ts';
-import { forEachStore, trackFailures } from './support/stores.ts';
+import { heraldAndReceiverPerSuite, startTestHerald, type TestHerald } from './support/herald.ts';
+import { forEachStore } from './support/stores.ts';
 import { waitFor } from './support/wait.ts';
 
 /** Every form of a forbidden address the endpoint API must refuse when it is written as a literal. */
@@ -15,18 +15,9 @@ const LITERALS = [
 ];
 
 await forEachStore((store) => describe(`the SSRF guard (${store})`, () => {
-  const failures = trackFailures();
   let guarded: TestHerald;
   let receiver: Receiver;
-
-  before(async () => {
-    guarded = await startTestHerald({ store, env: { HERALD_ALLOW_PRIVATE_NETWORKS: 'false' } });
-    receiver = await startReceiver();
-  });
-  after(async () => {
-    await guarded.close(failures.any());
-    await receiver.close();
-  });
+  heraldAndReceiverPerSuite({ store, env: { HERALD_ALLOW_PRIVATE_NETWORKS: 'false' } }, (started) => ({ h: guarded, receiver } = started));
 
   const attemptFor = async (h: TestHerald, url: string) => {
     const app = await h.svix.application.create({ name: 'ssrf' });

@@ -1,24 +1,15 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { MessageStatus } from 'svix';
-import { startReceiver, type Receiver } from './support/receiver.ts';
-import { startTestHerald, type TestHerald } from './support/herald.ts';
-import { forEachStore, trackFailures } from './support/stores.ts';
+import type { Receiver } from './support/receiver.ts';
+import { heraldAndReceiverPerSuite, type TestHerald } from './support/herald.ts';
+import { forEachStore } from './support/stores.ts';
 import { waitFor } from './support/wait.ts';
 
 await forEachStore((store) => describe(`the official svix SDK against Herald (${store})`, () => {
-  const failures = trackFailures();
   let h: TestHerald;
   let receiver: Receiver;
-
-  before(async () => {
-    h = await startTestHerald({ store });
-    receiver = await startReceiver();
-  });
-  after(async () => {
-    await h.close(failures.any());
-    await receiver.close();
-  });
+  heraldAndReceiverPerSuite({ store }, (started) => ({ h, receiver } = started));
 
   it('creates an application, an endpoint and a message that arrives signed, with its attempt recorded', async () => {
     const app = await h.svix.application.create({ name: 'Acme', uid: 'acme' });

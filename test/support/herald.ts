@@ -5,7 +5,9 @@ import { pino } from 'pino';
 import { Svix } from 'svix';
 import { type Config, loadConfig } from '../../src/config/config.ts';
 import { type Herald, startHerald } from '../../src/herald.ts';
-import { dropSchema, postgresUrl, type StoreKind, uniqueSchema } from './stores.ts';
+import { after, before } from 'node:test';
+import { type Receiver, startReceiver } from './receiver.ts';
+import { dropSchema, postgresUrl, type StoreKind, trackFailures, uniqueSchema } from './stores.ts';
 
 export interface TestHerald {
   herald: Herald;
@@ -79,4 +81,21 @@ export async function startTestHerald({ store = 'sqlite', env = {} }: TestHerald
       if (schema) await dropSchema(schema);
     },
   };
+}
+
+/**
+ * A Herald and a receiver for one suite: started before its first test (and handed to `started`),
+ * stopped after its last. A suite with a failed test keeps its Herald's data to look at.
+ */
+export function heraldAndReceiverPerSuite(options: TestHeraldOptions, started: (both: { h: TestHerald; receiver: Receiver }) => void): void {
+  const failures = trackFailures();
+  let both: { h: TestHerald; receiver: Receiver } | undefined;
+  before(async () => {
+    both = { h: await startTestHerald(options), receiver: await startReceiver() };
+    started(both);
+  });
+  after(async () => {
+    await both?.h.close(failures.any());
+    await both?.receiver.close();
+  });
 }
