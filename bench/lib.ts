@@ -116,6 +116,28 @@ export async function startReceiver(behaviours: string[]): Promise<{ child: Chil
   return { child, urls: (ports as number[]).map((port) => `http://127.0.0.1:${port}/hook`), stats: () => child.ask({ cmd: 'stats' }) };
 }
 
+export type BenchReceiver = Awaited<ReturnType<typeof startReceiver>>;
+
+/**
+ * A fresh workspace, a receiver with one healthy server, and Herald started on the workspace, for
+ * the length of `run`; all three are gone afterwards, whatever happened.
+ */
+export async function withHerald<T>(kind: StoreKind, run: (herald: HeraldProcess, receiver: BenchReceiver) => Promise<T>): Promise<T> {
+  const workspace = new Workspace(kind);
+  const receiver = await startReceiver(['ok']);
+  try {
+    const herald = await startHerald(workspace);
+    try {
+      return await run(herald, receiver);
+    } finally {
+      await kill(herald);
+    }
+  } finally {
+    await receiver.child.close();
+    await workspace.dispose();
+  }
+}
+
 /** Waits until `check` is true, polling every `everyMs`; fails after `timeoutMs`. */
 export async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 50): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { Agent } from 'undici';
-import { atRate, Child, kill, percentile, startHerald, startReceiver, TOKEN, Workspace, type StoreKind } from '../lib.ts';
+import { atRate, Child, percentile, TOKEN, withHerald, type StoreKind } from '../lib.ts';
 
 export interface AckResult {
   sent: number;
@@ -15,23 +15,16 @@ const SECRET = 'whsec_bench_stripe_secret';
  * How fast a source acknowledges a provider: Stripe-signed requests at `rate` a second, each
  * verified, stored and committed before its 200 (forwarding happens after, to a local receiver).
  */
-export async function inboundAck(kind: StoreKind, rate: number, durationMs: number): Promise<AckResult> {
-  const workspace = new Workspace(kind);
-  const receiver = await startReceiver(['ok']);
-  const herald = await startHerald(workspace);
-  try {
+export function inboundAck(kind: StoreKind, rate: number, durationMs: number): Promise<AckResult> {
+  return withHerald(kind, async (herald, receiver) => {
     const api = async (path: string, body: object) => {
       const response = await fetch(herald.url + path, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
       return response.json() as Promise<{ id: string; ingestUrl: string }>;
     };
     const source = await api('/ingest/api/v1/source', { name: 'bench', type: 'stripe', config: { secret: SECRET } });
     await api(`/ingest/api/v1/source/${source.id}/endpoint`, { url: receiver.urls[0] });
-    return await stripeLoad(new URL(source.ingestUrl), 200, rate, durationMs);
-  } finally {
-    await kill(herald);
-    await receiver.child.close();
-    await workspace.dispose();
-  }
+    return stripeLoad(new URL(source.ingestUrl), 200, rate, durationMs);
+  });
 }
 
 /**

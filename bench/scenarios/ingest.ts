@@ -1,4 +1,4 @@
-import { appWithEndpoints, Child, closedLoop, kill, startHerald, startReceiver, TOKEN, Workspace, type StoreKind } from '../lib.ts';
+import { appWithEndpoints, Child, closedLoop, TOKEN, withHerald, type StoreKind } from '../lib.ts';
 
 export interface IngestResult {
   rate: number;
@@ -28,11 +28,8 @@ export async function ingestBaseline(durationMs: number): Promise<IngestResult> 
 }
 
 /** Messages/s Herald accepts (202) for `POST /api/v1/app/{app}/msg`, 1 KB payloads, one endpoint. */
-export async function ingestHerald(kind: StoreKind, durationMs: number): Promise<IngestResult> {
-  const workspace = new Workspace(kind);
-  const receiver = await startReceiver(['ok']);
-  const herald = await startHerald(workspace);
-  try {
+export function ingestHerald(kind: StoreKind, durationMs: number): Promise<IngestResult> {
+  return withHerald(kind, async (herald, receiver) => {
     const appId = await appWithEndpoints(herald.url, receiver.urls);
     // As the svix SDKs send it: the answer leaves out the payload the client already has, which
     // also makes it the size of the baseline's.
@@ -40,9 +37,5 @@ export async function ingestHerald(kind: StoreKind, durationMs: number): Promise
     const headers = { authorization: `Bearer ${TOKEN}` };
     await closedLoop(url, BODY, CONNECTIONS, 1_000, 202, headers);
     return { rate: await closedLoop(url, BODY, CONNECTIONS, durationMs, 202, headers) };
-  } finally {
-    await kill(herald);
-    await receiver.child.close();
-    await workspace.dispose();
-  }
+  });
 }

@@ -1,5 +1,5 @@
 import { Agent } from 'undici';
-import { appWithEndpoints, atRate, kill, percentile, startHerald, startReceiver, TOKEN, until, Workspace, type StoreKind } from '../lib.ts';
+import { appWithEndpoints, atRate, percentile, TOKEN, until, withHerald, type StoreKind } from '../lib.ts';
 
 export interface LatencyResult {
   sent: number;
@@ -17,48 +17,44 @@ export interface LatencyResult {
  * cadence, each payload carrying the time it was published; the receiver subtracts it from the
  * time each arrives.
  */
-export async function latency(kind: StoreKind, rate: number, durationMs: number): Promise<LatencyResult> {
-  const workspace = new Workspace(kind);
-  const receiver = await startReceiver(['ok']);
-  const herald = await startHerald(workspace);
-  const agent = new Agent({ connections: 64, keepAliveTimeout: 60_000 });
-  try {
-    const appId = await appWithEndpoints(herald.url, receiver.urls);
-    const origin = herald.url;
-    const path = `/api/v1/app/${appId}/msg`;
-    const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
-    const filler = 'x'.repeat(1000);
-    const accepted: number[] = [];
-    const publish = async () => {
-      const started = performance.now();
-      const body = `{"eventType":"bench.latency","payload":{"sentAt":${performance.timeOrigin + performance.now()},"data":"${filler}"}}`;
-      const response = await agent.request({ origin, path, method: 'POST', headers, body });
-      await response.body.dump();
-      if (response.statusCode !== 202) throw new Error(`bench: publish answered ${response.statusCode}`);
-      accepted.push(performance.now() - started);
-    };
-    await Promise.all(Array.from({ length: 200 }, publish)); // warm-up
-    await until('the warm-up deliveries', async () => (await receiver.stats()).counts[0]! >= 200, 10_000);
-    await receiver.child.ask({ cmd: 'reset' });
-    accepted.length = 0;
-    const sent = await atRate(rate, durationMs, publish);
-    await until('every delivery', async () => (await receiver.stats()).counts[0]! >= sent, 30_000, 100);
-    const stats = await receiver.stats();
-    const sorted = stats.latencies.sort((a, b) => a - b);
-    accepted.sort((a, b) => a - b);
-    return {
-      sent,
-      received: stats.counts[0]!,
-      p50: percentile(sorted, 50),
-      p99: percentile(sorted, 99),
-      p999: percentile(sorted, 99.9),
-      acceptP50: percentile(accepted, 50),
-      acceptP99: percentile(accepted, 99),
-    };
-  } finally {
-    await agent.close();
-    await kill(herald);
-    await receiver.child.close();
-    await workspace.dispose();
-  }
+export function latency(kind: StoreKind, rate: number, durationMs: number): Promise<LatencyResult> {
+  return withHerald(kind, async (herald, receiver) => {
+    const agent = new Agent({ connections: 64, keepAliveTimeout: 60_000 });
+    try {
+      const appId = await appWithEndpoints(herald.url, receiver.urls);
+      const origin = herald.url;
+      const path = `/api/v1/app/${appId}/msg`;
+      const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+      const filler = 'x'.repeat(1000);
+      const accepted: number[] = [];
+      const publish = async () => {
+        const started = performance.now();
+        const body = `{"eventType":"bench.latency","payload":{"sentAt":${performance.timeOrigin + performance.now()},"data":"${filler}"}}`;
+        const response = await agent.request({ origin, path, method: 'POST', headers, body });
+        await response.body.dump();
+        if (response.statusCode !== 202) throw new Error(`bench: publish answered ${response.statusCode}`);
+        accepted.push(performance.now() - started);
+      };
+      await Promise.all(Array.from({ length: 200 }, publish)); // warm-up
+      await until('the warm-up deliveries', async () => (await receiver.stats()).counts[0]! >= 200, 10_000);
+      await receiver.child.ask({ cmd: 'reset' });
+      accepted.length = 0;
+      const sent = await atRate(rate, durationMs, publish);
+      await until('every delivery', async () => (await receiver.stats()).counts[0]! >= sent, 30_000, 100);
+      const stats = await receiver.stats();
+      const sorted = stats.latencies.sort((a, b) => a - b);
+      accepted.sort((a, b) => a - b);
+      return {
+        sent,
+        received: stats.counts[0]!,
+        p50: percentile(sorted, 50),
+        p99: percentile(sorted, 99),
+        p999: percentile(sorted, 99.9),
+        acceptP50: percentile(accepted, 50),
+        acceptP99: percentile(accepted, 99),
+      };
+    } finally {
+      await agent.close();
+    }
+  });
 }
