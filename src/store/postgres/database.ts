@@ -18,6 +18,17 @@ export interface PostgresOptions {
 
 const INT8_OID = 20;
 
+export interface QueryOptions {
+  /**
+   * False for the queue's bookkeeping (claims, results, released leases): a crash that loses one
+   * only causes a resend, so it commits without waiting for the log to reach the disk, and the
+   * flushes left are the ones accepted messages wait for.
+   */
+  durable?: boolean;
+  /** Prepared once per connection under a name: for the statements every message runs. */
+  prepared?: boolean;
+}
+
 /**
  * A pg Pool with Herald's conventions: `?` placeholders, bigint as number (epoch milliseconds fit),
  * and errors turned into StoreError: unique violations into 'conflict', lost or refused
@@ -25,36 +36,56 @@ const INT8_OID = 20;
  */
 export class PostgresDatabase {
   readonly pool: pg.Pool;
+  /** Connections whose commits do not wait for the log flush (`synchronous_commit = off`). */
+  readonly #bookkeeping: pg.Pool;
   readonly #options: PostgresOptions;
+  /** Statement texts with numbered placeholders, and the names of the prepared ones. */
+  readonly #texts = new Map<string, { text: string; name: string }>();
 
   constructor(options: PostgresOptions) {
     this.#options = options;
-    this.pool = new pg.Pool({
-      connectionString: options.url,
-      max: options.poolSize ?? 10,
+    const size = options.poolSize ?? 10;
+    // Bookkeeping is a few statements at a time (one claim, a batch of results), so it takes a
+    // third of the connections and the API the rest; each pool opens connections only as needed.
+    const bookkeeping = Math.max(1, Math.round(size / 3));
+    this.pool = this.#newPool(Math.max(1, size - bookkeeping), []);
+    this.#bookkeeping = this.#newPool(bookkeeping, ['-c synchronous_commit=off']);
+  }
+
+  #newPool(max: number, settings: string[]): pg.Pool {
+    const options = [...(this.#options.schema ? [`-c search_path=${this.#options.schema}`] : []), ...settings];
+    const pool = new pg.Pool({
+      connectionString: this.#options.url,
+      max,
       connectionTimeoutMillis: 5_000,
-      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+      ...(options.length > 0 ? { options: options.join(' ') } : {}),
       types: { getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
     });
     // An idle client losing its server must not crash the process; the next query reports it.
-    this.pool.on('error', () => {});
+    pool.on('error', () => {});
+    return pool;
   }
 
-  async query<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    try {
-      return (await this.pool.query(numbered(sql), params as unknown[])).rows as T[];
-    } catch (error) {
-      throw translate(error);
+  async query<T = Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<T[]> {
+    return (await this.#execute(sql, params, options)).rows as T[];
+  }
+
+  async one<T = Row>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<T | undefined> {
+    return (await this.query<T>(sql, params, options))[0];
+  }
+
+  async run(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<number> {
+    return (await this.#execute(sql, params, options)).rowCount ?? 0;
+  }
+
+  async #execute(sql: string, params: readonly unknown[], { durable = true, prepared = false }: QueryOptions): Promise<pg.QueryResult> {
+    let statement = this.#texts.get(sql);
+    if (!statement) {
+      statement = { text: numbered(sql), name: `herald_${this.#texts.size}` };
+      if (prepared) this.#texts.set(sql, statement);
     }
-  }
-
-  async one<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
-    return (await this.query<T>(sql, params))[0];
-  }
-
-  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
     try {
-      return (await this.pool.query(numbered(sql), params as unknown[])).rowCount ?? 0;
+      return await (durable ? this.pool : this.#bookkeeping).query({ text: statement.text, values: params as unknown[], ...(prepared ? { name: statement.name } : {}) });
     } catch (error) {
       throw translate(error);
     }
@@ -133,8 +164,8 @@ export class PostgresDatabase {
     };
   }
 
-  close(): Promise<void> {
-    return this.pool.end();
+  async close(): Promise<void> {
+    await Promise.all([this.pool.end(), this.#bookkeeping.end()]);
   }
 }
 

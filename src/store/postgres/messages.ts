@@ -84,6 +84,7 @@ function enqueueBatch(db: PostgresDatabase) {
         messages.map((m) => m.createdAt),
         deliveries.map(([messageId]) => messageId), deliveries.map(([, endpointId]) => endpointId), deliveries.map(([, , until]) => until),
       ],
+      { prepared: true },
     );
     const stored = new Map(inserted.map((row) => {
       const ids = new Map((row.endpoint_ids ?? []).map((endpointId, i) => [endpointId, Number(row.delivery_ids![i])]));

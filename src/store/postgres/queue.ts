@@ -8,6 +8,9 @@ import { messageConditions } from './messages.ts';
 /** How many due rows a claim looks at per slot it wants to fill, so busy endpoints can be skipped. */
 const CANDIDATES_PER_SLOT = 4;
 
+/** Claims, results and released leases: a crash that loses them only causes a resend. */
+const BOOKKEEPING = { durable: false, prepared: true } as const;
+
 export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
   const read: Reader = (sql, params) => db.query(sql, params);
   return {
@@ -35,6 +38,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            e.id AS endpoint_id, e.url, e.headers, e.secrets, e.disabled`,
         [request.now, limited.filter((_, i) => free[i]! <= 0), request.limit * CANDIDATES_PER_SLOT, request.defaultSlots,
           limited, free, request.limit, request.now + request.leaseMs, request.now],
+        BOOKKEEPING,
       );
       return rows.map((row): ClaimedDelivery => ({
         id: Number(row.id),
@@ -96,6 +100,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
           Math.max(...column((r) => r.attempt.createdAt)),
           column((r) => r).filter((r) => r.disableEndpoint).map((r) => r.attempt.endpointId),
         ],
+        BOOKKEEPING,
       );
     },
 
@@ -104,6 +109,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
         `UPDATE deliveries d SET status = ${Status.pending}, run_at = ?, updated_at = ?
          FROM unnest(?::bigint[], ?::int[]) AS r(id, lease) WHERE d.id = r.id AND d.lease = r.lease`,
         [now, now, deliveries.map((d) => d.id), deliveries.map((d) => d.lease)],
+        BOOKKEEPING,
       );
     },
 
