@@ -92,7 +92,7 @@ export class Dispatcher {
 
   /**
    * Stops claiming, gives back the leases of deliveries not yet started, and waits up to
-   * `graceMs` for requests in flight to finish and be recorded.
+   * `graceMs` for requests in flight to finish and their results to be written.
    */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
@@ -105,7 +105,7 @@ export class Dispatcher {
     }
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([this.#lanes.settled(), grace]);
+    await Promise.race([this.#lanes.settled().then(() => this.#results.flush()), grace]);
     clearTimeout(timer);
   }
 

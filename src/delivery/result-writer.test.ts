@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { systemClock, systemRandom } from '../core/clock.ts';
+import { createIdGenerator } from '../core/ids.ts';
+import { Status, Trigger } from '../core/model.ts';
+import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
+import type { DeliveryResult, Store } from '../store/store.ts';
+import { ResultWriter, type ResultWriterLimits } from './result-writer.ts';
+
+const ids = createIdGenerator(systemClock, systemRandom);
+
+/**
+ * A SQLite store holding `count` deliveries leased to us, the successful results of sending them,
+ * and a writer over the store's queue that counts its writes.
+ */
+async function fixture(count: number, limits: Partial<ResultWriterLimits>) {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-results-'));
+  const store: Store = openSqliteStore(join(dir, 'herald.db'));
+  const now = Date.now();
+  const app = { id: ids('application'), uid: null, name: 'a', metadata: {}, throttleRate: null, createdAt: now, updatedAt: now };
+  const endpoint = {
+    id: ids('endpoint'), appId: app.id, uid: null, url: 'http://127.0.0.1:1/', description: '', eventTypes: null, channels: null,
+    disabled: false, metadata: {}, throttleRate: null, headers: {}, secrets: [], createdAt: now, updatedAt: now,
+  };
+  await store.apps.create(app);
+  await store.endpoints.create(endpoint);
+  const results: DeliveryResult[] = [];
+  for (let i = 0; i < count; i++) {
+    const message = { id: ids('message'), appId: app.id, eventType: 'a.b', eventId: null, channels: null, payload: Buffer.from('{}'), createdAt: now };
+    const [id] = await store.messages.enqueue(message, [endpoint.id], { until: now + 60_000, endpointIds: new Set([endpoint.id]) });
+    results.push({
+      id: id!, lease: 1, disableEndpoint: false, next: { status: Status.success },
+      attempt: {
+        id: ids('attempt'), messageId: message.id, endpointId: endpoint.id, appId: app.id, url: endpoint.url, status: Status.success,
+        responseStatusCode: 200, response: 'ok', responseDurationMs: 1, trigger: Trigger.scheduled, failureReason: null, attemptNumber: 1, createdAt: now,
+      },
+    });
+  }
+  const writes: number[] = [];
+  const queue = { ...store.queue, complete: (batch: DeliveryResult[]) => (writes.push(batch.length), store.queue.complete(batch)) };
+  const writer = new ResultWriter(queue, (error) => assert.fail(error as Error), limits);
+  const stored = async (result: DeliveryResult) => (await store.attempts.get(result.attempt.messageId, result.attempt.id)) !== null;
+  return {
+    writer, results, writes, stored,
+    async close() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+it('writes the results that finish within its window in one transaction', async () => {
+  const f = await fixture(10, { windowMs: 20 });
+  try {
+    await Promise.all(f.results.map((result) => f.writer.write(result)));
+    await f.writer.flush();
+    assert.deepEqual(f.writes, [10]);
+    for (const result of f.results) assert.equal(await f.stored(result), true);
+  } finally {
+    await f.close();
+  }
+});
+
+it('writes a full batch without waiting out the window, and the rest in the next', async () => {
+  const f = await fixture(5, { windowMs: 60_000, maxBatch: 3 });
+  try {
+    await Promise.all(f.results.map((result) => f.writer.write(result)));
+    await f.writer.flush();
+    assert.deepEqual(f.writes, [3, 2]);
+  } finally {
+    await f.close();
+  }
+});
+
+it('lets a send go on before its result is written, until too many results wait', async () => {
+  const f = await fixture(3, { windowMs: 60_000, maxUnwritten: 2 });
+  try {
+    await f.writer.write(f.results[0]!);
+    await f.writer.write(f.results[1]!);
+    assert.equal(await f.stored(f.results[1]!), false, 'the first two go on at once, unwritten');
+    const third = f.writer.write(f.results[2]!);
+    const settled = await Promise.race([third.then(() => 'written'), new Promise((resolve) => setTimeout(resolve, 50, 'waiting'))]);
+    assert.equal(settled, 'waiting', 'the third waits for its commit');
+    await f.writer.flush();
+    await third;
+    for (const result of f.results) assert.equal(await f.stored(result), true);
+  } finally {
+    await f.close();
+  }
+});
