@@ -40,6 +40,10 @@ export class SqliteDatabase {
     this.#db.exec('PRAGMA journal_mode = WAL');
     this.#db.exec('PRAGMA synchronous = NORMAL');
     this.#db.exec('PRAGMA foreign_keys = ON');
+    // Group commit runs each job under a savepoint, whose undo copies of the pages it touches go
+    // to a temporary file by default: a write system call per page, which made an insert cost
+    // three times what it does with them kept in memory.
+    this.#db.exec('PRAGMA temp_store = MEMORY');
     // The checkpointer thread keeps the log short; this only matters if it falls far behind.
     this.#db.exec('PRAGMA wal_autocheckpoint = 10000');
     this.#db.exec('PRAGMA journal_size_limit = 67108864');
