@@ -121,9 +121,6 @@ export async function openStore(config: Config, clock: Clock): Promise<Store> {
   if (url?.startsWith('postgres://') || url?.startsWith('postgresql://')) {
     return openPostgresStore({ url, poolSize: config.databasePoolSize });
   }
-  if (config.role !== 'all') {
-    throw new ConfigError(`--role ${config.role} needs PostgreSQL: SQLite serves the API and the worker from one process.`);
-  }
   if (url === null) {
     mkdirSync(config.dataDir, { recursive: true });
     return openSqliteStore(join(config.dataDir, 'herald.db'), () => clock.now());
