@@ -122,11 +122,11 @@ export type BenchReceiver = Awaited<ReturnType<typeof startReceiver>>;
  * A fresh workspace, a receiver with one healthy server, and Herald started on the workspace, for
  * the length of `run`; all three are gone afterwards, whatever happened.
  */
-export async function withHerald<T>(kind: StoreKind, run: (herald: HeraldProcess, receiver: BenchReceiver) => Promise<T>): Promise<T> {
+export async function withHerald<T>(kind: StoreKind, run: (herald: HeraldProcess, receiver: BenchReceiver) => Promise<T>, env: Record<string, string> = {}): Promise<T> {
   const workspace = new Workspace(kind);
   const receiver = await startReceiver(['ok']);
   try {
-    const herald = await startHerald(workspace);
+    const herald = await startHerald(workspace, env);
     try {
       return await run(herald, receiver);
     } finally {

@@ -27,8 +27,13 @@ export async function ingestBaseline(durationMs: number): Promise<IngestResult> 
   }
 }
 
-/** Messages/s Herald accepts (202) for `POST /api/v1/app/{app}/msg`, 1 KB payloads, one endpoint. */
-export function ingestHerald(kind: StoreKind, durationMs: number): Promise<IngestResult> {
+/**
+ * Messages/s Herald accepts (202) for `POST /api/v1/app/{app}/msg`, 1 KB payloads, one endpoint:
+ * with the API alone (`--role api`, so each message and its delivery are stored and the sending is
+ * left to the delivery figure), or, `whileDelivering`, with the same process sending every message
+ * it accepts as it goes, on the same two cores.
+ */
+export function ingestHerald(kind: StoreKind, durationMs: number, { whileDelivering }: { whileDelivering: boolean }): Promise<IngestResult> {
   return withHerald(kind, async (herald, receiver) => {
     const appId = await appWithEndpoints(herald.url, receiver.urls);
     // As the svix SDKs send it: the answer leaves out the payload the client already has, which
@@ -37,5 +42,5 @@ export function ingestHerald(kind: StoreKind, durationMs: number): Promise<Inges
     const headers = { authorization: `Bearer ${TOKEN}` };
     await closedLoop(url, BODY, CONNECTIONS, 1_000, 202, headers);
     return { rate: await closedLoop(url, BODY, CONNECTIONS, durationMs, 202, headers) };
-  });
+  }, whileDelivering ? {} : { HERALD_ROLE: 'api' });
 }
