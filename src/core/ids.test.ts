@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import type { Clock, Random } from './clock.ts';
 import { createIdGenerator, looksLikeId, smallestIdAt, timestampOfId } from './ids.ts';
 
@@ -46,4 +47,33 @@ describe('ids', () => {
     assert.ok(before < smallestIdAt('attempt', at));
     assert.ok(smallestIdAt('attempt', at) <= same);
   });
+
+  it('encode the 128-bit number of their time and random bits, as a BigInt would', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), fc.uint8Array({ minLength: 10, maxLength: 10 }), fc.nat(3), (ms, bytes, extra) => {
+      const ids = createIdGenerator({ now: () => ms }, { bytes: () => bytes, fraction: () => 0 });
+      let random = bytes.reduce((value, byte) => (value << 8n) | BigInt(byte), 0n) >> 1n;
+      let id = ids('message');
+      for (let i = 0; i < extra; i++) {
+        id = ids('message');
+        random = (random + 1n) & ((1n << 80n) - 1n);
+      }
+      assert.equal(id, `msg_${referenceBase62((BigInt(ms) << 80n) | random)}`);
+      assert.equal(timestampOfId(id), ms);
+    }));
+  });
+
+  it('count up across the random part\'s limbs within one millisecond', () => {
+    const ids = createIdGenerator({ now: () => 1_700_000_000_000 }, { bytes: (n) => new Uint8Array(n).fill(0xff), fraction: () => 0 });
+    const [first, second] = [ids('message'), ids('message')];
+    const random = (1n << 79n) - 1n; // ten 0xff bytes shifted right by one
+    assert.equal(first, `msg_${referenceBase62((1_700_000_000_000n << 80n) | random)}`);
+    assert.equal(second, `msg_${referenceBase62((1_700_000_000_000n << 80n) | (random + 1n))}`);
+  });
 });
+
+function referenceBase62(value: bigint): string {
+  const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  let out = '';
+  for (let i = 0; i < 22; i++, value /= 62n) out = alphabet[Number(value % 62n)] + out;
+  return out;
+}
