@@ -33,13 +33,13 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
   return {
     claim(request) {
       return bookkeeping(() => {
-        const candidates = db.all<{ id: number; endpointId: string }>(
-          `SELECT id, endpoint_id AS endpointId FROM deliveries
+        const candidates = db.tuples<[id: number, endpointId: string]>(
+          `SELECT id, endpoint_id FROM deliveries
            WHERE status IN (1, 3) AND run_at <= ? AND endpoint_id NOT IN (SELECT value FROM json_each(?))
            ORDER BY run_at LIMIT ?`,
           request.now, JSON.stringify(fullEndpoints(request.slots)), request.limit * CANDIDATES_PER_SLOT,
         );
-        const picked = takeWithinSlots(candidates, request).map((row) => row.id);
+        const picked = takeWithinSlots(candidates, request).map(([id]) => id);
         if (picked.length === 0) return [];
         // Lease the picked rows, then load what sending needs for all of them in one query.
         db.run(
