@@ -38,7 +38,9 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            e.id AS endpoint_id, e.url, e.headers, e.secrets, e.disabled`,
         [request.now, limited.filter((_, i) => free[i]! <= 0), request.limit * CANDIDATES_PER_SLOT, request.defaultSlots,
           limited, free, request.limit, request.now + request.leaseMs, request.now],
-        BOOKKEEPING,
+        // Not prepared: the best plan depends on how many endpoints are busy, and a prepared
+        // statement may settle on one generic plan after its fifth run.
+        { durable: false },
       );
       return rows.map((row): ClaimedDelivery => ({
         id: Number(row.id),
