@@ -1,7 +1,10 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
-// The flag caps V8's young generation, which on a machine with plenty of memory otherwise grows
-// to tens of megabytes per semi-space: measured, it keeps a busy Herald ~100 MB smaller for a few
-// percent of throughput (docs/performance.md). Anything that starts Herald reads it from this line.
+#!/usr/bin/env -S node --max-semi-space-size=8 --v8-pool-size=0
+// The first flag caps V8's young generation, which on a machine with plenty of memory otherwise
+// grows to tens of megabytes per semi-space: measured, it keeps a busy Herald ~100 MB smaller for
+// a few percent of throughput. The second sizes V8's background threads (garbage collection,
+// compilation) to the machine, one fewer than its cores, instead of Node's fixed four: on two
+// cores the four took the CPU from the main thread often enough to double the tail of the
+// acknowledgements (docs/performance.md). Anything that starts Herald reads them from this line.
 // Herald runs its TypeScript sources directly, which needs Node.js 24's type stripping.
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
