@@ -83,7 +83,7 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'rateLimit', flag: 'rate-limit', env: 'HERALD_RATE_LIMIT', default: '5000', describe: 'API requests a second per token, 0 for no limit', parse: integer(0, 1_000_000), expected: 'a number of requests a second (0 for no limit)' },
   { key: 'publicUrl', flag: 'public-url', env: 'HERALD_PUBLIC_URL', default: '', describe: 'the address providers reach Herald at, for ingest URLs (default: the request\'s host)', parse: (value) => (value === '' ? null : /^https?:\/\/[^/]+$/.test(value) ? value : INVALID), expected: 'an origin such as https://hooks.example.com, without a path' },
   { key: 'role', flag: 'role', env: 'HERALD_ROLE', default: 'all', describe: 'api, worker or all (on SQLite, one process at a time)', parse: (value) => (['api', 'worker', 'all'].includes(value) ? (value as Config['role']) : INVALID), expected: 'api, worker or all' },
-  { key: 'databasePoolSize', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process', parse: integer(1, 1_000), expected: 'a positive integer' },
+  { key: 'databasePoolSize', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process, a third of them for the queue (at least one each)', parse: integer(1, 1_000), expected: 'a positive integer' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 
