@@ -39,8 +39,8 @@ export class PostgresDatabase {
   /** Connections whose commits do not wait for the log flush (`synchronous_commit = off`). */
   readonly #bookkeeping: pg.Pool;
   readonly #options: PostgresOptions;
-  /** Statement texts with numbered placeholders, and the names of the prepared ones. */
-  readonly #texts = new Map<string, { text: string; name: string }>();
+  /** Prepared statements by their SQL: the text with numbered placeholders, and its name. */
+  readonly #statements = new Map<string, { text: string; name: string }>();
 
   constructor(options: PostgresOptions) {
     this.#options = options;
@@ -79,16 +79,22 @@ export class PostgresDatabase {
   }
 
   async #execute(sql: string, params: readonly unknown[], { durable = true, prepared = false }: QueryOptions): Promise<pg.QueryResult> {
-    let statement = this.#texts.get(sql);
-    if (!statement) {
-      statement = { text: numbered(sql), name: `herald_${this.#texts.size}` };
-      if (prepared) this.#texts.set(sql, statement);
-    }
+    const statement = prepared ? this.#prepared(sql) : { text: numbered(sql) };
     try {
-      return await (durable ? this.pool : this.#bookkeeping).query({ text: statement.text, values: params as unknown[], ...(prepared ? { name: statement.name } : {}) });
+      return await (durable ? this.pool : this.#bookkeeping).query({ ...statement, values: params as unknown[] });
     } catch (error) {
       throw translate(error);
     }
+  }
+
+  /** The text and name of a prepared statement; pg prepares it on each connection's first use. */
+  #prepared(sql: string): { text: string; name: string } {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = { text: numbered(sql), name: `herald_${this.#statements.size}` };
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   /**
