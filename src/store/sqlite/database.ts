@@ -25,6 +25,8 @@ type Job = { work: () => unknown; durable: boolean; resolve: (value: unknown) =>
 export class SqliteDatabase {
   readonly #db: DatabaseSync;
   readonly #statements = new Map<string, StatementSync>();
+  /** The same, for statements that return rows as arrays (see `tuples`). */
+  readonly #tupleStatements = new Map<string, StatementSync>();
   #queue: Job[] = [];
   /** The write-ahead log, which Herald syncs itself after each durable commit (see `write`). */
   readonly #wal: number;
@@ -208,12 +210,12 @@ export class SqliteDatabase {
   }
 
   #statement(sql: string, { arrays = false } = {}): StatementSync {
-    const key = arrays ? `tuples:${sql}` : sql;
-    let statement = this.#statements.get(key);
+    const cache = arrays ? this.#tupleStatements : this.#statements;
+    let statement = cache.get(sql);
     if (!statement) {
       statement = this.#db.prepare(sql);
       statement.setReturnArrays(arrays);
-      this.#statements.set(key, statement);
+      cache.set(sql, statement);
     }
     return statement;
   }
