@@ -22,10 +22,17 @@ if (await postgresReachable()) {
       assert.equal(await setting(true), 'on');
     });
 
-    it('runs a prepared statement again and again, on every connection, with new values', async () => {
+    it('runs prepared statements again and again, on every connection, each under its own name, with new values', async () => {
       const sums = await Promise.all(Array.from({ length: 12 }, (_, i) =>
         db.one<{ n: number }>('SELECT ?::int + ?::int AS n', [i, 1], { prepared: true, durable: i % 2 === 0 })));
       assert.deepEqual(sums.map((row) => row!.n), Array.from({ length: 12 }, (_, i) => i + 1));
+      // A second text on the same connections: were it given the first one's name, PostgreSQL would refuse it.
+      const products = await Promise.all(Array.from({ length: 12 }, (_, i) =>
+        db.one<{ n: number }>('SELECT ?::int * ?::int AS n', [i, 2], { prepared: true, durable: i % 2 === 0 })));
+      assert.deepEqual(products.map((row) => row!.n), Array.from({ length: 12 }, (_, i) => i * 2));
+      const [prepared] = await db.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'herald\\_%'", [], { durable: true });
+      assert.ok(prepared!.n >= 1, 'the connection that answers holds its statements prepared by name');
     });
   });
 } else {
