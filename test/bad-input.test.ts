@@ -388,6 +388,7 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
       { does: 'malformed JSON', method: 'POST', path: msg, body: '{"eventType": "invoice.paid", "payload": {', status: 400 },
       { does: 'an empty body that says it is JSON', method: 'POST', path: msg, body: '', status: 400 },
       { does: 'JSON with a __proto__ key', method: 'POST', path: msg, body: '{"eventType":"invoice.paid","payload":{"__proto__":{"admin":true}}}', status: 400 },
+      { does: 'JSON with a constructor.prototype key', method: 'POST', path: msg, body: '{"eventType":"invoice.paid","payload":{"a":[{"constructor":{"prototype":{"admin":true}}}]}}', status: 400 },
       { does: 'a body of 2 MiB', method: 'POST', path: msg, body: { eventType: 'invoice.paid', payload: { blob: 'x'.repeat(TWO_MIB) } }, status: 413 },
       { does: 'a form-encoded body', method: 'POST', path: msg, body: 'eventType=invoice.paid', headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415 },
       // Fastify parses text/plain as a string, which then fails the object schema of the body.

@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.ts';
 import type { Store } from '../store/store.ts';
@@ -30,7 +30,8 @@ declare module 'fastify' {
   }
 }
 
-export const digest = (token: string) => createHash('sha256').update(token).digest('hex');
+// The one-shot form: a Hash object per request cost four times as much.
+export const digest = (token: string) => hash('sha256', token, 'hex');
 
 const CACHE_MS = 5_000;
 

@@ -4,7 +4,12 @@ import type { PagePlan } from './pagination.ts';
 
 /** The Svix `*Out` shapes: what the SDKs parse. Herald-only fields are additions, never changes. */
 
-export const iso = (ms: number) => new Date(ms).toISOString();
+let lastIso = { ms: Number.NaN, text: '' };
+/** RFC 3339 in UTC. Remembers its last answer: messages accepted together share their millisecond. */
+export function iso(ms: number): string {
+  if (ms !== lastIso.ms) lastIso = { ms, text: new Date(ms).toISOString() };
+  return lastIso.text;
+}
 const isoOrNull = (ms: number | null) => (ms === null ? null : iso(ms));
 
 export function applicationOut(app: Application) {
