@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../core/clock.ts';
 import type { IdempotencyStore, StoredResponse } from '../store/store.ts';
 
@@ -39,24 +39,28 @@ export function registerIdempotency(app: FastifyInstance, store: IdempotencyStor
     request.idempotencyScope = scope;
   });
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  // The callback form: an async hook would cost every response a promise, key or no key.
+  app.addHook('onSend', (request, reply, payload, done) => {
     const scope = request.idempotencyScope;
-    if (!scope) return payload;
+    if (scope) keep(request, reply.statusCode, scope, payload);
+    done(null, payload);
+  });
+
+  function keep(request: FastifyRequest, statusCode: number, scope: string, payload: unknown): void {
     const finish = finishers.get(scope)!;
     finishers.delete(scope);
-    if (reply.statusCode >= 500 || typeof payload !== 'string') {
+    if (statusCode >= 500 || typeof payload !== 'string') {
       pending.delete(scope);
       finish(null);
-      return payload;
+      return;
     }
-    const response = { statusCode: reply.statusCode, body: payload };
+    const response = { statusCode, body: payload };
     finish(response);
     const [path, key] = scope.split('\u0000') as [string, string];
     store.put(path, key, response, clock.now())
       .catch((error) => request.log.warn({ err: error }, 'could not store an idempotency key'))
       .finally(() => pending.delete(scope));
-    return payload;
-  });
+  }
 
   app.addHook('onRequestAbort', async (request) => {
     const scope = request.idempotencyScope;
