@@ -149,28 +149,53 @@ export async function until(what: string, check: () => Promise<boolean> | boolea
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Requests answered in a stretch of load, and how long it lasted. */
+export interface Turn {
+  answered: number;
+  seconds: number;
+}
+
+/** Requests per second over several turns. */
+export const turnsRate = (turns: readonly Turn[]) => turns.reduce((n, t) => n + t.answered, 0) / turns.reduce((s, t) => s + t.seconds, 0);
+
 /**
- * Closed-loop load: `connections` requests in flight for `durationMs`, each sent again as soon as
- * its answer arrives. Returns answered requests per second (status `expect`).
+ * Closed-loop load on one server: `connections` requests in flight, each sent again as soon as
+ * its answer arrives. The connections stay open between runs, so runs can alternate between
+ * servers without reconnecting.
  */
-export async function closedLoop(url: string, body: string, connections: number, durationMs: number, expect: number, headers: Record<string, string> = {}): Promise<number> {
-  const target = new URL(url);
-  const agent = new Agent({ connections, keepAliveTimeout: 60_000 });
-  let ok = 0;
-  let stop = false;
-  const started = performance.now();
-  setTimeout(() => (stop = true), durationMs).unref();
-  await Promise.all(Array.from({ length: connections }, async () => {
-    while (!stop) {
-      const response = await agent.request({ origin: target.origin, path: target.pathname + target.search, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
-      await response.body.dump();
-      if (response.statusCode !== expect) throw new Error(`bench: ${url} answered ${response.statusCode}`);
-      ok++;
-    }
-  }));
-  const elapsed = (performance.now() - started) / 1000;
-  await agent.close();
-  return ok / elapsed;
+export class ClosedLoop {
+  readonly #target: URL;
+  readonly #agent: Agent;
+  readonly #options: { body: string; connections: number; expect: number; headers: Record<string, string> };
+
+  constructor(url: string, options: { body: string; connections: number; expect: number; headers?: Record<string, string> }) {
+    this.#target = new URL(url);
+    this.#agent = new Agent({ connections: options.connections, keepAliveTimeout: 60_000 });
+    this.#options = { headers: {}, ...options };
+  }
+
+  /** Loads the server for `durationMs`: how many requests were answered (with status `expect`), in how many seconds. */
+  async run(durationMs: number): Promise<Turn> {
+    const { body, connections, expect, headers } = this.#options;
+    const path = this.#target.pathname + this.#target.search;
+    let ok = 0;
+    let stop = false;
+    const started = performance.now();
+    setTimeout(() => (stop = true), durationMs).unref();
+    await Promise.all(Array.from({ length: connections }, async () => {
+      while (!stop) {
+        const response = await this.#agent.request({ origin: this.#target.origin, path, method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+        await response.body.dump();
+        if (response.statusCode !== expect) throw new Error(`bench: ${this.#target.href} answered ${response.statusCode}`);
+        ok++;
+      }
+    }));
+    return { answered: ok, seconds: (performance.now() - started) / 1000 };
+  }
+
+  close(): Promise<void> {
+    return this.#agent.close();
+  }
 }
 
 /** Creates an application with one endpoint per URL and enqueues `messages` messages for all of them. */

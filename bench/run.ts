@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { postgresReachable } from '../test/support/stores.ts';
 import { backlog } from './scenarios/backlog.ts';
 import { deliveryBaseline, deliveryHerald, fanOut, isolation } from './scenarios/delivery.ts';
-import { ingestBaseline, ingestHerald } from './scenarios/ingest.ts';
+import { ingest, IngestBaseline } from './scenarios/ingest.ts';
 import { inboundAck, inboundBaseline } from './scenarios/inbound.ts';
 import { latency } from './scenarios/latency.ts';
 import type { StoreKind } from './lib.ts';
@@ -39,25 +39,36 @@ const results: Record<string, any> = {
 };
 
 if (only.has('ingest')) {
-  log('ingest: bare node:http');
-  results.baselines.ingest = await ingestBaseline(size.ingestMs);
-  for (const store of stores) {
-    log(`ingest: Herald on ${store}`);
-    const herald = await ingestHerald(store, size.ingestMs, { whileDelivering: false });
-    results[store].ingest = { ...herald, ratio: herald.rate / results.baselines.ingest.rate };
-    log(`ingest while delivering: Herald on ${store}`);
-    const both = await ingestHerald(store, size.ingestMs, { whileDelivering: true });
-    results[store].ingestWhileDelivering = { ...both, ratio: both.rate / results.baselines.ingest.rate };
+  const baseline = new IngestBaseline();
+  try {
+    for (const store of stores) {
+      log(`ingest: Herald on ${store}, taking turns with bare node:http`);
+      results[store].ingest = await ingest(store, size.ingestMs, baseline, { whileDelivering: false });
+      log(`ingest while delivering: Herald on ${store}, taking turns with bare node:http`);
+      results[store].ingestWhileDelivering = await ingest(store, size.ingestMs, baseline, { whileDelivering: true });
+    }
+    results.baselines.ingest = baseline.summary();
+  } finally {
+    await baseline.close();
   }
 }
 if (only.has('delivery') || only.has('fanout')) {
-  log('delivery: bare undici loop');
-  results.baselines.delivery = await deliveryBaseline(size.deliveries);
+  // The baseline runs before, between and after the stores' runs, and each store is compared with
+  // the two runs around it, so that both figures come from the same stretch of the machine's time.
+  const baselines: Array<{ rate: number }> = [];
+  const baseline = async () => {
+    log('delivery: bare undici loop');
+    baselines.push(await deliveryBaseline(size.deliveries));
+  };
+  await baseline();
   for (const store of stores) {
     log(`delivery: Herald on ${store}`);
     const herald = await deliveryHerald(store, size.deliveries);
-    results[store].delivery = { ...herald, ratio: herald.rate / results.baselines.delivery.rate };
+    await baseline();
+    const baselineRate = (baselines.at(-2)!.rate + baselines.at(-1)!.rate) / 2;
+    results[store].delivery = { ...herald, baselineRate, ratio: herald.rate / baselineRate };
   }
+  results.baselines.delivery = { rate: baselines.reduce((sum, run) => sum + run.rate, 0) / baselines.length, runs: baselines.map((run) => run.rate) };
 }
 if (only.has('latency')) {
   for (const store of stores) {

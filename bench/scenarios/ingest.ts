@@ -1,46 +1,101 @@
-import { appWithEndpoints, Child, closedLoop, TOKEN, withHerald, type StoreKind } from '../lib.ts';
+import { appWithEndpoints, Child, ClosedLoop, TOKEN, type Turn, turnsRate, until, withHerald, type StoreKind } from '../lib.ts';
 
 export interface IngestResult {
   rate: number;
-  /** The server process's CPU use while loaded, as a fraction of one core. */
-  serverCpu?: number;
+  /** The baseline's rate in the turns it took with this figure's, and this figure's ratio to it. */
+  baselineRate: number;
+  ratio: number;
 }
 
 const CONNECTIONS = 64;
 const BODY = JSON.stringify({ eventType: 'bench.ingest', payload: { data: 'x'.repeat(1000) } });
+const WARM_UP_MS = 1_000;
+/**
+ * Herald and the baseline take turns under the same load, a second each. On this kind of machine
+ * a bare server's rate swings by a third from one second to the next, so two figures measured one
+ * after the other compare two moments as much as two servers; taking turns puts both in the same
+ * moments.
+ */
+const TURN_MS = 1_000;
 
-/** Requests/s a bare node:http server answers to the same load generator and bodies. */
-export async function ingestBaseline(durationMs: number): Promise<IngestResult> {
-  const server = new Child('./processes/bare-server.ts');
-  try {
-    const { port } = await server.ready;
-    const url = `http://127.0.0.1:${port}/api/v1/app/app_x/msg`;
-    await closedLoop(url, BODY, CONNECTIONS, 1_000, 202);
-    const before = (await server.ask({ cmd: 'cpu' })).cpu;
-    const started = performance.now();
-    const rate = await closedLoop(url, BODY, CONNECTIONS, durationMs, 202);
-    const after = (await server.ask({ cmd: 'cpu' })).cpu;
-    const cpuMicros = after.user + after.system - before.user - before.system;
-    return { rate, serverCpu: cpuMicros / ((performance.now() - started) * 1000) };
-  } finally {
-    await server.close();
+/** The bare node:http server every ingest figure is compared with, kept up for the whole run. */
+export class IngestBaseline {
+  readonly #server = new Child('./processes/bare-server.ts');
+  #loop: ClosedLoop | null = null;
+  readonly #turns: Turn[] = [];
+  #cpuMicros = 0;
+
+  async #ready(): Promise<ClosedLoop> {
+    if (!this.#loop) {
+      const { port } = await this.#server.ready;
+      this.#loop = new ClosedLoop(`http://127.0.0.1:${port}/api/v1/app/app_x/msg`, { body: BODY, connections: CONNECTIONS, expect: 202 });
+      await this.#loop.run(WARM_UP_MS);
+    }
+    return this.#loop;
+  }
+
+  /** One turn of load, counting the server's CPU use. */
+  async run(durationMs: number): Promise<Turn> {
+    const loop = await this.#ready();
+    const before = (await this.#server.ask({ cmd: 'cpu' })).cpu;
+    const turn = await loop.run(durationMs);
+    const after = (await this.#server.ask({ cmd: 'cpu' })).cpu;
+    this.#cpuMicros += after.user + after.system - before.user - before.system;
+    this.#turns.push(turn);
+    return turn;
+  }
+
+  /** Requests/s over all its turns, and the server's CPU use in them as a fraction of one core (to show the load saturates it). */
+  summary(): { rate: number; serverCpu: number } {
+    const seconds = this.#turns.reduce((sum, turn) => sum + turn.seconds, 0);
+    return { rate: turnsRate(this.#turns), serverCpu: this.#cpuMicros / (seconds * 1e6) };
+  }
+
+  async close(): Promise<void> {
+    await this.#loop?.close();
+    await this.#server.close();
   }
 }
 
 /**
- * Messages/s Herald accepts (202) for `POST /api/v1/app/{app}/msg`, 1 KB payloads, one endpoint:
- * with the API alone (`--role api`, so each message and its delivery are stored and the sending is
- * left to the delivery figure), or, `whileDelivering`, with the same process sending every message
- * it accepts as it goes, on the same two cores.
+ * Messages/s Herald accepts (202) for `POST /api/v1/app/{app}/msg`, 1 KB payloads, one endpoint,
+ * in turns with the baseline: with the API alone (`--role api`, so each message and its delivery
+ * are stored and the sending is left to the delivery figure), or, `whileDelivering`, with the same
+ * process sending every message it accepts as it goes, on the same two cores. Then Herald's turn
+ * ends only once every message it accepted has arrived, so none of its sending spills into the
+ * baseline's turn.
  */
-export function ingestHerald(kind: StoreKind, durationMs: number, { whileDelivering }: { whileDelivering: boolean }): Promise<IngestResult> {
+export function ingest(kind: StoreKind, durationMs: number, baseline: IngestBaseline, { whileDelivering }: { whileDelivering: boolean }): Promise<IngestResult> {
   return withHerald(kind, async (herald, receiver) => {
     const appId = await appWithEndpoints(herald.url, receiver.urls);
     // As the svix SDKs send it: the answer leaves out the payload the client already has, which
     // also makes it the size of the baseline's.
-    const url = `${herald.url}/api/v1/app/${appId}/msg?with_content=false`;
-    const headers = { authorization: `Bearer ${TOKEN}` };
-    await closedLoop(url, BODY, CONNECTIONS, 1_000, 202, headers);
-    return { rate: await closedLoop(url, BODY, CONNECTIONS, durationMs, 202, headers) };
+    const loop = new ClosedLoop(`${herald.url}/api/v1/app/${appId}/msg?with_content=false`, {
+      body: BODY, connections: CONNECTIONS, expect: 202, headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    let accepted = 0;
+    const heraldTurn = async (ms: number) => {
+      const turn = await loop.run(ms);
+      accepted += turn.answered;
+      if (whileDelivering) await until('the accepted messages to arrive', async () => (await receiver.stats()).counts[0]! >= accepted, 60_000, 10);
+      return turn;
+    };
+    try {
+      await heraldTurn(WARM_UP_MS);
+      const turnMs = Math.min(TURN_MS, durationMs);
+      const heraldTurns: Turn[] = [];
+      const baselineTurns: Turn[] = [];
+      for (let i = 0; i < Math.max(1, Math.round(durationMs / TURN_MS)); i++) {
+        // Who goes first alternates, so a trend over the run weighs on both alike.
+        if (i % 2 === 0) baselineTurns.push(await baseline.run(turnMs));
+        heraldTurns.push(await heraldTurn(turnMs));
+        if (i % 2 === 1) baselineTurns.push(await baseline.run(turnMs));
+      }
+      const rate = turnsRate(heraldTurns);
+      const baselineRate = turnsRate(baselineTurns);
+      return { rate, baselineRate, ratio: rate / baselineRate };
+    } finally {
+      await loop.close();
+    }
   }, whileDelivering ? {} : { HERALD_ROLE: 'api' });
 }
