@@ -95,19 +95,26 @@ function failed(failure: FailureReason, body: string, durationMs: number): SendR
   return { statusCode: 0, body, retryAfter: null, durationMs, failure };
 }
 
-async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= RESPONSE_BODY_LIMIT) {
-      body.destroy(); // the rest is never read; the connection is closed rather than drained
-      break;
-    }
-  }
-  // NUL cannot be stored in a PostgreSQL text column; a receiver's body is kept for reading, not replay.
-  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8').replaceAll('\u0000', '\ufffd');
+/** Reads a response body up to the limit; listening for chunks costs less than an async iterator per response. */
+function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      body.off('data', onData);
+      // NUL cannot be stored in a PostgreSQL text column; a receiver's body is kept for reading, not replay.
+      resolve(Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8').replaceAll('\u0000', '\ufffd'));
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= RESPONSE_BODY_LIMIT) {
+        body.destroy(); // the rest is never read; the connection is closed rather than drained
+        done();
+      }
+    };
+    body.on('data', onData).once('end', done).once('error', reject);
+  });
 }
 
 const FAILURE_BY_CODE: Record<string, FailureReason> = {
