@@ -45,7 +45,8 @@ if (only.has('ingest')) {
       log(`ingest: Herald on ${store}, taking turns with bare node:http`);
       results[store].ingest = await ingest(store, size.ingestMs, baseline, { whileDelivering: false });
       log(`ingest while delivering: Herald on ${store}, taking turns with bare node:http`);
-      results[store].ingestWhileDelivering = await ingest(store, size.ingestMs, baseline, { whileDelivering: true });
+      // The second row, half as long: it is there to show the cost of sending, not to meet a target.
+      results[store].ingestWhileDelivering = await ingest(store, size.ingestMs / 2, baseline, { whileDelivering: true });
     }
     results.baselines.ingest = baseline.summary();
   } finally {

@@ -1,7 +1,3 @@
-import { DatabaseSync } from 'node:sqlite';
-import { join } from 'node:path';
-import pg from 'pg';
-import { TEST_DATABASE_URL } from '../../test/support/stores.ts';
 import { kill, prefill, rssMb, sleep, startHerald, startReceiver, Workspace, type StoreKind } from '../lib.ts';
 
 export interface BacklogResult {
@@ -75,17 +71,9 @@ async function claimLatency(workspace: Workspace): Promise<number> {
 }
 
 /** Marks every delivery but the newest `keep` as delivered, as a worker would have. */
-async function finishAllBut(workspace: Workspace, keep: number): Promise<void> {
-  const sql = `UPDATE deliveries SET status = 0 WHERE status IN (1, 3) AND id NOT IN (
-    SELECT id FROM deliveries WHERE status IN (1, 3) ORDER BY id DESC LIMIT ${keep})`;
-  if (workspace.schema) {
-    const client = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${workspace.schema}` });
-    await client.connect();
-    await client.query(sql);
-    await client.end();
-  } else {
-    const db = new DatabaseSync(join(workspace.dataDir, 'herald.db'));
-    db.exec(sql);
-    db.close();
-  }
+function finishAllBut(workspace: Workspace, keep: number): Promise<void> {
+  return workspace.raw(async (db) => {
+    await db.exec(`UPDATE deliveries SET status = 0 WHERE status IN (1, 3) AND id NOT IN (
+      SELECT id FROM deliveries WHERE status IN (1, 3) ORDER BY id DESC LIMIT ${keep})`);
+  });
 }
