@@ -9,7 +9,7 @@ export interface IngestResult {
 
 const CONNECTIONS = 64;
 const BODY = JSON.stringify({ eventType: 'bench.ingest', payload: { data: 'x'.repeat(1000) } });
-const WARM_UP_MS = 1_000;
+const WARM_UP_MS = 500;
 /**
  * Herald and the baseline take turns under the same load, a second each. On this kind of machine
  * a bare server's rate swings by a third from one second to the next, so two figures measured one
