@@ -1,8 +1,10 @@
 /**
  * Group commit for a database reached over the network: calls that arrive while earlier batches
  * are being written are gathered into the next batch, so under load one round trip and one
- * commit serve many callers, and a lone call is written at once. Each caller gets its own
- * outcome: `write` returns one result (or Error) per item, in order.
+ * commit serve many callers. A batch is started once the event loop has read all the I/O that
+ * was ready with its first call (on `setImmediate`), so the requests that arrived together share
+ * a round trip even while a write slot is free; a lone call still goes out in the same turn. Each
+ * caller gets its own outcome: `write` returns one result (or Error) per item, in order.
  */
 export class Batcher<Item, Result> {
   readonly #write: (items: Item[]) => Promise<Array<Result | Error>>;
@@ -20,7 +22,7 @@ export class Batcher<Item, Result> {
   add(item: Item): Promise<Result> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (this.#queue.length === 1) queueMicrotask(() => this.#flush());
+      if (this.#queue.length === 1) setImmediate(() => this.#flush());
     });
   }
 

@@ -207,6 +207,18 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual((await store.queue.listByMessage(message.id, page(10, 'asc'))).items.map((r) => r.delivery.status), [Status.pending, Status.pending]);
       });
 
+      it('keeps the payloads of messages enqueued together apart, whatever their bytes', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const endpoint = await store.endpoints.create(anEndpoint(app.id));
+        const payloads = [Buffer.from('{"first":true}'), Buffer.alloc(0), Buffer.from([0xff, 0x00, 0xfe, 0x5c, 0x22]), Buffer.alloc(70_000, 'x')];
+        const messages = payloads.map((payload) => aMessage(app.id, { payload }));
+        await Promise.all(messages.map((message) => store.messages.enqueue(message, [endpoint.id])));
+        for (const [i, message] of messages.entries()) {
+          assert.deepEqual(Buffer.from((await store.messages.get(app.id, message.id))!.payload), payloads[i]);
+        }
+      });
+
       it('refuses a repeated eventId in one application and writes nothing for it', async () => {
         const store = await fresh();
         const { app, endpoint } = await queued(store, {}, { eventId: 'once' });

@@ -48,6 +48,10 @@ export function postgresMessages(db: PostgresDatabase): MessageStore {
  * wakes idle workers once it is committed (unless every delivery was leased to this process). A
  * message whose eventId is already taken in its application is skipped by ON CONFLICT, gets no
  * deliveries, and fails alone with a conflict.
+ *
+ * The payloads travel as one binary parameter that the statement slices: in a `bytea[]` each
+ * would be spelled out in hex, doubling its size, and PostgreSQL spent a fifth of its time on a
+ * message parsing it back.
  */
 function enqueueBatch(db: PostgresDatabase) {
   return async (batch: Array<{ message: Message; endpointIds: readonly string[]; lease: EnqueueLease | undefined }>): Promise<Array<number[] | Error>> => {
@@ -57,9 +61,9 @@ function enqueueBatch(db: PostgresDatabase) {
     const inserted = await db.query<{ id: string; endpoint_ids: string[] | null; delivery_ids: string[] | null }>(
       `WITH inserted AS (
          INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, created_at)
-         SELECT id, app_id, event_type, event_id, channels::jsonb, payload, inbound::jsonb, created_at
-         FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::bytea[], ?::text[], ?::bigint[])
-           AS m(id, app_id, event_type, event_id, channels, payload, inbound, created_at)
+         SELECT id, app_id, event_type, event_id, channels::jsonb, substring(?::bytea FROM payload_at FOR payload_length), inbound::jsonb, created_at
+         FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::text[], ?::bigint[])
+           AS m(id, app_id, event_type, event_id, channels, payload_at, payload_length, inbound, created_at)
          ON CONFLICT (app_id, event_id) DO NOTHING
          RETURNING id, created_at
        ), queued AS (
@@ -79,8 +83,9 @@ function enqueueBatch(db: PostgresDatabase) {
          ON q.message_id = i.id,
        (SELECT count(*) FROM notified) AS n`,
       [
+        Buffer.concat(messages.map((m) => m.payload)),
         messages.map((m) => m.id), messages.map((m) => m.appId), messages.map((m) => m.eventType), messages.map((m) => m.eventId),
-        messages.map((m) => nullableJson(m.channels)), messages.map((m) => Buffer.from(m.payload)), messages.map((m) => nullableJson(m.inbound)),
+        messages.map((m) => nullableJson(m.channels)), payloadStarts(messages), messages.map((m) => m.payload.byteLength), messages.map((m) => nullableJson(m.inbound)),
         messages.map((m) => m.createdAt),
         deliveries.map(([messageId]) => messageId), deliveries.map(([, endpointId]) => endpointId), deliveries.map(([, , until]) => until),
       ],
@@ -96,6 +101,16 @@ function enqueueBatch(db: PostgresDatabase) {
       return endpointIds.map((endpointId) => ids.get(endpointId)!);
     });
   };
+}
+
+/** Where each message's payload starts in their concatenation, counted from 1 as SQL's substring does. */
+function payloadStarts(messages: readonly Message[]): number[] {
+  let at = 1;
+  return messages.map((m) => {
+    const start = at;
+    at += m.payload.byteLength;
+    return start;
+  });
 }
 
 /** The message filters shared by message, delivery and attempt listings (`m` is the messages alias). */
