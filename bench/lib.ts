@@ -56,7 +56,7 @@ export class Workspace {
   }
 }
 
-type Run = (sql: string, params: unknown[]) => Promise<unknown>;
+type Run = (sql: string, params: unknown[]) => Promise<Array<Record<string, unknown>>>;
 
 /** A workspace's database without the store. */
 export class RawDatabase {
@@ -75,17 +75,39 @@ export class RawDatabase {
     // triggers, which took half of the inserts' time.
     const client = new pg.Client({ connectionString: TEST_DATABASE_URL, options: `-c search_path=${schema} -c session_replication_role=replica` });
     await client.connect();
-    return new RawDatabase(true, (sql, params) => client.query(sql, params), () => client.end());
+    return new RawDatabase(true, async (sql, params) => (await client.query(sql, params)).rows, () => client.end());
   }
 
   static sqlite(path: string): RawDatabase {
     const db = new DatabaseSync(path, { timeout: 5_000 });
-    return new RawDatabase(false, async (sql, params) => db.prepare(sql).run(...(params as SQLInputValue[])), async () => db.close());
+    // A million rows' indexes outgrow the default 2 MB page cache many times over.
+    db.exec('PRAGMA cache_size = -262144');
+    return new RawDatabase(false, async (sql, params) => {
+      const statement = db.prepare(sql);
+      return statement.columns().length > 0 ? statement.all(...(params as SQLInputValue[])) : (statement.run(...(params as SQLInputValue[])), []);
+    }, async () => db.close());
   }
 
-  /** Runs one statement; `$1`-style parameters on PostgreSQL, `?` on SQLite. */
-  exec(sql: string, params: unknown[] = []): Promise<unknown> {
+  /** Runs one statement and returns its rows; `$1`-style parameters on PostgreSQL, `?` on SQLite. */
+  exec(sql: string, params: unknown[] = []): Promise<Array<Record<string, unknown>>> {
     return this.#run(sql, params);
+  }
+
+  /**
+   * Runs `load` with the queue tables' secondary indexes dropped, and builds them again after: one
+   * sorted build costs less than a million single updates (on PostgreSQL, a backlog's prefill took
+   * an eighth less time, and finishing it 40% less). Indexes behind a key or a unique constraint
+   * stay, as the load needs them.
+   */
+  async withoutIndexes(load: () => Promise<void>): Promise<void> {
+    const indexes = await this.exec(this.#postgres
+      ? `SELECT indexname AS name, indexdef AS sql FROM pg_indexes i
+         WHERE schemaname = current_schema() AND tablename IN ('messages', 'deliveries')
+           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`
+      : "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ('messages', 'deliveries')");
+    for (const { name } of indexes) await this.exec(`DROP INDEX ${name}`);
+    await load();
+    for (const { sql } of indexes) await this.exec(sql as string);
   }
 
   /**
@@ -303,10 +325,12 @@ export async function prefill(workspace: Workspace, urls: string[], messages: nu
   // As if they had arrived at 10,000 a second, the newest just now.
   const firstAt = Date.now() - Math.ceil(messages / 10);
   await workspace.raw(async (db) => {
-    for (let done = 0; done < messages; done += PREFILL_CHUNK) {
-      const chunk = Array.from({ length: Math.min(PREFILL_CHUNK, messages - done) }, (_, i) => ({ id: ids('message'), createdAt: firstAt + Math.floor((done + i) / 10) }));
-      await db.queue(app.id, chunk, endpointIds, payload);
-    }
+    await db.withoutIndexes(async () => {
+      for (let done = 0; done < messages; done += PREFILL_CHUNK) {
+        const chunk = Array.from({ length: Math.min(PREFILL_CHUNK, messages - done) }, (_, i) => ({ id: ids('message'), createdAt: firstAt + Math.floor((done + i) / 10) }));
+        await db.queue(app.id, chunk, endpointIds, payload);
+      }
+    });
     // What autovacuum would have done by the time a queue that size had built up: without it, the
     // first claims planned against an empty table's statistics and took ten times as long.
     if (workspace.schema) await db.exec('VACUUM ANALYZE');
