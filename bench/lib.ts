@@ -41,8 +41,13 @@ export class Workspace {
   }
 
   /** The workspace's database opened directly, for fixtures and shortcuts the store has no call for. */
+  /** Where SQLite keeps the workspace's database (unused on PostgreSQL). */
+  get databasePath(): string {
+    return join(this.dataDir, 'herald.db');
+  }
+
   async raw(work: (db: RawDatabase) => Promise<void>): Promise<void> {
-    const db = this.schema ? await RawDatabase.postgres(this.schema) : RawDatabase.sqlite(join(this.dataDir, 'herald.db'));
+    const db = await RawDatabase.open(this.schema, this.databasePath);
     try {
       await work(db);
     } finally {
@@ -62,12 +67,17 @@ type Run = (sql: string, params: unknown[]) => Promise<Array<Record<string, unkn
 export class RawDatabase {
   readonly #run: Run;
   readonly #close: () => Promise<void>;
-  readonly #postgres: boolean;
+  readonly isPostgres: boolean;
 
   private constructor(postgres: boolean, run: Run, close: () => Promise<void>) {
-    this.#postgres = postgres;
+    this.isPostgres = postgres;
     this.#run = run;
     this.#close = close;
+  }
+
+  /** The PostgreSQL schema's database if there is a schema, else the SQLite file's. */
+  static async open(schema: string | null, path: string): Promise<RawDatabase> {
+    return schema ? RawDatabase.postgres(schema) : RawDatabase.sqlite(path);
   }
 
   static async postgres(schema: string): Promise<RawDatabase> {
@@ -100,7 +110,7 @@ export class RawDatabase {
    * stay, as the load needs them.
    */
   async withoutIndexes(load: () => Promise<void>): Promise<void> {
-    const indexes = await this.exec(this.#postgres
+    const indexes = await this.exec(this.isPostgres
       ? `SELECT indexname AS name, indexdef AS sql FROM pg_indexes i
          WHERE schemaname = current_schema() AND tablename IN ('messages', 'deliveries')
            AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)`
@@ -116,7 +126,7 @@ export class RawDatabase {
    */
   async queue(appId: string, messages: ReadonlyArray<{ id: string; createdAt: number }>, endpointIds: string[], payload: Buffer): Promise<void> {
     const due = `${Status.pending}, 0, ${Trigger.scheduled}`;
-    if (this.#postgres) {
+    if (this.isPostgres) {
       const [ids, times] = [messages.map((m) => m.id), messages.map((m) => m.createdAt)];
       await this.exec('INSERT INTO messages (id, app_id, event_type, payload, created_at) SELECT unnest($1::text[]), $2, $3, $4, unnest($5::bigint[])', [ids, appId, 'bench.prefilled', payload, times]);
       await this.exec(
@@ -321,21 +331,33 @@ export async function prefill(workspace: Workspace, urls: string[], messages: nu
   } finally {
     await store.close();
   }
-  const payload = Buffer.from(JSON.stringify({ data: 'x'.repeat(payloadBytes) }));
-  // As if they had arrived at 10,000 a second, the newest just now.
-  const firstAt = Date.now() - Math.ceil(messages / 10);
-  await workspace.raw(async (db) => {
-    await db.withoutIndexes(async () => {
-      for (let done = 0; done < messages; done += PREFILL_CHUNK) {
-        const chunk = Array.from({ length: Math.min(PREFILL_CHUNK, messages - done) }, (_, i) => ({ id: ids('message'), createdAt: firstAt + Math.floor((done + i) / 10) }));
-        await db.queue(app.id, chunk, endpointIds, payload);
-      }
-    });
-    // What autovacuum would have done by the time a queue that size had built up: without it, the
-    // first claims planned against an empty table's statistics and took ten times as long.
-    if (workspace.schema) await db.exec('VACUUM ANALYZE');
-  });
+  // In a process of its own: node:sqlite's statements block, and so two stores' backlogs can be
+  // written side by side on the two cores (see the backlog scenario).
+  const loader = new Child('./processes/queue-loader.ts', [workspace.schema ?? '', workspace.databasePath, app.id, endpointIds.join(','), String(messages), String(payloadBytes)]);
+  try {
+    await Promise.race([loader.ready, new Promise((_, reject) => loader.process.once('exit', (code) => reject(new Error(`bench: the queue loader exited with ${code}`))))]);
+  } finally {
+    await loader.close();
+  }
   return { appId: app.id };
+}
+
+/**
+ * Queues `messages` messages with `payloadBytes` of filler for every endpoint, ten thousand to a
+ * statement, as if they had arrived at 10,000 a second, the newest just now.
+ */
+export async function loadQueue(db: RawDatabase, appId: string, endpointIds: string[], messages: number, payloadBytes: number): Promise<void> {
+  const payload = Buffer.from(JSON.stringify({ data: 'x'.repeat(payloadBytes) }));
+  const firstAt = Date.now() - Math.ceil(messages / 10);
+  await db.withoutIndexes(async () => {
+    for (let done = 0; done < messages; done += PREFILL_CHUNK) {
+      const chunk = Array.from({ length: Math.min(PREFILL_CHUNK, messages - done) }, (_, i) => ({ id: ids('message'), createdAt: firstAt + Math.floor((done + i) / 10) }));
+      await db.queue(appId, chunk, endpointIds, payload);
+    }
+  });
+  // What autovacuum would have done by the time a queue that size had built up: without it, the
+  // first claims planned against an empty table's statistics and took ten times as long.
+  if (db.isPostgres) await db.exec('VACUUM ANALYZE');
 }
 
 const PREFILL_CHUNK = 10_000;

@@ -1,4 +1,4 @@
-import { kill, prefill, rssMb, sleep, startHerald, startReceiver, Workspace, type StoreKind } from '../lib.ts';
+import { type BenchReceiver, kill, prefill, rssMb, sleep, startHerald, startReceiver, Workspace, type StoreKind } from '../lib.ts';
 
 export interface BacklogResult {
   pending: number;
@@ -13,43 +13,75 @@ export interface BacklogResult {
 }
 
 /**
- * A backlog of `pending` deliveries: Herald's memory while it works on them, and how long a claim
- * takes with all of them due against with nearly all of them done.
+ * A backlog of `pending` deliveries on each store: Herald's memory while it works on them, and how
+ * long a claim takes with all of them due against with nearly all of them done.
+ *
+ * The stores' backlogs are written side by side, each by its own process, and nothing is measured
+ * until both are written: on a slow day writing them one after the other took most of a minute.
  */
-export async function backlog(kind: StoreKind, pending: number, runMs: number): Promise<BacklogResult> {
+export async function backlog(kinds: readonly StoreKind[], pending: number, runMs: number): Promise<Partial<Record<StoreKind, BacklogResult>>> {
+  const fixtures = await Promise.allSettled(kinds.map((kind) => backlogFixture(kind, pending)));
+  try {
+    const results: Partial<Record<StoreKind, BacklogResult>> = {};
+    for (const fixture of fixtures) {
+      if (fixture.status === 'rejected') throw fixture.reason;
+      results[fixture.value.workspace.kind] = await measure(fixture.value, pending, runMs);
+    }
+    return results;
+  } finally {
+    for (const fixture of fixtures) {
+      if (fixture.status === 'fulfilled') await fixture.value.dispose();
+    }
+  }
+}
+
+interface BacklogFixture {
+  workspace: Workspace;
+  receiver: BenchReceiver;
+  prefillSeconds: number;
+  dispose(): Promise<void>;
+}
+
+async function backlogFixture(kind: StoreKind, pending: number): Promise<BacklogFixture> {
   const workspace = new Workspace(kind);
   const receiver = await startReceiver(['ok']);
+  const dispose = async () => {
+    await receiver.child.close();
+    await workspace.dispose();
+  };
   try {
     const started = performance.now();
     await prefill(workspace, receiver.urls, pending, 100);
-    const prefillSeconds = (performance.now() - started) / 1000;
-    const claimAtStartMs = await claimLatency(workspace);
-
-    const herald = await startHerald(workspace);
-    let maxRssMb = 0;
-    const runStarted = performance.now();
-    try {
-      while (performance.now() - runStarted < runMs) {
-        maxRssMb = Math.max(maxRssMb, rssMb(herald.child.pid!));
-        await sleep(250);
-      }
-    } finally {
-      await kill(herald);
-    }
-    const delivered = (await receiver.stats()).counts[0]!;
-    await finishAllBut(workspace, 1_000);
-    return {
-      pending,
-      prefillSeconds,
-      claimAtStartMs,
-      claimAtEndMs: await claimLatency(workspace),
-      maxRssMb,
-      deliveredPerSecond: delivered / (runMs / 1000),
-    };
-  } finally {
-    await receiver.child.close();
-    await workspace.dispose();
+    return { workspace, receiver, prefillSeconds: (performance.now() - started) / 1000, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
   }
+}
+
+async function measure({ workspace, receiver, prefillSeconds }: BacklogFixture, pending: number, runMs: number): Promise<BacklogResult> {
+  const claimAtStartMs = await claimLatency(workspace);
+  const herald = await startHerald(workspace);
+  let maxRssMb = 0;
+  const runStarted = performance.now();
+  try {
+    while (performance.now() - runStarted < runMs) {
+      maxRssMb = Math.max(maxRssMb, rssMb(herald.child.pid!));
+      await sleep(250);
+    }
+  } finally {
+    await kill(herald);
+  }
+  const delivered = (await receiver.stats()).counts[0]!;
+  await finishAllBut(workspace, 1_000);
+  return {
+    pending,
+    prefillSeconds,
+    claimAtStartMs,
+    claimAtEndMs: await claimLatency(workspace),
+    maxRssMb,
+    deliveredPerSecond: delivered / (runMs / 1000),
+  };
 }
 
 /** The median of five claims of 100, each given back at once. */
