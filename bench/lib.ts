@@ -179,6 +179,15 @@ export function rssMb(pid: number): number {
   return match ? Number(match[1]) / 1024 : 0;
 }
 
+/**
+ * CPU time a process has used, its threads included, in seconds, from /proc (user and system
+ * time, in the kernel's clock ticks of 1/100 s).
+ */
+export function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** A child process speaking JSON over IPC: `ask` sends a command and awaits the next message. */
 export class Child {
   readonly process: ChildProcess;

@@ -148,8 +148,8 @@ function report(): string {
   // Each ratio is to the baseline measured beside that figure: one value per store.
   const perStore = (path: string) => stores.map((store) => perSecond(at(store, path))).join(' / ');
   if (b.ingest) {
-    row('ingest, msg/s (ratio): the API alone', (s) => `${perSecond(at(s, 'ingest.rate'))} (${ratio(at(s, 'ingest.ratio'))})`,
-      `node:http ${perStore('ingest.baselineRate')} in the same turns (server CPU ${(b.ingest.serverCpu * 100).toFixed(0)}%)`);
+    row('ingest, msg/s (ratio): the API alone', (s) => `${perSecond(at(s, 'ingest.rate'))} (${ratio(at(s, 'ingest.ratio'))}; CPU ${percent(at(s, 'ingest.serverCpu'))})`,
+      `node:http ${perStore('ingest.baselineRate')} in the same turns (CPU ${percent(b.ingest.serverCpu)})`);
     row('… while the same process delivers each one', (s) => `${perSecond(at(s, 'ingestWhileDelivering.rate'))} (${ratio(at(s, 'ingestWhileDelivering.ratio'))})`,
       `node:http ${perStore('ingestWhileDelivering.baselineRate')}`);
   }
@@ -184,6 +184,9 @@ function ratio(v: number | undefined) {
 }
 function ms(v: number | undefined) {
   return v === undefined || Number.isNaN(v) ? 'n/a' : `${v.toFixed(1)} ms`;
+}
+function percent(v: number | undefined) {
+  return v === undefined || Number.isNaN(v) ? 'n/a' : `${(v * 100).toFixed(0)}%`;
 }
 function perSecond(v: number | undefined) {
   return v === undefined || Number.isNaN(v) ? 'n/a' : Math.round(v).toLocaleString('en');
