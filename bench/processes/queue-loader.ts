@@ -1,4 +1,4 @@
-import { loadQueue, RawDatabase } from '../lib.ts';
+import { loadQueue, RawDatabase } from '../fixtures.ts';
 
 /** Writes a prefilled queue (see `prefill` in bench/lib.ts) and says so. */
 const [schema, path, appId, endpointIds, messages, payloadBytes] = process.argv.slice(2) as [string, string, string, string, string, string];
