@@ -15,7 +15,7 @@ it('runs every benchmark scenario at smoke sizes and reports every figure', { ti
     const { stdout } = await promisify(execFile)(process.execPath, ['bench/run.ts', '--smoke', '--out', out], { env: { ...process.env, PROF: '' } });
     const results = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(results.quick, true);
-    for (const baseline of ['ingest', 'delivery', 'inbound']) assert.ok(results.baselines[baseline], `the ${baseline} baseline`);
+    for (const baseline of ['ingest', 'delivery', 'latency', 'inbound']) assert.ok(results.baselines[baseline], `the ${baseline} baseline`);
     for (const figure of ['ingest', 'ingestWhileDelivering', 'delivery', 'latency', 'inbound', 'fanOut', 'isolation', 'backlog']) assert.ok(results.sqlite[figure], `sqlite ${figure}`);
     assert.ok(results.targets.length >= 10);
     assert.match(stdout, /\| target \| value \| met \|/);
