@@ -24,7 +24,7 @@ const size = values.smoke
   ? { ingestMs: 500, deliveries: 300, latencyMs: 1_000, latencyBaselineMs: 1_000, inboundMs: 1_000, isolation: 60, backlog: 3_000, backlogRunMs: 500 }
   : quick
   ? { ingestMs: 1_000, deliveries: 2_000, latencyMs: 2_000, latencyBaselineMs: 1_000, inboundMs: 1_000, isolation: 300, backlog: 20_000, backlogRunMs: 1_000 }
-  : { ingestMs: 5_000, deliveries: 20_000, latencyMs: 30_000, latencyBaselineMs: 5_000, inboundMs: 7_000, isolation: 3_000, backlog: 1_000_000, backlogRunMs: 5_000 };
+  : { ingestMs: 5_000, deliveries: 20_000, latencyMs: 30_000, latencyBaselineMs: 3_000, inboundMs: 5_000, isolation: 2_500, backlog: 1_000_000, backlogRunMs: 5_000 };
 const stores: StoreKind[] = (await postgresReachable()) ? ['sqlite', 'postgres'] : ['sqlite'];
 const started = performance.now();
 const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
