@@ -96,34 +96,43 @@ export function processCpuSeconds(pid: number): number {
 export class Child {
   readonly process: ChildProcess;
   readonly ready: Promise<any>;
-  #next: ((message: any) => void) | null = null;
+  #pending: { resolve: (message: any) => void; reject: (error: Error) => void } | null = null;
 
   constructor(script: string, args: string[] = []) {
     this.process = fork(here(script), args, { execPath: process.execPath, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    this.ready = new Promise((resolve) => (this.#next = resolve));
-    this.process.on('message', (message) => {
-      const next = this.#next;
-      this.#next = null;
-      next?.(message);
-    });
+    this.ready = this.#answer();
+    // A child that is never asked to be ready (it reports only when done) leaves this unheard.
+    this.ready.catch(() => {});
+    this.process.on('message', (message) => this.#take()?.resolve(message));
+    // A child that dies while an answer is awaited fails the wait instead of hanging the bench.
+    this.process.once('exit', (code, signal) => this.#take()?.reject(new Error(`bench: ${script} exited (${code ?? signal}) before it answered`)));
   }
 
   ask(message: object): Promise<any> {
-    return new Promise((resolve) => {
-      this.#next = resolve;
-      this.process.send(message);
-    });
+    const answer = this.#answer();
+    this.process.send(message);
+    return answer;
   }
 
   done(): Promise<any> {
-    return new Promise((resolve) => (this.#next = resolve));
+    return this.#answer();
   }
 
   async close(): Promise<void> {
-    if (this.process.exitCode !== null) return;
+    if (this.process.exitCode !== null || this.process.signalCode !== null) return;
     const exited = new Promise((resolve) => this.process.once('exit', resolve));
     this.process.kill('SIGKILL');
     await exited;
+  }
+
+  #answer(): Promise<any> {
+    return new Promise((resolve, reject) => (this.#pending = { resolve, reject }));
+  }
+
+  #take() {
+    const pending = this.#pending;
+    this.#pending = null;
+    return pending;
   }
 }
 
@@ -248,7 +257,7 @@ export async function prefill(workspace: Workspace, urls: string[], messages: nu
   // written side by side on the two cores (see the backlog scenario).
   const loader = new Child('./processes/queue-loader.ts', [workspace.schema ?? '', workspace.databasePath, app.id, endpointIds.join(','), String(messages), String(payloadBytes)]);
   try {
-    await Promise.race([loader.ready, new Promise((_, reject) => loader.process.once('exit', (code) => reject(new Error(`bench: the queue loader exited with ${code}`))))]);
+    await loader.ready;
   } finally {
     await loader.close();
   }
