@@ -38,12 +38,12 @@ export class Workspace {
     return this.schema ? openPostgresStore({ url: postgresUrl(this.schema), poolSize: 8 }) : openSqliteStore(join(this.dataDir, 'herald.db'));
   }
 
-  /** The workspace's database opened directly, for fixtures and shortcuts the store has no call for. */
   /** Where SQLite keeps the workspace's database (unused on PostgreSQL). */
   get databasePath(): string {
     return join(this.dataDir, 'herald.db');
   }
 
+  /** The workspace's database opened directly, for fixtures and shortcuts the store has no call for. */
   async raw(work: (db: RawDatabase) => Promise<void>): Promise<void> {
     const db = await RawDatabase.open(this.schema, this.databasePath);
     try {
@@ -87,7 +87,7 @@ export function rssMb(pid: number): number {
  * CPU time a process has used, its threads included, in seconds, from /proc (user and system
  * time, in the kernel's clock ticks of 1/100 s).
  */
-export function processCpuSeconds(pid: number): number {
+function processCpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
@@ -183,14 +183,18 @@ export async function until(what: string, check: () => Promise<boolean> | boolea
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Requests answered in a stretch of load, and how long it lasted. */
+/** Requests answered in a stretch of load, how long it lasted, and the CPU time the server used in it. */
 export interface Turn {
   answered: number;
   seconds: number;
+  cpuSeconds: number;
 }
 
+const sum = (turns: readonly Turn[], pick: (turn: Turn) => number) => turns.reduce((total, turn) => total + pick(turn), 0);
 /** Requests per second over several turns. */
-export const turnsRate = (turns: readonly Turn[]) => turns.reduce((n, t) => n + t.answered, 0) / turns.reduce((s, t) => s + t.seconds, 0);
+export const turnsRate = (turns: readonly Turn[]) => sum(turns, (t) => t.answered) / sum(turns, (t) => t.seconds);
+/** The server's CPU use over several turns, as a fraction of one core (its threads included). */
+export const turnsCpu = (turns: readonly Turn[]) => sum(turns, (t) => t.cpuSeconds) / sum(turns, (t) => t.seconds);
 
 /**
  * Closed-loop load on one server: `connections` requests in flight, each sent again as soon as
@@ -200,9 +204,10 @@ export const turnsRate = (turns: readonly Turn[]) => turns.reduce((n, t) => n + 
 export class ClosedLoop {
   readonly #target: URL;
   readonly #agent: Agent;
-  readonly #options: { body: string; connections: number; expect: number; headers: Record<string, string> };
+  readonly #options: { body: string; connections: number; expect: number; headers: Record<string, string>; serverPid: number };
 
-  constructor(url: string, options: { body: string; connections: number; expect: number; headers?: Record<string, string> }) {
+  /** `serverPid` is the process answering, whose CPU time each turn reports. */
+  constructor(url: string, options: { body: string; connections: number; expect: number; headers?: Record<string, string>; serverPid: number }) {
     this.#target = new URL(url);
     this.#agent = new Agent({ connections: options.connections, keepAliveTimeout: 60_000 });
     this.#options = { headers: {}, ...options };
@@ -210,10 +215,11 @@ export class ClosedLoop {
 
   /** Loads the server for `durationMs`: how many requests were answered (with status `expect`), in how many seconds. */
   async run(durationMs: number): Promise<Turn> {
-    const { body, connections, expect, headers } = this.#options;
+    const { body, connections, expect, headers, serverPid } = this.#options;
     const path = this.#target.pathname + this.#target.search;
     let ok = 0;
     let stop = false;
+    const cpuBefore = processCpuSeconds(serverPid);
     const started = performance.now();
     setTimeout(() => (stop = true), durationMs).unref();
     await Promise.all(Array.from({ length: connections }, async () => {
@@ -224,7 +230,7 @@ export class ClosedLoop {
         ok++;
       }
     }));
-    return { answered: ok, seconds: (performance.now() - started) / 1000 };
+    return { answered: ok, seconds: (performance.now() - started) / 1000, cpuSeconds: processCpuSeconds(serverPid) - cpuBefore };
   }
 
   close(): Promise<void> {

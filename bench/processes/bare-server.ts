@@ -19,6 +19,3 @@ const server = createServer((req, res) => {
 });
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => process.send!({ ready: true, port: (server.address() as AddressInfo).port }));
-process.on('message', (message: { cmd: string }) => {
-  if (message.cmd === 'cpu') process.send!({ cpu: process.cpuUsage() });
-});

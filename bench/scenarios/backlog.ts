@@ -109,7 +109,7 @@ function finishAllBut(workspace: Workspace, keep: number): Promise<void> {
     // by one would have left them once autovacuum had cleared the old row versions out of them:
     // one UPDATE keeping them up to date, and a VACUUM after it, took PostgreSQL half a minute.
     await db.withoutIndexes(() => db.exec(`UPDATE deliveries SET status = 0 WHERE status IN (1, 3) AND id NOT IN (
-      SELECT id FROM deliveries WHERE status IN (1, 3) ORDER BY id DESC LIMIT ${keep})`).then(() => {}));
+      SELECT id FROM deliveries WHERE status IN (1, 3) ORDER BY id DESC LIMIT ${keep})`));
     if (workspace.schema) await db.exec('ANALYZE deliveries');
   });
 }

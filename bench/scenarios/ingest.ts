@@ -1,4 +1,4 @@
-import { appWithEndpoints, Child, ClosedLoop, processCpuSeconds, TOKEN, type Turn, turnsRate, until, withHerald, type StoreKind } from '../lib.ts';
+import { appWithEndpoints, Child, ClosedLoop, TOKEN, type Turn, turnsCpu, turnsRate, until, withHerald, type StoreKind } from '../lib.ts';
 
 export interface IngestResult {
   rate: number;
@@ -31,32 +31,26 @@ export class IngestBaseline {
   readonly #server = new Child('./processes/bare-server.ts');
   #loop: ClosedLoop | null = null;
   readonly #turns: Turn[] = [];
-  #cpuMicros = 0;
 
   async #ready(): Promise<ClosedLoop> {
     if (!this.#loop) {
       const { port } = await this.#server.ready;
-      this.#loop = new ClosedLoop(`http://127.0.0.1:${port}/api/v1/app/app_x/msg`, { body: BODY, connections: CONNECTIONS, expect: 202 });
+      this.#loop = new ClosedLoop(`http://127.0.0.1:${port}/api/v1/app/app_x/msg`, { body: BODY, connections: CONNECTIONS, expect: 202, serverPid: this.#server.process.pid! });
       await this.#loop.run(WARM_UP_MS);
     }
     return this.#loop;
   }
 
-  /** One turn of load, counting the server's CPU use. */
+  /** One turn of load. */
   async run(durationMs: number): Promise<Turn> {
-    const loop = await this.#ready();
-    const before = (await this.#server.ask({ cmd: 'cpu' })).cpu;
-    const turn = await loop.run(durationMs);
-    const after = (await this.#server.ask({ cmd: 'cpu' })).cpu;
-    this.#cpuMicros += after.user + after.system - before.user - before.system;
+    const turn = await (await this.#ready()).run(durationMs);
     this.#turns.push(turn);
     return turn;
   }
 
   /** Requests/s over all its turns, and the server's CPU use in them as a fraction of one core (to show the load saturates it). */
   summary(): { rate: number; serverCpu: number } {
-    const seconds = this.#turns.reduce((sum, turn) => sum + turn.seconds, 0);
-    return { rate: turnsRate(this.#turns), serverCpu: this.#cpuMicros / (seconds * 1e6) };
+    return { rate: turnsRate(this.#turns), serverCpu: turnsCpu(this.#turns) };
   }
 
   async close(): Promise<void> {
@@ -79,23 +73,17 @@ export function ingest(kind: StoreKind, durationMs: number, baseline: IngestBase
     // As the svix SDKs send it: the answer leaves out the payload the client already has, which
     // also makes it the size of the baseline's.
     const loop = new ClosedLoop(`${herald.url}/api/v1/app/${appId}/msg?with_content=false`, {
-      body: BODY, connections: CONNECTIONS, expect: 202, headers: { authorization: `Bearer ${TOKEN}` },
+      body: BODY, connections: CONNECTIONS, expect: 202, headers: { authorization: `Bearer ${TOKEN}` }, serverPid: herald.child.pid!,
     });
     let accepted = 0;
-    let cpuSeconds = 0;
-    let turnSeconds = 0;
     const heraldTurn = async (ms: number) => {
-      const cpuBefore = processCpuSeconds(herald.child.pid!);
       const turn = await loop.run(ms);
-      cpuSeconds += processCpuSeconds(herald.child.pid!) - cpuBefore;
-      turnSeconds += turn.seconds;
       accepted += turn.answered;
       if (whileDelivering) await until('the accepted messages to arrive', async () => (await receiver.stats()).counts[0]! >= accepted, 60_000, 10);
       return turn;
     };
     try {
       await heraldTurn(WARM_UP_MS);
-      cpuSeconds = turnSeconds = 0;
       const turnMs = Math.min(TURN_MS, durationMs);
       const heraldTurns: Turn[] = [];
       const baselineTurns: Turn[] = [];
@@ -107,7 +95,7 @@ export function ingest(kind: StoreKind, durationMs: number, baseline: IngestBase
       }
       const rate = turnsRate(heraldTurns);
       const baselineRate = turnsRate(baselineTurns);
-      return { rate, baselineRate, ratio: rate / baselineRate, serverCpu: cpuSeconds / turnSeconds };
+      return { rate, baselineRate, ratio: rate / baselineRate, serverCpu: turnsCpu(heraldTurns) };
     } finally {
       await loop.close();
     }
