@@ -386,7 +386,7 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
       { does: 'a body that is a JSON string', method: 'POST', path: msg, body: '"x"', status: 422, loc: ['body'] },
       { does: 'a body that is JSON null', method: 'POST', path: msg, body: 'null', status: 422, loc: ['body'] },
       { does: 'malformed JSON', method: 'POST', path: msg, body: '{"eventType": "invoice.paid", "payload": {', status: 400 },
-      { does: 'an empty body that says it is JSON', method: 'POST', path: msg, body: '', status: 400 },
+      { does: 'an empty body that says it is JSON', method: 'POST', path: msg, body: '', status: 422, loc: ['body'] },
       { does: 'JSON with a __proto__ key', method: 'POST', path: msg, body: '{"eventType":"invoice.paid","payload":{"__proto__":{"admin":true}}}', status: 400 },
       { does: 'JSON with a constructor.prototype key', method: 'POST', path: msg, body: '{"eventType":"invoice.paid","payload":{"a":[{"constructor":{"prototype":{"admin":true}}}]}}', status: 400 },
       { does: 'a body of 2 MiB', method: 'POST', path: msg, body: { eventType: 'invoice.paid', payload: { blob: 'x'.repeat(TWO_MIB) } }, status: 413 },

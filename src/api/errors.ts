@@ -36,7 +36,6 @@ export const invalid = (loc: string[], msg: string, type = 'value_error') => new
 const FRAMEWORK_ERRORS: Record<string, (error: FastifyError) => HttpError> = {
   FST_ERR_CTP_BODY_TOO_LARGE: () => new HttpError(413, 'payload_too_large', 'The request body is larger than this server accepts.'),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: (error) => new HttpError(415, 'unsupported_media_type', `${error.message}. Send JSON with content-type: application/json.`),
-  FST_ERR_CTP_EMPTY_JSON_BODY: () => new HttpError(400, 'invalid_json', 'The body is empty but content-type says JSON.'),
   FST_ERR_CTP_INVALID_JSON_BODY: (error) => new HttpError(400, 'invalid_json', `The body is not valid JSON: ${error.message}`),
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new HttpError(400, 'bad_request', 'The content-length header does not match the body.'),
 };

@@ -2,6 +2,7 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { bearerAuth } from './auth.ts';
+import { emptyBodyAsObject, registerBodyParsers } from './body.ts';
 import { receiveRoutes } from '../inbound/receive-route.ts';
 import { type ApiContext, SOURCE_SCOPE } from './context.ts';
 import { errorHandler, HttpError, invalid, sendError } from './errors.ts';
@@ -91,11 +92,13 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: options.maxPayloadBytes,
-    // checkBody refuses these keys in the walk it makes anyway.
+    // checkBody refuses these keys in the walk it makes anyway (and JSON bodies are parsed by
+    // registerBodyParsers, which leaves them to it too).
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
     return503OnClosing: true,
   });
+  registerBodyParsers(app, options.maxPayloadBytes);
   app.setValidatorCompiler(validators());
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
@@ -125,6 +128,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   }
   app.addHook('preValidation', (request, _reply, done) => {
     try {
+      emptyBodyAsObject(request);
       if (request.body !== null && typeof request.body === 'object' && !Buffer.isBuffer(request.body)) checkBody(request.body);
     } catch (error) {
       done(error as Error);
