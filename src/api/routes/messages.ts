@@ -1,5 +1,6 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { memberRange } from '../../core/json-member.ts';
 import type { Application } from '../../core/model.ts';
 import { type ApiContext, APP_SCOPE, type OwnerScope } from '../context.ts';
 import { notFound, orConflict } from '../errors.ts';
@@ -17,13 +18,12 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     app.post(`${scope.base}/msg`, { schema: { params: AppPath, body: MessageIn, querystring: WithContentQuery } }, async (request, reply) => {
       const body = request.body;
       const application = await appForMessage(ctx, request.params.appId, body);
-      // The payload is serialised once, here; these bytes are stored and sent on every attempt.
       const message = await orConflict(
         ctx.publisher.publish(application, {
           eventType: body.eventType,
           eventId: body.eventId ?? null,
           channels: body.channels ?? null,
-          payload: Buffer.from(JSON.stringify(body.payload)),
+          payload: payloadBytes(request.rawBody),
         }),
         'A message with this eventId already exists for this application.',
       );
@@ -45,6 +45,18 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     if (!message) throw notFound('Message');
     return messageOut(message, request.query.with_content ?? true);
   });
+}
+
+/**
+ * The payload as it was published: its own bytes in the request body, not the parse written again
+ * (which would turn 12345678901234567890 into 12345678901234567000 and 1e400 into null). These
+ * bytes are stored, signed and sent on every attempt. Validation has seen the parse, which
+ * JSON.parse built from these same bytes, so they are an object, valid JSON and UTF-8.
+ */
+function payloadBytes(body: Buffer | null): Buffer {
+  const range = body && memberRange(body, 'payload');
+  if (!range) throw new Error('A message passed validation without payload bytes in its JSON body');
+  return body!.subarray(range.start, range.end);
 }
 
 export function messageFilter(query: MessageListQuery) {
