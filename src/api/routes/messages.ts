@@ -2,12 +2,11 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { memberRange } from '../../core/json-member.ts';
 import type { Application } from '../../core/model.ts';
-import { type ApiContext, APP_SCOPE, type OwnerScope } from '../context.ts';
-import { notFound, orConflict } from '../errors.ts';
+import { type ApiContext, APP_SCOPE, findApp, type OwnerScope } from '../context.ts';
+import { HttpError, invalid, notFound, orConflict } from '../errors.ts';
 import { listParam, planPage, timeParam } from '../pagination.ts';
 import { AppPath, MessageIn, MessageListQuery, MessagePath, WithContentQuery } from '../schemas.ts';
 import { listOut, messageOut } from '../views.ts';
-import { uidFromPath } from '../uids.ts';
 import { createApplication } from './applications.ts';
 
 export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: OwnerScope = APP_SCOPE): void {
@@ -68,11 +67,34 @@ export function messageFilter(query: MessageListQuery) {
   };
 }
 
-/** Svix lets a message create its application on the fly when the path names one that is missing. */
+/**
+ * Svix lets a message create the application its path names when that does not exist yet: the
+ * body's `application` must then carry that same uid. An application that exists is used as it
+ * is, whatever the body says (Svix: "if the application id or uid that is used in the path
+ * already exists, this argument is ignored").
+ */
 async function appForMessage(ctx: ApiContext, appId: string, body: MessageIn): Promise<Application> {
-  const existing = await ctx.store.apps.get(appId);
+  const existing = await findOrNull(ctx, appId);
   if (existing) return existing;
   if (!body.application) throw notFound('Application');
-  const uid = body.application.uid ?? uidFromPath('application', appId, ['path', 'appId']);
-  return createApplication(ctx, { ...body.application, uid }, ['body', 'application', 'uid']);
+  const loc = ['body', 'application', 'uid'];
+  if (!body.application.uid) throw invalid(loc, 'is required to create the application the path names');
+  if (body.application.uid !== appId) throw invalid(loc, 'must be the uid in the path, which names the application to create');
+  try {
+    return await createApplication(ctx, body.application, loc);
+  } catch (error) {
+    // Another request created it meanwhile: the message goes to that one.
+    const created = error instanceof HttpError && error.status === 409 ? await findOrNull(ctx, appId) : null;
+    if (created) return created;
+    throw error;
+  }
+}
+
+async function findOrNull(ctx: ApiContext, appId: string): Promise<Application | null> {
+  try {
+    return await findApp(ctx, appId);
+  } catch (error) {
+    if (error instanceof HttpError && error.status === 404) return null;
+    throw error;
+  }
 }
