@@ -25,6 +25,9 @@ import { checkUid, uidFromPath } from '../uids.ts';
 import { endpointOut, iso, listOut, messageOut } from '../views.ts';
 
 const UID_TAKEN = 'An endpoint with this uid already exists in this application.';
+/** The test event Svix's dashboard sends, with the body Svix sends for it. */
+const PING_EVENT_TYPE = 'svix.ping';
+const PING_PAYLOAD = { success: true };
 const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
 
 type EndpointFields = Omit<EndpointPatch, 'filterTypes'>;
@@ -154,8 +157,9 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
 
   app.post(`${base}/:endpointId/send-example`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EventExampleIn } }, async (request) => {
     const { application, endpoint } = await load(request.params);
-    const eventType = await ctx.store.eventTypes.get(request.body.eventType);
-    const payload = exampleFromSchemas(eventType?.schemas) ?? { eventType: request.body.eventType, example: true };
+    const payload = request.body.eventType === PING_EVENT_TYPE
+      ? PING_PAYLOAD
+      : exampleFromSchemas((await ctx.store.eventTypes.get(request.body.eventType))?.schemas) ?? { eventType: request.body.eventType, example: true };
     const message = await ctx.publisher.publishTo(application, endpoint, {
       eventType: request.body.eventType,
       eventId: null,
