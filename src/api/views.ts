@@ -112,15 +112,21 @@ export function attemptOut(attempt: Attempt, withContent = true, message?: Messa
   };
 }
 
-/** Svix's `ListResponse*`: `iterator` continues forward, `prevIterator` goes back. */
+/**
+ * Svix's `ListResponse*`: `iterator` continues forward from the page's last item, `prevIterator`
+ * goes back from its first, and `done` says, as in Svix, that the walk in the direction asked for
+ * reached its end. An empty page keeps the cursor it was asked with, so polling for new items
+ * goes on from it; an empty page before the first has nothing to go back to, and goes forward
+ * from the start.
+ */
 export function listOut<T, Out>(page: Page<T>, plan: PagePlan, key: (item: T) => string, toOut: (item: T) => Out) {
   const items = plan.backwards ? [...page.items].reverse() : page.items;
   const first = items[0];
   const last = items.at(-1);
   return {
     data: items.map(toOut),
-    iterator: last ? key(last) : plan.page.after,
+    iterator: last ? key(last) : plan.backwards ? null : plan.page.after,
     prevIterator: first ? `-${key(first)}` : null,
-    done: plan.backwards ? false : page.done,
+    done: page.done,
   };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Clock, Random } from './clock.ts';
-import { createIdGenerator, looksLikeId, smallestIdAt, timestampOfId } from './ids.ts';
+import { createIdGenerator, isId, looksLikeId, smallestIdAt, timestampOfId } from './ids.ts';
 
 const counting = (): Random => {
   let n = 0;
@@ -19,6 +19,17 @@ describe('ids', () => {
       assert.ok(looksLikeId(kind, id));
     }
     assert.equal(looksLikeId('application', 'acme'), false);
+  });
+
+  it('are told exactly from anything else of the same length and prefix', () => {
+    const ids = createIdGenerator({ now: () => 1_700_000_000_000 }, counting());
+    const id = ids('endpoint');
+    assert.ok(isId('endpoint', id));
+    assert.equal(isId('message', id), false, 'another kind');
+    assert.equal(isId('endpoint', `${id.slice(0, -1)}-`), false, 'a character outside base62');
+    assert.equal(isId('endpoint', `${id}A`), false, 'one character too many');
+    assert.equal(isId('endpoint', id.slice(0, -1)), false, 'one too few');
+    assert.equal(isId('endpoint', `x${id.slice(1)}`), false, 'another prefix');
   });
 
   it('increase strictly within one millisecond, across milliseconds, and when the clock steps back', () => {

@@ -64,6 +64,13 @@ export function looksLikeId(kind: IdKind, value: string): boolean {
   return value.length === prefix.length + 1 + WIDTH && value.startsWith(`${prefix}_`);
 }
 
+const ID_BODY = new RegExp(`^[${ALPHABET}]{${WIDTH}}$`);
+
+/** True when `value` is exactly an id of this kind as Herald writes them (a keyset cursor must be one). */
+export function isId(kind: IdKind, value: string): boolean {
+  return looksLikeId(kind, value) && ID_BODY.test(value.slice(ID_PREFIX[kind].length + 1));
+}
+
 /** The smallest id of this kind made at `ms`: every id made earlier sorts below it. */
 export function smallestIdAt(kind: IdKind, ms: number): string {
   return `${ID_PREFIX[kind]}_${encodeBase62(Math.max(0, Math.floor(ms)), 0, 0, 0)}`;

@@ -15,7 +15,7 @@ export function applicationRoutes(server: FastifyInstance, ctx: ApiContext): voi
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
 
   app.get('/api/v1/app', { schema: { querystring: ListQuery } }, async (request) => {
-    const plan = planPage(request.query, 'asc');
+    const plan = planPage(request.query, 'asc', 'application');
     return listOut(await ctx.store.apps.list(plan.page), plan, (a) => a.id, applicationOut);
   });
 

@@ -30,7 +30,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     const application = await scope.find(ctx, request.params.appId);
     const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
     const query = request.query;
-    const plan = planPage(query, 'desc');
+    const plan = planPage(query, 'desc', 'attempt');
     const page = await ctx.store.attempts.listByEndpoint(endpoint.id, attemptFilter(query), plan.page);
     const messages = query.with_msg ? await messagesOf(ctx, application.id, page.items.map((a) => a.messageId)) : null;
     return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, query.with_content ?? true, messages?.get(a.messageId)));
@@ -39,7 +39,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
   app.get(`${scope.base}/attempt/msg/:msgId`, { config: { access: scope.access('app-read') }, schema: { params: MessagePath, querystring: AttemptListQuery } }, async (request) => {
     const { message } = await findMessage(request.params.appId, request.params.msgId);
     const query = request.query;
-    const plan = planPage(query, 'desc');
+    const plan = planPage(query, 'desc', 'attempt');
     const page = await ctx.store.attempts.listByMessage(message.id, attemptFilter(query), plan.page);
     return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, query.with_content ?? true, query.with_msg ? message : undefined));
   });
@@ -51,9 +51,10 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     return attemptOut(attempt);
   });
 
+  // By endpoint id, newest endpoint first, as Svix lists a message's destinations.
   app.get(`${scope.base}/msg/:msgId/endpoint`, { config: { access: scope.access('app-read') }, schema: { params: MessagePath, querystring: ListQuery } }, async (request) => {
     const { message } = await findMessage(request.params.appId, request.params.msgId);
-    const plan = planPage(request.query, 'asc');
+    const plan = planPage(request.query, 'desc', 'endpoint');
     const page = await ctx.store.queue.listByMessage(message.id, plan.page);
     return listOut(page, plan, (row) => row.endpoint.id, (row) => messageEndpointOut(row.delivery, row.endpoint));
   });
@@ -62,7 +63,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     const application = await scope.find(ctx, request.params.appId);
     const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
     const query = request.query;
-    const plan = planPage(query, 'desc');
+    const plan = planPage(query, 'desc', 'message');
     const filter = { ...messageFilter(query), status: (query.status ?? null) as Status | null };
     const page = await ctx.store.queue.listByEndpoint(endpoint.id, filter, plan.page);
     return listOut(page, plan, (row) => row.message.id, (row) => endpointMessageOut(row.delivery, row.message, query.with_content ?? true));

@@ -40,9 +40,10 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     return { application, endpoint: await findEndpoint(ctx, application, params.endpointId) };
   };
 
+  // Newest first unless `order=ascending`, as Svix lists endpoints (applications go oldest first).
   app.get(base, { config: { access: scope.access('app-read') }, schema: { params: AppPath, querystring: ListQuery } }, async (request) => {
     const application = await scope.find(ctx, request.params.appId);
-    const plan = planPage(request.query, 'asc');
+    const plan = planPage(request.query, 'desc', 'endpoint');
     return listOut(await ctx.store.endpoints.list(application.id, plan.page), plan, (e) => e.id, endpointOut);
   });
 

@@ -15,7 +15,7 @@ export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void 
     ctx.store.eventTypes.update({ ...existing, ...sentFields(changes), updatedAt: ctx.clock.now() });
 
   app.get('/api/v1/event-type', { config: { access: 'app-read' }, schema: { querystring: EventTypeListQuery } }, async (request) => {
-    const plan = planPage(request.query, 'asc');
+    const plan = planPage(request.query, 'asc', 'event-type');
     const page = await ctx.store.eventTypes.list(plan.page, request.query.include_archived ?? false);
     return listOut(page, plan, (e) => e.name, (e) => eventTypeOut(e, request.query.with_content ?? true));
   });

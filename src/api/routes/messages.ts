@@ -33,7 +33,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
   app.get(`${scope.base}/msg`, { config: { access: scope.access('app-read') }, schema: { params: AppPath, querystring: MessageListQuery } }, async (request) => {
     const application = await scope.find(ctx, request.params.appId);
     const query = request.query;
-    const plan = planPage(query, 'desc');
+    const plan = planPage(query, 'desc', 'message');
     const page = await ctx.store.messages.list(application.id, messageFilter(query), plan.page);
     return listOut(page, plan, (m) => m.id, (m) => messageOut(m, query.with_content ?? true));
   });

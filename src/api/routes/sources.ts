@@ -45,7 +45,7 @@ export function sourceRoutes(server: FastifyInstance, ctx: ApiContext, publicUrl
   const newToken = () => Buffer.from(ctx.random.bytes(24)).toString('base64url');
 
   app.get(base, { schema: { querystring: ListQuery } }, async (request) => {
-    const plan = planPage(request.query, 'asc');
+    const plan = planPage(request.query, 'asc', 'source');
     return listOut(await ctx.store.sources.list(plan.page), plan, (s) => s.id, (s) => out(request, s));
   });
 
