@@ -98,6 +98,7 @@ function rawRequest(url: string, options: { method: string; headers: Record<stri
 
 const APP_LIKE_ID = `app_${'A1b2C3d4E5f6G7h8I9j0Kl'}`;
 const EP_LIKE_ID = `ep_${'A1b2C3d4E5f6G7h8I9j0Kl'}`;
+const MSG_LIKE_ID = `msg_${'A1b2C3d4E5f6G7h8I9j0Kl'}`;
 const VALID_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 const elevenChannels = Array.from({ length: 11 }, (_, i) => `ch-${i}`);
 const sixChannels = elevenChannels.slice(0, 6);
@@ -176,6 +177,8 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
       { does: 'an upsert with a uid with spaces', method: 'PUT', path: '/api/v1/app/acme', body: { name: 'Acme', uid: 'a b' }, status: 422, loc: ['body', 'uid'] },
       { does: 'an upsert with a uid that has the form of an application id', method: 'PUT', path: '/api/v1/app/acme', body: { name: 'Acme', uid: APP_LIKE_ID }, status: 422, loc: ['body', 'uid'] },
       { does: 'an upsert that would create an application with a uid that has the form of an id', method: 'PUT', path: '/api/v1/app/not-there-yet', body: { name: 'New', uid: APP_LIKE_ID }, status: 422, loc: ['body', 'uid'] },
+      { does: 'an upsert of an application id that does not exist', method: 'PUT', path: `/api/v1/app/${APP_LIKE_ID}`, body: { name: 'New' }, status: 404 },
+      { does: 'an upsert of an application id that does not exist, with a uid', method: 'PUT', path: `/api/v1/app/${APP_LIKE_ID}`, body: { name: 'New', uid: 'not-there-yet' }, status: 404 },
       { does: 'an upsert that would create an application with a throttleRate of 0', method: 'PUT', path: '/api/v1/app/not-there-yet', body: { name: 'New', throttleRate: 0 }, status: 422, loc: ['body', 'throttleRate'] },
       { does: 'an upsert that takes another application\'s uid', method: 'PUT', path: '/api/v1/app/other', body: { name: 'Other', uid: 'acme' }, status: 409 },
       { does: 'a patch whose name is not a string', method: 'PATCH', path: '/api/v1/app/acme', body: { name: 5 }, status: 422, loc: ['body', 'name'] },
@@ -262,6 +265,8 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
       { does: 'an update with an empty eventTypes list', method: 'PUT', path: primary, body: { url, eventTypes: [] }, status: 422, loc: ['body', 'eventTypes'] },
       { does: 'an update with eleven channels', method: 'PUT', path: primary, body: { url, channels: elevenChannels }, status: 422, loc: ['body', 'channels'] },
       { does: 'an update with a channel with a space', method: 'PUT', path: primary, body: { url, channels: ['eu west'] }, status: 422, loc: ['body', 'channels', '0'] },
+      { does: 'an upsert of an endpoint id that does not exist', method: 'PUT', path: `/api/v1/app/acme/endpoint/${EP_LIKE_ID}`, body: { url }, status: 404 },
+      { does: 'an upsert of an endpoint id that does not exist, with a uid', method: 'PUT', path: `/api/v1/app/acme/endpoint/${EP_LIKE_ID}`, body: { url, uid: 'not-there-yet' }, status: 404 },
       { does: 'an update with a uid that has the form of an endpoint id', method: 'PUT', path: primary, body: { url, uid: EP_LIKE_ID }, status: 422, loc: ['body', 'uid'] },
       { does: 'an update that takes another endpoint\'s uid', method: 'PUT', path: primary, body: { url, uid: 'secondary' }, status: 409 },
       { does: 'an upsert that would create an endpoint with an ftp url', method: 'PUT', path: fresh, body: { url: 'ftp://x' }, status: 422, loc: ['body', 'url'] },
@@ -380,6 +385,7 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
       { does: 'six channels', method: 'POST', path: msg, body: { ...ok, channels: sixChannels }, status: 422, loc: ['body', 'channels'] },
       { does: 'a channel with a space', method: 'POST', path: msg, body: { ...ok, channels: ['eu west'] }, status: 422, loc: ['body', 'channels', '0'] },
       { does: 'an eventId with spaces', method: 'POST', path: msg, body: { ...ok, eventId: 'evt 2' }, status: 422, loc: ['body', 'eventId'] },
+      { does: 'an eventId that has the form of a message id', method: 'POST', path: msg, body: { ...ok, eventId: MSG_LIKE_ID }, status: 422, loc: ['body', 'eventId'] },
       { does: 'a payloadRetentionPeriod of 0', method: 'POST', path: msg, body: { ...ok, payloadRetentionPeriod: 0 }, status: 422, loc: ['body', 'payloadRetentionPeriod'] },
       { does: 'an eventId that was already used', method: 'POST', path: msg, body: { ...ok, eventId: 'evt-1' }, status: 409 },
       { does: 'a with_content flag that is not a boolean', method: 'POST', path: `${msg}?with_content=maybe`, body: ok, status: 422, loc: ['query', 'with_content'] },
@@ -499,6 +505,9 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
         '/api/v1/event-type/order.created',
         '/api/v1/app/acme/endpoint/not-there-yet',
         '/api/v1/app/acme/endpoint/ghost',
+        `/api/v1/app/${APP_LIKE_ID}`,
+        `/api/v1/app/acme/endpoint/${EP_LIKE_ID}`,
+        `/api/v1/app/acme/msg/${MSG_LIKE_ID}`,
       ]) {
         assert.equal((await h.api('GET', path)).status, 404, path);
       }

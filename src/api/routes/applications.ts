@@ -35,8 +35,8 @@ export function applicationRoutes(server: FastifyInstance, ctx: ApiContext): voi
   app.put('/api/v1/app/:appId', { schema: { params: AppPath, body: ApplicationIn } }, async (request, reply) => {
     const existing = await ctx.store.apps.get(request.params.appId);
     if (!existing) {
-      const uid = request.body.uid ?? uidFromPath('application', request.params.appId, ['path', 'appId']);
-      return reply.code(201).send(applicationOut(await createApplication(ctx, { ...request.body, uid })));
+      const pathUid = uidFromPath('application', request.params.appId, ['path', 'appId']);
+      return reply.code(201).send(applicationOut(await createApplication(ctx, { ...request.body, uid: request.body.uid ?? pathUid })));
     }
     const body = request.body;
     return applicationOut(await save(ctx, existing, {

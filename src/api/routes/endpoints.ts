@@ -61,8 +61,8 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     const existing = await ctx.store.endpoints.get(application.id, request.params.endpointId);
     const body = request.body;
     if (!existing) {
-      const uid = body.uid ?? uidFromPath('endpoint', request.params.endpointId, ['path', 'endpointId']);
-      return reply.code(201).send(endpointOut(await createEndpoint(ctx, application, { ...body, uid })));
+      const pathUid = uidFromPath('endpoint', request.params.endpointId, ['path', 'endpointId']);
+      return reply.code(201).send(endpointOut(await createEndpoint(ctx, application, { ...body, uid: body.uid ?? pathUid })));
     }
     return endpointOut(await saveEndpoint(ctx, existing, {
       url: body.url,

@@ -6,6 +6,7 @@ import { type ApiContext, APP_SCOPE, findApp, type OwnerScope } from '../context
 import { HttpError, invalid, notFound, orConflict } from '../errors.ts';
 import { listParam, planPage, timeParam } from '../pagination.ts';
 import { AppPath, MessageIn, MessageListQuery, MessagePath, WithContentQuery } from '../schemas.ts';
+import { checkUid } from '../uids.ts';
 import { listOut, messageOut } from '../views.ts';
 import { createApplication } from './applications.ts';
 
@@ -16,6 +17,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
   if (scope === APP_SCOPE) {
     app.post(`${scope.base}/msg`, { schema: { params: AppPath, body: MessageIn, querystring: WithContentQuery } }, async (request, reply) => {
       const body = request.body;
+      checkUid('message', body.eventId, ['body', 'eventId']);
       const application = await appForMessage(ctx, request.params.appId, body);
       const message = await orConflict(
         ctx.publisher.publish(application, {
