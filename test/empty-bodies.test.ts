@@ -2,12 +2,15 @@ import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { describe, it } from 'node:test';
 import { heraldAndReceiverPerSuite, type TestHerald } from './support/herald.ts';
+import type { Receiver } from './support/receiver.ts';
 import { forEachStore } from './support/stores.ts';
+import { waitFor } from './support/wait.ts';
 
 /**
  * What curl sends with a shared header list: `content-type: application/json` and no body at all.
  * Every route that takes no body (or whose body has no required field, where empty means `{}`)
- * answers it as it answers the SDK; a route that needs a body says so with a 422 at `body`.
+ * answers it as it answers the SDK (reads included); a route that needs a body says so with a 422
+ * at `body`.
  * Requests go through node:http, which sends exactly the headers given and no body.
  */
 
@@ -44,7 +47,8 @@ interface Route {
 
 await forEachStore((store) => describe(`requests without a body (${store})`, () => {
   let h: TestHerald;
-  heraldAndReceiverPerSuite({ store }, (started) => ({ h } = started));
+  let receiver: Receiver;
+  heraldAndReceiverPerSuite({ store }, (started) => ({ h, receiver } = started));
   let counter = 0;
 
   const ok = async (method: string, path: string, body?: unknown) => {
@@ -67,7 +71,11 @@ await forEachStore((store) => describe(`requests without a body (${store})`, () 
     const received = await fetch(source.ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"hello":1}' });
     assert.equal(received.status, 200);
     const sourceMessage = received.headers.get('herald-message-id')!;
-    return { app, endpoint, message, eventType, source: source.id as string, ingestUrl: source.ingestUrl as string, sourceEndpoint, sourceMessage };
+    // One message delivered to the receiver, for an attempt to look at.
+    const seen = (await ok('POST', `/api/v1/app/${app}/endpoint`, { url: receiver.url, eventTypes: ['seen.event'] })).id as string;
+    const seenMessage = (await ok('POST', `/api/v1/app/${app}/msg`, { eventType: 'seen.event', payload: {} })).id as string;
+    const attempt = await waitFor('the attempt', async () => (await h.api('GET', `/api/v1/app/${app}/attempt/msg/${seenMessage}`)).body.data[0]?.id as string | undefined);
+    return { app, endpoint, message, eventType, source: source.id as string, ingestUrl: source.ingestUrl as string, sourceEndpoint, sourceMessage, seen, seenMessage, attempt };
   }
 
   /** Every route that takes no body, or one without required fields, with what its normal answer is. */
@@ -80,8 +88,17 @@ await forEachStore((store) => describe(`requests without a body (${store})`, () 
     const sourceSecret = await secretOf(`${s}/endpoint/${f.sourceEndpoint}`);
     const expungedType = `${f.eventType}-x`;
     await ok('POST', '/api/v1/event-type', { name: expungedType, description: 'd' });
+    const reads = [
+      '/api/v1/app', a, `${a}/endpoint`, `${a}/endpoint/${f.seen}`, `${a}/endpoint/${f.seen}/secret`, `${a}/endpoint/${f.seen}/headers`,
+      `${a}/endpoint/${f.seen}/stats`, `${a}/endpoint/${f.seen}/msg`, `${a}/msg`, `${a}/msg/${f.seenMessage}`, `${a}/msg/${f.seenMessage}/endpoint`,
+      `${a}/msg/${f.seenMessage}/attempt/${f.attempt}`, `${a}/attempt/msg/${f.seenMessage}`, `${a}/attempt/endpoint/${f.seen}`,
+      '/api/v1/event-type', `/api/v1/event-type/${f.eventType}`, '/ingest/api/v1/source', s, `${s}/endpoint`, `${s}/endpoint/${f.sourceEndpoint}`,
+      `${s}/msg`, `${s}/msg/${f.sourceMessage}`,
+    ].map((path): Route => ({ method: 'GET', path, status: 200 }));
     // Routes that delete come last, so the others still find what they act on.
     return [
+      ...reads,
+      { method: 'GET', path: '/api/v1/health', status: 204 },
       { method: 'POST', path: `${a}/msg/${f.message}/endpoint/${f.endpoint}/resend`, status: 202, check: async (answer) => assert.deepEqual(answer.body, {}) },
       { method: 'POST', path: `${s}/msg/${f.sourceMessage}/endpoint/${f.sourceEndpoint}/resend`, status: 202 },
       {
