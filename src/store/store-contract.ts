@@ -489,17 +489,56 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     });
 
     describe('idempotency keys', () => {
-      it('keeps a response per scope and key within its window, and purges old ones', async () => {
+      const LOCK = 60_000;
+      const claimAt = (store: Store, key: string, claim: string, now = T0, notBefore = T0 - 1000) =>
+        store.idempotency.claim({ key, claim, now, lockedUntil: now + LOCK, notBefore });
+
+      it('lets one claim hold a key; another finds it pending until the holder completes it, then replays the answer', async () => {
         const store = await fresh();
-        await store.idempotency.put('/a', 'k1', { statusCode: 202, body: '{"id":1}' }, T0);
-        assert.deepEqual(await store.idempotency.get('/a', 'k1', T0), { statusCode: 202, body: '{"id":1}' });
-        assert.equal(await store.idempotency.get('/b', 'k1', T0), null);
-        assert.equal(await store.idempotency.get('/a', 'k1', T0 + 1), null);
-        await store.idempotency.put('/a', 'k1', { statusCode: 409, body: '{}' }, T0 + 5);
-        assert.deepEqual(await store.idempotency.get('/a', 'k1', T0), { statusCode: 409, body: '{}' });
-        await store.idempotency.put('/a', 'k2', { statusCode: 200, body: '{}' }, T0 + 10);
-        assert.equal(await store.idempotency.purge(T0 + 6, 10), 1);
-        assert.ok(await store.idempotency.get('/a', 'k2', T0));
+        assert.deepEqual(await claimAt(store, 'k1', 'first'), { state: 'claimed' });
+        assert.deepEqual(await claimAt(store, 'k1', 'second', T0 + 5), { state: 'pending', lockedUntil: T0 + LOCK });
+        assert.deepEqual(await claimAt(store, 'k2', 'second'), { state: 'claimed' }, 'keys are independent');
+        assert.equal(await store.idempotency.complete('k1', 'second', { statusCode: 202, body: '{"id":2}' }, T0 + 6), false, 'only the holder completes');
+        assert.equal(await store.idempotency.complete('k1', 'first', { statusCode: 202, body: '{"id":1}' }, T0 + 10), true);
+        assert.deepEqual(await claimAt(store, 'k1', 'third', T0 + 20), { state: 'done', response: { statusCode: 202, body: '{"id":1}' } });
+        assert.deepEqual(await claimAt(store, 'k1', 'fourth', T0 + 30, T0 + 11), { state: 'claimed' }, 'an answer older than the window is forgotten');
+      });
+
+      it('frees a key its holder releases, and only its holder', async () => {
+        const store = await fresh();
+        await claimAt(store, 'k', 'first');
+        await store.idempotency.release('k', 'other');
+        assert.equal((await claimAt(store, 'k', 'second')).state, 'pending');
+        await store.idempotency.release('k', 'first');
+        assert.deepEqual(await claimAt(store, 'k', 'second'), { state: 'claimed' });
+      });
+
+      it('lets a claim take over a key whose holder\'s lock lapsed, after which the old holder cannot complete it', async () => {
+        const store = await fresh();
+        await claimAt(store, 'k', 'dead');
+        assert.equal((await claimAt(store, 'k', 'next', T0 + LOCK - 1)).state, 'pending');
+        assert.deepEqual(await claimAt(store, 'k', 'next', T0 + LOCK), { state: 'claimed' });
+        assert.equal(await store.idempotency.complete('k', 'dead', { statusCode: 200, body: 'late' }, T0 + LOCK + 1), false);
+        assert.equal(await store.idempotency.complete('k', 'next', { statusCode: 200, body: '' }, T0 + LOCK + 2), true);
+        assert.deepEqual(await claimAt(store, 'k', 'again', T0 + LOCK + 3), { state: 'done', response: { statusCode: 200, body: '' } });
+      });
+
+      it('gives a key to exactly one of twenty claims made at the same moment', async () => {
+        const store = await fresh();
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => claimAt(store, 'same', `c${i}`)));
+        assert.equal(results.filter((r) => r.state === 'claimed').length, 1);
+        assert.ok(results.every((r) => r.state === 'claimed' || r.state === 'pending'));
+      });
+
+      it('purges records made before the cut-off, answered or pending', async () => {
+        const store = await fresh();
+        await claimAt(store, 'old-pending', 'a', T0);
+        await claimAt(store, 'old-done', 'b', T0);
+        await store.idempotency.complete('old-done', 'b', { statusCode: 200, body: '{}' }, T0 + 1);
+        await claimAt(store, 'young', 'c', T0 + 10);
+        assert.equal(await store.idempotency.purge(T0 + 5, 10), 2);
+        assert.deepEqual(await claimAt(store, 'old-pending', 'd', T0 + 20), { state: 'claimed' });
+        assert.equal((await claimAt(store, 'young', 'e', T0 + 20)).state, 'pending');
       });
     });
   });

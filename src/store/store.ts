@@ -235,11 +235,39 @@ export interface StoredResponse {
   body: string;
 }
 
-/** Responses remembered per idempotency key, so a retried request gets the first answer. */
+/** What claiming an idempotency key found. */
+export type IdempotencyClaim =
+  /** The caller holds the key now: it runs the request, then completes or releases the key. */
+  | { state: 'claimed' }
+  /** The key was answered within its window: the caller replays the answer. */
+  | { state: 'done'; response: StoredResponse }
+  /** Another request holds the key until `lockedUntil`: the caller waits and claims again. */
+  | { state: 'pending'; lockedUntil: number };
+
+export interface IdempotencyClaimRequest {
+  /** The key, already scoped to its route and owner (the API hashes them together). */
+  key: string;
+  /** Who claims: unique per request, so only the holder can complete or release the key. */
+  claim: string;
+  now: number;
+  /** When the claim lapses if its holder never completes it (a process that died). */
+  lockedUntil: number;
+  /** Answers recorded before this are forgotten: the key runs again. */
+  notBefore: number;
+}
+
+/**
+ * Idempotency records, shared by every process on the database: a key is claimed by inserting a
+ * pending record (atomically, so two requests at the same moment cannot both hold it), then either
+ * completed with the answer to replay or released so the next request with the key runs.
+ */
 export interface IdempotencyStore {
-  get(scope: string, key: string, notBefore: number): Promise<StoredResponse | null>;
-  put(scope: string, key: string, response: StoredResponse, now: number): Promise<void>;
-  /** Deletes up to `limit` keys older than `olderThan`; returns how many went. */
+  claim(request: IdempotencyClaimRequest): Promise<IdempotencyClaim>;
+  /** Records the answer on the key `claim` holds; false when it holds it no longer (its lock lapsed). */
+  complete(key: string, claim: string, response: StoredResponse, now: number): Promise<boolean>;
+  /** Frees the key if `claim` still holds it. */
+  release(key: string, claim: string): Promise<void>;
+  /** Deletes up to `limit` records made before `olderThan`; returns how many went. */
   purge(olderThan: number, limit: number): Promise<number>;
 }
 
