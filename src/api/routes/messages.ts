@@ -6,6 +6,7 @@ import { notFound, orConflict } from '../errors.ts';
 import { listParam, planPage, timeParam } from '../pagination.ts';
 import { AppPath, MessageIn, MessageListQuery, MessagePath, WithContentQuery } from '../schemas.ts';
 import { listOut, messageOut } from '../views.ts';
+import { payloadRetentionMs } from '../payload-retention.ts';
 import { uidFromPath } from '../uids.ts';
 import { createApplication } from './applications.ts';
 
@@ -16,6 +17,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
   if (scope === APP_SCOPE) {
     app.post(`${scope.base}/msg`, { schema: { params: AppPath, body: MessageIn, querystring: WithContentQuery } }, async (request, reply) => {
       const body = request.body;
+      const retention = payloadRetentionMs(body);
       const application = await appForMessage(ctx, request.params.appId, body);
       // The payload is serialised once, here; these bytes are stored and sent on every attempt.
       const message = await orConflict(
@@ -24,6 +26,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
           eventId: body.eventId ?? null,
           channels: body.channels ?? null,
           payload: Buffer.from(JSON.stringify(body.payload)),
+          payloadRetentionMs: retention,
         }),
         'A message with this eventId already exists for this application.',
       );
