@@ -79,8 +79,9 @@ export function registerIdempotency(app: FastifyInstance, store: IdempotencyStor
         replay(reply, found.response);
         return false;
       }
-      // The lock bounds the wait, measured on the wall too in case the injected clock stands still.
-      if (performance.now() - started > IDEMPOTENCY_LOCK_MS || request.raw.socket?.destroyed) {
+      // The holder's lock bounds the wait; the wall clock bounds it too, in case the injected clock
+      // stands still or the key passes from holder to holder.
+      if (performance.now() - started > 2 * IDEMPOTENCY_LOCK_MS || request.raw.socket?.destroyed) {
         sendError(reply, new HttpError(409, 'idempotency_conflict', 'A request with this idempotency key is still in progress; retry it later.'));
         return false;
       }
