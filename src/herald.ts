@@ -76,7 +76,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
   const runsWorker = config.role !== 'api';
   const wake = runsWorker ? () => dispatcher.wake() : () => {};
   const api = buildApi({
-    context: { store, publisher: createPublisher(store, ids, clock, wake, runsWorker ? dispatcher.handoff : null), wake, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly },
+    context: { store, publisher: createPublisher(store, ids, clock, wake, runsWorker ? dispatcher.handoff : null, config.retentionMs), wake, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly },
     adminToken: config.adminToken,
     maxPayloadBytes: config.maxPayloadBytes,
     rateLimit: config.rateLimit,

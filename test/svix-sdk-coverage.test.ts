@@ -10,9 +10,8 @@
  * - Endpoint: replayMissing, bulkReplay, transformationPartialUpdate, transformation.get,
  *   transformation.patch
  * - EventType: importOpenapi
- * - Message: expungeContent, precheck, bulkExpungeContent, expungeAllContents, poller.poll,
- *   poller.consumerPoll, poller.consumerSeek
- * - MessageAttempt: expungeContent
+ * - Message: precheck, bulkExpungeContent, expungeAllContents, poller.poll, poller.consumerPoll,
+ *   poller.consumerSeek
  * - Ingest: authentication.consumerPortalAccess, endpoint.transformation.get,
  *   endpoint.transformation.patch
  */
@@ -145,7 +144,7 @@ await forEachStore((store) => describe(`every served method of the svix SDK (${s
     await assert.rejects(h.svix.endpoint.get(app.id, 'third'), { code: 404 });
   });
 
-  it('Message and MessageAttempt: create, get, list, every attempt listing, get an attempt and resend', async () => {
+  it('Message and MessageAttempt: create, get, list, every attempt listing, get an attempt, resend and expunge content', async () => {
     const app = await h.svix.application.create({ name: 'Messages', uid: 'cov-messages' });
     const endpoint = await h.svix.endpoint.create(app.id, { url: `${receiver.url}/messages`, secret: SECRET });
     receiver.secret = SECRET;
@@ -186,6 +185,11 @@ await forEachStore((store) => describe(`every served method of the svix SDK (${s
       return listed.data.length === 2 ? listed : null;
     });
     assert.equal(after.data[0]!.triggerType, 1, 'the newest attempt is the manual one');
+
+    await h.svix.messageAttempt.expungeContent(app.id, message.id, attempt!.id);
+    assert.equal((await h.svix.messageAttempt.get(app.id, message.id, attempt!.id)).response, 'EXPUNGED');
+    await h.svix.message.expungeContent(app.id, message.id);
+    assert.deepEqual((await h.svix.message.get(app.id, message.id, { withContent: true })).payload, { expired: true });
   });
 
   it('Authentication: appPortalAccess and expireAll', async () => {

@@ -89,6 +89,7 @@ export const MessageIn = Type.Object({
   channels: Type.Optional(Nullable(ChannelList(5))),
   application: Type.Optional(Nullable(ApplicationIn)),
   payloadRetentionPeriod: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 90 }))),
+  payloadRetentionHours: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 90 * 24 }))),
 });
 export type MessageIn = Static<typeof MessageIn>;
 

@@ -11,6 +11,7 @@ import { rateLimiter } from './rate-limit.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { attemptRoutes } from './routes/attempts.ts';
 import { authRoutes } from './routes/auth.ts';
+import { contentRoutes } from './routes/content.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -139,12 +140,12 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   registerIdempotency(app, options.context.store.idempotency, options.context.clock);
 
   const ctx = options.context;
-  for (const routes of [healthRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, messageRoutes, attemptRoutes]) {
+  for (const routes of [healthRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) {
     routes(app, ctx);
   }
   authRoutes(app, ctx, auth.forget);
   sourceRoutes(app, ctx, options.publicUrl);
-  for (const routes of [endpointRoutes, messageRoutes, attemptRoutes]) routes(app, ctx, SOURCE_SCOPE);
+  for (const routes of [endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);
   receiveRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, publicUrl: options.publicUrl });
   return app;
 }

@@ -57,7 +57,8 @@ export function endpointOut(endpoint: Endpoint) {
 /**
  * `payload` is the already-parsed payload when the caller has it, to avoid parsing the bytes again.
  * A received request's body need not be JSON: then the payload is its text, and `inbound` (Herald's
- * addition) tells how it came and what verification found.
+ * addition) tells how it came and what verification found. An erased payload reads
+ * `{"expired": true}`, as in Svix.
  */
 export function messageOut(message: Message, withContent = true, payload?: unknown) {
   return {
@@ -72,6 +73,7 @@ export function messageOut(message: Message, withContent = true, payload?: unkno
 }
 
 function decodePayload(message: Message): unknown {
+  if (message.payloadErasedAt != null) return { expired: true };
   const text = Buffer.from(message.payload).toString('utf8');
   if (!message.inbound) return JSON.parse(text);
   try {

@@ -69,6 +69,13 @@ export interface Message {
   payload: Uint8Array;
   /** For a request received by a source: the rest of it, and what verification found. */
   inbound?: InboundEnvelope | null;
+  /** When the payload is erased (`payloadRetentionPeriod`); null when the message goes first. */
+  payloadExpiresAt?: number | null;
+  /**
+   * When the payload was erased (it expired, or was deleted through the API); null while it is
+   * kept. An erased payload is zero bytes, and the message is never sent again.
+   */
+  payloadErasedAt?: number | null;
   createdAt: number;
 }
 
@@ -144,6 +151,9 @@ export const FAILURE_REASONS = [
   'network',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/** What an attempt's response body reads once it is erased (Svix's word). */
+export const ERASED_RESPONSE = 'EXPUNGED';
 
 export interface Attempt {
   id: string;

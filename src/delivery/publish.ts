@@ -12,6 +12,8 @@ export interface PublishInput {
   payload: Uint8Array;
   /** For a request a source received: the rest of it. */
   inbound?: InboundEnvelope | null;
+  /** How long the payload is kept (`payloadRetentionPeriod`); absent or null, as long as the message. */
+  payloadRetentionMs?: number | null;
 }
 
 export interface Publisher {
@@ -36,10 +38,17 @@ export interface Handoff {
  * Fan-out: every accepted event becomes a message and its deliveries. Those the dispatcher in this
  * process has room for are stored already leased to it and handed over once committed; for the
  * rest it is woken to claim them.
+ *
+ * A payload whose retention outlasts the message's own (`retentionMs`, HERALD_RETENTION) gets no
+ * expiry: the message is purged first, and the maintenance job never has to look at it.
  */
-export function createPublisher(store: Store, ids: IdGenerator, clock: Clock, wake: () => void, handoff: Handoff | null = null): Publisher {
-  async function enqueue(app: Application, input: PublishInput, endpoints: readonly Endpoint[]): Promise<Message> {
-    const message: Message = { id: ids('message'), appId: app.id, ...input, createdAt: clock.now() };
+export function createPublisher(
+  store: Store, ids: IdGenerator, clock: Clock, wake: () => void, handoff: Handoff | null = null, retentionMs = Number.POSITIVE_INFINITY,
+): Publisher {
+  async function enqueue(app: Application, { payloadRetentionMs, ...input }: PublishInput, endpoints: readonly Endpoint[]): Promise<Message> {
+    const createdAt = clock.now();
+    const payloadExpiresAt = payloadRetentionMs != null && payloadRetentionMs < retentionMs ? createdAt + payloadRetentionMs : null;
+    const message: Message = { id: ids('message'), appId: app.id, ...input, payloadExpiresAt, createdAt };
     const taker = handoff;
     const leased = new Set(taker ? endpoints.filter((endpoint) => taker.reserve(endpoint.id)).map((endpoint) => endpoint.id) : []);
     const stored = store.messages.enqueue(

@@ -9,6 +9,7 @@ import type { ApiToken, Application, Attempt, Delivery, Endpoint, EventType, Fai
 const json = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
 const jsonOrNull = <T>(value: unknown): T | null => (value === null || value === undefined ? null : json<T>(value));
 const bool = (value: unknown): boolean => value === true || value === 1;
+const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
 
 export type Row = Record<string, unknown>;
 
@@ -58,6 +59,8 @@ export const toMessage = (row: Row): Message => ({
   channels: jsonOrNull(row.channels),
   payload: row.payload as Uint8Array,
   inbound: jsonOrNull(row.inbound),
+  payloadExpiresAt: numberOrNull(row.payload_expires_at),
+  payloadErasedAt: numberOrNull(row.payload_erased_at),
   createdAt: Number(row.created_at),
 });
 
@@ -114,7 +117,8 @@ export const nullableJson = (value: unknown): string | null => (value === null |
 export const DELIVERY_COLUMNS = ['message_id', 'endpoint_id', 'status', 'attempt_count', 'next_attempt_at', 'created_at', 'updated_at'];
 export const ENDPOINT_COLUMNS = ['id', 'app_id', 'uid', 'url', 'description', 'event_types', 'channels', 'disabled', 'metadata',
   'throttle_rate', 'headers', 'secrets', 'created_at', 'updated_at'];
-export const MESSAGE_COLUMNS = ['id', 'app_id', 'event_type', 'event_id', 'channels', 'payload', 'inbound', 'created_at'];
+export const MESSAGE_COLUMNS = ['id', 'app_id', 'event_type', 'event_id', 'channels', 'payload', 'inbound', 'payload_expires_at',
+  'payload_erased_at', 'created_at'];
 
 /** `d.a, d.b` for a joined table's own columns. */
 export const columnsOf = (alias: string, columns: readonly string[]) => columns.map((c) => `${alias}.${c}`).join(', ');

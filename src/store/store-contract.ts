@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { systemClock, systemRandom } from '../core/clock.ts';
 import { createIdGenerator } from '../core/ids.ts';
-import { type Application, type Attempt, type Endpoint, type EventType, type Message, Status, Trigger } from '../core/model.ts';
+import { type Application, type Attempt, type Endpoint, ERASED_RESPONSE, type EventType, type Message, Status, Trigger } from '../core/model.ts';
 import { StoreError } from './errors.ts';
 import type { AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, Store } from './store.ts';
 
@@ -41,7 +41,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     });
     const aMessage = (appId: string, over: Partial<Message> = {}): Message => ({
       id: ids('message'), appId, eventType: 'invoice.paid', eventId: null, channels: null,
-      payload: Buffer.from('{"a":1}'), inbound: null, createdAt: T0, ...over,
+      payload: Buffer.from('{"a":1}'), inbound: null, payloadExpiresAt: null, payloadErasedAt: null, createdAt: T0, ...over,
     });
     const anEventType = (over: Partial<EventType> = {}): EventType => ({
       name: `type.${ids('message').slice(-8)}`, description: 'd', schemas: null, archived: false, deprecated: false,
@@ -278,6 +278,91 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       });
     });
 
+    describe('erasing payloads', () => {
+      const later = T0 + 60_000;
+
+      it('erases a payload and keeps the rest of the message, its deliveries and attempts; pending deliveries end failed', async () => {
+        const store = await fresh();
+        const { app, endpoint, message } = await queued(store, {}, { eventId: 'evt-erase', channels: ['eu'] });
+        const [delivery] = await claim(store);
+        const failed = anAttempt(message, endpoint.id, { status: Status.fail, responseStatusCode: 500 });
+        await store.queue.complete([result(delivery!, failed, { status: Status.pending, runAt: T0 + 1000 })]);
+
+        assert.equal(await store.messages.erasePayloads({ messageId: message.id }, later), 1);
+        const erased = await store.messages.get(app.id, 'evt-erase');
+        assert.equal(Buffer.from(erased!.payload).byteLength, 0);
+        assert.deepEqual({ ...erased, payload: null }, { ...message, payload: null, payloadErasedAt: later });
+        const [row] = (await store.queue.listByMessage(message.id, page())).items;
+        assert.equal(row!.delivery.status, Status.fail);
+        assert.equal(row!.delivery.nextAttemptAt, null);
+        assert.equal(row!.delivery.attemptCount, 1);
+        assert.deepEqual((await store.attempts.listByMessage(message.id, { ...noFilter, status: null, statusCodeClass: null, endpointId: null }, page())).items, [failed]);
+        assert.deepEqual(await claim(store, { now: later + 86_400_000 }), [], 'nothing is sent again');
+        assert.equal(await store.queue.nextDueAt(), null);
+        assert.equal(await store.messages.erasePayloads({ messageId: message.id }, later + 1), 0, 'an erased payload is not erased twice');
+        assert.equal((await store.messages.get(app.id, message.id))!.payloadErasedAt, later);
+      });
+
+      it('keeps an attempt under way when the payload is erased from rescheduling its delivery', async () => {
+        const store = await fresh();
+        const { endpoint, message } = await queued(store);
+        const [delivery] = await claim(store);
+        await store.messages.erasePayloads({ messageId: message.id }, T0 + 1);
+        const attempt = anAttempt(message, endpoint.id, { status: Status.fail, responseStatusCode: 503 });
+        await store.queue.complete([result(delivery!, attempt, { status: Status.pending, runAt: T0 + 10 })]);
+        assert.deepEqual(await store.attempts.get(message.id, attempt.id), attempt, 'the attempt is recorded');
+        assert.equal((await store.queue.listByMessage(message.id, page())).items[0]!.delivery.status, Status.fail);
+        assert.deepEqual(await claim(store, { now: later }), []);
+      });
+
+      it('neither resends nor recovers a message whose payload was erased', async () => {
+        const store = await fresh();
+        const { endpoint, message } = await queued(store);
+        const kept = aMessage(message.appId);
+        await store.messages.enqueue(kept, [endpoint.id]);
+        for (const delivery of await claim(store)) {
+          await store.queue.complete([result(delivery, anAttempt(delivery.message as Message, endpoint.id, { status: Status.fail }), { status: Status.fail })]);
+        }
+        await store.messages.erasePayloads({ messageId: message.id }, T0 + 1);
+        await store.queue.resend(message.id, endpoint.id, T0 + 2);
+        assert.equal(await store.queue.recover(endpoint.id, T0 - 1, T0 + 1, T0 + 3), 1, 'only the message that kept its payload');
+        const claimed = await claim(store, { now: later });
+        assert.deepEqual(claimed.map((d) => d.message.id), [kept.id]);
+      });
+
+      it('erases expired payloads, earliest expiry first and at most a batch at a time, and never one without an expiry', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const first = aMessage(app.id, { payloadExpiresAt: T0 + 10 });
+        const second = aMessage(app.id, { payloadExpiresAt: T0 + 20 });
+        const notYet = aMessage(app.id, { payloadExpiresAt: T0 + 30 });
+        const never = aMessage(app.id);
+        for (const m of [second, notYet, never, first]) await store.messages.enqueue(m, []);
+        assert.equal((await store.messages.get(app.id, first.id))!.payloadExpiresAt, T0 + 10);
+        assert.equal(await store.messages.erasePayloads({ expiredBy: T0 + 25, limit: 1 }, later), 1);
+        assert.equal((await store.messages.get(app.id, first.id))!.payloadErasedAt, later);
+        assert.equal((await store.messages.get(app.id, second.id))!.payloadErasedAt, null);
+        assert.equal(await store.messages.erasePayloads({ expiredBy: T0 + 25, limit: 1 }, later), 1);
+        assert.equal(await store.messages.erasePayloads({ expiredBy: T0 + 25, limit: 1 }, later), 0);
+        const states = await Promise.all([first, second, notYet, never].map(async (m) => {
+          const stored = await store.messages.get(app.id, m.id);
+          return [stored!.payloadErasedAt, stored!.payloadExpiresAt, Buffer.from(stored!.payload).toString()];
+        }));
+        assert.deepEqual(states, [[later, null, ''], [later, null, ''], [null, T0 + 30, '{"a":1}'], [null, null, '{"a":1}']]);
+      });
+
+      it("erases an attempt's response body and keeps the rest of the attempt", async () => {
+        const store = await fresh();
+        const { endpoint, message } = await queued(store);
+        const [delivery] = await claim(store);
+        const attempt = anAttempt(message, endpoint.id, { response: 'secret stuff' });
+        await store.queue.complete([result(delivery!, attempt, { status: Status.success })]);
+        assert.equal(await store.attempts.eraseResponse(aMessage(message.appId).id, attempt.id), false, 'another message has no such attempt');
+        assert.equal(await store.attempts.eraseResponse(message.id, attempt.id), true);
+        assert.deepEqual(await store.attempts.get(message.id, attempt.id), { ...attempt, response: ERASED_RESPONSE });
+      });
+    });
+
     describe('delivery queue', () => {
       it('claims only due deliveries, with what sending needs', async () => {
         const store = await fresh();
@@ -489,17 +574,56 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     });
 
     describe('idempotency keys', () => {
-      it('keeps a response per scope and key within its window, and purges old ones', async () => {
+      const LOCK = 60_000;
+      const claimAt = (store: Store, key: string, claim: string, now = T0, notBefore = T0 - 1000) =>
+        store.idempotency.claim({ key, claim, now, lockedUntil: now + LOCK, notBefore });
+
+      it('lets one claim hold a key; another finds it pending until the holder completes it, then replays the answer', async () => {
         const store = await fresh();
-        await store.idempotency.put('/a', 'k1', { statusCode: 202, body: '{"id":1}' }, T0);
-        assert.deepEqual(await store.idempotency.get('/a', 'k1', T0), { statusCode: 202, body: '{"id":1}' });
-        assert.equal(await store.idempotency.get('/b', 'k1', T0), null);
-        assert.equal(await store.idempotency.get('/a', 'k1', T0 + 1), null);
-        await store.idempotency.put('/a', 'k1', { statusCode: 409, body: '{}' }, T0 + 5);
-        assert.deepEqual(await store.idempotency.get('/a', 'k1', T0), { statusCode: 409, body: '{}' });
-        await store.idempotency.put('/a', 'k2', { statusCode: 200, body: '{}' }, T0 + 10);
-        assert.equal(await store.idempotency.purge(T0 + 6, 10), 1);
-        assert.ok(await store.idempotency.get('/a', 'k2', T0));
+        assert.deepEqual(await claimAt(store, 'k1', 'first'), { state: 'claimed' });
+        assert.deepEqual(await claimAt(store, 'k1', 'second', T0 + 5), { state: 'pending', lockedUntil: T0 + LOCK });
+        assert.deepEqual(await claimAt(store, 'k2', 'second'), { state: 'claimed' }, 'keys are independent');
+        assert.equal(await store.idempotency.complete('k1', 'second', { statusCode: 202, body: '{"id":2}' }, T0 + 6), false, 'only the holder completes');
+        assert.equal(await store.idempotency.complete('k1', 'first', { statusCode: 202, body: '{"id":1}' }, T0 + 10), true);
+        assert.deepEqual(await claimAt(store, 'k1', 'third', T0 + 20), { state: 'done', response: { statusCode: 202, body: '{"id":1}' } });
+        assert.deepEqual(await claimAt(store, 'k1', 'fourth', T0 + 30, T0 + 11), { state: 'claimed' }, 'an answer older than the window is forgotten');
+      });
+
+      it('frees a key its holder releases, and only its holder', async () => {
+        const store = await fresh();
+        await claimAt(store, 'k', 'first');
+        await store.idempotency.release('k', 'other');
+        assert.equal((await claimAt(store, 'k', 'second')).state, 'pending');
+        await store.idempotency.release('k', 'first');
+        assert.deepEqual(await claimAt(store, 'k', 'second'), { state: 'claimed' });
+      });
+
+      it('lets a claim take over a key whose holder\'s lock lapsed, after which the old holder cannot complete it', async () => {
+        const store = await fresh();
+        await claimAt(store, 'k', 'dead');
+        assert.equal((await claimAt(store, 'k', 'next', T0 + LOCK - 1)).state, 'pending');
+        assert.deepEqual(await claimAt(store, 'k', 'next', T0 + LOCK), { state: 'claimed' });
+        assert.equal(await store.idempotency.complete('k', 'dead', { statusCode: 200, body: 'late' }, T0 + LOCK + 1), false);
+        assert.equal(await store.idempotency.complete('k', 'next', { statusCode: 200, body: '' }, T0 + LOCK + 2), true);
+        assert.deepEqual(await claimAt(store, 'k', 'again', T0 + LOCK + 3), { state: 'done', response: { statusCode: 200, body: '' } });
+      });
+
+      it('gives a key to exactly one of twenty claims made at the same moment', async () => {
+        const store = await fresh();
+        const results = await Promise.all(Array.from({ length: 20 }, (_, i) => claimAt(store, 'same', `c${i}`)));
+        assert.equal(results.filter((r) => r.state === 'claimed').length, 1);
+        assert.ok(results.every((r) => r.state === 'claimed' || r.state === 'pending'));
+      });
+
+      it('purges records made before the cut-off, answered or pending', async () => {
+        const store = await fresh();
+        await claimAt(store, 'old-pending', 'a', T0);
+        await claimAt(store, 'old-done', 'b', T0);
+        await store.idempotency.complete('old-done', 'b', { statusCode: 200, body: '{}' }, T0 + 1);
+        await claimAt(store, 'young', 'c', T0 + 10);
+        assert.equal(await store.idempotency.purge(T0 + 5, 10), 2);
+        assert.deepEqual(await claimAt(store, 'old-pending', 'd', T0 + 20), { state: 'claimed' });
+        assert.equal((await claimAt(store, 'young', 'e', T0 + 20)).state, 'pending');
       });
     });
   });

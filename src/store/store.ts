@@ -117,6 +117,9 @@ export interface MessageFilter extends TimeRange {
   channel: string | null;
 }
 
+/** Whose payloads to erase: one message, or up to `limit` whose payload expired by `expiredBy`. */
+export type PayloadErasure = { messageId: string } | { expiredBy: number; limit: number };
+
 export interface MessageStore {
   /**
    * Stores a message and one pending delivery per endpoint, due at `message.createdAt`, in one
@@ -137,6 +140,14 @@ export interface MessageStore {
    * a source go only once made before `inboundOlderThan` too, which may be earlier.
    */
   purge(olderThan: number, limit: number, inboundOlderThan?: number): Promise<number>;
+  /**
+   * Erases payloads: the bytes go (zero bytes are kept) and `payloadErasedAt` is set to `now`;
+   * everything else about the message, its deliveries and attempts stays. Its deliveries still
+   * pending or in flight end failed, under a new lease so that an attempt under way cannot
+   * reschedule them: nothing is ever sent again without its bytes. Returns how many payloads went
+   * (an already erased one does not count).
+   */
+  erasePayloads(which: PayloadErasure, now: number): Promise<number>;
 }
 
 /** What a worker needs to send one delivery, loaded by the claim. */
@@ -206,9 +217,15 @@ export interface DeliveryQueue {
   release(deliveries: ReadonlyArray<Pick<ClaimedDelivery, 'id' | 'lease'>>, now: number): Promise<void>;
   /** When the earliest pending delivery or lease falls due, or null when the queue is idle. */
   nextDueAt(): Promise<number | null>;
-  /** Makes a message due again for one endpoint now, creating the delivery if there was none. */
+  /**
+   * Makes a message due again for one endpoint now, creating the delivery if there was none. A
+   * message whose payload was erased is left as it is (the API refuses to resend it).
+   */
   resend(messageId: string, endpointId: string, now: number): Promise<void>;
-  /** Makes failed deliveries of an endpoint whose messages fall in [since, until) due now. */
+  /**
+   * Makes failed deliveries of an endpoint whose messages fall in [since, until) due now, except
+   * those of messages whose payload was erased.
+   */
   recover(endpointId: string, since: number, until: number, now: number): Promise<number>;
   stats(endpointId: string, range: TimeRange): Promise<DeliveryStats>;
   listByMessage(messageId: string, page: PageRequest): Promise<Page<DestinationRow>>;
@@ -226,6 +243,8 @@ export interface AttemptStore {
   get(messageId: string, attemptId: string): Promise<Attempt | null>;
   listByEndpoint(endpointId: string, filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>>;
   listByMessage(messageId: string, filter: AttemptFilter, page: PageRequest): Promise<Page<Attempt>>;
+  /** Replaces an attempt's response body with ERASED_RESPONSE; false when there is no such attempt. */
+  eraseResponse(messageId: string, attemptId: string): Promise<boolean>;
   /** Deletes up to `limit` attempts made before `olderThan`; returns how many went. (Retention.) */
   purge(olderThan: number, limit: number): Promise<number>;
 }
@@ -235,11 +254,39 @@ export interface StoredResponse {
   body: string;
 }
 
-/** Responses remembered per idempotency key, so a retried request gets the first answer. */
+/** What claiming an idempotency key found. */
+export type IdempotencyClaim =
+  /** The caller holds the key now: it runs the request, then completes or releases the key. */
+  | { state: 'claimed' }
+  /** The key was answered within its window: the caller replays the answer. */
+  | { state: 'done'; response: StoredResponse }
+  /** Another request holds the key until `lockedUntil`: the caller waits and claims again. */
+  | { state: 'pending'; lockedUntil: number };
+
+export interface IdempotencyClaimRequest {
+  /** The key, already scoped to its route and owner (the API hashes them together). */
+  key: string;
+  /** Who claims: unique per request, so only the holder can complete or release the key. */
+  claim: string;
+  now: number;
+  /** When the claim lapses if its holder never completes it (a process that died). */
+  lockedUntil: number;
+  /** Answers recorded before this are forgotten: the key runs again. */
+  notBefore: number;
+}
+
+/**
+ * Idempotency records, shared by every process on the database: a key is claimed by inserting a
+ * pending record (atomically, so two requests at the same moment cannot both hold it), then either
+ * completed with the answer to replay or released so the next request with the key runs.
+ */
 export interface IdempotencyStore {
-  get(scope: string, key: string, notBefore: number): Promise<StoredResponse | null>;
-  put(scope: string, key: string, response: StoredResponse, now: number): Promise<void>;
-  /** Deletes up to `limit` keys older than `olderThan`; returns how many went. */
+  claim(request: IdempotencyClaimRequest): Promise<IdempotencyClaim>;
+  /** Records the answer on the key `claim` holds; false when it holds it no longer (its lock lapsed). */
+  complete(key: string, claim: string, response: StoredResponse, now: number): Promise<boolean>;
+  /** Frees the key if `claim` still holds it. */
+  release(key: string, claim: string): Promise<void>;
+  /** Deletes up to `limit` records made before `olderThan`; returns how many went. */
   purge(olderThan: number, limit: number): Promise<number>;
 }
 

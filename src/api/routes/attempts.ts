@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
 import type { Message, Status } from '../../core/model.ts';
 import { type ApiContext, APP_SCOPE, findEndpoint, type OwnerScope } from '../context.ts';
-import { notFound } from '../errors.ts';
+import { HttpError, notFound } from '../errors.ts';
 import { planPage } from '../pagination.ts';
 import { AttemptedMessagesQuery, AttemptListQuery, EndpointPath, ListQuery, MessagePath } from '../schemas.ts';
 import { attemptOut, endpointMessageOut, listOut, messageEndpointOut } from '../views.ts';
@@ -71,6 +71,10 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
 
   app.post(`${scope.base}/msg/:msgId/endpoint/:endpointId/resend`, { config: { access: scope.access('app-write') }, schema: { params: ResendPath } }, async (request, reply) => {
     const { application, message } = await findMessage(request.params.appId, request.params.msgId);
+    // Sending anything else than the original bytes under the message's id would break its promise.
+    if (message.payloadErasedAt != null) {
+      throw new HttpError(400, 'missing_payload', "The message's payload was deleted or has expired, so it can't be resent.");
+    }
     const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
     await ctx.store.queue.resend(message.id, endpoint.id, ctx.clock.now());
     ctx.wake();

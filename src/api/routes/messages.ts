@@ -8,6 +8,7 @@ import { listParam, planPage, timeParam } from '../pagination.ts';
 import { AppPath, MessageIn, MessageListQuery, MessagePath, WithContentQuery } from '../schemas.ts';
 import { checkUid } from '../uids.ts';
 import { listOut, messageOut } from '../views.ts';
+import { payloadRetentionMs } from '../payload-retention.ts';
 import { createApplication } from './applications.ts';
 
 export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: OwnerScope = APP_SCOPE): void {
@@ -18,6 +19,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     app.post(`${scope.base}/msg`, { schema: { params: AppPath, body: MessageIn, querystring: WithContentQuery } }, async (request, reply) => {
       const body = request.body;
       checkUid('message', body.eventId, ['body', 'eventId']);
+      const retention = payloadRetentionMs(body);
       const application = await appForMessage(ctx, request.params.appId, body);
       const message = await orConflict(
         ctx.publisher.publish(application, {
@@ -25,6 +27,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
           eventId: body.eventId ?? null,
           channels: body.channels ?? null,
           payload: payloadBytes(request.rawBody),
+          payloadRetentionMs: retention,
         }),
         'A message with this eventId already exists for this application.',
       );

@@ -1,4 +1,5 @@
 import { smallestIdAt } from '../../core/ids.ts';
+import { ERASED_RESPONSE } from '../../core/model.ts';
 import { toPage } from '../paging.ts';
 import { toAttempt } from '../rows.ts';
 import { attemptConditions, Conditions, keyset } from '../sql.ts';
@@ -21,6 +22,8 @@ export function postgresAttempts(db: PostgresDatabase): AttemptStore {
     },
     listByEndpoint: (endpointId, filter, page) => list(new Conditions().add('a.endpoint_id = ?', endpointId), filter, page),
     listByMessage: (messageId, filter, page) => list(new Conditions().add('a.message_id = ?', messageId), filter, page),
+    eraseResponse: async (messageId, attemptId) =>
+      (await db.run('UPDATE attempts SET response = ? WHERE id = ? AND message_id = ?', [ERASED_RESPONSE, attemptId, messageId])) > 0,
     purge: (olderThan, limit) =>
       db.run('DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE id < ? LIMIT ? FOR UPDATE SKIP LOCKED)', [smallestIdAt('attempt', olderThan), limit]),
   };

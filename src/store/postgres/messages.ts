@@ -40,6 +40,34 @@ export function postgresMessages(db: PostgresDatabase): MessageStore {
         [smallestIdAt('message', olderThan), smallestIdAt('message', inboundOlderThan), limit],
       );
     },
+
+    // Two statements in one transaction, the messages first: their row locks order this against a
+    // resend or recover of the same message (which lock it FOR SHARE), and the second statement's
+    // fresh snapshot then sees any delivery such a request made due before it committed.
+    erasePayloads(which, now) {
+      return db.transaction(async (query) => {
+        const erased = 'messageId' in which
+          ? await query<{ id: string }>(
+            `UPDATE messages SET payload = ''::bytea, payload_erased_at = ?, payload_expires_at = NULL
+             WHERE id = ? AND payload_erased_at IS NULL RETURNING id`,
+            [now, which.messageId],
+          )
+          // SKIP LOCKED: maintenance on several processes erases different batches side by side.
+          : await query<{ id: string }>(
+            `UPDATE messages SET payload = ''::bytea, payload_erased_at = ?, payload_expires_at = NULL
+             WHERE id IN (SELECT id FROM messages WHERE payload_expires_at <= ? ORDER BY payload_expires_at LIMIT ? FOR UPDATE SKIP LOCKED)
+             RETURNING id`,
+            [now, which.expiredBy, which.limit],
+          );
+        if (erased.length === 0) return 0;
+        await query(
+          `UPDATE deliveries SET status = ${Status.fail}, lease = lease + 1, run_at = ?, next_attempt_at = NULL, updated_at = ?
+           WHERE message_id = ANY(?::text[]) AND status IN (${Status.pending}, ${Status.sending})`,
+          [now, now, erased.map((row) => row.id)],
+        );
+        return erased.length;
+      });
+    },
   };
 }
 
@@ -60,10 +88,11 @@ function enqueueBatch(db: PostgresDatabase) {
       endpointIds.map((endpointId) => [message.id, endpointId, lease?.endpointIds.has(endpointId) ? lease.until : null] as const));
     const inserted = await db.query<{ id: string; endpoint_ids: string[] | null; delivery_ids: string[] | null }>(
       `WITH inserted AS (
-         INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, created_at)
-         SELECT id, app_id, event_type, event_id, channels::jsonb, substring(?::bytea FROM payload_at FOR payload_length), inbound::jsonb, created_at
-         FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::text[], ?::bigint[])
-           AS m(id, app_id, event_type, event_id, channels, payload_at, payload_length, inbound, created_at)
+         INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, payload_expires_at, created_at)
+         SELECT id, app_id, event_type, event_id, channels::jsonb, substring(?::bytea FROM payload_at FOR payload_length), inbound::jsonb,
+           payload_expires_at, created_at
+         FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::text[], ?::bigint[], ?::bigint[])
+           AS m(id, app_id, event_type, event_id, channels, payload_at, payload_length, inbound, payload_expires_at, created_at)
          ON CONFLICT (app_id, event_id) DO NOTHING
          RETURNING id, created_at
        ), queued AS (
@@ -86,7 +115,7 @@ function enqueueBatch(db: PostgresDatabase) {
         Buffer.concat(messages.map((m) => m.payload)),
         messages.map((m) => m.id), messages.map((m) => m.appId), messages.map((m) => m.eventType), messages.map((m) => m.eventId),
         messages.map((m) => nullableJson(m.channels)), payloadStarts(messages), messages.map((m) => m.payload.byteLength), messages.map((m) => nullableJson(m.inbound)),
-        messages.map((m) => m.createdAt),
+        messages.map((m) => m.payloadExpiresAt ?? null), messages.map((m) => m.createdAt),
         deliveries.map(([messageId]) => messageId), deliveries.map(([, endpointId]) => endpointId), deliveries.map(([, , until]) => until),
       ],
       { prepared: true },

@@ -120,11 +120,15 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
       return row?.at ?? null;
     },
 
+    // The message is locked FOR SHARE, so an erasure of its payload either commits first (and the
+    // message is skipped) or waits for this and then fails the delivery made due here.
     async resend(messageId, endpointId, now) {
       await db.query(
-        `WITH queued AS (
+        `WITH kept AS (
+           SELECT id FROM messages WHERE id = ? AND payload_erased_at IS NULL FOR SHARE
+         ), queued AS (
            INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-           VALUES (?, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, ?, ?)
+           SELECT kept.id, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, ?, ? FROM kept
            ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
              status = excluded.status, attempt_count = 0, trigger = excluded.trigger, run_at = excluded.run_at,
              lease = deliveries.lease + 1, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at
@@ -135,16 +139,21 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
       );
     },
 
+    // Locks the messages FOR SHARE against a concurrent erasure of their payloads, as resend does.
     async recover(endpointId, since, until, now) {
       const rows = await db.query(
-        `WITH recovered AS (
+        `WITH kept AS (
+           SELECT d.id FROM deliveries d JOIN messages m ON m.id = d.message_id
+           WHERE d.endpoint_id = ? AND d.status = ${Status.fail} AND d.created_at >= ? AND d.created_at < ? AND m.payload_erased_at IS NULL
+           FOR SHARE OF m
+         ), recovered AS (
            UPDATE deliveries SET status = ${Status.pending}, attempt_count = 0, trigger = ${Trigger.manual}, run_at = ?,
              lease = lease + 1, next_attempt_at = ?, updated_at = ?
-           WHERE endpoint_id = ? AND status = ${Status.fail} AND created_at >= ? AND created_at < ?
+           WHERE id IN (SELECT id FROM kept) AND status = ${Status.fail}
            RETURNING 1
          )
          SELECT count(*)::int AS n, pg_notify('herald_due', '') FROM recovered`,
-        [now, now, now, endpointId, since, until],
+        [endpointId, since, until, now, now, now],
       );
       return Number(rows[0]?.n ?? 0);
     },

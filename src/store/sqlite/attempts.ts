@@ -1,4 +1,5 @@
 import { smallestIdAt } from '../../core/ids.ts';
+import { ERASED_RESPONSE } from '../../core/model.ts';
 import { toPage } from '../paging.ts';
 import type { AttemptFilter, AttemptStore, PageRequest } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
@@ -27,6 +28,9 @@ export function sqliteAttempts(db: SqliteDatabase): AttemptStore {
     },
     async listByMessage(messageId, filter, page) {
       return list(new Conditions().add('a.message_id = ?', messageId), filter, page);
+    },
+    async eraseResponse(messageId, attemptId) {
+      return (await db.write(() => db.run('UPDATE attempts SET response = ? WHERE id = ? AND message_id = ?', ERASED_RESPONSE, attemptId, messageId))) > 0;
     },
     purge(olderThan, limit) {
       return db.write(() =>

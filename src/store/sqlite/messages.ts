@@ -11,9 +11,10 @@ export function sqliteMessages(db: SqliteDatabase): MessageStore {
     enqueue(message, endpointIds, lease) {
       return db.write(() => {
         db.run(
-          'INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          `INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, payload_expires_at, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           message.id, message.appId, message.eventType, message.eventId, nullableJson(message.channels), message.payload,
-          nullableJson(message.inbound), message.createdAt,
+          nullableJson(message.inbound), message.payloadExpiresAt ?? null, message.createdAt,
         );
         return endpointIds.map((endpointId) => {
           const leased = lease?.endpointIds.has(endpointId) ?? false;
@@ -51,6 +52,26 @@ export function sqliteMessages(db: SqliteDatabase): MessageStore {
           smallestIdAt('message', olderThan), smallestIdAt('message', inboundOlderThan), limit,
         ),
       );
+    },
+
+    erasePayloads(which, now) {
+      return db.write(() => {
+        const ids = 'messageId' in which
+          ? db.all<{ id: string }>('SELECT id FROM messages WHERE id = ? AND payload_erased_at IS NULL', which.messageId)
+          : db.all<{ id: string }>('SELECT id FROM messages WHERE payload_expires_at <= ? ORDER BY payload_expires_at LIMIT ?', which.expiredBy, which.limit);
+        if (ids.length === 0) return 0;
+        const list = JSON.stringify(ids.map((row) => row.id));
+        db.run(
+          `UPDATE messages SET payload = x'', payload_erased_at = ?, payload_expires_at = NULL WHERE id IN (SELECT value FROM json_each(?))`,
+          now, list,
+        );
+        db.run(
+          `UPDATE deliveries SET status = ${Status.fail}, lease = lease + 1, run_at = ?, next_attempt_at = NULL, updated_at = ?
+           WHERE message_id IN (SELECT value FROM json_each(?)) AND status IN (${Status.pending}, ${Status.sending})`,
+          now, now, list,
+        );
+        return ids.length;
+      });
     },
   };
 }

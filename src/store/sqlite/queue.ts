@@ -113,11 +113,12 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
       await db.write(() =>
         db.run(
           `INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-           VALUES (?, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, ?, ?)
+           SELECT ?, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, ?, ?
+           WHERE EXISTS (SELECT 1 FROM messages WHERE id = ? AND payload_erased_at IS NULL)
            ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
              status = excluded.status, attempt_count = 0, trigger = excluded.trigger, run_at = excluded.run_at,
              lease = lease + 1, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at`,
-          messageId, endpointId, now, now, now, now,
+          messageId, endpointId, now, now, now, now, messageId,
         ),
       );
     },
@@ -127,7 +128,8 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
         db.run(
           `UPDATE deliveries SET status = ${Status.pending}, attempt_count = 0, trigger = ${Trigger.manual}, run_at = ?,
              lease = lease + 1, next_attempt_at = ?, updated_at = ?
-           WHERE endpoint_id = ? AND status = ${Status.fail} AND created_at >= ? AND created_at < ?`,
+           WHERE endpoint_id = ? AND status = ${Status.fail} AND created_at >= ? AND created_at < ?
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = deliveries.message_id AND m.payload_erased_at IS NOT NULL)`,
           now, now, now, endpointId, since, until,
         ),
       );

@@ -18,13 +18,15 @@ import { sqliteTokens } from './tokens.ts';
  *
  * Only one process may open it, so every lease in the file belongs to a process that is gone:
  * opening hands all in-flight deliveries back to the queue at once instead of waiting for their
- * leases to expire. That is what makes a restart after `kill -9` resend them promptly.
+ * leases to expire. That is what makes a restart after `kill -9` resend them promptly. Idempotency
+ * keys held by requests of that process are freed the same way, so their retries run at once.
  */
 export function openSqliteStore(path: string, now: () => number = Date.now): Store {
   mkdirSync(dirname(path), { recursive: true });
   const db = new SqliteDatabase(path);
   db.migrate(join(import.meta.dirname, 'migrations'));
   db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ? WHERE status = ${Status.sending}`, now());
+  db.run('DELETE FROM idempotency_keys WHERE status_code IS NULL');
   db.startCheckpointer();
 
   return {
