@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.ts';
-import { endpointReceives } from '../core/filters.ts';
+import { type FanOutIndex, indexSubscriptions } from '../core/filters.ts';
 import type { IdGenerator } from '../core/ids.ts';
 import { type Application, type Endpoint, type InboundEnvelope, type Message, Trigger } from '../core/model.ts';
 import type { ClaimedDelivery, Store } from '../store/store.ts';
@@ -38,6 +38,15 @@ export interface Handoff {
  * rest it is woken to claim them.
  */
 export function createPublisher(store: Store, ids: IdGenerator, clock: Clock, wake: () => void, handoff: Handoff | null = null): Publisher {
+  // One index per endpoint list: the config cache hands out the same list until it changes, so
+  // an index is built when an application's endpoints are loaded, not for every message.
+  const indexes = new WeakMap<readonly Endpoint[], FanOutIndex<Endpoint>>();
+  const indexOf = (endpoints: readonly Endpoint[]) => {
+    let index = indexes.get(endpoints);
+    if (!index) indexes.set(endpoints, (index = indexSubscriptions(endpoints)));
+    return index;
+  };
+
   async function enqueue(app: Application, input: PublishInput, endpoints: readonly Endpoint[]): Promise<Message> {
     const message: Message = { id: ids('message'), appId: app.id, ...input, createdAt: clock.now() };
     const taker = handoff;
@@ -57,8 +66,7 @@ export function createPublisher(store: Store, ids: IdGenerator, clock: Clock, wa
 
   return {
     async publish(app, input) {
-      const endpoints = await store.endpoints.listEnabled(app.id);
-      return enqueue(app, input, endpoints.filter((endpoint) => endpointReceives(endpoint, input)));
+      return enqueue(app, input, indexOf(await store.endpoints.listEnabled(app.id)).match(input));
     },
     publishTo(app, endpoint, input) {
       return enqueue(app, input, [endpoint]);
