@@ -1,6 +1,6 @@
 import type { AddressPolicy } from '../core/address-policy.ts';
 import { normaliseSecret } from '../core/signing.ts';
-import { RESERVED_HEADERS } from '../delivery/request-headers.ts';
+import { refusedHeaderName, refusedHeaderValue } from '../delivery/custom-headers.ts';
 import { invalid } from './errors.ts';
 
 /** Checks an endpoint URL: absolute http(s) (https only if so configured), not a literal blocked address. */
@@ -22,14 +22,14 @@ export function checkEndpointUrl(url: string, addresses: AddressPolicy, httpsOnl
   return url;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/** Custom headers: valid names and values, and none of the names Herald sets itself. */
+/**
+ * Custom headers, wherever they are set: names and values the HTTP client sends as they are, and
+ * none that Herald sets itself or that speak about the connection (delivery/custom-headers.ts).
+ */
 export function checkHeaders(headers: Record<string, string | null>, loc: string[]): void {
   for (const [name, value] of Object.entries(headers)) {
-    if (!TOKEN.test(name)) throw invalid([...loc, name], 'is not a valid header name');
-    if (RESERVED_HEADERS.has(name.toLowerCase())) throw invalid([...loc, name], 'is set by Herald and cannot be overridden');
-    if (value !== null && !/^[\t\x20-\x7e]*$/.test(value)) throw invalid([...loc, name], 'must be printable ASCII without line breaks');
+    const refused = refusedHeaderName(name) ?? (value === null ? null : refusedHeaderValue(value));
+    if (refused) throw invalid([...loc, name], refused);
   }
 }
 
