@@ -23,35 +23,14 @@ const BATCH = 500;
 
 /**
  * Background purges: messages (with their deliveries and attempts) and attempts older than the
- * retention, and idempotency keys past their window. Each round deletes in small batches and
- * yields to the event loop between them, so it never blocks delivery.
+ * retention, endpoints deleted before it that nothing names any more, and idempotency keys past
+ * their window. Each round deletes in small batches and yields to the event loop between them,
+ * so it never blocks delivery.
  */
 export function startMaintenance(options: MaintenanceOptions): () => Promise<void> {
-  const { store, clock, retentionMs, logger } = options;
   let stopped = false;
   let round: Promise<void> = Promise.resolve();
-
-  const purgeAll = async (what: string, purge: (olderThan: number, limit: number) => Promise<number>, olderThan: number) => {
-    let total = 0;
-    for (let deleted = BATCH; deleted === BATCH && !stopped; total += deleted) {
-      deleted = await purge(olderThan, BATCH);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    if (total > 0) logger.info({ purged: total }, `retention: purged ${what}`);
-  };
-
-  const runRound = async () => {
-    try {
-      const now = clock.now();
-      const inboundOlderThan = now - Math.max(retentionMs, INBOUND_DEDUPE_WINDOW_MS);
-      await purgeAll('messages', (olderThan, limit) => store.messages.purge(olderThan, limit, inboundOlderThan), now - retentionMs);
-      await purgeAll('attempts', store.attempts.purge, now - retentionMs);
-      await purgeAll('idempotency keys', store.idempotency.purge, now - IDEMPOTENCY_WINDOW_MS);
-    } catch (error) {
-      logger.warn({ err: error }, 'retention: a purge round failed; the next round tries again');
-    }
-  };
-
+  const runRound = () => purgeRound(options, () => stopped);
   const timer = setInterval(() => {
     round = round.then(runRound);
   }, options.intervalMs ?? 10 * 60_000).unref();
@@ -62,4 +41,29 @@ export function startMaintenance(options: MaintenanceOptions): () => Promise<voi
     clearInterval(timer);
     await round;
   };
+}
+
+/** One round of every purge, batch by batch until each has nothing left or `stopped()` says so. */
+export async function purgeRound(options: MaintenanceOptions, stopped: () => boolean = () => false): Promise<void> {
+  const { store, clock, retentionMs, logger } = options;
+  const purgeAll = async (what: string, purge: (olderThan: number, limit: number) => Promise<number>, olderThan: number) => {
+    let total = 0;
+    for (let deleted = BATCH; deleted === BATCH && !stopped(); total += deleted) {
+      deleted = await purge(olderThan, BATCH);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    if (total > 0) logger.info({ purged: total }, `retention: purged ${what}`);
+  };
+
+  try {
+    const now = clock.now();
+    const inboundOlderThan = now - Math.max(retentionMs, INBOUND_DEDUPE_WINDOW_MS);
+    await purgeAll('messages', (olderThan, limit) => store.messages.purge(olderThan, limit, inboundOlderThan), now - retentionMs);
+    await purgeAll('attempts', store.attempts.purge, now - retentionMs);
+    // After the messages: a deleted endpoint goes once the last delivery that named it has.
+    await purgeAll('deleted endpoints', store.endpoints.purge, now - retentionMs);
+    await purgeAll('idempotency keys', store.idempotency.purge, now - IDEMPOTENCY_WINDOW_MS);
+  } catch (error) {
+    logger.warn({ err: error }, 'retention: a purge round failed; the next round tries again');
+  }
 }

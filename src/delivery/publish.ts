@@ -78,8 +78,8 @@ export function createPublisher(store: Store, ids: IdGenerator, clock: Clock, wa
 }
 
 /** Hands the leased deliveries to the dispatcher once stored, or gives their room back if storing failed. */
-async function handOver(taker: Handoff, message: Message, endpoints: readonly Endpoint[], leased: ReadonlySet<string>, stored: Promise<number[]>): Promise<void> {
-  let deliveryIds: number[];
+async function handOver(taker: Handoff, message: Message, endpoints: readonly Endpoint[], leased: ReadonlySet<string>, stored: Promise<Array<number | null>>): Promise<void> {
+  let deliveryIds: Array<number | null>;
   try {
     deliveryIds = await stored;
   } catch (error) {
@@ -89,8 +89,11 @@ async function handOver(taker: Handoff, message: Message, endpoints: readonly En
   // After this turn, so the caller's answer goes out before the sends start.
   setImmediate(() => endpoints.forEach((endpoint, i) => {
     if (!leased.has(endpoint.id)) return;
+    const id = deliveryIds[i];
+    // No delivery: the endpoint was deleted after the list was read.
+    if (id === null || id === undefined) return taker.fill(endpoint.id, null);
     taker.fill(endpoint.id, {
-      id: deliveryIds[i]!,
+      id,
       lease: 1,
       attemptNumber: 1,
       trigger: Trigger.scheduled,

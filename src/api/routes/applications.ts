@@ -1,8 +1,9 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { looksLikeId } from '../../core/ids.ts';
 import type { Application } from '../../core/model.ts';
 import { type ApiContext, findApp } from '../context.ts';
-import { orConflict } from '../errors.ts';
+import { notFound, orConflict } from '../errors.ts';
 import { planPage } from '../pagination.ts';
 import { sentFields } from '../patch.ts';
 import { AppPath, ApplicationIn, ApplicationPatch, CreateAppQuery, ListQuery } from '../schemas.ts';
@@ -35,6 +36,8 @@ export function applicationRoutes(server: FastifyInstance, ctx: ApiContext): voi
   app.put('/api/v1/app/:appId', { schema: { params: AppPath, body: ApplicationIn } }, async (request, reply) => {
     const existing = await ctx.store.apps.get(request.params.appId);
     if (!existing) {
+      // An id names an application that exists or existed (a deleted one stays deleted); only a uid can name a new one.
+      if (looksLikeId('application', request.params.appId)) throw notFound('Application');
       const uid = request.body.uid ?? uidFromPath('application', request.params.appId, ['path', 'appId']);
       return reply.code(201).send(applicationOut(await createApplication(ctx, { ...request.body, uid })));
     }

@@ -87,6 +87,28 @@ export class PostgresDatabase {
     }
   }
 
+  /**
+   * Runs `work` in one transaction on one connection, for a write that must read what the writes
+   * before it committed, under a lock it takes first (each statement sees what had committed when
+   * it started). Errors come out translated, as from `query`.
+   */
+  async transaction<T>(work: (query: <R = Row>(sql: string, params?: readonly unknown[]) => Promise<R[]>) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect().catch((error) => Promise.reject(translate(error)));
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await work(async <R = Row>(sql: string, params: readonly unknown[] = []) =>
+        (await client.query({ text: numbered(sql), values: params as unknown[] })).rows as R[]);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw translate(error);
+    } finally {
+      client.release(broken);
+    }
+  }
+
   /** The text and name of a prepared statement; pg prepares it on each connection's first use. */
   #prepared(sql: string): { text: string; name: string } {
     let statement = this.#statements.get(sql);
