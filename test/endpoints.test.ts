@@ -217,8 +217,10 @@ await forEachStore((store) => describe(`endpoints through the API (${store})`, (
     });
 
     it('stops sending to a deleted endpoint, and still lists it among the message\'s destinations and attempts', async () => {
-      const doomed = await startReceiver(() => ({ status: 500, body: 'no' }));
-      const witness = await startReceiver(() => ({ status: 500, body: 'no' }));
+      // Both fail every attempt, the first after a second: the delete lands while it is in flight.
+      const failing = (_request: unknown, index: number) => ({ status: 500, body: 'no', delayMs: index === 0 ? 1_000 : 0 });
+      const doomed = await startReceiver(failing);
+      const witness = await startReceiver(failing);
       try {
         const app = await newApp();
         const base = `/api/v1/app/${app}/endpoint`;
@@ -227,8 +229,8 @@ await forEachStore((store) => describe(`endpoints through the API (${store})`, (
         const message = (await h.api('POST', `/api/v1/app/${app}/msg`, { eventType: 'et.live', payload: { n: 1 } })).body;
         await waitFor('the first attempts', () => doomed.requests.length >= 1 && witness.requests.length >= 1);
         assert.equal((await h.api('DELETE', `${base}/${gone.id}`)).status, 204);
-        // The retry schedule is 100 ms then 200 ms: by the witness's third and last attempt, the
-        // deleted endpoint's retries would have been due too.
+        // The retry schedule is 100 ms then 200 ms after each failure: by the witness's third and
+        // last attempt, the deleted endpoint's retries would have been due too.
         await waitFor('the witness\'s last attempt', async () => {
           const destinations = await h.svix.messageAttempt.listAttemptedDestinations(app, message.id);
           return witness.requests.length === 3 && destinations.data.find((d) => d.id === kept.id)?.status === MessageStatus.Fail;
