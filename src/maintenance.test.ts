@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { systemClock, systemRandom } from './core/clock.ts';
 import { createIdGenerator } from './core/ids.ts';
 import type { InboundEnvelope, Message } from './core/model.ts';
-import { startMaintenance } from './maintenance.ts';
+import { maintenanceRound } from './maintenance.ts';
 import { openSqliteStore } from './store/sqlite/sqlite-store.ts';
 import type { Store } from './store/store.ts';
 
@@ -36,8 +36,7 @@ async function withMessages(test: (store: Store, message: (ageDays: number, inbo
   }
 }
 
-const retain = (store: Store, retentionMs: number) =>
-  startMaintenance({ store, clock: systemClock, retentionMs, logger: pino({ level: 'silent' }) })();
+const retain = (store: Store, retentionMs: number) => maintenanceRound({ store, clock: systemClock, retentionMs, logger: pino({ level: 'silent' }) });
 
 it('purges messages past the retention when it starts, and keeps younger ones', () => withMessages(async (store, message, appId) => {
   const old = message(40);
@@ -58,4 +57,19 @@ it('keeps requests received by a source for at least seven days, however short t
   assert.equal(await store.messages.get(appId, sent.id), null);
   assert.ok(await store.messages.get(appId, receivedRecently.id), 'a provider retrying a 3-day-old event still finds it a duplicate');
   assert.equal(await store.messages.get(appId, receivedLongAgo.id), null);
+}));
+
+it('removes a deleted endpoint once retention has taken the messages that were sent to it', () => withMessages(async (store, message, appId) => {
+  const now = Date.now();
+  const endpoint = {
+    id: createIdGenerator(systemClock, systemRandom)('endpoint'), appId, uid: 'gone', url: 'https://example.com/', description: '', eventTypes: null,
+    channels: null, disabled: false, metadata: {}, throttleRate: null, headers: {}, secrets: [], createdAt: now - 41 * DAY, updatedAt: now - 41 * DAY,
+  };
+  await store.endpoints.create(endpoint);
+  const old = message(40);
+  await store.messages.enqueue(old, [endpoint.id]);
+  await store.endpoints.delete(appId, endpoint.id, now - 40 * DAY);
+  await retain(store, 30 * DAY);
+  assert.equal(await store.messages.get(appId, old.id), null);
+  assert.equal(await store.endpoints.purge(now, 10), 0, 'the endpoint was purged with the message that named it');
 }));

@@ -23,17 +23,19 @@ const BATCH = 500;
 
 /**
  * Background purges: messages (with their deliveries and attempts) and attempts older than the
- * retention, payloads past their message's `payloadRetentionPeriod` (erased, the message kept), and
- * idempotency keys past their window. Each round works in small batches and yields to the event
- * loop between them, so it never blocks delivery.
+ * retention, payloads past their message's `payloadRetentionPeriod` (erased, the message kept),
+ * endpoints deleted before the retention that nothing names any more, and idempotency keys past
+ * their window. Each round works in small batches and yields to the event loop between them, so it
+ * never blocks delivery.
  */
 export function startMaintenance(options: MaintenanceOptions): () => Promise<void> {
   let stopped = false;
+  let round: Promise<void> = Promise.resolve();
   const runRound = () => maintenanceRound(options, () => stopped);
   const timer = setInterval(() => {
     round = round.then(runRound);
   }, options.intervalMs ?? 10 * 60_000).unref();
-  let round = runRound();
+  round = runRound();
 
   return async () => {
     stopped = true;
@@ -59,6 +61,8 @@ export async function maintenanceRound(options: Omit<MaintenanceOptions, 'interv
     await purgeAll('messages', (olderThan, limit) => store.messages.purge(olderThan, limit, inboundOlderThan), now - retentionMs);
     await purgeAll('attempts', store.attempts.purge, now - retentionMs);
     await purgeAll('expired payloads', (expiredBy, limit) => store.messages.erasePayloads({ expiredBy, limit }, now), now);
+    // After the messages: a deleted endpoint goes once the last delivery that named it has.
+    await purgeAll('deleted endpoints', store.endpoints.purge, now - retentionMs);
     await purgeAll('idempotency keys', store.idempotency.purge, now - IDEMPOTENCY_WINDOW_MS);
   } catch (error) {
     logger.warn({ err: error }, 'retention: a purge round failed; the next round tries again');

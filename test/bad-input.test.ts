@@ -3,6 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
 import { forEachStore, trackFailures } from './support/stores.ts';
+import { MAX_EVENT_TYPES_PER_ENDPOINT } from '../src/core/limits.ts';
 
 /**
  * Bad input on every write route gets a clear 4xx in Svix's `{code, detail}` shape, never a 5xx
@@ -103,6 +104,14 @@ const VALID_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 const elevenChannels = Array.from({ length: 11 }, (_, i) => `ch-${i}`);
 const sixChannels = elevenChannels.slice(0, 6);
 const TWO_MIB = 2 * 1024 * 1024;
+const tooManyEventTypes = Array.from({ length: MAX_EVENT_TYPES_PER_ENDPOINT + 1 }, (_, i) => `type.${i}`);
+/** Custom headers that collide with Herald's signature headers, or that undici refuses or mishandles (see src/delivery/custom-headers.ts). */
+const refusedHeaders: Array<[string, string]> = [
+  ['Webhook-Custom', 'x'], ['SVIX-Anything', 'x'], ['svix-id', 'msg_forged'],
+  ['Expect', '100-continue'], ['Upgrade', 'websocket'], ['Keep-Alive', 'timeout=5'], ['TE', 'trailers'], ['Trailer', 'x-sum'],
+  ['Proxy-Authorization', 'Basic eDp5'], ['proxy-connection', 'keep-alive'], ['Transfer-Encoding', 'chunked'], ['Connection', 'close'],
+  ['Content-Length', '1'], ['User-Agent', 'not-herald'],
+];
 
 await forEachStore((store) => describe(`bad input on the write routes (${store})`, () => {
   const failures = trackFailures();
@@ -140,6 +149,7 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
     await seed('POST', '/api/v1/app', { name: 'Acme', uid: 'acme' });
     await seed('POST', '/api/v1/app', { name: 'Other', uid: 'other' });
     await seed('POST', '/api/v1/event-type', { name: 'invoice.paid', description: 'An invoice was paid' });
+    await seed('POST', '/api/v1/event-type', { name: 'invoice.refunded', description: 'An invoice was refunded' });
     // The endpoints subscribe to another event type, so the seeded message is never delivered and the state stays still.
     const quiet = { eventTypes: ['invoice.refunded'] };
     await seed('POST', '/api/v1/app/acme/endpoint', { url: 'http://127.0.0.1:9/hook', uid: 'primary', headers: { 'x-tenant': 'acme' }, ...quiet });
@@ -241,6 +251,9 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
       { does: 'an eventTypes item with a space', method: 'POST', path: create, body: { url, eventTypes: ['invoice paid'] }, status: 422, loc: ['body', 'eventTypes', '0'] },
       { does: 'an empty filterTypes list', method: 'POST', path: create, body: { url, filterTypes: [] }, status: 422, loc: ['body', 'filterTypes'] },
       { does: 'eleven channels', method: 'POST', path: create, body: { url, channels: elevenChannels }, status: 422, loc: ['body', 'channels'] },
+      { does: `${MAX_EVENT_TYPES_PER_ENDPOINT + 1} event types`, method: 'POST', path: create, body: { url, eventTypes: tooManyEventTypes }, status: 422, loc: ['body', 'eventTypes'] },
+      { does: `${MAX_EVENT_TYPES_PER_ENDPOINT + 1} filterTypes`, method: 'POST', path: create, body: { url, filterTypes: tooManyEventTypes }, status: 422, loc: ['body', 'filterTypes'] },
+      { does: 'an empty channels list', method: 'POST', path: create, body: { url, channels: [] }, status: 422, loc: ['body', 'channels'] },
       { does: 'a channel with a space', method: 'POST', path: create, body: { url, channels: ['eu west'] }, status: 422, loc: ['body', 'channels', '0'] },
       { does: 'the same channel twice', method: 'POST', path: create, body: { url, channels: ['eu', 'eu'] }, status: 422, loc: ['body', 'channels'] },
       { does: 'a secret that is too short', method: 'POST', path: create, body: { url, secret: 'whsec_short' }, status: 422, loc: ['body', 'secret'] },
@@ -252,6 +265,8 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
       { does: 'a webhook-signature header', method: 'POST', path: create, body: { url, headers: { 'webhook-signature': 'v1,forged' } }, status: 422, loc: ['body', 'headers', 'webhook-signature'] },
       { does: 'a Content-Type header in any case', method: 'POST', path: create, body: { url, headers: { 'Content-Type': 'text/plain' } }, status: 422, loc: ['body', 'headers', 'Content-Type'] },
       { does: 'a host header', method: 'POST', path: create, body: { url, headers: { host: 'evil.example' } }, status: 422, loc: ['body', 'headers', 'host'] },
+      ...refusedHeaders.map(([name, value]): BadRequest =>
+        ({ does: `a custom header named ${name}`, method: 'POST', path: create, body: { url, headers: { 'x-fine': 'yes', [name]: value } }, status: 422, loc: ['body', 'headers', name] })),
       { does: 'a header value with a line break', method: 'POST', path: create, body: { url, headers: { 'x-a': 'one\r\nx-injected: two' } }, status: 422, loc: ['body', 'headers', 'x-a'] },
       { does: 'a header name with a space', method: 'POST', path: create, body: { url, headers: { 'x a': 'b' } }, status: 422, loc: ['body', 'headers', 'x a'] },
       { does: 'an empty header name', method: 'POST', path: create, body: { url, headers: { '': 'b' } }, status: 422, loc: ['body', 'headers', ''] },
@@ -264,6 +279,9 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
       { does: 'an update with a url that is a number', method: 'PUT', path: primary, body: { url: 42 }, status: 422, loc: ['body', 'url'] },
       { does: 'an update with an empty eventTypes list', method: 'PUT', path: primary, body: { url, eventTypes: [] }, status: 422, loc: ['body', 'eventTypes'] },
       { does: 'an update with eleven channels', method: 'PUT', path: primary, body: { url, channels: elevenChannels }, status: 422, loc: ['body', 'channels'] },
+      { does: `an update with ${MAX_EVENT_TYPES_PER_ENDPOINT + 1} event types`, method: 'PUT', path: primary, body: { url, eventTypes: tooManyEventTypes }, status: 422, loc: ['body', 'eventTypes'] },
+      { does: 'an update with an empty channels list', method: 'PUT', path: primary, body: { url, channels: [] }, status: 422, loc: ['body', 'channels'] },
+      { does: 'an update naming an event type that does not exist', method: 'PUT', path: primary, body: { url, eventTypes: ['invoice.refunded', 'no.such.type'] }, status: 422, loc: ['body', 'eventTypes', '1'] },
       { does: 'an update with a channel with a space', method: 'PUT', path: primary, body: { url, channels: ['eu west'] }, status: 422, loc: ['body', 'channels', '0'] },
       { does: 'an upsert of an endpoint id that does not exist', method: 'PUT', path: `/api/v1/app/acme/endpoint/${EP_LIKE_ID}`, body: { url }, status: 404 },
       { does: 'an upsert of an endpoint id that does not exist, with a uid', method: 'PUT', path: `/api/v1/app/acme/endpoint/${EP_LIKE_ID}`, body: { url, uid: 'not-there-yet' }, status: 404 },
@@ -279,6 +297,10 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
       { does: 'a patch with a null url', method: 'PATCH', path: primary, body: { url: null }, status: 422, loc: ['body', 'url'] },
       { does: 'a patch with an empty eventTypes list', method: 'PATCH', path: primary, body: { eventTypes: [] }, status: 422, loc: ['body', 'eventTypes'] },
       { does: 'a patch with eleven channels', method: 'PATCH', path: primary, body: { channels: elevenChannels }, status: 422, loc: ['body', 'channels'] },
+      { does: `a patch with ${MAX_EVENT_TYPES_PER_ENDPOINT + 1} event types`, method: 'PATCH', path: primary, body: { eventTypes: tooManyEventTypes }, status: 422, loc: ['body', 'eventTypes'] },
+      { does: 'a patch with an empty channels list', method: 'PATCH', path: primary, body: { channels: [] }, status: 422, loc: ['body', 'channels'] },
+      { does: 'a patch naming an event type that does not exist', method: 'PATCH', path: primary, body: { filterTypes: ['no.such.type'] }, status: 422, loc: ['body', 'filterTypes', '0'] },
+      { does: 'a patch with a null disabled flag', method: 'PATCH', path: primary, body: { disabled: null }, status: 422, loc: ['body', 'disabled'] },
       { does: 'a patch with a channel with a space', method: 'PATCH', path: primary, body: { channels: ['eu west'] }, status: 422, loc: ['body', 'channels', '0'] },
       { does: 'a patch with a disabled flag that is not a boolean', method: 'PATCH', path: primary, body: { disabled: 'true' }, status: 422, loc: ['body', 'disabled'] },
       { does: 'a patch with a throttleRate of 0', method: 'PATCH', path: primary, body: { throttleRate: 0 }, status: 422, loc: ['body', 'throttleRate'] },
@@ -301,6 +323,10 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
       { does: 'a header value with a line break', method: 'PUT', path: headers, body: { headers: { 'x-a': 'one\r\ntwo' } }, status: 422, loc: ['body', 'headers', 'x-a'] },
       { does: 'a header name with a space', method: 'PUT', path: headers, body: { headers: { 'x a': 'b' } }, status: 422, loc: ['body', 'headers', 'x a'] },
       { does: 'headers of an endpoint that does not exist', method: 'PUT', path: '/api/v1/app/acme/endpoint/ghost/headers', body: { headers: { 'x-a': 'b' } }, status: 404 },
+      ...refusedHeaders.map(([name, value]): BadRequest =>
+        ({ does: `a custom header named ${name}`, method: 'PUT', path: headers, body: { headers: { [name]: value } }, status: 422, loc: ['body', 'headers', name] })),
+      ...refusedHeaders.map(([name, value]): BadRequest =>
+        ({ does: `a custom header named ${name}`, method: 'PATCH', path: headers, body: { headers: { 'x-fine': 'yes', [name]: value } }, status: 422, loc: ['body', 'headers', name] })),
       { does: 'a body without headers', method: 'PATCH', path: headers, body: {}, status: 422, loc: ['body', 'headers'] },
       { does: 'a header value that is a number', method: 'PATCH', path: headers, body: { headers: { 'x-a': 1 } }, status: 422, loc: ['body', 'headers', 'x-a'] },
       { does: 'a svix-signature header', method: 'PATCH', path: headers, body: { headers: { 'svix-signature': 'v1,forged' } }, status: 422, loc: ['body', 'headers', 'svix-signature'] },

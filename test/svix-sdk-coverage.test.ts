@@ -91,6 +91,7 @@ await forEachStore((store) => describe(`every served method of the svix SDK (${s
 
   it('Endpoint: create, get, list, upsert, patch, secrets, headers, stats, recover, send-example and delete', async () => {
     const app = await h.svix.application.create({ name: 'Endpoints', uid: 'cov-endpoints' });
+    await h.svix.eventType.create({ name: 'cov.only', description: 'An endpoint filters on it' });
     const first = await h.svix.endpoint.create(app.id, { url: `${receiver.url}/first`, uid: 'first', description: 'First', secret: SECRET });
     assert.match(first.id, /^ep_/);
     assert.equal(first.description, 'First');

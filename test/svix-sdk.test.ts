@@ -74,6 +74,7 @@ await forEachStore((store) => describe(`the official svix SDK against Herald (${
     assert.equal(replaced.name, 'Gamma 2');
     assert.deepEqual(replaced.metadata, {});
 
+    await h.svix.eventType.create({ name: 'a.b', description: 'endpoints may filter only on event types that exist' });
     const endpoint = await h.svix.endpoint.create(app.id, { url: receiver.url, eventTypes: ['a.b'] });
     const updated = await h.svix.endpoint.patch(app.id, endpoint.id, { disabled: true, channels: ['eu'] });
     assert.equal(updated.disabled, true);

@@ -1,7 +1,8 @@
 import type { AddressPolicy } from '../core/address-policy.ts';
 import { normaliseSecret } from '../core/signing.ts';
-import { RESERVED_HEADERS } from '../delivery/request-headers.ts';
-import { invalid } from './errors.ts';
+import { refusedHeaderName, refusedHeaderValue } from '../delivery/custom-headers.ts';
+import type { Store } from '../store/store.ts';
+import { HttpError, invalid, type ValidationItem } from './errors.ts';
 
 /** Checks an endpoint URL: absolute http(s) (https only if so configured), not a literal blocked address. */
 export function checkEndpointUrl(url: string, addresses: AddressPolicy, httpsOnly: boolean): string {
@@ -22,14 +23,14 @@ export function checkEndpointUrl(url: string, addresses: AddressPolicy, httpsOnl
   return url;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-
-/** Custom headers: valid names and values, and none of the names Herald sets itself. */
+/**
+ * Custom headers, wherever they are set: names and values the HTTP client sends as they are, and
+ * none that Herald sets itself or that speak about the connection (delivery/custom-headers.ts).
+ */
 export function checkHeaders(headers: Record<string, string | null>, loc: string[]): void {
   for (const [name, value] of Object.entries(headers)) {
-    if (!TOKEN.test(name)) throw invalid([...loc, name], 'is not a valid header name');
-    if (RESERVED_HEADERS.has(name.toLowerCase())) throw invalid([...loc, name], 'is set by Herald and cannot be overridden');
-    if (value !== null && !/^[\t\x20-\x7e]*$/.test(value)) throw invalid([...loc, name], 'must be printable ASCII without line breaks');
+    const refused = refusedHeaderName(name) ?? (value === null ? null : refusedHeaderValue(value));
+    if (refused) throw invalid([...loc, name], refused);
   }
 }
 
@@ -39,3 +40,32 @@ export function checkSecret(secret: string, loc: string[]): string {
 
 /** Header names whose values the API never echoes back. */
 export const SENSITIVE_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
+
+/** An endpoint's event-type filter as a request set it, under the name it used. */
+export interface Filter {
+  field: 'eventTypes' | 'filterTypes';
+  names: string[] | null;
+}
+
+/**
+ * An endpoint may filter only on event types that exist and are not archived, so a typo is a 422
+ * rather than an endpoint that silently never receives. Names the endpoint already had stay
+ * allowed: a type archived after an endpoint chose it stays in that filter, and still delivers.
+ * One query for the whole list, however long; every bad name is reported at its place in it.
+ */
+export async function checkEventTypes(store: Store, filter: Filter, kept: readonly string[] | null = null): Promise<void> {
+  const had = new Set(kept);
+  const added = filter.names?.filter((name) => !had.has(name)) ?? [];
+  if (added.length === 0) return;
+  const found = new Map((await store.eventTypes.getMany(added)).map((eventType) => [eventType.name, eventType]));
+  const problems: ValidationItem[] = [];
+  filter.names!.forEach((name, index) => {
+    if (had.has(name)) return;
+    const eventType = found.get(name);
+    const msg = !eventType
+      ? `names no event type: create ${name} first (POST /api/v1/event-type)`
+      : eventType.archived ? `names an archived event type: restore ${name} first (PATCH it with archived: false), or leave it out` : null;
+    if (msg) problems.push({ loc: ['body', filter.field, String(index)], msg, type: 'value_error' });
+  });
+  if (problems.length > 0) throw new HttpError(422, 'validation', problems);
+}

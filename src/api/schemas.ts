@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from 'typebox';
+import { MAX_CHANNELS_PER_ENDPOINT, MAX_EVENT_TYPES_PER_ENDPOINT } from '../core/limits.ts';
 
 /**
  * Request shapes, after Svix's OpenAPI document (names, limits, patterns). Unknown fields are
@@ -16,7 +17,7 @@ const Secret = Type.String({ pattern: '^(whsec_|whsk_)?[a-zA-Z0-9+/=]{32,100}$' 
 /** Herald's addition: which kind of secret to generate when none is given (ed25519 signs `v1a`). */
 const KeyType = Type.Union([Type.Literal('hmac'), Type.Literal('ed25519')]);
 const Url = Type.String({ minLength: 1, maxLength: 65536 });
-const EventTypeList = Type.Array(EventTypeName, { minItems: 1, uniqueItems: true });
+const EventTypeList = Type.Array(EventTypeName, { minItems: 1, maxItems: MAX_EVENT_TYPES_PER_ENDPOINT, uniqueItems: true });
 const ChannelList = (maxItems: number) => Type.Array(Channel, { minItems: 1, maxItems, uniqueItems: true });
 const Headers = Type.Record(Type.String({ minLength: 1 }), Type.String());
 const DateTime = Type.String({ format: 'date-time' });
@@ -57,7 +58,7 @@ const endpointFields = {
   eventTypes: Type.Optional(Nullable(EventTypeList)),
   /** What older Svix clients call `eventTypes`. */
   filterTypes: Type.Optional(Nullable(EventTypeList)),
-  channels: Type.Optional(Nullable(ChannelList(10))),
+  channels: Type.Optional(Nullable(ChannelList(MAX_CHANNELS_PER_ENDPOINT))),
   metadata: Type.Optional(Metadata),
   throttleRate: Type.Optional(Nullable(ThrottleRate)),
 };
@@ -69,7 +70,12 @@ export const EndpointIn = Type.Object({
 });
 export type EndpointIn = Static<typeof EndpointIn>;
 export const EndpointUpdate = Type.Object(endpointFields);
-export const EndpointPatch = Type.Partial(Type.Object(endpointFields));
+/** In a patch, null clears a field: to its default for `description` and `metadata`, which are never null. */
+export const EndpointPatch = Type.Partial(Type.Object({
+  ...endpointFields,
+  description: Nullable(Type.String()),
+  metadata: Nullable(Metadata),
+}));
 export type EndpointPatch = Static<typeof EndpointPatch>;
 
 export const EndpointSecretRotateIn = Type.Object({

@@ -81,3 +81,38 @@ it('leaves what a lane has no room for to a claim, so every message still arrive
     await p.close();
   }
 });
+
+it('matches messages against an index built once per endpoint list, never scanning the endpoints\' filters per message', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-fanout-'));
+  const store = openSqliteStore(join(dir, 'herald.db'));
+  try {
+    const now = Date.now();
+    const app: Application = { id: ids('application'), uid: null, name: 'a', metadata: {}, throttleRate: null, createdAt: now, updatedAt: now };
+    await store.apps.create(app);
+    let reads = 0;
+    const counted = (values: string[]) => new Proxy(values, { get: (target, key, receiver) => (reads++, Reflect.get(target, key, receiver)) });
+    const endpoints: Endpoint[] = [];
+    for (const eventTypes of [['a.b', 'c.d'], ['c.d'], null]) {
+      const endpoint: Endpoint = {
+        id: ids('endpoint'), appId: app.id, uid: null, url: 'http://127.0.0.1:9/', description: '', eventTypes, channels: null, disabled: false,
+        metadata: {}, throttleRate: null, headers: {}, secrets: [{ key: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', expiresAt: null }], createdAt: now, updatedAt: now,
+      };
+      await store.endpoints.create(endpoint);
+      endpoints.push({ ...endpoint, eventTypes: eventTypes && counted(eventTypes), channels: counted(['eu']) });
+    }
+    // As the config cache does: the same list, until something changes.
+    const cached: Store = { ...store, endpoints: { ...store.endpoints, listEnabled: async () => endpoints } };
+    const publisher = createPublisher(cached, ids, systemClock, () => {});
+    const publish = (eventType: string) => publisher.publish(app, { eventType, eventId: null, channels: ['eu'], payload: Buffer.from('{}') });
+    const first = await publish('a.b');
+    const built = reads;
+    assert.ok(built > 0);
+    for (let i = 0; i < 20; i++) await publish(i % 2 ? 'a.b' : 'c.d');
+    assert.equal(reads, built, 'no filter was read after the first message');
+    const destinations = await store.queue.listByMessage(first.id, { limit: 10, order: 'asc', after: null });
+    assert.deepEqual(destinations.items.map((row) => row.endpoint.id).sort(), [endpoints[0]!.id, endpoints[2]!.id].sort());
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

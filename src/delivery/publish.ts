@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.ts';
-import { endpointReceives } from '../core/filters.ts';
+import { type FanOutIndex, indexSubscriptions } from '../core/filters.ts';
 import type { IdGenerator } from '../core/ids.ts';
 import { type Application, type Endpoint, type InboundEnvelope, type Message, Trigger } from '../core/model.ts';
 import type { ClaimedDelivery, Store } from '../store/store.ts';
@@ -45,6 +45,15 @@ export interface Handoff {
 export function createPublisher(
   store: Store, ids: IdGenerator, clock: Clock, wake: () => void, handoff: Handoff | null = null, retentionMs = Number.POSITIVE_INFINITY,
 ): Publisher {
+  // One index per endpoint list: the config cache hands out the same list until it changes, so
+  // an index is built when an application's endpoints are loaded, not for every message.
+  const indexes = new WeakMap<readonly Endpoint[], FanOutIndex<Endpoint>>();
+  const indexOf = (endpoints: readonly Endpoint[]) => {
+    let index = indexes.get(endpoints);
+    if (!index) indexes.set(endpoints, (index = indexSubscriptions(endpoints)));
+    return index;
+  };
+
   async function enqueue(app: Application, { payloadRetentionMs, ...input }: PublishInput, endpoints: readonly Endpoint[]): Promise<Message> {
     const createdAt = clock.now();
     const payloadExpiresAt = payloadRetentionMs != null && payloadRetentionMs < retentionMs ? createdAt + payloadRetentionMs : null;
@@ -66,8 +75,7 @@ export function createPublisher(
 
   return {
     async publish(app, input) {
-      const endpoints = await store.endpoints.listEnabled(app.id);
-      return enqueue(app, input, endpoints.filter((endpoint) => endpointReceives(endpoint, input)));
+      return enqueue(app, input, indexOf(await store.endpoints.listEnabled(app.id)).match(input));
     },
     publishTo(app, endpoint, input) {
       return enqueue(app, input, [endpoint]);
@@ -79,8 +87,8 @@ export function createPublisher(
 }
 
 /** Hands the leased deliveries to the dispatcher once stored, or gives their room back if storing failed. */
-async function handOver(taker: Handoff, message: Message, endpoints: readonly Endpoint[], leased: ReadonlySet<string>, stored: Promise<number[]>): Promise<void> {
-  let deliveryIds: number[];
+async function handOver(taker: Handoff, message: Message, endpoints: readonly Endpoint[], leased: ReadonlySet<string>, stored: Promise<Array<number | null>>): Promise<void> {
+  let deliveryIds: Array<number | null>;
   try {
     deliveryIds = await stored;
   } catch (error) {
@@ -90,8 +98,11 @@ async function handOver(taker: Handoff, message: Message, endpoints: readonly En
   // After this turn, so the caller's answer goes out before the sends start.
   setImmediate(() => endpoints.forEach((endpoint, i) => {
     if (!leased.has(endpoint.id)) return;
+    const id = deliveryIds[i];
+    // No delivery: the endpoint was deleted after the list was read.
+    if (id === null || id === undefined) return taker.fill(endpoint.id, null);
     taker.fill(endpoint.id, {
-      id: deliveryIds[i]!,
+      id,
       lease: 1,
       attemptNumber: 1,
       trigger: Trigger.scheduled,

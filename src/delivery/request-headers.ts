@@ -4,23 +4,14 @@ import { VERSION } from '../version.ts';
 
 export const USER_AGENT = `Herald/${VERSION}`;
 
-/**
- * The headers Herald sets on every delivery. An endpoint's custom headers may not use these
- * names (the API refuses them), and they are applied last so nothing can override them.
- */
-export const RESERVED_HEADERS = new Set([
-  'webhook-id', 'webhook-timestamp', 'webhook-signature',
-  'svix-id', 'svix-timestamp', 'svix-signature',
-  'content-type', 'content-length', 'host', 'user-agent', 'connection', 'transfer-encoding',
-]);
-
 /** Hop-by-hop and framing headers of a received request, which describe that connection, not the event. */
 const NOT_FORWARDED = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer',
   'upgrade', 'expect', 'proxy-authorization', 'proxy-connection', 'accept-encoding']);
 
 /**
  * Signs at send time (design invariant 4): the timestamp is this attempt's, so a retry or a
- * replay days later still verifies within the receiver's tolerance.
+ * replay days later still verifies within the receiver's tolerance. Herald's own headers go
+ * last, so no custom header overrides them (the API refuses their names: custom-headers.ts).
  */
 export function deliveryHeaders(delivery: ClaimedDelivery, nowMs: number): Record<string, string> {
   const timestamp = Math.floor(nowMs / 1000);

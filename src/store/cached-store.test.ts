@@ -42,6 +42,41 @@ describe('the config cache', () => {
     }
   });
 
+  it('does not remember what a read saw when a change overtook it, so a deleted application or endpoint is not served again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-cache-'));
+    const raw = openSqliteStore(join(dir, 'herald.db'));
+    // Reads that finish only when the test says, as a slow PostgreSQL answer would.
+    let release = () => {};
+    let held = Promise.resolve();
+    const hold = () => (held = new Promise((resolve) => (release = resolve)));
+    const slow = {
+      ...raw,
+      apps: { ...raw.apps, get: async (idOrUid: string) => { const app = await raw.apps.get(idOrUid); await held; return app; } },
+      endpoints: { ...raw.endpoints, listEnabled: async (appId: string) => { const list = await raw.endpoints.listEnabled(appId); await held; return list; } },
+    };
+    const store = withConfigCache(slow, systemClock);
+    try {
+      const app = await store.apps.create(anApp());
+      const endpoint = await store.endpoints.create(anEndpoint(app.id));
+      hold();
+      const staleList = store.endpoints.listEnabled(app.id);
+      await store.endpoints.delete(app.id, endpoint.id, 2);
+      release();
+      assert.equal((await staleList).length, 1, 'the read began before the delete');
+      assert.equal((await store.endpoints.listEnabled(app.id)).length, 0, 'and was not kept');
+
+      hold();
+      const staleApp = store.apps.get(app.id);
+      await store.apps.delete(app.id);
+      release();
+      assert.ok(await staleApp);
+      assert.equal(await store.apps.get(app.id), null);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('drops entries after the time to live', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'herald-cache-'));
     let now = 0;

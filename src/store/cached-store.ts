@@ -12,7 +12,11 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
   const apps = new Map<string, { app: Application; at: number }>();
   const enabled = new Map<string, { endpoints: Endpoint[]; at: number }>();
   const fresh = (at: number) => clock.now() - at < ttlMs;
+  // Bumped by every change: a read that started before one may have seen the old state, so it
+  // is answered but not remembered (else a delete could be undone in the cache for a whole TTL).
+  let generation = 0;
   const forget = (appId: string | null) => {
+    generation++;
     if (appId === null) {
       apps.clear();
       enabled.clear();
@@ -30,8 +34,9 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
       async get(idOrUid) {
         const cached = apps.get(idOrUid);
         if (cached && fresh(cached.at)) return cached.app;
+        const started = generation;
         const app = await store.apps.get(idOrUid);
-        if (app) apps.set(idOrUid, { app, at: clock.now() });
+        if (app && started === generation) apps.set(idOrUid, { app, at: clock.now() });
         return app;
       },
       update: (app) => store.apps.update(app).finally(() => forget(app.id)),
@@ -42,13 +47,14 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
       async listEnabled(appId) {
         const cached = enabled.get(appId);
         if (cached && fresh(cached.at)) return cached.endpoints;
+        const started = generation;
         const endpoints = await store.endpoints.listEnabled(appId);
-        enabled.set(appId, { endpoints, at: clock.now() });
+        if (started === generation) enabled.set(appId, { endpoints, at: clock.now() });
         return endpoints;
       },
-      create: (endpoint) => store.endpoints.create(endpoint).finally(() => forget(endpoint.appId)),
+      create: (endpoint, maxPerApplication) => store.endpoints.create(endpoint, maxPerApplication).finally(() => forget(endpoint.appId)),
       update: (endpoint) => store.endpoints.update(endpoint).finally(() => forget(endpoint.appId)),
-      delete: (appId, id) => store.endpoints.delete(appId, id).finally(() => forget(appId)),
+      delete: (appId, id, now) => store.endpoints.delete(appId, id, now).finally(() => forget(appId)),
     },
     sources: {
       ...store.sources,

@@ -41,7 +41,7 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
     ...store,
     endpoints: {
       ...store.endpoints,
-      create: async (endpoint) => (await store.endpoints.create(sealEndpoint(endpoint)), endpoint),
+      create: async (endpoint, maxPerApplication) => (await store.endpoints.create(sealEndpoint(endpoint), maxPerApplication), endpoint),
       update: async (endpoint) => (await store.endpoints.update(sealEndpoint(endpoint)), endpoint),
       get: async (appId, idOrUid) => {
         const endpoint = await store.endpoints.get(appId, idOrUid);

@@ -1,5 +1,6 @@
 /** The store's one error type; the API maps `code` to an HTTP status. */
-export type StoreErrorCode = 'conflict' | 'unavailable';
+/** conflict: a unique key is taken; limit: a documented maximum is reached; unavailable: the database is not there. */
+export type StoreErrorCode = 'conflict' | 'limit' | 'unavailable';
 
 export class StoreError extends Error {
   override name = 'StoreError';

@@ -147,6 +147,15 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await store.eventTypes.create(anEventType({ name: 'dup.name' }));
         await assert.rejects(store.eventTypes.create(anEventType({ name: 'dup.name' })), conflict);
       });
+
+      it('finds the event types of a list of names at once, leaving out the names that do not exist', async () => {
+        const store = await fresh();
+        const live = await store.eventTypes.create(anEventType({ name: 'many.live' }));
+        const archived = await store.eventTypes.create(anEventType({ name: 'many.archived', archived: true }));
+        const found = await store.eventTypes.getMany(['many.archived', 'many.missing', 'many.live', 'many.live']);
+        assert.deepEqual([...found].sort((a, b) => a.name.localeCompare(b.name)), [archived, live]);
+        assert.deepEqual(await store.eventTypes.getMany([]), []);
+      });
     });
 
     describe('endpoints', () => {
@@ -183,12 +192,115 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual((await store.endpoints.listEnabled(app.id)).map((e) => e.id), [on.id]);
       });
 
-      it('deletes an endpoint and its deliveries but keeps the message', async () => {
+      it('refuses an endpoint past the application\'s maximum, also when created at the same moment, and counts only live ones', async () => {
+        const store = await fresh();
+        const [app, other] = [await store.apps.create(anApp()), await store.apps.create(anApp())];
+        const limited = (error: unknown) => error instanceof StoreError && error.code === 'limit';
+        const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => store.endpoints.create(anEndpoint(app.id), 3)));
+        assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 3);
+        assert.ok(outcomes.every((o) => o.status === 'fulfilled' || limited(o.reason)));
+        assert.equal((await store.endpoints.list(app.id, page(10))).items.length, 3);
+        await store.endpoints.create(anEndpoint(other.id), 3);
+        const [first] = (await store.endpoints.list(app.id, page(10))).items;
+        await store.endpoints.delete(app.id, first!.id, T0);
+        await store.endpoints.create(anEndpoint(app.id), 3);
+        await assert.rejects(store.endpoints.create(anEndpoint(app.id), 3), limited);
+      });
+
+      it('deletes an endpoint: gone from lookups, lists and fan-out, its uid free again, its secrets and headers wiped', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const endpoint = await store.endpoints.create(anEndpoint(app.id, { uid: 'main', headers: { 'X-Key': 'sealed-value' } }));
+        const kept = await store.endpoints.create(anEndpoint(app.id));
+        assert.equal(await store.endpoints.delete(app.id, endpoint.id, T0 + 5), true);
+        assert.equal(await store.endpoints.delete(app.id, endpoint.id, T0 + 6), false, 'a second delete finds nothing');
+        assert.equal(await store.endpoints.get(app.id, endpoint.id), null);
+        assert.equal(await store.endpoints.get(app.id, 'main'), null);
+        assert.deepEqual((await store.endpoints.list(app.id, page(10))).items.map((e) => e.id), [kept.id]);
+        assert.deepEqual((await store.endpoints.listEnabled(app.id)).map((e) => e.id), [kept.id]);
+        const again = await store.endpoints.create(anEndpoint(app.id, { uid: 'main' }));
+        assert.equal((await store.endpoints.get(app.id, 'main'))!.id, again.id);
+        // An update that loaded the endpoint before its delete does not bring it back.
+        await store.endpoints.update({ ...endpoint, uid: 'revived', description: 'late', updatedAt: T0 + 7 });
+        assert.equal(await store.endpoints.get(app.id, endpoint.id), null);
+        assert.equal(await store.endpoints.get(app.id, 'revived'), null);
+      });
+
+      it('ends a deleted endpoint\'s unfinished deliveries, and keeps them with the endpoint among the message\'s destinations', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const [doomed, kept] = [await store.endpoints.create(anEndpoint(app.id, { description: 'doomed' })), await store.endpoints.create(anEndpoint(app.id))];
+        const [sending, waiting] = [aMessage(app.id), aMessage(app.id, { createdAt: T0 + 1 })];
+        await store.messages.enqueue(sending, [doomed.id, kept.id]);
+        const claimed = await claim(store, { limit: 1 });
+        assert.equal(claimed[0]!.endpoint.id, doomed.id, 'one delivery is in flight');
+        await store.messages.enqueue(waiting, [doomed.id]);
+        assert.equal(await store.endpoints.delete(app.id, doomed.id, T0 + 10), true);
+
+        // The attempt in flight is recorded, but cannot move the ended delivery on (say, to a retry).
+        await store.queue.complete([result(claimed[0]!, anAttempt(sending, doomed.id, { status: Status.fail }), { status: Status.pending, runAt: T0 + 20 })]);
+        const due = await claim(store, { now: T0 + 60_000, leaseMs: 1 });
+        assert.deepEqual(due.map((d) => d.endpoint.id), [kept.id], 'only the live endpoint\'s delivery is left to send');
+
+        const destinations = (await store.queue.listByMessage(sending.id, page(10, 'asc'))).items;
+        assert.deepEqual(destinations.map((row) => row.endpoint.id).sort(), [doomed.id, kept.id].sort());
+        const gone = destinations.find((row) => row.endpoint.id === doomed.id)!;
+        assert.equal(gone.delivery.status, Status.fail);
+        assert.equal(gone.delivery.nextAttemptAt, null);
+        assert.equal(gone.endpoint.url, doomed.url);
+        assert.equal(gone.endpoint.description, 'doomed');
+        assert.deepEqual(gone.endpoint.secrets, [], 'no secret outlives the endpoint');
+        assert.deepEqual(gone.endpoint.headers, {});
+        assert.equal((await store.queue.listByMessage(waiting.id, page(10))).items[0]!.delivery.status, Status.fail);
+        const attempts = await store.attempts.listByMessage(sending.id, { ...noFilter, status: null, statusCodeClass: null, endpointId: null }, page());
+        assert.deepEqual(attempts.items.map((a) => a.endpointId), [doomed.id]);
+      });
+
+      it('gives no delivery to an endpoint deleted before the message was enqueued', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const [doomed, kept] = [await store.endpoints.create(anEndpoint(app.id)), await store.endpoints.create(anEndpoint(app.id))];
+        await store.endpoints.delete(app.id, doomed.id, T0);
+        // A publisher whose list of endpoints predates the delete (say, another process's cache).
+        const late = aMessage(app.id);
+        const ids = await store.messages.enqueue(late, [doomed.id, kept.id], { until: T0 + 30_000, endpointIds: new Set([doomed.id, kept.id]) });
+        assert.equal(ids[0], null);
+        assert.equal(typeof ids[1], 'number');
+        assert.deepEqual(await store.messages.enqueue(aMessage(app.id), [doomed.id]), [null]);
+        assert.deepEqual((await store.queue.listByMessage(late.id, page(10))).items.map((row) => row.endpoint.id), [kept.id]);
+        assert.deepEqual((await claim(store, { now: T0 + 60_000 })).map((d) => d.endpoint.id), [kept.id]);
+      });
+
+      it('claims a delivery to a deleted endpoint as disabled, so one that slips in (a resend racing the delete) ends without a request', async () => {
         const store = await fresh();
         const { app, endpoint, message } = await queued(store);
-        assert.equal(await store.endpoints.delete(app.id, endpoint.id), true);
-        assert.equal(await store.queue.nextDueAt(), null);
-        assert.ok(await store.messages.get(app.id, message.id));
+        await store.endpoints.delete(app.id, endpoint.id, T0);
+        await store.queue.resend(message.id, endpoint.id, T0 + 1);
+        const [delivery] = await claim(store, { now: T0 + 1 });
+        assert.equal(delivery!.endpoint.id, endpoint.id);
+        assert.equal(delivery!.endpoint.disabled, true);
+      });
+
+      it('purges deleted endpoints once no delivery refers to them, and only those deleted before the cut-off', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const [referred, free, recent, live] = [
+          await store.endpoints.create(anEndpoint(app.id)), await store.endpoints.create(anEndpoint(app.id)),
+          await store.endpoints.create(anEndpoint(app.id)), await store.endpoints.create(anEndpoint(app.id)),
+        ];
+        const message = aMessage(app.id);
+        await store.messages.enqueue(message, [referred.id]);
+        await store.endpoints.delete(app.id, referred.id, T0);
+        await store.endpoints.delete(app.id, free.id, T0);
+        await store.endpoints.delete(app.id, recent.id, T0 + 1_000);
+        assert.equal(await store.endpoints.purge(T0 + 1, 10), 1, 'only the deleted endpoint nothing refers to goes');
+        assert.equal((await store.queue.listByMessage(message.id, page(10))).items[0]!.endpoint.id, referred.id);
+        // Retention takes the message, and with it the last delivery that named the endpoint.
+        assert.equal(await store.messages.purge(Date.now() + 1_000, 10), 1);
+        assert.equal(await store.endpoints.purge(T0 + 1, 10), 1);
+        assert.equal(await store.endpoints.purge(T0 + 1, 10), 0);
+        assert.equal(await store.endpoints.purge(T0 + 1_001, 10), 1);
+        assert.deepEqual((await store.endpoints.list(app.id, page(10))).items.map((e) => e.id), [live.id]);
       });
     });
 

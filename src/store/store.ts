@@ -90,21 +90,41 @@ export interface ApplicationStore {
 export interface EventTypeStore {
   create(eventType: EventType): Promise<EventType>;
   get(name: string): Promise<EventType | null>;
+  /** The event types with these names, in one query; names that do not exist are left out. */
+  getMany(names: readonly string[]): Promise<EventType[]>;
   list(page: PageRequest, includeArchived: boolean): Promise<Page<EventType>>;
   update(eventType: EventType): Promise<EventType>;
   delete(name: string): Promise<boolean>;
 }
 
+/**
+ * Endpoints. A deleted endpoint is gone from every lookup and list, but its row stays, stripped
+ * of its uid, secrets and headers, for as long as a delivery names it: a message's attempted
+ * destinations still show it. Retention removes the row once nothing refers to it.
+ */
 export interface EndpointStore {
-  /** Throws StoreError('conflict') when the uid is taken within the application. */
-  create(endpoint: Endpoint): Promise<Endpoint>;
+  /**
+   * Throws StoreError('conflict') when the uid is taken within the application, and
+   * StoreError('limit') when the application already has `maxPerApplication` live endpoints
+   * (checked so that endpoints created at the same moment cannot pass it together).
+   */
+  create(endpoint: Endpoint, maxPerApplication?: number): Promise<Endpoint>;
+  /** A live endpoint by id, then by uid. */
   get(appId: string, idOrUid: string): Promise<Endpoint | null>;
   list(appId: string, page: PageRequest): Promise<Page<Endpoint>>;
   /** Every enabled endpoint of an application, for fan-out. */
   listEnabled(appId: string): Promise<Endpoint[]>;
+  /** Changes a live endpoint; one deleted meanwhile stays deleted. */
   update(endpoint: Endpoint): Promise<Endpoint>;
-  /** Deletes the endpoint and its deliveries; its attempts stay in the message's history. */
-  delete(appId: string, id: string): Promise<boolean>;
+  /**
+   * Deletes the endpoint as of `now`: it disappears from lookups and fan-out, its uid is free
+   * again, its secrets and headers are wiped, it is disabled, and its pending and in-flight
+   * deliveries end as failed (under a new lease, so a result still in flight cannot revive
+   * them). Its deliveries and attempts stay in each message's history. False if there was none.
+   */
+  delete(appId: string, id: string, now: number): Promise<boolean>;
+  /** Removes up to `limit` endpoints deleted before `olderThan` that no delivery names any more. (Retention.) */
+  purge(olderThan: number, limit: number): Promise<number>;
 }
 
 export interface EnqueueLease {
@@ -123,14 +143,15 @@ export type PayloadErasure = { messageId: string } | { expiredBy: number; limit:
 export interface MessageStore {
   /**
    * Stores a message and one pending delivery per endpoint, due at `message.createdAt`, in one
-   * transaction, and returns the deliveries' ids in the order of `endpointIds`. Throws
+   * transaction, and returns the deliveries' ids in the order of `endpointIds`: null for an
+   * endpoint deleted before (a publisher's list of endpoints may be older than a delete). Throws
    * StoreError('conflict') when the application already has its eventId.
    *
    * The deliveries to endpoints in `lease.endpointIds` are stored already claimed (sending, lease
    * 1, until `lease.until`): a dispatcher in the same process takes them from the publisher
    * instead of claiming them back from the database.
    */
-  enqueue(message: Message, endpointIds: readonly string[], lease?: EnqueueLease): Promise<number[]>;
+  enqueue(message: Message, endpointIds: readonly string[], lease?: EnqueueLease): Promise<Array<number | null>>;
   /** Looks a message up by id, then by eventId. */
   get(appId: string, idOrEventId: string): Promise<Message | null>;
   list(appId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>>;

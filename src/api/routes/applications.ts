@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Application } from '../../core/model.ts';
 import { type ApiContext, findApp } from '../context.ts';
-import { orConflict } from '../errors.ts';
+import { notFound, orConflict } from '../errors.ts';
 import { planPage } from '../pagination.ts';
 import { sentFields } from '../patch.ts';
 import { AppPath, ApplicationIn, ApplicationPatch, CreateAppQuery, ListQuery } from '../schemas.ts';

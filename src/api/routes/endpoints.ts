@@ -1,10 +1,12 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { MAX_ENDPOINTS_PER_APPLICATION } from '../../core/limits.ts';
 import type { Application, Endpoint, EndpointSecret } from '../../core/model.ts';
 import { generateSecret, publicKeyOf } from '../../core/signing.ts';
+import { StoreError } from '../../store/errors.ts';
 import { type ApiContext, APP_SCOPE, findEndpoint, type OwnerScope } from '../context.ts';
-import { checkEndpointUrl, checkHeaders, checkSecret, SENSITIVE_HEADERS } from '../endpoint-input.ts';
-import { invalid, orConflict } from '../errors.ts';
+import { checkEndpointUrl, checkEventTypes, checkHeaders, checkSecret, type Filter, SENSITIVE_HEADERS } from '../endpoint-input.ts';
+import { invalid, notFound, orConflict } from '../errors.ts';
 import { planPage, timeParam } from '../pagination.ts';
 import { sentFields } from '../patch.ts';
 import {
@@ -30,7 +32,15 @@ const PING_EVENT_TYPE = 'svix.ping';
 const PING_PAYLOAD = { success: true };
 const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
 
-type EndpointFields = Omit<EndpointPatch, 'filterTypes'>;
+/** What an update may change: every field the API shows, none of the secrets or headers. */
+type EndpointFields = Partial<Pick<Endpoint, 'url' | 'description' | 'uid' | 'disabled' | 'eventTypes' | 'channels' | 'metadata' | 'throttleRate'>>;
+
+/** The event-type filter a body sets, under whichever name it used (`filterTypes` is the older one). */
+function filterOf(body: { eventTypes?: string[] | null; filterTypes?: string[] | null }): Filter {
+  return body.eventTypes !== undefined && body.eventTypes !== null
+    ? { field: 'eventTypes', names: body.eventTypes }
+    : { field: 'filterTypes', names: body.filterTypes ?? null };
+}
 
 export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: OwnerScope = APP_SCOPE): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
@@ -64,27 +74,35 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
       const pathUid = uidFromPath('endpoint', request.params.endpointId, ['path', 'endpointId']);
       return reply.code(201).send(endpointOut(await createEndpoint(ctx, application, { ...body, uid: body.uid ?? pathUid })));
     }
+    const filter = filterOf(body);
     return endpointOut(await saveEndpoint(ctx, existing, {
       url: body.url,
       description: body.description ?? '',
       uid: body.uid ?? null,
       disabled: body.disabled ?? false,
-      eventTypes: body.eventTypes ?? body.filterTypes ?? null,
+      eventTypes: filter.names,
       channels: body.channels ?? null,
       metadata: body.metadata ?? {},
       throttleRate: body.throttleRate ?? null,
-    }));
+    }, filter.field));
   });
 
   app.patch(`${base}/:endpointId`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EndpointPatch } }, async (request) => {
     const { endpoint } = await load(request.params);
-    const { filterTypes, ...fields } = request.body;
-    return endpointOut(await saveEndpoint(ctx, endpoint, sentFields({ ...fields, eventTypes: fields.eventTypes ?? filterTypes })));
+    const { filterTypes, description, metadata, ...fields } = request.body;
+    // Absent leaves a field as it is; null clears it, to its default where it has one.
+    const eventTypesSent = fields.eventTypes !== undefined;
+    return endpointOut(await saveEndpoint(ctx, endpoint, sentFields({
+      ...fields,
+      eventTypes: eventTypesSent ? fields.eventTypes : filterTypes,
+      description: description === null ? '' : description,
+      metadata: metadata === null ? {} : metadata,
+    }), eventTypesSent ? 'eventTypes' : 'filterTypes'));
   });
 
   app.delete(`${base}/:endpointId`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath } }, async (request, reply) => {
     const { application, endpoint } = await load(request.params);
-    await ctx.store.endpoints.delete(application.id, endpoint.id);
+    await ctx.store.endpoints.delete(application.id, endpoint.id, ctx.clock.now());
     return reply.code(204).send();
   });
 
@@ -175,6 +193,8 @@ async function createEndpoint(ctx: ApiContext, application: Application, body: E
   checkEndpointUrl(body.url, ctx.addresses, ctx.httpsOnly);
   checkUid('endpoint', body.uid, ['body', 'uid']);
   if (body.headers) checkHeaders(body.headers, ['body', 'headers']);
+  const filter = filterOf(body);
+  await checkEventTypes(ctx.store, filter);
   const now = ctx.clock.now();
   const endpoint: Endpoint = {
     id: ctx.ids('endpoint'),
@@ -182,7 +202,7 @@ async function createEndpoint(ctx: ApiContext, application: Application, body: E
     uid: body.uid ?? null,
     url: body.url,
     description: body.description ?? '',
-    eventTypes: body.eventTypes ?? body.filterTypes ?? null,
+    eventTypes: filter.names,
     channels: body.channels ?? null,
     disabled: body.disabled ?? false,
     metadata: body.metadata ?? {},
@@ -192,13 +212,19 @@ async function createEndpoint(ctx: ApiContext, application: Application, body: E
     createdAt: now,
     updatedAt: now,
   };
-  return orConflict(ctx.store.endpoints.create(endpoint), UID_TAKEN);
+  try {
+    return await orConflict(ctx.store.endpoints.create(endpoint, MAX_ENDPOINTS_PER_APPLICATION), UID_TAKEN);
+  } catch (error) {
+    if (!(error instanceof StoreError && error.code === 'limit')) throw error;
+    throw invalid(['path', 'appId'], `already has ${MAX_ENDPOINTS_PER_APPLICATION} endpoints, the most an application may have; delete one before creating another`);
+  }
 }
 
-async function saveEndpoint(ctx: ApiContext, existing: Endpoint, changes: EndpointFields): Promise<Endpoint> {
+async function saveEndpoint(ctx: ApiContext, existing: Endpoint, changes: EndpointFields, filterField: Filter['field']): Promise<Endpoint> {
   if (changes.url !== undefined) checkEndpointUrl(changes.url, ctx.addresses, ctx.httpsOnly);
   checkUid('endpoint', changes.uid, ['body', 'uid']);
-  return orConflict(ctx.store.endpoints.update({ ...existing, ...changes, updatedAt: ctx.clock.now() } as Endpoint), UID_TAKEN);
+  if (changes.eventTypes !== undefined) await checkEventTypes(ctx.store, { field: filterField, names: changes.eventTypes }, existing.eventTypes);
+  return orConflict(ctx.store.endpoints.update({ ...existing, ...changes, updatedAt: ctx.clock.now() }), UID_TAKEN);
 }
 
 /** The first `examples` entry of the event type's newest schema version, if it has one. */

@@ -1,4 +1,5 @@
-import type { Endpoint } from '../../core/model.ts';
+import { type Endpoint, Status } from '../../core/model.ts';
+import { StoreError } from '../errors.ts';
 import { toPage } from '../paging.ts';
 import { nullableJson, toEndpoint } from '../rows.ts';
 import { keyset } from '../sql.ts';
@@ -11,24 +12,34 @@ export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
     endpoint.disabled, JSON.stringify(endpoint.metadata), endpoint.throttleRate, JSON.stringify(endpoint.headers),
     JSON.stringify(endpoint.secrets), endpoint.updatedAt,
   ];
+  const INSERT = `WITH created AS (
+      INSERT INTO endpoints (uid, url, description, event_types, channels, disabled, metadata, throttle_rate, headers, secrets,
+        updated_at, id, app_id, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING app_id
+    )
+    SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM created`;
 
   return {
-    async create(endpoint) {
-      await db.query(
-        `WITH created AS (
-           INSERT INTO endpoints (uid, url, description, event_types, channels, disabled, metadata, throttle_rate, headers, secrets,
-             updated_at, id, app_id, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING app_id
-         )
-         SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM created`,
-        [...columns(endpoint), endpoint.id, endpoint.appId, endpoint.createdAt],
-      );
+    async create(endpoint, maxPerApplication = Infinity) {
+      const values = [...columns(endpoint), endpoint.id, endpoint.appId, endpoint.createdAt];
+      if (!Number.isFinite(maxPerApplication)) {
+        await db.query(INSERT, values);
+        return endpoint;
+      }
+      await db.transaction(async (query) => {
+        // Creates in one application wait here for each other, so each one counts what the one
+        // before it committed. (NO KEY UPDATE leaves the messages that reference the row alone.)
+        await query('SELECT 1 FROM applications WHERE id = ? FOR NO KEY UPDATE', [endpoint.appId]);
+        const [{ n }] = (await query<{ n: number }>('SELECT count(*)::int AS n FROM endpoints WHERE app_id = ? AND deleted_at IS NULL', [endpoint.appId])) as [{ n: number }];
+        if (n >= maxPerApplication) throw new StoreError('limit', `The application already has ${n} endpoints.`);
+        await query(INSERT, values);
+      });
       return endpoint;
     },
 
     async get(appId, idOrUid) {
       const row = await db.one(
-        'SELECT * FROM endpoints WHERE app_id = ? AND (id = ? OR uid = ?) ORDER BY id = ? DESC LIMIT 1',
+        'SELECT * FROM endpoints WHERE app_id = ? AND deleted_at IS NULL AND (id = ? OR uid = ?) ORDER BY id = ? DESC LIMIT 1',
         [appId, idOrUid, idOrUid, idOrUid],
       );
       return row ? toEndpoint(row) : null;
@@ -36,11 +47,11 @@ export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
 
     async list(appId, page) {
       const { where, params, tail } = keyset('id', page);
-      return toPage(await db.query(`SELECT * FROM endpoints WHERE app_id = ? AND ${where} ${tail}`, [appId, ...params]), page.limit, toEndpoint);
+      return toPage(await db.query(`SELECT * FROM endpoints WHERE app_id = ? AND deleted_at IS NULL AND ${where} ${tail}`, [appId, ...params]), page.limit, toEndpoint);
     },
 
     async listEnabled(appId) {
-      return (await db.query('SELECT * FROM endpoints WHERE app_id = ? AND NOT disabled', [appId])).map(toEndpoint);
+      return (await db.query('SELECT * FROM endpoints WHERE app_id = ? AND NOT disabled AND deleted_at IS NULL', [appId])).map(toEndpoint);
     },
 
     async update(endpoint) {
@@ -48,7 +59,7 @@ export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
         `WITH changed AS (
            UPDATE endpoints SET uid = ?, url = ?, description = ?, event_types = ?, channels = ?, disabled = ?, metadata = ?,
              throttle_rate = ?, headers = ?, secrets = ?, updated_at = ?
-           WHERE id = ? AND app_id = ? RETURNING app_id
+           WHERE id = ? AND app_id = ? AND deleted_at IS NULL RETURNING app_id
          )
          SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM changed`,
         [...columns(endpoint), endpoint.id, endpoint.appId],
@@ -56,13 +67,30 @@ export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
       return endpoint;
     },
 
-    async delete(appId, id) {
+    async delete(appId, id, now) {
       const rows = await db.query(
-        `WITH deleted AS (DELETE FROM endpoints WHERE app_id = ? AND id = ? RETURNING app_id)
+        `WITH deleted AS (
+           UPDATE endpoints SET deleted_at = ?, uid = NULL, secrets = '[]', headers = '{}', disabled = true, updated_at = ?
+           WHERE app_id = ? AND id = ? AND deleted_at IS NULL
+           RETURNING id, app_id
+         ), ended AS (
+           UPDATE deliveries d SET status = ${Status.fail}, lease = d.lease + 1, run_at = ?, next_attempt_at = NULL, updated_at = ?
+           FROM deleted WHERE d.endpoint_id = deleted.id AND d.status IN (${Status.pending}, ${Status.sending})
+         )
          SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM deleted`,
-        [appId, id],
+        [now, now, appId, id, now, now],
       );
       return rows.length > 0;
+    },
+
+    purge(olderThan, limit) {
+      return db.run(
+        `DELETE FROM endpoints WHERE id IN (
+           SELECT e.id FROM endpoints e
+           WHERE e.deleted_at < ? AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = e.id)
+           LIMIT ? FOR UPDATE SKIP LOCKED)`,
+        [olderThan, limit],
+      );
     },
   };
 }

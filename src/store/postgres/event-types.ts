@@ -21,6 +21,11 @@ export function postgresEventTypes(db: PostgresDatabase): EventTypeStore {
       return row ? toEventType(row) : null;
     },
 
+    async getMany(names) {
+      if (names.length === 0) return [];
+      return (await db.query('SELECT * FROM event_types WHERE name = ANY(?::text[])', [names])).map(toEventType);
+    },
+
     async list(page, includeArchived) {
       const { where, params, tail } = keyset('name', page);
       const archived = includeArchived ? '' : 'AND NOT archived';

@@ -82,7 +82,7 @@ export function postgresMessages(db: PostgresDatabase): MessageStore {
  * message parsing it back.
  */
 function enqueueBatch(db: PostgresDatabase) {
-  return async (batch: Array<{ message: Message; endpointIds: readonly string[]; lease: EnqueueLease | undefined }>): Promise<Array<number[] | Error>> => {
+  return async (batch: Array<{ message: Message; endpointIds: readonly string[]; lease: EnqueueLease | undefined }>): Promise<Array<Array<number | null> | Error>> => {
     const messages = batch.map((entry) => entry.message);
     const deliveries = batch.flatMap(({ message, endpointIds, lease }) =>
       endpointIds.map((endpointId) => [message.id, endpointId, lease?.endpointIds.has(endpointId) ? lease.until : null] as const));
@@ -102,6 +102,8 @@ function enqueueBatch(db: PostgresDatabase) {
            coalesce(d.leased_until, i.created_at), CASE WHEN d.leased_until IS NULL THEN 0 ELSE 1 END,
            i.created_at, i.created_at, i.created_at
          FROM inserted i JOIN unnest(?::text[], ?::text[], ?::bigint[]) AS d(message_id, endpoint_id, leased_until) ON d.message_id = i.id
+           -- A publisher's endpoint list may be older than a delete (another process's cache).
+           JOIN endpoints e ON e.id = d.endpoint_id AND e.deleted_at IS NULL
          RETURNING id, message_id, endpoint_id, status
        ), notified AS (
          SELECT pg_notify('${DUE_CHANNEL}', '') FROM (SELECT 1 FROM queued WHERE status = ${Status.pending} LIMIT 1) AS any_queued
@@ -127,7 +129,7 @@ function enqueueBatch(db: PostgresDatabase) {
     return batch.map(({ message, endpointIds }) => {
       const ids = stored.get(message.id);
       if (!ids) return new StoreError('conflict', `A message with eventId ${message.eventId} already exists in ${message.appId}.`);
-      return endpointIds.map((endpointId) => ids.get(endpointId)!);
+      return endpointIds.map((endpointId) => ids.get(endpointId) ?? null);
     });
   };
 }

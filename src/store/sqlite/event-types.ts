@@ -23,6 +23,11 @@ export function sqliteEventTypes(db: SqliteDatabase): EventTypeStore {
       return row ? toEventType(row) : null;
     },
 
+    async getMany(names) {
+      if (names.length === 0) return [];
+      return db.all('SELECT * FROM event_types WHERE name IN (SELECT value FROM json_each(?))', JSON.stringify(names)).map(toEventType);
+    },
+
     async list(page, includeArchived) {
       const { where, params, tail } = keyset('name', page);
       const archived = includeArchived ? '' : 'AND archived = 0';

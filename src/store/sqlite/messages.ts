@@ -3,10 +3,11 @@ import { Status, Trigger } from '../../core/model.ts';
 import { toPage } from '../paging.ts';
 import type { MessageFilter, MessageStore } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
+import type { DeletedEndpoints } from './endpoints.ts';
 import { Conditions, keyset } from '../sql.ts';
 import { nullableJson, toMessage } from '../rows.ts';
 
-export function sqliteMessages(db: SqliteDatabase): MessageStore {
+export function sqliteMessages(db: SqliteDatabase, deleted: DeletedEndpoints): MessageStore {
   return {
     enqueue(message, endpointIds, lease) {
       return db.write(() => {
@@ -17,6 +18,7 @@ export function sqliteMessages(db: SqliteDatabase): MessageStore {
           nullableJson(message.inbound), message.payloadExpiresAt ?? null, message.createdAt,
         );
         return endpointIds.map((endpointId) => {
+          if (deleted.has(endpointId)) return null;
           const leased = lease?.endpointIds.has(endpointId) ?? false;
           return db.insert(
             `INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)

@@ -5,7 +5,7 @@ import type { Store } from '../store.ts';
 import { sqliteApplications } from './applications.ts';
 import { sqliteAttempts } from './attempts.ts';
 import { SqliteDatabase } from './database.ts';
-import { sqliteEndpoints } from './endpoints.ts';
+import { DeletedEndpoints, sqliteEndpoints } from './endpoints.ts';
 import { sqliteEventTypes } from './event-types.ts';
 import { sqliteIdempotency } from './idempotency.ts';
 import { sqliteMessages } from './messages.ts';
@@ -28,12 +28,13 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
   db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ? WHERE status = ${Status.sending}`, now());
   db.run('DELETE FROM idempotency_keys WHERE status_code IS NULL');
   db.startCheckpointer();
+  const deleted = new DeletedEndpoints();
 
   return {
     apps: sqliteApplications(db),
     eventTypes: sqliteEventTypes(db),
-    endpoints: sqliteEndpoints(db),
-    messages: sqliteMessages(db),
+    endpoints: sqliteEndpoints(db, deleted),
+    messages: sqliteMessages(db, deleted),
     queue: sqliteQueue(db),
     attempts: sqliteAttempts(db),
     sources: sqliteSources(db),
