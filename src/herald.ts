@@ -140,6 +140,6 @@ export async function ensureAdminToken(store: Store, ids: IdGenerator, clock: Cl
 
 export async function createAdminToken(store: Store, ids: IdGenerator, clock: Clock, random: Random): Promise<string> {
   const token = `hrld_${Buffer.from(random.bytes(32)).toString('base64url')}`;
-  await store.tokens.create({ id: ids('token'), digest: digest(token), appId: null, readOnly: false, createdAt: clock.now(), expiresAt: null });
+  await store.tokens.create({ id: ids('token'), digest: digest(token), appId: null, capabilities: null, createdAt: clock.now(), expiresAt: null });
   return token;
 }

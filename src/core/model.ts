@@ -164,13 +164,21 @@ export interface Attempt {
   createdAt: number;
 }
 
+/**
+ * What an application's (portal) token may do: Svix's `AppPortalCapability`. Every token has
+ * ViewBase (reading); the others open the routes that change things or show secrets.
+ */
+export const APP_PORTAL_CAPABILITIES = ['ViewBase', 'ViewEndpointSecret', 'ManageEndpointSecret', 'ManageTransformations', 'CreateAttempts', 'ManageEndpoint'] as const;
+export type AppPortalCapability = (typeof APP_PORTAL_CAPABILITIES)[number];
+
 export interface ApiToken {
   id: string;
   /** SHA-256 of the token, hex. */
   digest: string;
   /** Null for an admin token; otherwise the one application the token may touch. */
   appId: string | null;
-  readOnly: boolean;
+  /** What an application's token may do, as it was issued; null for an admin token. */
+  capabilities: AppPortalCapability[] | null;
   createdAt: number;
   expiresAt: number | null;
 }
