@@ -55,9 +55,9 @@ export function toHttpError(error: FastifyError): HttpError | null {
   if (error instanceof HttpError) return error;
   if (error.validation) return new HttpError(422, 'validation', validationItems(error));
   if (error instanceof StoreError) {
-    return error.code === 'conflict'
-      ? new HttpError(409, 'conflict', 'The item already exists.')
-      : new HttpError(503, 'unavailable', 'The database is unavailable; try again shortly.', { 'retry-after': '5' });
+    if (error.code === 'conflict') return new HttpError(409, 'conflict', 'The item already exists.');
+    if (error.code === 'unavailable') return new HttpError(503, 'unavailable', 'The database is unavailable; try again shortly.', { 'retry-after': '5' });
+    return null; // the server's own fault (a secret it cannot open): logged, and a 500
   }
   const framework = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
   if (framework) return framework(error);

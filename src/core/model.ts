@@ -57,6 +57,12 @@ export interface Endpoint {
   secrets: EndpointSecret[];
   createdAt: number;
   updatedAt: number;
+  /**
+   * Set (saying why) on an endpoint read for delivery or listing whose secrets or header values
+   * could not be opened, having been sealed under another encryption key: `secrets` and `headers`
+   * are then empty, and its deliveries fail with `secret_unavailable` instead of being sent.
+   */
+  unavailable?: string;
 }
 
 export interface Message {
@@ -79,6 +85,12 @@ export interface InboundEnvelope {
   url: string;
   /** The provider's headers, names in lower case. */
   headers: Record<string, string>;
+  /**
+   * The headers whose values carry the source's secret (GitLab's token, or a header holding the
+   * secret itself): sealed at rest like endpoint secrets, opened only to be forwarded, and left out
+   * when the API shows the request.
+   */
+  secretHeaders?: string[];
   /** Whether the provider's signature checked out; null when the source verifies nothing. */
   verified: boolean | null;
   /** Why verification failed, in words meant for the person fixing it. */
@@ -141,6 +153,7 @@ export const FAILURE_REASONS = [
   'blocked_address',
   'tls',
   'endpoint_disabled',
+  'secret_unavailable',
   'network',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];

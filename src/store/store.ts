@@ -150,6 +150,8 @@ export interface ClaimedDelivery {
   trigger: Trigger;
   message: Pick<Message, 'id' | 'appId' | 'eventType' | 'payload' | 'inbound'>;
   endpoint: Pick<Endpoint, 'id' | 'url' | 'headers' | 'disabled'> & { secrets: EndpointSecret[] };
+  /** Why it cannot be sent, when a secret it needs could not be opened: it fails with `secret_unavailable`. */
+  unavailable?: string;
 }
 
 export interface ClaimRequest {
