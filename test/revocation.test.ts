@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { startTestHerald } from './support/herald.ts';
 import { call, freePort, type HeraldProcess, kill, spawnHerald } from './support/process.ts';
-import { dropSchema, postgresReachable, postgresUrl, SKIPPED_POSTGRES, trackFailures, uniqueSchema } from './support/stores.ts';
+import { dropSchema, forEachStore, postgresReachable, postgresUrl, SKIPPED_POSTGRES, trackFailures, uniqueSchema } from './support/stores.ts';
 import { waitFor } from './support/wait.ts';
 
 /**
@@ -87,3 +88,18 @@ suite((await postgresReachable()) ? 'revocation across processes on PostgreSQL' 
     await refusedRightAway('the other process to refuse the old URL', async () => (await post(there.url)) === 404);
   });
 });
+
+await forEachStore((store) => describe(`revocation in one process (${store})`, () => {
+  it('refuses a rotated source URL at once, although it just took a request there', async () => {
+    const h = await startTestHerald({ store });
+    try {
+      const source = (await h.api('POST', '/ingest/api/v1/source', { name: 'rotated', type: 'generic-webhook' })).body;
+      const post = async () => (await fetch(source.ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status;
+      assert.equal(await post(), 200);
+      assert.equal((await h.api('POST', `/ingest/api/v1/source/${source.id}/token/rotate`, {})).status, 200);
+      assert.equal(await post(), 404);
+    } finally {
+      await h.close();
+    }
+  });
+}));
