@@ -14,7 +14,7 @@ import { createPublisher } from './delivery/publish.ts';
 import { startMaintenance } from './maintenance.ts';
 import { addressPolicy } from './core/address-policy.ts';
 import { createSecretBox } from './core/secret-box.ts';
-import { loadEncryptionKey } from './encryption-key.ts';
+import { checkEncryptionKey, loadEncryptionKey } from './encryption-key.ts';
 import { withConfigCache } from './store/cached-store.ts';
 import { withEncryptedSecrets } from './store/encrypted-store.ts';
 import { openPostgresStore } from './store/postgres/postgres-store.ts';
@@ -49,8 +49,15 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
   const random = deps.random ?? systemRandom;
   const logger = deps.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
   mkdirSync(config.dataDir, { recursive: true });
-  const box = createSecretBox(loadEncryptionKey(config.encryptionKey, config.dataDir, random), random);
+  const key = loadEncryptionKey(config.encryptionKey, config.dataDir, random);
+  const box = createSecretBox(key.key, random);
   const store = withConfigCache(withEncryptedSecrets(await openStore(config, clock), box), clock);
+  try {
+    await checkEncryptionKey(store, box, key);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const ids = createIdGenerator(clock, random);
   const generatedToken = config.adminToken ? null : await ensureAdminToken(store, ids, clock, random);
   const addresses = addressPolicy(config.allowPrivateNetworks, config.allowedNetworks);
@@ -140,6 +147,6 @@ export async function ensureAdminToken(store: Store, ids: IdGenerator, clock: Cl
 
 export async function createAdminToken(store: Store, ids: IdGenerator, clock: Clock, random: Random): Promise<string> {
   const token = `hrld_${Buffer.from(random.bytes(32)).toString('base64url')}`;
-  await store.tokens.create({ id: ids('token'), digest: digest(token), appId: null, readOnly: false, createdAt: clock.now(), expiresAt: null });
+  await store.tokens.create({ id: ids('token'), digest: digest(token), appId: null, capabilities: null, createdAt: clock.now(), expiresAt: null });
   return token;
 }

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,22 +24,35 @@ suite((await postgresReachable()) ? 'scale-out on PostgreSQL' : SKIPPED_POSTGRES
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  /** An API process and `workers` worker processes sharing a fresh schema. */
+  /**
+   * An API process and `workers` worker processes sharing a fresh schema, each with a data
+   * directory of its own as on separate machines, and so given the same encryption key (and admin
+   * token) as docs/scaling.md says.
+   */
   async function cluster(workers: number, env: Record<string, string> = {}, databaseUrl?: string) {
     const schema = uniqueSchema();
-    const dataDir = mkdtempSync(join(tmpdir(), 'herald-scale-'));
-    const shared = { HERALD_DATABASE_URL: databaseUrl ? withSchema(databaseUrl, schema) : postgresUrl(schema), ...env };
+    const dataDirs: string[] = [];
+    const dataDir = () => {
+      const dir = mkdtempSync(join(tmpdir(), 'herald-scale-'));
+      dataDirs.push(dir);
+      return dir;
+    };
+    const shared = {
+      HERALD_DATABASE_URL: databaseUrl ? withSchema(databaseUrl, schema) : postgresUrl(schema),
+      HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      ...env,
+    };
     const processes: HeraldProcess[] = [];
     cleanups.push(async () => {
       await Promise.all(processes.map((p) => kill(p)));
       if (!failures.any()) {
         await dropSchema(schema);
-        rmSync(dataDir, { recursive: true, force: true });
+        for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
       }
     });
-    const api = await spawnHerald(dataDir, await freePort(), { ...shared, HERALD_ROLE: 'api' });
+    const api = await spawnHerald(dataDir(), await freePort(), { ...shared, HERALD_ROLE: 'api' });
     processes.push(api);
-    const started = await Promise.all(Array.from({ length: workers }, async () => spawnHerald(dataDir, 0, { ...shared, HERALD_ROLE: 'worker' })));
+    const started = await Promise.all(Array.from({ length: workers }, async () => spawnHerald(dataDir(), 0, { ...shared, HERALD_ROLE: 'worker' })));
     processes.push(...started);
     return { api, workers: started };
   }

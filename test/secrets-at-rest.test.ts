@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -13,11 +14,14 @@ const secondKey = Buffer.alloc(32, 0x43).toString('base64');
 const headerValue = 'Bearer header-secret-5f0c2b9e';
 
 /**
- * Every byte Herald keeps: the files of the data directory (but the encryption key, which is what
- * it is), or every row of the schema as text.
+ * Every byte Herald keeps: every file of the data directory but the encryption key (which is what
+ * it is), and on PostgreSQL every row of the schema as text too.
  */
 async function everythingStored(dataDir: string, schema: string | null): Promise<Buffer> {
-  if (!schema) return Buffer.concat(readdirSync(dataDir).filter((file) => file !== 'encryption-key').map((file) => readFileSync(join(dataDir, file))));
+  const files = Buffer.concat(readdirSync(dataDir, { recursive: true, encoding: 'utf8' })
+    .filter((file) => file !== 'encryption-key' && statSync(join(dataDir, file)).isFile())
+    .map((file) => readFileSync(join(dataDir, file))));
+  if (!schema) return files;
   const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await client.connect();
   try {
@@ -27,7 +31,7 @@ async function everythingStored(dataDir: string, schema: string | null): Promise
       const { rows } = await client.query(`SELECT t::text AS row FROM "${schema}"."${table}" t`);
       dumps.push(...rows.map((row) => row.row));
     }
-    return Buffer.from(dumps.join('\n'));
+    return Buffer.concat([files, Buffer.from(dumps.join('\n'))]);
   } finally {
     await client.end();
   }
@@ -61,6 +65,67 @@ await forEachStore((store) => describe(`secrets at rest (${store})`, () => {
         assert.equal(stored.includes(value), false, `${what} is stored in clear`);
       }
       assert.equal(stored.includes(Buffer.alloc(32, 0x42)), false, 'the raw key bytes are stored');
+    } finally {
+      if (!closed) await h.herald.close();
+      rmSync(h.dataDir, { recursive: true, force: true });
+      if (h.schema) await dropSchema(h.schema);
+      await receiver.close();
+    }
+  });
+
+  it('keeps no source secret, URL token or header carrying a secret in clear, and still forwards those headers', async () => {
+    const receiver = await startReceiver();
+    const h = await startTestHerald({ store });
+    let closed = false;
+    try {
+      const GITLAB = 'gitlab-token-3b8e1f0c9d';
+      const OLD_GITLAB = 'gitlab-old-token-5c2a7e41';
+      const HMAC = 'hmac-secret-8f3d2a6b1e';
+      const GITHUB = 'github-secret-4e9b7c0d2f';
+      const source = async (type: string, config: Record<string, unknown>) => {
+        const created = (await h.api('POST', '/ingest/api/v1/source', { name: type, type, config })).body;
+        await h.api('POST', `/ingest/api/v1/source/${created.id}/endpoint`, { url: `${receiver.url}/${type}` });
+        return { id: created.id as string, url: created.ingestUrl as string, token: new URL(created.ingestUrl).pathname.split('/').pop()! };
+      };
+      const gitlab = await source('gitlab', { secret: GITLAB });
+      const hmac = await source('hmac', { secret: HMAC, header: 'X-Webhook-Token' });
+      const github = await source('github', { secret: GITHUB });
+      const generic = await source('generic-webhook', {});
+      const post = async (url: string, headers: Record<string, string>, body = '{"event":"x"}') =>
+        (await fetch(`${url}?from=test`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })).status;
+
+      assert.equal(await post(gitlab.url, { 'x-gitlab-token': GITLAB, 'x-gitlab-event': 'Push Hook' }), 200);
+      assert.equal(await post(gitlab.url, { 'x-gitlab-token': OLD_GITLAB, 'x-gitlab-event': 'Push Hook' }), 401, 'kept as a rejected request');
+      // A sender that puts the secret itself where the signature belongs: rejected, and kept.
+      assert.equal(await post(hmac.url, { 'x-webhook-token': HMAC }), 401);
+      const signed = '{"event":"signed"}';
+      assert.equal(await post(hmac.url, { 'x-webhook-token': createHmac('sha256', HMAC).update(signed).digest('hex') }, signed), 200);
+      const githubBody = '{"action":"opened"}';
+      assert.equal(await post(github.url, { 'x-hub-signature-256': `sha256=${createHmac('sha256', GITHUB).update(githubBody).digest('hex')}`, 'x-github-event': 'push', 'x-github-delivery': 'd-1' }, githubBody), 200);
+      assert.equal(await post(generic.url, {}), 200);
+
+      const forwarded = await waitFor('the GitLab request forwarded', () => receiver.requests.find((r) => r.path === '/gitlab'));
+      assert.equal(forwarded.headers['x-gitlab-token'], GITLAB, 'the sealed header is opened to be forwarded');
+      await waitFor('every accepted request forwarded', () => receiver.requests.length === 4);
+
+      const listed = (await h.api('GET', `/ingest/api/v1/source/${gitlab.id}/msg`)).body.data;
+      assert.equal(listed.length, 2);
+      for (const message of listed) {
+        assert.equal(message.inbound.headers['x-gitlab-token'], undefined, 'the API does not show it either');
+        assert.deepEqual(message.inbound.secretHeaders, ['x-gitlab-token']);
+        assert.ok(!message.inbound.url.includes(gitlab.token), message.inbound.url);
+        assert.match(message.inbound.url, /\?from=test$/);
+      }
+
+      await h.herald.close();
+      closed = true;
+      const stored = await everythingStored(h.dataDir, h.schema);
+      for (const [what, value] of [
+        ['the GitLab token', GITLAB], ['a wrong GitLab token', OLD_GITLAB], ['the hmac secret', HMAC], ['the GitHub secret', GITHUB],
+        ['the GitLab URL token', gitlab.token], ['the hmac URL token', hmac.token], ['the GitHub URL token', github.token], ['the generic URL token', generic.token],
+      ] as const) {
+        assert.equal(stored.includes(value), false, `${what} is stored in clear`);
+      }
     } finally {
       if (!closed) await h.herald.close();
       rmSync(h.dataDir, { recursive: true, force: true });

@@ -4,6 +4,7 @@ import { ID_PREFIX, type IdGenerator } from '../core/ids.ts';
 import { type Application, applicationOf, type Endpoint } from '../core/model.ts';
 import type { Publisher } from '../delivery/publish.ts';
 import type { Store } from '../store/store.ts';
+import type { AppPortalCapability } from '../core/model.ts';
 import type { Access } from './auth.ts';
 import { notFound } from './errors.ts';
 
@@ -44,10 +45,10 @@ export async function findSourceApp(ctx: ApiContext, idOrUid: string): Promise<A
 export interface OwnerScope {
   base: string;
   find(ctx: ApiContext, idOrUid: string): Promise<Application>;
-  access(level: 'app-read' | 'app-write'): Access;
+  access(capability: AppPortalCapability): Access;
 }
 
-export const APP_SCOPE: OwnerScope = { base: '/api/v1/app/:appId', find: findApp, access: (level) => level };
+export const APP_SCOPE: OwnerScope = { base: '/api/v1/app/:appId', find: findApp, access: (capability) => capability };
 export const SOURCE_SCOPE: OwnerScope = { base: '/ingest/api/v1/source/:appId', find: findSourceApp, access: () => 'admin' };
 
 export async function findEndpoint(ctx: ApiContext, app: Application, idOrUid: string): Promise<Endpoint> {

@@ -56,7 +56,8 @@ export function toHttpError(error: FastifyError): HttpError | null {
   if (error instanceof StoreError) {
     if (error.code === 'conflict') return new HttpError(409, 'conflict', 'The item already exists.');
     if (error.code === 'limit') return new HttpError(422, 'validation', [{ loc: ['body'], msg: error.message, type: 'value_error' }]);
-    return new HttpError(503, 'unavailable', 'The database is unavailable; try again shortly.', { 'retry-after': '5' });
+    if (error.code === 'unavailable') return new HttpError(503, 'unavailable', 'The database is unavailable; try again shortly.', { 'retry-after': '5' });
+    return null; // the server's own fault (a secret it cannot open): logged, and a 500
   }
   const framework = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
   if (framework) return framework(error);

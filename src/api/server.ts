@@ -116,6 +116,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     done();
   });
   app.addHook('onRequest', auth.check);
+  app.addHook('onClose', auth.close);
   if (options.rateLimit > 0) {
     const limit = rateLimiter(options.rateLimit, options.context.clock);
     app.addHook('onRequest', async (request, reply) => {
@@ -143,7 +144,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   for (const routes of [healthRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) {
     routes(app, ctx);
   }
-  authRoutes(app, ctx, auth.forget);
+  authRoutes(app, ctx);
   sourceRoutes(app, ctx, options.publicUrl);
   for (const routes of [endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);
   receiveRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, publicUrl: options.publicUrl });

@@ -1,4 +1,4 @@
-import { STATUS_TEXT, type Application, type Attempt, type Delivery, type Endpoint, type EventType, type Message } from '../core/model.ts';
+import { STATUS_TEXT, type Application, type Attempt, type Delivery, type Endpoint, type EventType, type InboundEnvelope, type Message } from '../core/model.ts';
 import type { Page } from '../store/store.ts';
 import type { PagePlan } from './pagination.ts';
 
@@ -68,8 +68,15 @@ export function messageOut(message: Message, withContent = true, payload?: unkno
     channels: message.channels,
     payload: withContent ? (payload ?? decodePayload(message)) : {},
     timestamp: iso(message.createdAt),
-    ...(message.inbound ? { inbound: message.inbound } : {}),
+    ...(message.inbound ? { inbound: inboundOut(message.inbound) } : {}),
   };
+}
+
+/** A received request as shown: the headers that carry the source's secret are named, not shown. */
+function inboundOut(inbound: InboundEnvelope) {
+  const { secretHeaders = [], ...shown } = inbound;
+  if (secretHeaders.length === 0) return { ...shown, secretHeaders };
+  return { ...shown, headers: Object.fromEntries(Object.entries(inbound.headers).filter(([name]) => !secretHeaders.includes(name))), secretHeaders };
 }
 
 function decodePayload(message: Message): unknown {

@@ -69,7 +69,15 @@ async function token(argv: string[]): Promise<number> {
 async function serve(argv: string[]): Promise<number> {
   const config = configFrom(argv);
   if (!config) return 2;
-  const herald = await startHerald(config);
+  let herald: Awaited<ReturnType<typeof startHerald>>;
+  try {
+    herald = await startHerald(config);
+  } catch (error) {
+    // A setting that does not fit the database (another process's encryption key) is found only now.
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(`herald: ${error.message}`);
+    return 2;
+  }
   if (herald.adminTokenCreated) {
     console.log(`Admin token (shown this once; Herald keeps only its digest):\n  ${herald.adminToken}`);
   }

@@ -57,6 +57,12 @@ export interface Endpoint {
   secrets: EndpointSecret[];
   createdAt: number;
   updatedAt: number;
+  /**
+   * Set (saying why) on an endpoint read for delivery or listing whose secrets or header values
+   * could not be opened, having been sealed under another encryption key: `secrets` and `headers`
+   * are then empty, and its deliveries fail with `secret_unavailable` instead of being sent.
+   */
+  unavailable?: string;
 }
 
 export interface Message {
@@ -86,6 +92,12 @@ export interface InboundEnvelope {
   url: string;
   /** The provider's headers, names in lower case. */
   headers: Record<string, string>;
+  /**
+   * The headers whose values carry the source's secret (GitLab's token, or a header holding the
+   * secret itself): sealed at rest like endpoint secrets, opened only to be forwarded, and left out
+   * when the API shows the request.
+   */
+  secretHeaders?: string[];
   /** Whether the provider's signature checked out; null when the source verifies nothing. */
   verified: boolean | null;
   /** Why verification failed, in words meant for the person fixing it. */
@@ -148,6 +160,7 @@ export const FAILURE_REASONS = [
   'blocked_address',
   'tls',
   'endpoint_disabled',
+  'secret_unavailable',
   'network',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
@@ -174,13 +187,21 @@ export interface Attempt {
   createdAt: number;
 }
 
+/**
+ * What an application's (portal) token may do: Svix's `AppPortalCapability`. Every token has
+ * ViewBase (reading); the others open the routes that change things or show secrets.
+ */
+export const APP_PORTAL_CAPABILITIES = ['ViewBase', 'ViewEndpointSecret', 'ManageEndpointSecret', 'ManageTransformations', 'CreateAttempts', 'ManageEndpoint'] as const;
+export type AppPortalCapability = (typeof APP_PORTAL_CAPABILITIES)[number];
+
 export interface ApiToken {
   id: string;
   /** SHA-256 of the token, hex. */
   digest: string;
   /** Null for an admin token; otherwise the one application the token may touch. */
   appId: string | null;
-  readOnly: boolean;
+  /** What an application's token may do, as it was issued; null for an admin token. */
+  capabilities: AppPortalCapability[] | null;
   createdAt: number;
   expiresAt: number | null;
 }

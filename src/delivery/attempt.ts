@@ -15,21 +15,28 @@ export interface AttemptDependencies {
 }
 
 const DISABLED: SendResult = { statusCode: 0, body: 'The endpoint is disabled.', retryAfter: null, durationMs: 0, failure: 'endpoint_disabled' };
+const unavailable = (why: string): SendResult => ({ statusCode: 0, body: why, retryAfter: null, durationMs: 0, failure: 'secret_unavailable' });
 
-/** Makes one attempt at a claimed delivery and decides, by the retry policy, what follows it. */
+/**
+ * Makes one attempt at a claimed delivery and decides, by the retry policy, what follows it. A
+ * disabled endpoint, or a secret this process cannot open, fails the delivery without sending:
+ * no later try would do better, and an unsigned request must never go out.
+ */
 export async function attemptDelivery(deps: AttemptDependencies, delivery: ClaimedDelivery): Promise<DeliveryResult> {
   const { clock, random, retry, sender, ids } = deps;
   const startedAt = clock.now();
   const result = delivery.endpoint.disabled
     ? DISABLED
-    : await sender.send({
-        method: delivery.message.inbound?.method,
-        url: delivery.endpoint.url,
-        headers: deliveryHeaders(delivery, startedAt),
-        body: delivery.message.payload,
-      });
+    : delivery.unavailable
+      ? unavailable(delivery.unavailable)
+      : await sender.send({
+          method: delivery.message.inbound?.method,
+          url: delivery.endpoint.url,
+          headers: deliveryHeaders(delivery, startedAt),
+          body: delivery.message.payload,
+        });
   const finishedAt = clock.now();
-  const step: NextStep = result === DISABLED
+  const step: NextStep = result.failure === 'endpoint_disabled' || result.failure === 'secret_unavailable'
     ? { kind: 'exhausted' }
     : nextStep(
         retry,

@@ -108,6 +108,7 @@ async function handOver(taker: Handoff, message: Message, endpoints: readonly En
       trigger: Trigger.scheduled,
       message,
       endpoint: { id: endpoint.id, url: endpoint.url, headers: endpoint.headers, secrets: endpoint.secrets, disabled: endpoint.disabled },
+      ...(endpoint.unavailable ? { unavailable: endpoint.unavailable } : {}),
     });
   }));
 }

@@ -3,12 +3,10 @@ import { Type } from 'typebox';
 import { digest } from '../api/auth.ts';
 import type { ApiContext } from '../api/context.ts';
 import { HttpError, sendError } from '../api/errors.ts';
-import type { Source } from '../core/model.ts';
 import { receive } from './receive.ts';
 import { parseJson } from './request.ts';
 
 const TokenPath = Type.Object({ token: Type.String() });
-const SOURCE_CACHE_MS = 5_000;
 
 /**
  * The URL providers call: `/in/<token>`. The body is taken as raw bytes whatever its content
@@ -16,17 +14,9 @@ const SOURCE_CACHE_MS = 5_000;
  * exact bytes. The answer goes out once what was received is committed, before any forwarding.
  */
 export function receiveRoutes(server: FastifyInstance, ctx: ApiContext, options: { maxPayloadBytes: number; publicUrl: string | null }): void {
-  // Sources are looked up by the digest of the URL token; a rotated token drops out with the cache.
-  const cache = new Map<string, { source: Source | null; at: number }>();
-  const sourceFor = async (token: string) => {
-    const key = digest(token);
-    const cached = cache.get(key);
-    if (cached && ctx.clock.now() - cached.at < SOURCE_CACHE_MS) return cached.source;
-    const source = await ctx.store.sources.getByTokenDigest(key);
-    if (cache.size > 10_000) cache.clear();
-    cache.set(key, { source, at: ctx.clock.now() });
-    return source;
-  };
+  // By the digest of the URL token; the store's config cache keeps them, and forgets a source the
+  // moment its token is rotated, here or (on PostgreSQL) in any other process.
+  const sourceFor = (token: string) => ctx.store.sources.getByTokenDigest(digest(token));
 
   server.register(async (scope) => {
     scope.removeAllContentTypeParsers();

@@ -4,12 +4,16 @@ import type { Publisher } from '../delivery/publish.ts';
 import { StoreError } from '../store/errors.ts';
 import type { Store } from '../store/store.ts';
 import { PROVIDERS, UNVERIFIED_TYPES } from './providers/index.ts';
+import { secretHeadersOf } from './source-config.ts';
 import type { HandshakeReply, InboundRequest } from './request.ts';
 
 export type ReceiveOutcome =
   | { kind: 'accepted'; messageId: string; duplicateOf: string | null }
   | { kind: 'rejected'; messageId: string; diagnosis: string }
   | { kind: 'handshake'; reply: HandshakeReply };
+
+/** What a stored request's URL shows in place of the source's token. */
+export const URL_TOKEN_PLACEHOLDER = '{token}';
 
 /** Ids and types become a message's eventId and eventType, whose characters the API restricts. */
 const NAME = /^[a-zA-Z0-9\-_.]{1,256}$/;
@@ -27,10 +31,13 @@ export async function receive(store: Store, publisher: Publisher, source: Source
   const verification = provider.verify(request, source.config);
   const app = applicationOf(source);
   const eventType = clean(provider.eventType?.(request)) ?? `${source.type}.webhook`;
+  const secretHeaders = secretHeadersOf(source.type, source.config, request.headers);
   const envelope: InboundEnvelope = {
     method: request.method,
-    url: request.url,
+    // The URL token is a credential, and nothing after verification needs it.
+    url: request.url.replaceAll(source.token, URL_TOKEN_PLACEHOLDER),
     headers: request.headers,
+    ...(secretHeaders.length > 0 ? { secretHeaders } : {}),
     verified: UNVERIFIED_TYPES.has(source.type) ? null : verification.ok,
     diagnosis: verification.ok ? null : verification.diagnosis,
     duplicateOf: null,

@@ -5,6 +5,26 @@ const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
 /** Config fields that are secrets: sealed at rest and never shown again. */
 export const SECRET_FIELDS = ['secret'];
 
+/** Headers in which a provider sends its secret as it is (GitLab's token), by source type. */
+const TOKEN_HEADERS: Record<string, string[]> = { gitlab: ['x-gitlab-token'] };
+
+/**
+ * The headers of a received request whose values carry the source's secret, to be sealed at rest
+ * and kept from the API: the provider's token header (whatever it holds, since a wrong token may
+ * be an earlier secret), and any header holding the configured secret itself (an `hmac` sender
+ * that sends it where the signature belongs), or containing it (`Bearer <secret>`) when it is long
+ * enough not to turn up by chance.
+ */
+export function secretHeadersOf(type: string, config: Record<string, unknown>, headers: Record<string, string>): string[] {
+  const secret = typeof config.secret === 'string' ? config.secret : null;
+  const tokenHeaders = TOKEN_HEADERS[type] ?? [];
+  return Object.keys(headers).filter((name) => {
+    if (tokenHeaders.includes(name)) return true;
+    const value = headers[name]!;
+    return secret !== null && (value === secret || (secret.length >= 8 && value.includes(secret)));
+  });
+}
+
 /**
  * Checks a source's type and config and returns the config to store. Each type needs what its
  * verification uses: a signing secret for the HMAC providers, a public key for Discord, the whole

@@ -7,7 +7,7 @@ import { dropSchema, postgresReachable, postgresUrl, SKIPPED_POSTGRES, uniqueSch
 import { waitFor } from '../../test/support/wait.ts';
 import { systemClock, systemRandom } from '../core/clock.ts';
 import { createIdGenerator } from '../core/ids.ts';
-import type { Application, Endpoint } from '../core/model.ts';
+import type { Application, Endpoint, Source } from '../core/model.ts';
 import { withConfigCache } from './cached-store.ts';
 import { openPostgresStore } from './postgres/postgres-store.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
@@ -17,6 +17,10 @@ const anApp = (): Application => ({ id: ids('application'), uid: null, name: 'a'
 const anEndpoint = (appId: string): Endpoint => ({
   id: ids('endpoint'), appId, uid: null, url: 'https://example.com', description: '', eventTypes: null, channels: null, disabled: false,
   metadata: {}, throttleRate: null, headers: {}, secrets: [], createdAt: 1, updatedAt: 1,
+});
+
+const aSource = (token: string): Source => ({
+  id: ids('source'), uid: null, name: 's', type: 'generic-webhook', config: {}, metadata: {}, token, createdAt: 1, updatedAt: 1,
 });
 
 const postgres = await postgresReachable();
@@ -93,6 +97,58 @@ describe('the config cache', () => {
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('forgets a source found by its URL token once the token is rotated, and tells subscribers of each change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-cache-'));
+    const raw = openSqliteStore(join(dir, 'herald.db'));
+    const store = withConfigCache(raw, systemClock, 60_000);
+    const heard: Array<string | null> = [];
+    const stop = store.onConfigChange!((appId) => heard.push(appId));
+    try {
+      const source = await store.sources.create(aSource('old-token'), 'digest-old');
+      assert.equal((await store.sources.getByTokenDigest('digest-old'))?.id, source.id);
+      await store.sources.update({ ...source, token: 'new-token' }, 'digest-new');
+      assert.equal(await store.sources.getByTokenDigest('digest-old'), null, 'the old token is forgotten at once');
+      const app = await store.apps.create(anApp());
+      await store.tokens.expireForApp(app.id, 1);
+      assert.deepEqual(heard, [source.id, app.id]);
+      await stop();
+      await store.tokens.expireForApp(app.id, 1);
+      assert.equal(heard.length, 2, 'a subscriber that stopped hears nothing more');
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  (postgres ? it : it.skip)(postgres ? 'hears about token revocations and rotated source tokens in another process through PostgreSQL' : SKIPPED_POSTGRES, async () => {
+    const schema = uniqueSchema();
+    const here = withConfigCache(await openPostgresStore({ url: postgresUrl(schema) }), systemClock, 60_000);
+    const there = await openPostgresStore({ url: postgresUrl(schema) });
+    const heard: Array<string | null> = [];
+    here.onConfigChange!((appId) => heard.push(appId));
+    try {
+      const app = await here.apps.create(anApp());
+      await waitFor('the listener', async () => {
+        await there.tokens.expireForApp(app.id, 1);
+        return heard.includes(app.id);
+      });
+      const token = { id: ids('token'), digest: 'e'.repeat(64), appId: app.id, capabilities: ['ViewBase' as const], createdAt: 1, expiresAt: null };
+      await here.tokens.create(token);
+      heard.length = 0;
+      await there.tokens.delete(token.id);
+      await waitFor('the logout', () => heard.includes(app.id));
+
+      const source = await here.sources.create(aSource('old-token'), 'digest-old');
+      assert.equal((await here.sources.getByTokenDigest('digest-old'))?.id, source.id);
+      await there.sources.update({ ...source, token: 'new-token' }, 'digest-new');
+      await waitFor('the rotated token to be forgotten', async () => (await here.sources.getByTokenDigest('digest-old')) === null);
+    } finally {
+      await here.close();
+      await there.close();
+      await dropSchema(schema);
     }
   });
 

@@ -1,16 +1,22 @@
 import type { Clock } from '../core/clock.ts';
-import type { Application, Endpoint } from '../core/model.ts';
+import type { Application, Endpoint, Source } from '../core/model.ts';
 import type { Store } from './store.ts';
 
 /**
  * Keeps what every message create reads (its application, and the application's enabled
- * endpoints for fan-out) in memory, so publishing costs one write and no reads. Entries are
- * dropped when this process changes them, when the store reports a change made by another
- * process, and after `ttlMs` in any case, so a missed notification costs at most that long.
+ * endpoints for fan-out) in memory, so publishing costs one write and no reads, and the sources
+ * found by their URL token, so a received request costs none either. Entries are dropped when this
+ * process changes them, when the store reports a change made by another process, and after
+ * `ttlMs` in any case, so a missed notification costs at most that long.
+ *
+ * Its `onConfigChange` tells every subscriber about both kinds of change, this process's own and
+ * the store's reports, so other caches (the API's token cache) drop entries at the same moments.
  */
 export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Store {
   const apps = new Map<string, { app: Application; at: number }>();
   const enabled = new Map<string, { endpoints: Endpoint[]; at: number }>();
+  const sourcesByToken = new Map<string, { source: Source | null; at: number }>();
+  const subscribers = new Set<(appId: string | null) => void>();
   const fresh = (at: number) => clock.now() - at < ttlMs;
   // Bumped by every change: a read that started before one may have seen the old state, so it
   // is answered but not remembered (else a delete could be undone in the cache for a whole TTL).
@@ -20,10 +26,13 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
     if (appId === null) {
       apps.clear();
       enabled.clear();
-      return;
+      sourcesByToken.clear();
+    } else {
+      enabled.delete(appId);
+      for (const [key, entry] of apps) if (entry.app.id === appId) apps.delete(key);
+      for (const [key, entry] of sourcesByToken) if (entry.source?.id === appId) sourcesByToken.delete(key);
     }
-    enabled.delete(appId);
-    for (const [key, entry] of apps) if (entry.app.id === appId) apps.delete(key);
+    for (const subscriber of subscribers) subscriber(appId);
   };
   const stopListening = store.onConfigChange?.(forget);
 
@@ -58,8 +67,26 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
     },
     sources: {
       ...store.sources,
+      // A rotated token is forgotten with its source, so the old URL stops working at once.
+      async getByTokenDigest(digest) {
+        const cached = sourcesByToken.get(digest);
+        if (cached && fresh(cached.at)) return cached.source;
+        const source = await store.sources.getByTokenDigest(digest);
+        if (sourcesByToken.size >= 10_000) sourcesByToken.clear();
+        sourcesByToken.set(digest, { source, at: clock.now() });
+        return source;
+      },
       update: (source, tokenDigest) => store.sources.update(source, tokenDigest).finally(() => forget(source.id)),
       delete: (id) => store.sources.delete(id).finally(() => forget(id)),
+    },
+    tokens: {
+      ...store.tokens,
+      expireForApp: (appId, at) => store.tokens.expireForApp(appId, at).finally(() => forget(appId)),
+      async delete(id) {
+        const deleted = await store.tokens.delete(id);
+        if (deleted) forget(deleted.appId);
+        return deleted;
+      },
     },
     queue: {
       ...store.queue,
@@ -67,6 +94,10 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
       complete: (results) => store.queue.complete(results).finally(() => {
         for (const result of results) if (result.disableEndpoint) forget(result.attempt.appId);
       }),
+    },
+    onConfigChange(changed) {
+      subscribers.add(changed);
+      return async () => void subscribers.delete(changed);
     },
     async close() {
       await stopListening?.();

@@ -1,12 +1,21 @@
 import type { SecretBox } from '../core/secret-box.ts';
-import type { Endpoint, EndpointSecret, Source } from '../core/model.ts';
+import type { Endpoint, EndpointSecret, InboundEnvelope, Message, Source } from '../core/model.ts';
 import { SECRET_FIELDS } from '../inbound/source-config.ts';
+import { StoreError } from './errors.ts';
 import type { ClaimedDelivery, Store } from './store.ts';
 
+const SEALED_ELSEWHERE = 'cannot be opened with this process\'s encryption key (HERALD_ENCRYPTION_KEY): it was sealed with another key';
+
 /**
- * Keeps endpoint secrets, custom header values, and sources' secrets and URL tokens sealed in the database (AES-256-GCM, see
+ * Keeps endpoint secrets, custom header values, sources' secrets and URL tokens, and the headers
+ * of received requests that carry a source's secret sealed in the database (AES-256-GCM, see
  * SecretBox) and open only in memory: whatever reaches the store is sealed on the way in and
  * opened on the way out, so neither store implementation ever sees a secret in clear.
+ *
+ * A value sealed under another key than this process's cannot be opened. Reading one object
+ * (`get`) then fails with StoreError('secret_unavailable'); reading for delivery or a listing
+ * marks the endpoint or delivery `unavailable` instead, so one such row fails alone and never
+ * takes the claim, the fan-out or the list it came in down with it.
  */
 export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
   // Opening is cheap but claims open the same endpoint's secrets over and over.
@@ -14,20 +23,53 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
   const open = (sealed: string) => {
     let plain = opened.get(sealed);
     if (plain === undefined) {
+      try {
+        plain = box.open(sealed);
+      } catch (error) {
+        throw new StoreError('secret_unavailable', `A secret ${SEALED_ELSEWHERE}.`, { cause: error });
+      }
       if (opened.size > 10_000) opened.clear();
-      plain = box.open(sealed);
       opened.set(sealed, plain);
     }
     return plain;
   };
-  const mapValues = (headers: Record<string, string>, f: (value: string) => string) =>
-    Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, f(value)]));
+  const mapValues = (headers: Record<string, string>, f: (value: string) => string, only?: readonly string[]) =>
+    Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, !only || only.includes(name) ? f(value) : value]));
   const mapSecrets = (secrets: EndpointSecret[], f: (value: string) => string) => secrets.map((secret) => ({ ...secret, key: f(secret.key) }));
   const sealEndpoint = (endpoint: Endpoint): Endpoint =>
     ({ ...endpoint, secrets: mapSecrets(endpoint.secrets, box.seal), headers: mapValues(endpoint.headers, box.seal) });
   const openEndpoint = <E extends Pick<Endpoint, 'secrets' | 'headers'>>(endpoint: E): E =>
     ({ ...endpoint, secrets: mapSecrets(endpoint.secrets, open), headers: mapValues(endpoint.headers, open) });
-  const openClaimed = (delivery: ClaimedDelivery): ClaimedDelivery => ({ ...delivery, endpoint: openEndpoint(delivery.endpoint) });
+  const openEndpointOrMark = <E extends Pick<Endpoint, 'secrets' | 'headers' | 'id'>>(endpoint: E): E & { unavailable?: string } => {
+    try {
+      return openEndpoint(endpoint);
+    } catch {
+      return { ...endpoint, secrets: [], headers: {}, unavailable: `A secret of endpoint ${endpoint.id} ${SEALED_ELSEWHERE}.` };
+    }
+  };
+
+  // A received request's headers that carry the source's secret (see InboundEnvelope.secretHeaders).
+  const mapInbound = (inbound: InboundEnvelope, f: (value: string) => string): InboundEnvelope =>
+    ({ ...inbound, headers: mapValues(inbound.headers, f, inbound.secretHeaders) });
+  const sealMessage = (message: Message): Message =>
+    (message.inbound?.secretHeaders?.length ? { ...message, inbound: mapInbound(message.inbound, box.seal) } : message);
+  const openClaimed = (delivery: ClaimedDelivery): ClaimedDelivery => {
+    try {
+      const inbound = delivery.message.inbound;
+      return {
+        ...delivery,
+        endpoint: openEndpoint(delivery.endpoint),
+        ...(inbound?.secretHeaders?.length ? { message: { ...delivery.message, inbound: mapInbound(inbound, open) } } : {}),
+      };
+    } catch {
+      return {
+        ...delivery,
+        endpoint: { ...delivery.endpoint, secrets: [], headers: {} },
+        unavailable: `A secret of endpoint ${delivery.endpoint.id}, or of the request message ${delivery.message.id} forwards, ${SEALED_ELSEWHERE}.`,
+      };
+    }
+  };
+
   // A source's signing secret and URL token are credentials too.
   const mapSource = (source: Source, f: (value: string) => string): Source => ({
     ...source,
@@ -49,9 +91,14 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
       },
       list: async (appId, page) => {
         const result = await store.endpoints.list(appId, page);
-        return { ...result, items: result.items.map(openEndpoint) };
+        return { ...result, items: result.items.map(openEndpointOrMark) };
       },
-      listEnabled: async (appId) => (await store.endpoints.listEnabled(appId)).map(openEndpoint),
+      listEnabled: async (appId) => (await store.endpoints.listEnabled(appId)).map(openEndpointOrMark),
+    },
+    messages: {
+      ...store.messages,
+      // Only in claims are a request's secret headers opened: they are for forwarding, not showing.
+      enqueue: (message, endpointIds, lease) => store.messages.enqueue(sealMessage(message), endpointIds, lease),
     },
     sources: {
       ...store.sources,
@@ -69,7 +116,7 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
       claim: async (request) => (await store.queue.claim(request)).map(openClaimed),
       listByMessage: async (messageId, page) => {
         const result = await store.queue.listByMessage(messageId, page);
-        return { ...result, items: result.items.map((row) => ({ ...row, endpoint: openEndpoint(row.endpoint) })) };
+        return { ...result, items: result.items.map((row) => ({ ...row, endpoint: openEndpointOrMark(row.endpoint) })) };
       },
     },
   };

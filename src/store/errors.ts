@@ -1,6 +1,10 @@
-/** The store's one error type; the API maps `code` to an HTTP status. */
-/** conflict: a unique key is taken; limit: a documented maximum is reached; unavailable: the database is not there. */
-export type StoreErrorCode = 'conflict' | 'limit' | 'unavailable';
+/**
+ * The store's one error type; the API maps `code` to an HTTP status. conflict: a unique key is
+ * taken; limit: a documented maximum is reached; unavailable: the database is not there;
+ * secret_unavailable: a value sealed under another encryption key than this process's (a
+ * misconfiguration, not the client's).
+ */
+export type StoreErrorCode = 'conflict' | 'limit' | 'unavailable' | 'secret_unavailable';
 
 export class StoreError extends Error {
   override name = 'StoreError';

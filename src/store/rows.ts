@@ -106,7 +106,7 @@ export const toToken = (row: Row): ApiToken => ({
   id: row.id as string,
   digest: row.digest as string,
   appId: row.app_id as string | null,
-  readOnly: bool(row.read_only),
+  capabilities: jsonOrNull(row.capabilities),
   createdAt: Number(row.created_at),
   expiresAt: row.expires_at === null ? null : Number(row.expires_at),
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { systemClock, systemRandom } from '../core/clock.ts';
 import { createIdGenerator } from '../core/ids.ts';
-import { type Application, type Attempt, type Endpoint, ERASED_RESPONSE, type EventType, type Message, Status, Trigger } from '../core/model.ts';
+import { type ApiToken, type Application, type Attempt, type Endpoint, ERASED_RESPONSE, type EventType, type Message, Status, Trigger } from '../core/model.ts';
 import { StoreError } from './errors.ts';
 import type { AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, Store } from './store.ts';
 
@@ -682,6 +682,48 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await store.queue.complete([result(delivery!, anAttempt(message, endpoint.id), { status: Status.success })]);
         assert.equal(await store.attempts.purge(Date.now() - 60_000, 10), 0);
         assert.equal(await store.attempts.purge(Date.now() + 1000, 10), 1);
+      });
+    });
+
+    describe('tokens', () => {
+      it('keeps a token\'s capabilities, finds it only until it expires, and deletes it', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const token = { id: ids('token'), digest: 'd'.repeat(64), appId: app.id, capabilities: ['ViewBase', 'CreateAttempts'] as ApiToken['capabilities'], createdAt: T0, expiresAt: T0 + 1_000 };
+        const admin = { id: ids('token'), digest: 'a'.repeat(64), appId: null, capabilities: null, createdAt: T0, expiresAt: null };
+        await store.tokens.create(token);
+        await store.tokens.create(admin);
+        assert.deepEqual(await store.tokens.find(token.digest, T0 + 999), token);
+        assert.equal(await store.tokens.find(token.digest, T0 + 1_000), null);
+        assert.deepEqual(await store.tokens.find(admin.digest, T0), admin);
+        assert.equal(await store.tokens.hasAdmin(), true);
+        assert.deepEqual(await store.tokens.delete(token.id), token);
+        assert.equal(await store.tokens.delete(token.id), null);
+        assert.equal(await store.tokens.find(token.digest, T0), null);
+      });
+
+      it('expires an application\'s tokens, keeping earlier expiries', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const soon = { id: ids('token'), digest: 'b'.repeat(64), appId: app.id, capabilities: ['ViewBase'] as ApiToken['capabilities'], createdAt: T0, expiresAt: T0 + 10 };
+        const later = { ...soon, id: ids('token'), digest: 'c'.repeat(64), expiresAt: null };
+        await store.tokens.create(soon);
+        await store.tokens.create(later);
+        await store.tokens.expireForApp(app.id, T0 + 100);
+        assert.equal((await store.tokens.find(later.digest, T0 + 99))?.expiresAt, T0 + 100);
+        assert.equal(await store.tokens.find(later.digest, T0 + 100), null);
+        assert.equal(await store.tokens.find(soon.digest, T0 + 10), null);
+      });
+    });
+
+    describe('settings', () => {
+      it('keeps the first value claimed under a name', async () => {
+        const store = await fresh();
+        assert.equal(await store.settings.get('check'), null);
+        assert.equal(await store.settings.claim('check', 'first'), 'first');
+        assert.equal(await store.settings.claim('check', 'second'), 'first');
+        assert.equal(await store.settings.get('check'), 'first');
+        assert.deepEqual(await Promise.all([store.settings.claim('race', 'a'), store.settings.claim('race', 'b')]), ['a', 'a']);
       });
     });
 

@@ -29,6 +29,7 @@ export interface Store {
   readonly idempotency: IdempotencyStore;
   readonly tokens: TokenStore;
   readonly sources: SourceStore;
+  readonly settings: SettingStore;
   /**
    * Optional capability: calls `wake` whenever another process commits due work (PostgreSQL's
    * LISTEN/NOTIFY). Without it, workers rely on their own process's signals and on polling.
@@ -36,9 +37,10 @@ export interface Store {
    */
   onDue?(wake: () => void): () => Promise<void>;
   /**
-   * Optional capability: calls `changed(appId)` when another process changes an application or
-   * its endpoints, or with null when changes may have been missed (a reconnect), so caches of
-   * them can be dropped. Returns a function that stops listening.
+   * Optional capability: calls `changed(appId)` when another process changes an application, its
+   * endpoints or its source, or revokes its tokens, or with null when changes may have been missed
+   * (a reconnect) or concern no one application (an admin token's logout), so caches of them can
+   * be dropped. Returns a function that stops listening.
    */
   onConfigChange?(changed: (appId: string | null) => void): () => Promise<void>;
   /** Resolves when the database answers a query. */
@@ -180,6 +182,8 @@ export interface ClaimedDelivery {
   trigger: Trigger;
   message: Pick<Message, 'id' | 'appId' | 'eventType' | 'payload' | 'inbound'>;
   endpoint: Pick<Endpoint, 'id' | 'url' | 'headers' | 'disabled'> & { secrets: EndpointSecret[] };
+  /** Why it cannot be sent, when a secret it needs could not be opened: it fails with `secret_unavailable`. */
+  unavailable?: string;
 }
 
 export interface ClaimRequest {
@@ -319,4 +323,16 @@ export interface TokenStore {
   hasAdmin(): Promise<boolean>;
   /** Makes every token of the application expire at `at` (or keeps an earlier expiry). */
   expireForApp(appId: string, at: number): Promise<number>;
+  /** Deletes a token (a logout); returns it, or null when there was none. */
+  delete(id: string): Promise<ApiToken | null>;
+}
+
+/** Values Herald keeps for itself, by name. */
+export interface SettingStore {
+  get(name: string): Promise<string | null>;
+  /**
+   * Stores `value` under `name` unless a value is there already, and returns the value stored:
+   * processes starting together all get the first one written.
+   */
+  claim(name: string, value: string): Promise<string>;
 }

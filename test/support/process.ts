@@ -25,17 +25,7 @@ export interface HeraldProcess {
  */
 export async function spawnHerald(dataDir: string, port: number, env: Record<string, string> = {}): Promise<HeraldProcess> {
   const worker = env.HERALD_ROLE === 'worker';
-  const child = spawn(process.execPath, [...NODE_FLAGS, BIN, 'serve', '--data-dir', dataDir, '--port', String(port)], {
-    env: {
-      ...process.env,
-      HERALD_ADMIN_TOKEN: TEST_TOKEN,
-      HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
-      HERALD_RETRY_SCHEDULE: '200ms,400ms,800ms',
-      HERALD_LOG_LEVEL: worker ? 'info' : 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = serve(dataDir, port, env);
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -49,6 +39,42 @@ export async function spawnHerald(dataDir: string, port: number, env: Record<str
     return (await fetch(`${url}/api/v1/health`).catch(() => null))?.status === 204;
   }, 20_000);
   return { child, url, output: () => output, exited };
+}
+
+function serve(dataDir: string, port: number, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, [...NODE_FLAGS, BIN, 'serve', '--data-dir', dataDir, '--port', String(port)], {
+    env: {
+      ...process.env,
+      HERALD_ADMIN_TOKEN: TEST_TOKEN,
+      HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
+      HERALD_RETRY_SCHEDULE: '200ms,400ms,800ms',
+      HERALD_LOG_LEVEL: env.HERALD_ROLE === 'worker' ? 'info' : 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+/**
+ * Runs `herald serve` as spawnHerald does, for a start that must fail: resolves with the exit code
+ * and the output once the process is gone, or rejects if it is still running after `timeoutMs`.
+ */
+export async function failedStart(dataDir: string, env: Record<string, string> = {}, timeoutMs = 20_000): Promise<{ code: number | string; output: string }> {
+  const child = serve(dataDir, await freePort(), env);
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | string>((resolve) => child.on('close', (code, signal) => resolve(code ?? signal ?? -1)));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_resolve, reject) => (timer = setTimeout(() => {
+    child.kill('SIGKILL');
+    reject(new Error(`herald was still running after ${timeoutMs} ms:\n${output}`));
+  }, timeoutMs)));
+  try {
+    return { code: await Promise.race([exited, timeout]), output };
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function freePort(): Promise<number> {

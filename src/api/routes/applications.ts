@@ -29,7 +29,7 @@ export function applicationRoutes(server: FastifyInstance, ctx: ApiContext): voi
     return reply.code(201).send(applicationOut(created));
   });
 
-  app.get('/api/v1/app/:appId', { config: { access: 'app-read' }, schema: { params: AppPath } }, async (request) =>
+  app.get('/api/v1/app/:appId', { config: { access: 'ViewBase' }, schema: { params: AppPath } }, async (request) =>
     applicationOut(await findApp(ctx, request.params.appId)));
 
   app.put('/api/v1/app/:appId', { schema: { params: AppPath, body: ApplicationIn } }, async (request, reply) => {

@@ -26,7 +26,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     endpointId: query.endpoint_id ?? null,
   });
 
-  app.get(`${scope.base}/attempt/endpoint/:endpointId`, { config: { access: scope.access('app-read') }, schema: { params: EndpointPath, querystring: AttemptListQuery } }, async (request) => {
+  app.get(`${scope.base}/attempt/endpoint/:endpointId`, { config: { access: scope.access('ViewBase') }, schema: { params: EndpointPath, querystring: AttemptListQuery } }, async (request) => {
     const application = await scope.find(ctx, request.params.appId);
     const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
     const query = request.query;
@@ -36,7 +36,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, query.with_content ?? true, messages?.get(a.messageId)));
   });
 
-  app.get(`${scope.base}/attempt/msg/:msgId`, { config: { access: scope.access('app-read') }, schema: { params: MessagePath, querystring: AttemptListQuery } }, async (request) => {
+  app.get(`${scope.base}/attempt/msg/:msgId`, { config: { access: scope.access('ViewBase') }, schema: { params: MessagePath, querystring: AttemptListQuery } }, async (request) => {
     const { message } = await findMessage(request.params.appId, request.params.msgId);
     const query = request.query;
     const plan = planPage(query, 'desc', 'attempt');
@@ -44,7 +44,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, query.with_content ?? true, query.with_msg ? message : undefined));
   });
 
-  app.get(`${scope.base}/msg/:msgId/attempt/:attemptId`, { config: { access: scope.access('app-read') }, schema: { params: AttemptPath } }, async (request) => {
+  app.get(`${scope.base}/msg/:msgId/attempt/:attemptId`, { config: { access: scope.access('ViewBase') }, schema: { params: AttemptPath } }, async (request) => {
     const { message } = await findMessage(request.params.appId, request.params.msgId);
     const attempt = await ctx.store.attempts.get(message.id, request.params.attemptId);
     if (!attempt) throw notFound('Attempt');
@@ -52,14 +52,14 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
   });
 
   // By endpoint id, newest endpoint first, as Svix lists a message's destinations.
-  app.get(`${scope.base}/msg/:msgId/endpoint`, { config: { access: scope.access('app-read') }, schema: { params: MessagePath, querystring: ListQuery } }, async (request) => {
+  app.get(`${scope.base}/msg/:msgId/endpoint`, { config: { access: scope.access('ViewBase') }, schema: { params: MessagePath, querystring: ListQuery } }, async (request) => {
     const { message } = await findMessage(request.params.appId, request.params.msgId);
     const plan = planPage(request.query, 'desc', 'endpoint');
     const page = await ctx.store.queue.listByMessage(message.id, plan.page);
     return listOut(page, plan, (row) => row.endpoint.id, (row) => messageEndpointOut(row.delivery, row.endpoint));
   });
 
-  app.get(`${scope.base}/endpoint/:endpointId/msg`, { config: { access: scope.access('app-read') }, schema: { params: EndpointPath, querystring: AttemptedMessagesQuery } }, async (request) => {
+  app.get(`${scope.base}/endpoint/:endpointId/msg`, { config: { access: scope.access('ViewBase') }, schema: { params: EndpointPath, querystring: AttemptedMessagesQuery } }, async (request) => {
     const application = await scope.find(ctx, request.params.appId);
     const endpoint = await findEndpoint(ctx, application, request.params.endpointId);
     const query = request.query;
@@ -69,7 +69,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     return listOut(page, plan, (row) => row.message.id, (row) => endpointMessageOut(row.delivery, row.message, query.with_content ?? true));
   });
 
-  app.post(`${scope.base}/msg/:msgId/endpoint/:endpointId/resend`, { config: { access: scope.access('app-write') }, schema: { params: ResendPath } }, async (request, reply) => {
+  app.post(`${scope.base}/msg/:msgId/endpoint/:endpointId/resend`, { config: { access: scope.access('CreateAttempts') }, schema: { params: ResendPath } }, async (request, reply) => {
     const { application, message } = await findMessage(request.params.appId, request.params.msgId);
     // Sending anything else than the original bytes under the message's id would break its promise.
     if (message.payloadErasedAt != null) {

@@ -51,22 +51,22 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
   };
 
   // Newest first unless `order=ascending`, as Svix lists endpoints (applications go oldest first).
-  app.get(base, { config: { access: scope.access('app-read') }, schema: { params: AppPath, querystring: ListQuery } }, async (request) => {
+  app.get(base, { config: { access: scope.access('ViewBase') }, schema: { params: AppPath, querystring: ListQuery } }, async (request) => {
     const application = await scope.find(ctx, request.params.appId);
     const plan = planPage(request.query, 'desc', 'endpoint');
     return listOut(await ctx.store.endpoints.list(application.id, plan.page), plan, (e) => e.id, endpointOut);
   });
 
-  app.post(base, { config: { access: scope.access('app-write') }, schema: { params: AppPath, body: EndpointIn } }, async (request, reply) => {
+  app.post(base, { config: { access: scope.access('ManageEndpoint') }, schema: { params: AppPath, body: EndpointIn } }, async (request, reply) => {
     const application = await scope.find(ctx, request.params.appId);
     const endpoint = await createEndpoint(ctx, application, request.body);
     return reply.code(201).send(endpointOut(endpoint));
   });
 
-  app.get(`${base}/:endpointId`, { config: { access: scope.access('app-read') }, schema: { params: EndpointPath } }, async (request) =>
+  app.get(`${base}/:endpointId`, { config: { access: scope.access('ViewBase') }, schema: { params: EndpointPath } }, async (request) =>
     endpointOut((await load(request.params)).endpoint));
 
-  app.put(`${base}/:endpointId`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EndpointUpdate } }, async (request, reply) => {
+  app.put(`${base}/:endpointId`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: EndpointPath, body: EndpointUpdate } }, async (request, reply) => {
     const application = await scope.find(ctx, request.params.appId);
     const existing = await ctx.store.endpoints.get(application.id, request.params.endpointId);
     const body = request.body;
@@ -87,7 +87,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     }, filter.field));
   });
 
-  app.patch(`${base}/:endpointId`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EndpointPatch } }, async (request) => {
+  app.patch(`${base}/:endpointId`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: EndpointPath, body: EndpointPatch } }, async (request) => {
     const { endpoint } = await load(request.params);
     const { filterTypes, description, metadata, ...fields } = request.body;
     // Absent leaves a field as it is; null clears it, to its default where it has one.
@@ -100,20 +100,20 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     }), eventTypesSent ? 'eventTypes' : 'filterTypes'));
   });
 
-  app.delete(`${base}/:endpointId`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath } }, async (request, reply) => {
+  app.delete(`${base}/:endpointId`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: EndpointPath } }, async (request, reply) => {
     const { application, endpoint } = await load(request.params);
     await ctx.store.endpoints.delete(application.id, endpoint.id, ctx.clock.now());
     return reply.code(204).send();
   });
 
   // An ed25519 endpoint shows its public key: the signing key never leaves Herald.
-  app.get(`${base}/:endpointId/secret`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath } }, async (request) => {
+  app.get(`${base}/:endpointId/secret`, { config: { access: scope.access('ViewEndpointSecret') }, schema: { params: EndpointPath } }, async (request) => {
     const current = (await load(request.params)).endpoint.secrets[0]!.key;
     return { key: publicKeyOf(current) ?? current };
   });
 
   // The old secret keeps signing beside the new one for the grace period, so receivers can roll over.
-  app.post(`${base}/:endpointId/secret/rotate`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EndpointSecretRotateIn } }, async (request, reply) => {
+  app.post(`${base}/:endpointId/secret/rotate`, { config: { access: scope.access('ManageEndpointSecret') }, schema: { params: EndpointPath, body: EndpointSecretRotateIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     const now = ctx.clock.now();
     const keyType = request.body.keyType ?? (endpoint.secrets[0] && publicKeyOf(endpoint.secrets[0].key) ? 'ed25519' : 'hmac');
@@ -129,7 +129,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     return reply.code(204).send();
   });
 
-  app.get(`${base}/:endpointId/headers`, { config: { access: scope.access('app-read') }, schema: { params: EndpointPath } }, async (request) => {
+  app.get(`${base}/:endpointId/headers`, { config: { access: scope.access('ViewBase') }, schema: { params: EndpointPath } }, async (request) => {
     const { endpoint } = await load(request.params);
     const entries = Object.entries(endpoint.headers);
     return {
@@ -138,14 +138,14 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     };
   });
 
-  app.put(`${base}/:endpointId/headers`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EndpointHeadersIn } }, async (request, reply) => {
+  app.put(`${base}/:endpointId/headers`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: EndpointPath, body: EndpointHeadersIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     checkHeaders(request.body.headers, ['body', 'headers']);
     await ctx.store.endpoints.update({ ...endpoint, headers: request.body.headers, updatedAt: ctx.clock.now() });
     return reply.code(204).send();
   });
 
-  app.patch(`${base}/:endpointId/headers`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EndpointHeadersPatchIn } }, async (request, reply) => {
+  app.patch(`${base}/:endpointId/headers`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: EndpointPath, body: EndpointHeadersPatchIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     checkHeaders(request.body.headers, ['body', 'headers']);
     const headers = { ...endpoint.headers };
@@ -157,13 +157,13 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     return reply.code(204).send();
   });
 
-  app.get(`${base}/:endpointId/stats`, { config: { access: scope.access('app-read') }, schema: { params: EndpointPath, querystring: StatsQuery } }, async (request) => {
+  app.get(`${base}/:endpointId/stats`, { config: { access: scope.access('ViewBase') }, schema: { params: EndpointPath, querystring: StatsQuery } }, async (request) => {
     const { endpoint } = await load(request.params);
     const stats = await ctx.store.queue.stats(endpoint.id, { after: timeParam(request.query.since, ['query', 'since']), before: timeParam(request.query.until, ['query', 'until']) });
     return { ...stats, canceled: 0 };
   });
 
-  app.post(`${base}/:endpointId/recover`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: RecoverIn } }, async (request, reply) => {
+  app.post(`${base}/:endpointId/recover`, { config: { access: scope.access('CreateAttempts') }, schema: { params: EndpointPath, body: RecoverIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
     const now = ctx.clock.now();
     const since = timeParam(request.body.since, ['body', 'since'])!;
@@ -174,7 +174,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     return reply.code(202).send({ id: ctx.ids('task'), status: 'running', task: 'endpoint.recover', updatedAt: iso(now), recovered });
   });
 
-  app.post(`${base}/:endpointId/send-example`, { config: { access: scope.access('app-write') }, schema: { params: EndpointPath, body: EventExampleIn } }, async (request) => {
+  app.post(`${base}/:endpointId/send-example`, { config: { access: scope.access('CreateAttempts') }, schema: { params: EndpointPath, body: EventExampleIn } }, async (request) => {
     const { application, endpoint } = await load(request.params);
     const payload = request.body.eventType === PING_EVENT_TYPE
       ? PING_PAYLOAD

@@ -14,7 +14,7 @@ export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void 
   const save = (existing: EventType, changes: EventTypePatch) =>
     ctx.store.eventTypes.update({ ...existing, ...sentFields(changes), updatedAt: ctx.clock.now() });
 
-  app.get('/api/v1/event-type', { config: { access: 'app-read' }, schema: { querystring: EventTypeListQuery } }, async (request) => {
+  app.get('/api/v1/event-type', { config: { access: 'ViewBase' }, schema: { querystring: EventTypeListQuery } }, async (request) => {
     const plan = planPage(request.query, 'asc', 'event-type');
     const page = await ctx.store.eventTypes.list(plan.page, request.query.include_archived ?? false);
     return listOut(page, plan, (e) => e.name, (e) => eventTypeOut(e, request.query.with_content ?? true));
@@ -31,7 +31,7 @@ export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void 
     return reply.code(201).send(eventTypeOut(saved));
   });
 
-  app.get('/api/v1/event-type/:eventTypeName', { config: { access: 'app-read' }, schema: { params: EventTypePath } }, async (request) =>
+  app.get('/api/v1/event-type/:eventTypeName', { config: { access: 'ViewBase' }, schema: { params: EventTypePath } }, async (request) =>
     eventTypeOut(await find(request.params.eventTypeName)));
 
   app.put('/api/v1/event-type/:eventTypeName', { schema: { params: EventTypePath, body: EventTypeUpdate } }, async (request, reply) => {

@@ -35,7 +35,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     });
   }
 
-  app.get(`${scope.base}/msg`, { config: { access: scope.access('app-read') }, schema: { params: AppPath, querystring: MessageListQuery } }, async (request) => {
+  app.get(`${scope.base}/msg`, { config: { access: scope.access('ViewBase') }, schema: { params: AppPath, querystring: MessageListQuery } }, async (request) => {
     const application = await scope.find(ctx, request.params.appId);
     const query = request.query;
     const plan = planPage(query, 'desc', 'message');
@@ -43,7 +43,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     return listOut(page, plan, (m) => m.id, (m) => messageOut(m, query.with_content ?? true));
   });
 
-  app.get(`${scope.base}/msg/:msgId`, { config: { access: scope.access('app-read') }, schema: { params: MessagePath, querystring: WithContentQuery } }, async (request) => {
+  app.get(`${scope.base}/msg/:msgId`, { config: { access: scope.access('ViewBase') }, schema: { params: MessagePath, querystring: WithContentQuery } }, async (request) => {
     const application = await scope.find(ctx, request.params.appId);
     const message = await ctx.store.messages.get(application.id, request.params.msgId);
     if (!message) throw notFound('Message');

@@ -176,6 +176,11 @@ export class PostgresDatabase {
       try {
         await next.connect();
         await next.query(`LISTEN ${channel}`);
+        // Stopped while connecting (a process closing right after it started): nothing holds it open.
+        if (stopped) {
+          await next.end().catch(() => {});
+          return;
+        }
         client = next;
         retryMs = 100;
         onNotify(null);

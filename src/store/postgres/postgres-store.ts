@@ -8,6 +8,7 @@ import { postgresEventTypes } from './event-types.ts';
 import { postgresIdempotency } from './idempotency.ts';
 import { postgresMessages } from './messages.ts';
 import { postgresQueue } from './queue.ts';
+import { postgresSettings } from './settings.ts';
 import { postgresSources } from './sources.ts';
 import { postgresTokens } from './tokens.ts';
 
@@ -32,6 +33,7 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
     attempts: postgresAttempts(db),
     sources: postgresSources(db),
     tokens: postgresTokens(db),
+    settings: postgresSettings(db),
     idempotency: postgresIdempotency(db),
     onDue: (wake) => db.listen(DUE_CHANNEL, () => wake()),
     onConfigChange: (changed) => db.listen(CONFIG_CHANNEL, (appId) => changed(appId || null)),

@@ -2,10 +2,11 @@ import { toPage } from '../paging.ts';
 import { toSource } from '../rows.ts';
 import { keyset } from '../sql.ts';
 import type { SourceStore } from '../store.ts';
-import type { PostgresDatabase } from './database.ts';
+import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 
 const SELECT = 'SELECT a.*, s.type, s.config, s.token FROM sources s JOIN applications a ON a.id = s.app_id';
 
+/** A changed or deleted source is announced on the config channel, so other processes drop its cached URL token. */
 export function postgresSources(db: PostgresDatabase): SourceStore {
   return {
     async create(source, tokenDigest) {
@@ -36,15 +37,23 @@ export function postgresSources(db: PostgresDatabase): SourceStore {
       await db.query(
         `WITH app AS (
            UPDATE applications SET uid = ?, name = ?, metadata = ?, updated_at = ? WHERE id = ? RETURNING id
+         ),
+         changed AS (
+           UPDATE sources SET type = ?, config = ?, token = ?, token_digest = ? WHERE app_id IN (SELECT id FROM app) RETURNING app_id
          )
-         UPDATE sources SET type = ?, config = ?, token = ?, token_digest = ? WHERE app_id IN (SELECT id FROM app)`,
+         SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM changed`,
         [source.uid, source.name, JSON.stringify(source.metadata), source.updatedAt, source.id,
           source.type, JSON.stringify(source.config), source.token, tokenDigest],
       );
       return source;
     },
     async delete(id) {
-      return (await db.run('DELETE FROM applications WHERE id = ? AND id IN (SELECT app_id FROM sources)', [id])) > 0;
+      const rows = await db.query(
+        `WITH deleted AS (DELETE FROM applications WHERE id = ? AND id IN (SELECT app_id FROM sources) RETURNING id)
+         SELECT pg_notify('${CONFIG_CHANNEL}', id) FROM deleted`,
+        [id],
+      );
+      return rows.length > 0;
     },
   };
 }

@@ -1,13 +1,17 @@
-import { toToken } from '../rows.ts';
+import { nullableJson, toToken } from '../rows.ts';
 import type { TokenStore } from '../store.ts';
-import type { PostgresDatabase } from './database.ts';
+import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 
+/**
+ * Revoking tokens is announced on the config channel with the token's application (empty for an
+ * admin token, which drops every cache), so every process forgets the revoked tokens at once.
+ */
 export function postgresTokens(db: PostgresDatabase): TokenStore {
   return {
     async create(token) {
       await db.run(
-        'INSERT INTO api_tokens (id, digest, app_id, read_only, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-        [token.id, token.digest, token.appId, token.readOnly, token.createdAt, token.expiresAt],
+        'INSERT INTO api_tokens (id, digest, app_id, capabilities, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [token.id, token.digest, token.appId, nullableJson(token.capabilities), token.createdAt, token.expiresAt],
       );
       return token;
     },
@@ -18,8 +22,23 @@ export function postgresTokens(db: PostgresDatabase): TokenStore {
     async hasAdmin() {
       return (await db.one('SELECT 1 AS one FROM api_tokens WHERE app_id IS NULL LIMIT 1')) !== undefined;
     },
-    expireForApp(appId, at) {
-      return db.run('UPDATE api_tokens SET expires_at = ? WHERE app_id = ? AND (expires_at IS NULL OR expires_at > ?)', [at, appId, at]);
+    async expireForApp(appId, at) {
+      const row = await db.one<{ n: number }>(
+        `WITH expired AS (
+           UPDATE api_tokens SET expires_at = ? WHERE app_id = ? AND (expires_at IS NULL OR expires_at > ?) RETURNING 1
+         )
+         SELECT count(*)::int AS n, pg_notify('${CONFIG_CHANNEL}', ?) FROM expired`,
+        [at, appId, at, appId],
+      );
+      return row?.n ?? 0;
+    },
+    async delete(id) {
+      const row = await db.one(
+        `WITH deleted AS (DELETE FROM api_tokens WHERE id = ? RETURNING *)
+         SELECT deleted.*, pg_notify('${CONFIG_CHANNEL}', coalesce(app_id, '')) FROM deleted`,
+        [id],
+      );
+      return row ? toToken(row) : null;
     },
   };
 }

@@ -10,6 +10,7 @@ import { sqliteEventTypes } from './event-types.ts';
 import { sqliteIdempotency } from './idempotency.ts';
 import { sqliteMessages } from './messages.ts';
 import { sqliteQueue } from './queue.ts';
+import { sqliteSettings } from './settings.ts';
 import { sqliteSources } from './sources.ts';
 import { sqliteTokens } from './tokens.ts';
 
@@ -39,6 +40,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     attempts: sqliteAttempts(db),
     sources: sqliteSources(db),
     tokens: sqliteTokens(db),
+    settings: sqliteSettings(db),
     idempotency: sqliteIdempotency(db),
     async ping() {
       db.get('SELECT 1');

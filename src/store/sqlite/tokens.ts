@@ -1,4 +1,4 @@
-import { toToken } from '../rows.ts';
+import { nullableJson, toToken } from '../rows.ts';
 import type { TokenStore } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
 
@@ -7,8 +7,8 @@ export function sqliteTokens(db: SqliteDatabase): TokenStore {
     async create(token) {
       await db.write(() =>
         db.run(
-          'INSERT INTO api_tokens (id, digest, app_id, read_only, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
-          token.id, token.digest, token.appId, Number(token.readOnly), token.createdAt, token.expiresAt,
+          'INSERT INTO api_tokens (id, digest, app_id, capabilities, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+          token.id, token.digest, token.appId, nullableJson(token.capabilities), token.createdAt, token.expiresAt,
         ),
       );
       return token;
@@ -24,6 +24,10 @@ export function sqliteTokens(db: SqliteDatabase): TokenStore {
       return db.write(() =>
         db.run('UPDATE api_tokens SET expires_at = ? WHERE app_id = ? AND (expires_at IS NULL OR expires_at > ?)', at, appId, at),
       );
+    },
+    async delete(id) {
+      const row = await db.write(() => db.get('DELETE FROM api_tokens WHERE id = ? RETURNING *', id));
+      return row ? toToken(row) : null;
     },
   };
 }

@@ -1,0 +1,6 @@
+-- Settings Herald keeps for itself, by name: the encryption key check value (a known text sealed
+-- with the key of the first start), which a process with another key cannot open.
+CREATE TABLE settings (
+  name   text COLLATE "C" PRIMARY KEY,
+  value  text NOT NULL
+);

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { startTestHerald } from './support/herald.ts';
+import { call, freePort, type HeraldProcess, kill, spawnHerald } from './support/process.ts';
+import { dropSchema, forEachStore, postgresReachable, postgresUrl, SKIPPED_POSTGRES, trackFailures, uniqueSchema } from './support/stores.ts';
+import { waitFor } from './support/wait.ts';
+
+/**
+ * Revocation on one process holds at once on every other sharing the PostgreSQL schema, although
+ * each remembers tokens for 5 s and sources for 10 s: every check below first has the other
+ * process let the credential in (so it is cached there), then revokes it here, and gives the
+ * refusal one second, far inside those lifetimes.
+ */
+const RIGHT_AWAY_MS = 1_000;
+const suite = (await postgresReachable()) ? describe : describe.skip;
+
+suite((await postgresReachable()) ? 'revocation across processes on PostgreSQL' : SKIPPED_POSTGRES, () => {
+  const failures = trackFailures();
+  const schema = uniqueSchema();
+  const dirs: string[] = [];
+  let here: HeraldProcess;
+  let there: HeraldProcess;
+
+  before(async () => {
+    const env = { HERALD_DATABASE_URL: postgresUrl(schema), HERALD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') };
+    const start = async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'herald-revoke-'));
+      dirs.push(dir);
+      return spawnHerald(dir, await freePort(), { ...env, HERALD_ROLE: 'api' });
+    };
+    [here, there] = await Promise.all([start(), start()]);
+  });
+  after(async () => {
+    await Promise.all([here, there].filter(Boolean).map((p) => kill(p)));
+    if (!failures.any()) {
+      await dropSchema(schema);
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const as = async (url: string, token: string, method: string, path: string) =>
+    (await fetch(url + path, { method, headers: { authorization: `Bearer ${token}` } })).status;
+
+  /** A fresh application and a portal token for it, issued on `here`. */
+  async function portalToken(expiry?: number) {
+    const app = await call(here.url, 'POST', '/api/v1/app', { name: 'revoked' });
+    const access = await call(here.url, 'POST', `/api/v1/auth/app-portal-access/${app.body.id}`, expiry ? { expiry } : {});
+    return { appId: app.body.id as string, token: access.body.token as string };
+  }
+
+  async function refusedRightAway(what: string, check: () => Promise<boolean>) {
+    const since = Date.now();
+    await waitFor(what, check, RIGHT_AWAY_MS);
+    return Date.now() - since;
+  }
+
+  it('refuses a logged-out token on the other process at once', async () => {
+    const { appId, token } = await portalToken();
+    assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 200);
+    assert.equal(await as(here.url, token, 'POST', '/api/v1/auth/logout'), 204);
+    await refusedRightAway('the other process to refuse the logged-out token', async () => (await as(there.url, token, 'GET', `/api/v1/app/${appId}`)) === 401);
+  });
+
+  it('refuses an expire-all\'ed token on the other process at once', async () => {
+    const { appId, token } = await portalToken();
+    assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 200);
+    assert.equal((await call(here.url, 'POST', `/api/v1/auth/app/${appId}/expire-all`, {})).status, 204);
+    await refusedRightAway('the other process to refuse the expired token', async () => (await as(there.url, token, 'GET', `/api/v1/app/${appId}`)) === 401);
+  });
+
+  it('refuses a token on the other process once its expiry passes, although that process just let it in', async () => {
+    const { appId, token } = await portalToken(2);
+    const expiresAt = Date.now() + 2_000;
+    assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 200);
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now())));
+    await refusedRightAway('the other process to refuse the token past its expiry', async () => (await as(there.url, token, 'GET', `/api/v1/app/${appId}`)) === 401);
+  });
+
+  it('stops taking requests at a rotated source URL on the other process at once', async () => {
+    const source = await call(here.url, 'POST', '/ingest/api/v1/source', { name: 'rotated', type: 'generic-webhook' });
+    const path = new URL(source.body.ingestUrl).pathname;
+    const post = async (url: string) => (await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status;
+    assert.equal(await post(there.url), 200);
+    assert.equal((await call(here.url, 'POST', `/ingest/api/v1/source/${source.body.id}/token/rotate`, {})).status, 200);
+    await refusedRightAway('the other process to refuse the old URL', async () => (await post(there.url)) === 404);
+  });
+});
+
+await forEachStore((store) => describe(`revocation in one process (${store})`, () => {
+  it('refuses a rotated source URL at once, although it just took a request there', async () => {
+    const h = await startTestHerald({ store });
+    try {
+      const source = (await h.api('POST', '/ingest/api/v1/source', { name: 'rotated', type: 'generic-webhook' })).body;
+      const post = async () => (await fetch(source.ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status;
+      assert.equal(await post(), 200);
+      assert.equal((await h.api('POST', `/ingest/api/v1/source/${source.id}/token/rotate`, {})).status, 200);
+      assert.equal(await post(), 404);
+    } finally {
+      await h.close();
+    }
+  });
+}));
