@@ -87,6 +87,18 @@ suite((await postgresReachable()) ? 'scale-out on PostgreSQL' : SKIPPED_POSTGRES
 
   const idsAt = (receiver: Receiver) => receiver.requests.map((r) => String(r.headers['webhook-id']));
 
+  /** Waits until no endpoint of the application has a delivery pending or being sent: nothing more goes out until the next publish. */
+  async function settled(url: string, appId: string) {
+    const endpoints: Array<{ id: string }> = (await call(url, 'GET', `/api/v1/app/${appId}/endpoint`)).body.data;
+    await waitFor('nothing left to send', async () => {
+      for (const endpoint of endpoints) {
+        const stats = (await call(url, 'GET', `/api/v1/app/${appId}/endpoint/${endpoint.id}/stats`)).body;
+        if (stats.pending !== 0 || stats.sending !== 0) return false;
+      }
+      return true;
+    }, 60_000);
+  }
+
   it('delivers 10,000 messages through one API and three workers, none twice to the same endpoint', async () => {
     const { api } = await cluster(3);
     const targets = await receivers(2);
@@ -94,9 +106,14 @@ suite((await postgresReachable()) ? 'scale-out on PostgreSQL' : SKIPPED_POSTGRES
     const { accepted } = await publish(api.url, appId, 10_000);
     assert.equal(accepted.length, 10_000);
     await waitFor('every message at both endpoints', () => targets.every((t) => t.requests.length >= 10_000), 120_000);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Nothing is left to send; then a control goes through the same processes, and any second send
+    // of a message, already under way, has arrived before it has.
+    await settled(api.url, appId);
+    const control = (await call(api.url, 'POST', `/api/v1/app/${appId}/msg`, { eventType: 'scale.test', payload: { control: true } })).body.id as string;
+    await waitFor('the control at both endpoints', () => targets.every((t) => idsAt(t).includes(control)));
+    await settled(api.url, appId);
     for (const target of targets) {
-      const ids = idsAt(target);
+      const ids = idsAt(target).filter((id) => id !== control);
       assert.equal(ids.length, 10_000, 'no message was sent twice');
       assert.equal(new Set(ids).size, 10_000);
       assert.deepEqual(new Set(ids), new Set(accepted));
