@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { call, freePort, spawnHerald } from './support/process.ts';
 import { startReceiver } from './support/receiver.ts';
-import { waitFor } from './support/wait.ts';
+import { settled, waitFor } from './support/wait.ts';
 
 describe('a Herald process that dies', () => {
   const dataDirs: string[] = [];
@@ -80,10 +80,7 @@ describe('a Herald process that dies', () => {
       // the first delivery been left due, it would have gone out before or with the control.
       const control = await call(restarted.url, 'POST', `/api/v1/app/${app.body.id}/msg`, { eventType: 'term.test', payload: { control: true } });
       await waitFor('the control to arrive', () => receiver.requests.some((r) => r.headers['webhook-id'] === control.body.id));
-      await waitFor('nothing left to send', async () => {
-        const stats = (await call(restarted.url, 'GET', `/api/v1/app/${app.body.id}/endpoint/${endpoint.body.id}/stats`)).body;
-        return stats.pending === 0 && stats.sending === 0;
-      });
+      await settled((path) => call(restarted.url, 'GET', path), [`/api/v1/app/${app.body.id}/endpoint/${endpoint.body.id}`]);
       assert.equal(receiver.requests.filter((r) => r.headers['webhook-id'] === message.body.id).length, 1, 'nothing is resent after a clean stop');
     } finally {
       restarted.child.kill('SIGKILL');

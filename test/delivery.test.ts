@@ -7,7 +7,7 @@ import { Webhook } from 'standardwebhooks';
 import { startReceiver, type Receiver } from './support/receiver.ts';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
 import { forEachStore, trackFailures } from './support/stores.ts';
-import { waitFor } from './support/wait.ts';
+import { settled as deliveriesSettled, waitFor } from './support/wait.ts';
 
 await forEachStore((store) => describe(`delivery (${store})`, () => {
   const failures = trackFailures();
@@ -35,17 +35,8 @@ await forEachStore((store) => describe(`delivery (${store})`, () => {
     return { app, endpoint };
   }
 
-  /**
-   * Waits until none of an endpoint's deliveries is pending or being sent. A delivery row is the
-   * only way anything reaches an endpoint, so from then on nothing more will, until the next publish:
-   * what a test then finds missing at the receiver was never going to arrive.
-   */
-  async function settled(appId: string, endpointId: string) {
-    await waitFor('the endpoint\'s deliveries to settle', async () => {
-      const stats = await h.svix.endpoint.getStats(appId, endpointId);
-      return stats.pending === 0 && stats.sending === 0;
-    });
-  }
+  /** Waits until nothing more is on its way to the endpoint (see `settled`). */
+  const settled = (appId: string, endpointId: string) => deliveriesSettled((path) => h.api('GET', path), [`/api/v1/app/${appId}/endpoint/${endpointId}`]);
 
   async function attemptsOf(appId: string, msgId: string, count: number) {
     return waitFor(`${count} attempts`, async () => {

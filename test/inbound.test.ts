@@ -6,7 +6,7 @@ import { discordKeys, PROVIDER_CASES, SVIX_SECRET } from './support/providers.ts
 import type { ReceivedRequest, Receiver } from './support/receiver.ts';
 import { heraldAndReceiverPerSuite, type TestHerald } from './support/herald.ts';
 import { forEachStore } from './support/stores.ts';
-import { waitFor } from './support/wait.ts';
+import { settled as deliveriesSettled, waitFor } from './support/wait.ts';
 
 await forEachStore((store) => describe(`receiving webhooks (${store})`, () => {
   let h: TestHerald;
@@ -28,11 +28,8 @@ await forEachStore((store) => describe(`receiving webhooks (${store})`, () => {
 
   const arrivals = (path: string) => receiver.requests.filter((r) => r.path === path);
 
-  /** Waits until none of the source endpoint's deliveries is pending or being sent: nothing more goes to it until the next request. */
-  const settled = (s: { id: string; endpointId: string }) => waitFor('the source\'s deliveries to settle', async () => {
-    const stats = (await h.api('GET', `/ingest/api/v1/source/${s.id}/endpoint/${s.endpointId}/stats`)).body;
-    return stats.pending === 0 && stats.sending === 0;
-  });
+  /** Waits until nothing more is on its way to the source's endpoint (see `settled`). */
+  const settled = (s: { id: string; endpointId: string }) => deliveriesSettled((path) => h.api('GET', path), [`/ingest/api/v1/source/${s.id}/endpoint/${s.endpointId}`]);
 
   async function assertForwarded(arrived: ReceivedRequest, body: string, sent: Record<string, string>, sourceId: string, endpointSecret: string) {
     assert.equal(arrived.body.toString('utf8'), body, 'the body arrives byte for byte');
