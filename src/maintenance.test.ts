@@ -48,7 +48,7 @@ it('purges messages past the retention when it starts, and keeps younger ones', 
 }));
 
 it('keeps requests received by a source for at least seven days, however short the retention', () => withMessages(async (store, message, appId) => {
-  const inbound = { method: 'POST', url: 'https://h/in/t', headers: {}, verified: true, diagnosis: null, duplicateOf: null };
+  const inbound = { method: 'POST', url: 'http://127.0.0.1:9/in/t', headers: {}, verified: true, diagnosis: null, duplicateOf: null };
   const sent = message(3);
   const receivedRecently = message(3, inbound);
   const receivedLongAgo = message(8, inbound);

@@ -7,7 +7,7 @@ import { Webhook } from 'standardwebhooks';
 import { startReceiver, type Receiver } from './support/receiver.ts';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
 import { forEachStore, trackFailures } from './support/stores.ts';
-import { waitFor } from './support/wait.ts';
+import { settled as deliveriesSettled, waitFor } from './support/wait.ts';
 
 await forEachStore((store) => describe(`delivery (${store})`, () => {
   const failures = trackFailures();
@@ -39,6 +39,9 @@ await forEachStore((store) => describe(`delivery (${store})`, () => {
   async function eventTypes(...names: string[]) {
     for (const name of names) await h.svix.eventType.create({ name, description: name });
   }
+
+  /** Waits until nothing more is on its way to the endpoint (see `settled`). */
+  const settled = (appId: string, endpointId: string) => deliveriesSettled((path) => h.api('GET', path), [`/api/v1/app/${appId}/endpoint/${endpointId}`]);
 
   async function attemptsOf(appId: string, msgId: string, count: number) {
     return waitFor(`${count} attempts`, async () => {
@@ -74,7 +77,14 @@ await forEachStore((store) => describe(`delivery (${store})`, () => {
       return row?.status === MessageStatus.Fail ? row : null;
     });
     assert.equal(failed.nextAttempt, null);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await settled(app.id, endpoint.id);
+    // A control published now goes through the whole schedule, every gap of it, on the same
+    // dispatcher: a fourth attempt of the first message would have been made by the time it is done.
+    const control = await receiver(() => ({ status: 503 }));
+    const controlled = await endpointFor(control);
+    await h.svix.message.create(controlled.app.id, { eventType: 'exhaust.test', payload: {} });
+    await waitFor('the control to use up its schedule', () => control.requests.length === 3);
+    await settled(controlled.app.id, controlled.endpoint.id);
     assert.equal(down.requests.length, 3, 'no attempt after the schedule is used up');
     assert.equal((await h.svix.endpoint.getStats(app.id, endpoint.id)).fail, 1);
 
@@ -87,15 +97,19 @@ await forEachStore((store) => describe(`delivery (${store})`, () => {
 
   it('stops at 410 Gone and disables the endpoint', async () => {
     const gone = await receiver(() => ({ status: 410 }));
+    const witness = await receiver();
     const { app, endpoint } = await endpointFor(gone);
+    await h.svix.endpoint.create(app.id, { url: witness.url });
     const message = await h.svix.message.create(app.id, { eventType: 'gone.test', payload: {} });
     await waitFor('the endpoint to be disabled', async () => (await h.svix.endpoint.get(app.id, endpoint.id)).disabled);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await settled(app.id, endpoint.id);
     assert.equal(gone.requests.length, 1);
-    const [row] = (await h.svix.messageAttempt.listAttemptedDestinations(app.id, message.id)).data;
+    const [row] = (await h.svix.messageAttempt.listAttemptedDestinations(app.id, message.id)).data.filter((d) => d.id === endpoint.id);
     assert.equal(row!.status, MessageStatus.Fail);
-    await h.svix.message.create(app.id, { eventType: 'gone.test', payload: {} });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(row!.nextAttempt, null, 'no retry after 410');
+    const next = await h.svix.message.create(app.id, { eventType: 'gone.test', payload: {} });
+    await waitFor('the next message at the other endpoint', () => witness.requests.some((r) => r.headers['webhook-id'] === next.id));
+    await settled(app.id, endpoint.id);
     assert.equal(gone.requests.length, 1, 'a disabled endpoint receives no new messages');
   });
 
@@ -162,14 +176,17 @@ await forEachStore((store) => describe(`delivery (${store})`, () => {
     const europe = await receiver();
     const app = await h.svix.application.create({ name: 'fan-out' });
     await eventTypes('invoice.paid', 'user.created');
-    await h.svix.endpoint.create(app.id, { url: all.url });
-    await h.svix.endpoint.create(app.id, { url: invoices.url, eventTypes: ['invoice.paid'] });
-    await h.api('POST', `/api/v1/app/${app.id}/endpoint`, { url: europe.url, filterTypes: ['invoice.paid', 'user.created'], channels: ['eu'] });
+    const endpoints = [
+      (await h.svix.endpoint.create(app.id, { url: all.url })).id,
+      (await h.svix.endpoint.create(app.id, { url: invoices.url, eventTypes: ['invoice.paid'] })).id,
+      (await h.api('POST', `/api/v1/app/${app.id}/endpoint`, { url: europe.url, filterTypes: ['invoice.paid', 'user.created'], channels: ['eu'] })).body.id as string,
+    ];
     await h.svix.message.create(app.id, { eventType: 'invoice.paid', payload: { n: 1 }, channels: ['eu'] });
     await h.svix.message.create(app.id, { eventType: 'invoice.paid', payload: { n: 2 }, channels: ['us'] });
     await h.svix.message.create(app.id, { eventType: 'user.created', payload: { n: 3 } });
     await waitFor('fan-out', () => all.requests.length === 3 && invoices.requests.length === 2 && europe.requests.length === 1);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const endpoint of endpoints) await settled(app.id, endpoint);
+    assert.equal(all.requests.length, 3);
     assert.deepEqual(invoices.requests.map((r) => JSON.parse(r.body.toString()).n).sort(), [1, 2]);
     assert.deepEqual(europe.requests.map((r) => JSON.parse(r.body.toString()).n), [1]);
   });
@@ -254,7 +271,7 @@ await forEachStore((store) => describe(`delivery (${store})`, () => {
     const other = await receiver();
     await eventTypes('something.else');
     const { app, endpoint } = await endpointFor(target, '/', { eventTypes: ['something.else'] });
-    await h.svix.endpoint.create(app.id, { url: other.url });
+    const otherEndpoint = await h.svix.endpoint.create(app.id, { url: other.url });
     await h.svix.eventType.create({
       name: 'example.shown',
       description: 'has an example',
@@ -264,7 +281,7 @@ await forEachStore((store) => describe(`delivery (${store})`, () => {
     const request = await waitFor('the example', () => target.requests[0]);
     assert.equal(request.headers['webhook-id'], message.id);
     assert.deepEqual(JSON.parse(request.body.toString()), { hello: 'world' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await settled(app.id, otherEndpoint.id);
     assert.equal(other.requests.length, 0);
   });
 

@@ -6,7 +6,7 @@ import { discordKeys, PROVIDER_CASES, SVIX_SECRET } from './support/providers.ts
 import type { ReceivedRequest, Receiver } from './support/receiver.ts';
 import { heraldAndReceiverPerSuite, type TestHerald } from './support/herald.ts';
 import { forEachStore } from './support/stores.ts';
-import { waitFor } from './support/wait.ts';
+import { settled as deliveriesSettled, waitFor } from './support/wait.ts';
 
 await forEachStore((store) => describe(`receiving webhooks (${store})`, () => {
   let h: TestHerald;
@@ -20,13 +20,16 @@ await forEachStore((store) => describe(`receiving webhooks (${store})`, () => {
     const endpoint = await h.api('POST', `/ingest/api/v1/source/${created.body.id}/endpoint`, { url: receiver.url + path });
     assert.equal(endpoint.status, 201, JSON.stringify(endpoint.body));
     const secret = (await h.api('GET', `/ingest/api/v1/source/${created.body.id}/endpoint/${endpoint.body.id}/secret`)).body.key;
-    return { id: created.body.id as string, url: created.body.ingestUrl as string, secret: secret as string, path };
+    return { id: created.body.id as string, url: created.body.ingestUrl as string, secret: secret as string, path, endpointId: endpoint.body.id as string };
   }
 
   const post = (url: string, body: string, headers: Record<string, string>, method = 'POST') =>
     fetch(url, { method, headers, body }).then(async (r) => ({ status: r.status, text: await r.text(), headers: r.headers }));
 
   const arrivals = (path: string) => receiver.requests.filter((r) => r.path === path);
+
+  /** Waits until nothing more is on its way to the source's endpoint (see `settled`). */
+  const settled = (s: { id: string; endpointId: string }) => deliveriesSettled((path) => h.api('GET', path), [`/ingest/api/v1/source/${s.id}/endpoint/${s.endpointId}`]);
 
   async function assertForwarded(arrived: ReceivedRequest, body: string, sent: Record<string, string>, sourceId: string, endpointSecret: string) {
     assert.equal(arrived.body.toString('utf8'), body, 'the body arrives byte for byte');
@@ -83,6 +86,7 @@ await forEachStore((store) => describe(`receiving webhooks (${store})`, () => {
         const answer = await post(wrong.url, body, headers);
         assert.equal(answer.status, 401);
         assert.match(JSON.parse(answer.text).detail, /does not match/);
+        await settled(wrong);
         assert.equal(arrivals(wrong.path).length, 0);
       });
 
@@ -98,12 +102,20 @@ await forEachStore((store) => describe(`receiving webhooks (${store})`, () => {
       it('acknowledges a duplicate like the first but forwards it once', async () => {
         const before = arrivals(s.path).length;
         const { body, headers } = await signed();
-        assert.equal((await post(s.url, body, headers)).status, 200);
+        const first = await post(s.url, body, headers);
+        assert.equal(first.status, 200);
         const again = await post(s.url, body, headers);
         assert.equal(again.status, 200);
-        await waitFor('the first forward', () => arrivals(s.path).length >= before + 1);
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        assert.equal(arrivals(s.path).length, before + 1, 'forwarded once');
+        // A control: another event, sent after the duplicate, is forwarded; then nothing is left to send.
+        const control = await signed();
+        const controlAnswer = await post(s.url, control.body, control.headers);
+        assert.equal(controlAnswer.status, 200, controlAnswer.text);
+        const forwarded = (answer: { headers: Headers }) => arrivals(s.path).filter((r) => r.headers['webhook-id'] === answer.headers.get('herald-message-id')).length;
+        await waitFor('the control forward', () => forwarded(controlAnswer) === 1);
+        await settled(s);
+        assert.equal(forwarded(first), 1, 'the first is forwarded');
+        assert.equal(forwarded(again), 0, 'the duplicate is not');
+        assert.equal(arrivals(s.path).length, before + 2);
         const duplicate = await h.api('GET', `/ingest/api/v1/source/${s.id}/msg/${again.headers.get('herald-message-id')}`);
         assert.ok(duplicate.body.inbound.duplicateOf, 'kept, linked to the first');
       });
@@ -152,13 +164,20 @@ await forEachStore((store) => describe(`receiving webhooks (${store})`, () => {
   it('answers Slack\'s url_verification with the challenge, without forwarding it', async () => {
     const secret = '8f742231b10e8888abcd99yyyzzz85a5';
     const s = await source('slack', { secret }, '/slack-handshake');
+    const signedSlack = (body: string) => {
+      const ts = String(Math.floor(Date.now() / 1000));
+      return { 'content-type': 'application/json', 'x-slack-request-timestamp': ts, 'x-slack-signature': `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}` };
+    };
     const body = JSON.stringify({ type: 'url_verification', challenge: 'chal-123', token: 't' });
-    const ts = String(Math.floor(Date.now() / 1000));
-    const answer = await post(s.url, body, { 'content-type': 'application/json', 'x-slack-request-timestamp': ts, 'x-slack-signature': `v0=${createHmac('sha256', secret).update(`v0:${ts}:${body}`).digest('hex')}` });
+    const answer = await post(s.url, body, signedSlack(body));
     assert.equal(answer.status, 200);
     assert.deepEqual(JSON.parse(answer.text), { challenge: 'chal-123' });
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.equal(arrivals('/slack-handshake').length, 0);
+    // A control: an event sent after the handshake is forwarded; then nothing is left to send.
+    const event = JSON.stringify({ type: 'event_callback', event_id: 'Ev-after-handshake', event: { type: 'app_mention' } });
+    assert.equal((await post(s.url, event, signedSlack(event))).status, 200);
+    await waitFor('the event after the handshake', () => arrivals('/slack-handshake').length >= 1);
+    await settled(s);
+    assert.deepEqual(arrivals('/slack-handshake').map((r) => r.body.toString()), [event], 'the handshake itself is not forwarded');
   });
 
   it('answers Zoom\'s endpoint.url_validation with the encrypted token', async () => {

@@ -15,7 +15,20 @@ it('on SQLite, an API-only process queues what it accepts, and a worker started 
     const app = await h.svix.application.create({ name: 'roles' });
     await h.svix.endpoint.create(app.id, { url: receiver.url });
     const message = await h.svix.message.create(app.id, { eventType: 'a.b', payload: { n: 1 } });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A control: a Herald in the default role, started once the message was accepted, sends one
+    // of its own. By then the API-only process has had longer than the control took, and must
+    // have sent nothing.
+    const control = await startTestHerald();
+    const controlReceiver = await startReceiver();
+    try {
+      const controlApp = await control.svix.application.create({ name: 'roles control' });
+      await control.svix.endpoint.create(controlApp.id, { url: controlReceiver.url });
+      await control.svix.message.create(controlApp.id, { eventType: 'a.b', payload: { n: 1 } });
+      await waitFor('the control to send it', () => controlReceiver.requests.length === 1);
+    } finally {
+      await control.close();
+      await controlReceiver.close();
+    }
     assert.equal(receiver.requests.length, 0, 'an API-only process sends nothing');
     await h.herald.close();
 

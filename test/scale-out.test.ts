@@ -9,7 +9,7 @@ import { call, freePort, type HeraldProcess, kill, spawnHerald, TEST_TOKEN } fro
 import { type Receiver, startReceiver } from './support/receiver.ts';
 import { dropSchema, postgresReachable, postgresUrl, SKIPPED_POSTGRES, TEST_DATABASE_URL, trackFailures, uniqueSchema } from './support/stores.ts';
 import { startTcpProxy } from './support/tcp-proxy.ts';
-import { waitFor } from './support/wait.ts';
+import { settled, waitFor } from './support/wait.ts';
 
 /**
  * Many Herald processes on one PostgreSQL: an API process and several workers, as docs/scaling.md
@@ -101,6 +101,12 @@ suite((await postgresReachable()) ? 'scale-out on PostgreSQL' : SKIPPED_POSTGRES
 
   const idsAt = (receiver: Receiver) => receiver.requests.map((r) => String(r.headers['webhook-id']));
 
+  /** Waits until nothing more is on its way to any endpoint of the application (see `settled`). */
+  async function appSettled(url: string, appId: string) {
+    const endpoints: Array<{ id: string }> = (await call(url, 'GET', `/api/v1/app/${appId}/endpoint`)).body.data;
+    await settled((path) => call(url, 'GET', path), endpoints.map((endpoint) => `/api/v1/app/${appId}/endpoint/${endpoint.id}`), 60_000);
+  }
+
   it('delivers 10,000 messages through one API and three workers, none twice to the same endpoint', async () => {
     const { api } = await cluster(3);
     const targets = await receivers(2);
@@ -108,9 +114,14 @@ suite((await postgresReachable()) ? 'scale-out on PostgreSQL' : SKIPPED_POSTGRES
     const { accepted } = await publish(api.url, appId, 10_000);
     assert.equal(accepted.length, 10_000);
     await waitFor('every message at both endpoints', () => targets.every((t) => t.requests.length >= 10_000), 120_000);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Nothing is left to send; then a control goes through the same processes, and any second send
+    // of a message, already under way, has arrived before it has.
+    await appSettled(api.url, appId);
+    const control = (await call(api.url, 'POST', `/api/v1/app/${appId}/msg`, { eventType: 'scale.test', payload: { control: true } })).body.id as string;
+    await waitFor('the control at both endpoints', () => targets.every((t) => idsAt(t).includes(control)));
+    await appSettled(api.url, appId);
     for (const target of targets) {
-      const ids = idsAt(target);
+      const ids = idsAt(target).filter((id) => id !== control);
       assert.equal(ids.length, 10_000, 'no message was sent twice');
       assert.equal(new Set(ids).size, 10_000);
       assert.deepEqual(new Set(ids), new Set(accepted));

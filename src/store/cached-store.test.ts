@@ -15,7 +15,7 @@ import { openSqliteStore } from './sqlite/sqlite-store.ts';
 const ids = createIdGenerator(systemClock, systemRandom);
 const anApp = (): Application => ({ id: ids('application'), uid: null, name: 'a', metadata: {}, throttleRate: null, createdAt: 1, updatedAt: 1 });
 const anEndpoint = (appId: string): Endpoint => ({
-  id: ids('endpoint'), appId, uid: null, url: 'https://example.com', description: '', eventTypes: null, channels: null, disabled: false,
+  id: ids('endpoint'), appId, uid: null, url: 'http://127.0.0.1:9/', description: '', eventTypes: null, channels: null, disabled: false,
   metadata: {}, throttleRate: null, headers: {}, secrets: [], createdAt: 1, updatedAt: 1,
 });
 

@@ -35,7 +35,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     const anApp = (over: Partial<Application> = {}): Application =>
       ({ id: ids('application'), uid: null, name: 'App', metadata: {}, throttleRate: null, createdAt: T0, updatedAt: T0, ...over });
     const anEndpoint = (appId: string, over: Partial<Endpoint> = {}): Endpoint => ({
-      id: ids('endpoint'), appId, uid: null, url: 'https://example.com/hook', description: '', eventTypes: null, channels: null,
+      id: ids('endpoint'), appId, uid: null, url: 'http://127.0.0.1:9/hook', description: '', eventTypes: null, channels: null,
       disabled: false, metadata: {}, throttleRate: null, headers: {}, secrets: [{ key: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', expiresAt: null }],
       createdAt: T0, updatedAt: T0, ...over,
     });
@@ -50,7 +50,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     const claim = (store: Store, over: Partial<ClaimRequest> = {}) =>
       store.queue.claim({ now: T0, limit: 10, leaseMs: 30_000, slots: new Map(), defaultSlots: 10, ...over });
     const anAttempt = (message: Message, endpointId: string, over: Partial<Attempt> = {}): Attempt => ({
-      id: ids('attempt'), messageId: message.id, endpointId, appId: message.appId, url: 'https://example.com/hook',
+      id: ids('attempt'), messageId: message.id, endpointId, appId: message.appId, url: 'http://127.0.0.1:9/hook',
       status: Status.success, responseStatusCode: 200, response: 'ok', responseDurationMs: 5, trigger: Trigger.scheduled,
       failureReason: null, attemptNumber: 1, createdAt: T0, ...over,
     });
@@ -174,7 +174,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const app = await store.apps.create(anApp());
         const endpoint = await store.endpoints.create(anEndpoint(app.id));
         const changed: Endpoint = {
-          ...endpoint, uid: 'u', url: 'https://example.org/x', description: 'desc', eventTypes: ['a.b', 'c.d'], channels: ['eu'],
+          ...endpoint, uid: 'u', url: 'http://127.0.0.1:9/x', description: 'desc', eventTypes: ['a.b', 'c.d'], channels: ['eu'],
           disabled: true, metadata: { k: 'v' }, throttleRate: 3, headers: { 'X-A': '1' },
           secrets: [{ key: 'whsec_bmV3bmV3bmV3bmV3bmV3bmV3bmV3bmV3', expiresAt: null }, { key: endpoint.secrets[0]!.key, expiresAt: T0 + 5 }],
           updatedAt: T0 + 1,
@@ -378,7 +378,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       it('keeps received requests past the retention until their own cut-off', async () => {
         const store = await fresh();
         const app = await store.apps.create(anApp());
-        const inbound = { method: 'POST', url: 'https://h/in/t', headers: {}, verified: true, diagnosis: null, duplicateOf: null };
+        const inbound = { method: 'POST', url: 'http://127.0.0.1:9/in/t', headers: {}, verified: true, diagnosis: null, duplicateOf: null };
         const received = aMessage(app.id, { inbound, eventId: 'evt_1' });
         const sent = aMessage(app.id);
         await store.messages.enqueue(received, []);

@@ -8,3 +8,19 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * Waits until none of the deliveries to the endpoints at `endpointPaths` (API paths such as
+ * `/api/v1/app/{app}/endpoint/{id}`) is pending or being sent. A delivery row is the only way
+ * anything reaches an endpoint, so from then on nothing more does until the next publish: what a
+ * test then finds missing at a receiver was never going to arrive. `get` reads an API path.
+ */
+export async function settled(get: (path: string) => Promise<{ body: any }>, endpointPaths: string[], timeoutMs = 10_000): Promise<void> {
+  await waitFor('the endpoints\' deliveries to settle', async () => {
+    for (const path of endpointPaths) {
+      const stats = (await get(`${path}/stats`)).body;
+      if (stats.pending !== 0 || stats.sending !== 0) return false;
+    }
+    return true;
+  }, timeoutMs);
+}
