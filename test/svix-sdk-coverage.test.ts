@@ -5,7 +5,7 @@
  * that throws here is a method a Herald user cannot call.
  *
  * Not served yet (the SDK's methods in node_modules/svix/dist that have no route in Herald):
- * - Authentication: logout, streamPortalAccess, streamLogout, streamExpireAll,
+ * - Authentication: streamPortalAccess, streamLogout, streamExpireAll,
  *   rotateStreamPollerToken, getStreamPollerToken
  * - Endpoint: replayMissing, bulkReplay, transformationPartialUpdate, transformation.get,
  *   transformation.patch
@@ -193,7 +193,7 @@ await forEachStore((store) => describe(`every served method of the svix SDK (${s
     assert.deepEqual((await h.svix.message.get(app.id, message.id, { withContent: true })).payload, { expired: true });
   });
 
-  it('Authentication: appPortalAccess and expireAll', async () => {
+  it('Authentication: appPortalAccess, logout and expireAll', async () => {
     const app = await h.svix.application.create({ name: 'Portal', uid: 'cov-portal' });
     const access = await h.svix.authentication.appPortalAccess(app.id);
     assert.match(access.token, /^appsk_/);
@@ -204,6 +204,11 @@ await forEachStore((store) => describe(`every served method of the svix SDK (${s
     const created = await h.svix.authentication.appPortalAccess('cov-portal-new', { application: { name: 'New portal', uid: 'cov-portal-new' } });
     assert.match(created.token, /^appsk_/);
     assert.equal((await h.svix.application.get('cov-portal-new')).name, 'New portal');
+
+    const leaving = new Svix((await h.svix.authentication.appPortalAccess(app.id)).token, { serverUrl: h.url });
+    await leaving.authentication.logout();
+    await assert.rejects(leaving.application.get(app.id), { code: 401 });
+    assert.equal((await portal.application.get(app.id)).id, app.id, 'another token of the application still works');
 
     await h.svix.authentication.expireAll(app.id);
     await assert.rejects(portal.application.get(app.id), { code: 401 });
