@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { MAX_JSON_DEPTH } from '../core/json-depth.ts';
 import { bearerAuth } from './auth.ts';
 import { receiveRoutes } from '../inbound/receive-route.ts';
 import { type ApiContext, SOURCE_SCOPE } from './context.ts';
@@ -44,8 +45,6 @@ function validators() {
 /** Requests with more headers than this are refused with 431. */
 export const MAX_HEADERS = 100;
 
-/** Bodies nested deeper than this are refused: serialising them again would exhaust the stack. */
-export const MAX_JSON_DEPTH = 256;
 
 /**
  * Walks a JSON body once: too deep a nesting is refused, and so is a NUL character in any string
