@@ -215,9 +215,10 @@ await forEachStore((store) => describe(`fuzzing (${store})`, () => {
         const s = await newSource(c.type, c.config);
         await fc.assert(
           fc.asyncProperty(inboundText, fc.oneof(fc.constant(c.contentType), inboundContentType), fc.boolean(), async (body, contentType, sign) => {
-            const signed = sign ? await c.sign(body, s.url) : { headers: {} };
-            const answer = await rawRequest(s.url, { headers: withContentType(contentType, signed.headers), body: signed.body ?? body });
-            await assertReceived(s, answer, sign ? [200, 401, 413, 415] : [401, 413, 415], body);
+            // A provider's own signing library may refuse a body (Octokit's, an empty one): then it goes unsigned.
+            const signed = sign ? await Promise.resolve().then(() => c.sign(body, s.url)).catch(() => null) : null;
+            const answer = await rawRequest(s.url, { headers: withContentType(contentType, signed?.headers), body: signed?.body ?? body });
+            await assertReceived(s, answer, signed ? [200, 401, 413, 415] : [401, 413, 415], body);
           }),
           { numRuns: RUNS },
         );
