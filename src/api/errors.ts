@@ -54,10 +54,18 @@ export function toHttpError(error: FastifyError): HttpError | null {
   if (error instanceof HttpError) return error;
   if (error.validation) return new HttpError(422, 'validation', validationItems(error));
   if (error instanceof StoreError) {
-    if (error.code === 'conflict') return new HttpError(409, 'conflict', 'The item already exists.');
-    if (error.code === 'limit') return new HttpError(422, 'validation', [{ loc: ['body'], msg: error.message, type: 'value_error' }]);
-    if (error.code === 'unavailable') return new HttpError(503, 'unavailable', 'The database is unavailable; try again shortly.', { 'retry-after': '5' });
-    return null; // the server's own fault (a secret it cannot open): logged, and a 500
+    switch (error.code) {
+      case 'conflict':
+        return new HttpError(409, 'conflict', 'The item already exists.');
+      case 'limit':
+        return new HttpError(422, 'validation', [{ loc: ['body'], msg: error.message, type: 'value_error' }]);
+      case 'invalid':
+        return new HttpError(400, 'invalid_value', 'The request holds a value the database cannot store or look up.');
+      case 'unavailable':
+        return new HttpError(503, 'unavailable', 'The database is unavailable; try again shortly.', { 'retry-after': '5' });
+    }
+    // The server's own fault (a secret it cannot open): logged, and a 500.
+    return null;
   }
   const framework = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
   if (framework) return framework(error);
@@ -76,6 +84,11 @@ export function sendError(reply: FastifyReply, error: HttpError): FastifyReply {
 
 export function errorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const httpError = toHttpError(error);
+  // A value the API let through and the database refused: the client's fault, but a check the
+  // API lacks. Said without the value, which could be anything the client sent.
+  if (error instanceof StoreError && error.code === 'invalid') {
+    request.log.warn(`the database refused a value in ${request.method} ${request.routeOptions.url ?? ''} (SQLSTATE ${(error.cause as { code?: string } | undefined)?.code ?? 'unknown'}); answered 400`);
+  }
   if (httpError) return sendError(reply, httpError);
   request.log.error({ err: error }, 'unhandled error');
   return sendError(reply, new HttpError(500, 'internal', 'Internal server error.'));

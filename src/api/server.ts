@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
+import { MAX_JSON_DEPTH } from '../core/json-depth.ts';
 import { bearerAuth } from './auth.ts';
 import { emptyBodyAsObject, registerBodyParsers } from './body.ts';
 import { receiveRoutes } from '../inbound/receive-route.ts';
@@ -46,29 +47,47 @@ function validators() {
 /** Requests with more headers than this are refused with 431. */
 export const MAX_HEADERS = 100;
 
-/** Bodies nested deeper than this are refused: serialising them again would exhaust the stack. */
-export const MAX_JSON_DEPTH = 256;
-
 /**
- * Walks a JSON body once: too deep a nesting is refused, and so is a NUL character in any string
- * but a message's payload (which is kept as bytes): PostgreSQL's text and jsonb cannot hold one,
- * and SQLite is held to the same rule so both stores accept the same input. So are the keys of
- * prototype poisoning anywhere in it, which Fastify's parser would otherwise look for with two
- * more scans of the text.
+ * Walks a JSON body once: too deep a nesting is refused, and so are a NUL character and a lone
+ * surrogate (`\ud800` with no partner) in any string or key but a message's payload (which is kept
+ * as the bytes that came). PostgreSQL's text and jsonb cannot hold a NUL, and both stores keep text
+ * as UTF-8, which has no encoding for a lone surrogate (PostgreSQL's jsonb refuses the escape,
+ * text columns would get U+FFFD instead); SQLite is held to the same rule so both stores accept
+ * the same input. So are the keys of prototype poisoning anywhere in it, which Fastify's parser
+ * would otherwise look for with two more scans of the text.
  */
 function checkBody(body: object): void {
   const stack: Array<{ value: unknown; depth: number; path: string[]; payload: boolean }> = [{ value: body, depth: 1, path: [], payload: false }];
   while (stack.length > 0) {
     const { value, depth, path, payload } = stack.pop()!;
     if (depth > MAX_JSON_DEPTH) throw invalid(['body'], `is nested more than ${MAX_JSON_DEPTH} levels deep`);
-    if (!payload && typeof value === 'string' && value.includes('\u0000')) throw invalid(['body', ...path], 'must not contain NUL (\\u0000) characters');
+    if (!payload && typeof value === 'string') checkText(value, ['body', ...path], '');
     if (value === null || typeof value !== 'object') continue;
     for (const [key, child] of Object.entries(value)) {
-      if (!payload && key.includes('\u0000')) throw invalid(['body', ...path], 'must not contain NUL (\\u0000) characters in its keys');
+      if (!payload) checkText(key, ['body', ...path], ' in its keys');
       if (key === '__proto__' || (key === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))) {
         throw new HttpError(400, 'invalid_json', `The body has a "${key}" key that could poison prototypes; Herald refuses it.`);
       }
       stack.push({ value: child, depth: depth + 1, path: [...path, key], payload: payload || (depth === 1 && key === 'payload') });
+    }
+  }
+}
+
+function checkText(text: string, loc: string[], where: string): void {
+  if (text.includes('\u0000')) throw invalid(loc, `must not contain NUL (\\u0000) characters${where}`);
+  if (!text.isWellFormed()) throw invalid(loc, `must not contain lone surrogates (such as \\ud800 without its pair)${where}`);
+}
+
+/**
+ * A path segment or query parameter may not hold a NUL either: PostgreSQL could not even look it
+ * up. Only `%00` decodes to one (node:http refuses a raw NUL), so a URL without it costs one search.
+ */
+function checkUrl(request: FastifyRequest): void {
+  if (!request.url.includes('%00')) return;
+  for (const [part, values] of [['path', request.params], ['query', request.query]] as const) {
+    for (const [name, value] of Object.entries((values ?? {}) as Record<string, unknown>)) {
+      const texts = [name, ...(Array.isArray(value) ? value : [value])];
+      if (texts.some((text) => typeof text === 'string' && text.includes('\u0000'))) throw invalid([part, name], 'must not contain NUL (%00) characters');
     }
   }
 }
@@ -130,6 +149,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   }
   app.addHook('preValidation', (request, _reply, done) => {
     try {
+      checkUrl(request);
       emptyBodyAsObject(request);
       if (request.body !== null && typeof request.body === 'object' && !Buffer.isBuffer(request.body)) checkBody(request.body);
     } catch (error) {

@@ -1,3 +1,4 @@
+import { nestsDeeperThan } from '../core/json-depth.ts';
 import { STATUS_TEXT, type Application, type Attempt, type Delivery, type Endpoint, type EventType, type InboundEnvelope, type Message } from '../core/model.ts';
 import type { Page } from '../store/store.ts';
 import type { PagePlan } from './pagination.ts';
@@ -83,6 +84,8 @@ function decodePayload(message: Message): unknown {
   if (message.payloadErasedAt != null) return { expired: true };
   const text = Buffer.from(message.payload).toString('utf8');
   if (!message.inbound) return JSON.parse(text);
+  // A received body is anyone's bytes: too deep to write out again as JSON, it is shown as text.
+  if (nestsDeeperThan(message.payload)) return text;
   try {
     return JSON.parse(text);
   } catch {

@@ -5,7 +5,7 @@ import { StoreError } from '../store/errors.ts';
 import type { Store } from '../store/store.ts';
 import { PROVIDERS, UNVERIFIED_TYPES } from './providers/index.ts';
 import { secretHeadersOf } from './source-config.ts';
-import type { HandshakeReply, InboundRequest } from './request.ts';
+import { fail, type HandshakeReply, type InboundRequest, type Provider, type Verification } from './request.ts';
 
 export type ReceiveOutcome =
   | { kind: 'accepted'; messageId: string; duplicateOf: string | null }
@@ -28,9 +28,9 @@ const NAME = /^[a-zA-Z0-9\-_.]{1,256}$/;
 export async function receive(store: Store, publisher: Publisher, source: Source, request: InboundRequest): Promise<ReceiveOutcome> {
   const provider = PROVIDERS[source.type];
   if (!provider) throw new Error(`Source ${source.id} has an unknown type ${source.type}.`);
-  const verification = provider.verify(request, source.config);
+  const verification = verify(provider, request, source.config);
   const app = applicationOf(source);
-  const eventType = clean(provider.eventType?.(request)) ?? `${source.type}.webhook`;
+  const eventType = clean(readField(() => provider.eventType?.(request))) ?? `${source.type}.webhook`;
   const secretHeaders = secretHeadersOf(source.type, source.config, request.headers);
   const envelope: InboundEnvelope = {
     method: request.method,
@@ -48,13 +48,15 @@ export async function receive(store: Store, publisher: Publisher, source: Source
     const rejected = await publisher.record(app, input);
     return { kind: 'rejected', messageId: rejected.id, diagnosis: verification.diagnosis };
   }
-  const handshake = provider.handshake?.(request, source.config);
+  const handshake = readField(() => provider.handshake?.(request, source.config));
   if (handshake) return { kind: 'handshake', reply: handshake };
 
   // Providers retry until they see a 2xx, so the same event arrives again: its id (or, without
   // one, the body's hash) is the eventId, unique per source for as long as messages are kept.
-  const providerId = provider.eventId?.(request, source.config);
-  const eventId = providerId && NAME.test(providerId) ? providerId : `sha256-${sha256(providerId ?? request.body)}`;
+  const providerId = readField(() => provider.eventId?.(request, source.config));
+  const eventId = typeof providerId !== 'string' || providerId === ''
+    ? `sha256-${sha256(request.body)}`
+    : NAME.test(providerId) ? providerId : `sha256-${sha256(providerId)}`;
   try {
     const message = await publisher.publish(app, { ...input, eventId });
     return { kind: 'accepted', messageId: message.id, duplicateOf: null };
@@ -68,8 +70,30 @@ export async function receive(store: Store, publisher: Publisher, source: Source
 
 const sha256 = (value: string | Buffer) => createHash('sha256').update(value).digest('hex');
 
-function clean(value: string | null | undefined): string | null {
-  if (!value) return null;
+/**
+ * A provider's verdict, which is never an exception: whatever a body or its headers hold, a
+ * request that could not be checked is refused like one that failed the check, and kept.
+ */
+function verify(provider: Provider, request: InboundRequest, config: Record<string, unknown>): Verification {
+  try {
+    return provider.verify(request, config);
+  } catch (error) {
+    return fail(`Herald could not check the request: ${(error as Error).message}`);
+  }
+}
+
+/** What a provider reads from a request (an id, a type, a handshake), or null if reading it fails. */
+function readField<T>(read: () => T): T | null {
+  try {
+    return read();
+  } catch {
+    return null;
+  }
+}
+
+/** A provider's id or type made fit for a message's eventId or eventType; null when it is no string. */
+function clean(value: unknown): string | null {
+  if (typeof value !== 'string' || value === '') return null;
   if (NAME.test(value)) return value;
   const replaced = value.replace(/[^a-zA-Z0-9\-_.]/g, '_').slice(0, 256);
   return replaced || null;

@@ -331,6 +331,37 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         }
       });
 
+      it('fails a message that cannot be stored alone: the others enqueued with it are committed', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const endpoint = await store.endpoints.create(anEndpoint(app.id));
+        await store.messages.enqueue(aMessage(app.id, { eventId: 'taken' }), [endpoint.id]);
+        const good = Array.from({ length: 6 }, () => aMessage(app.id));
+        const bad = [
+          aMessage(ids('application')),
+          aMessage(app.id),
+          aMessage(app.id, { eventId: 'taken' }),
+        ];
+        // Enqueued in one turn, so each store commits them together.
+        const outcomes = await Promise.allSettled([
+          store.messages.enqueue(good[0]!, [endpoint.id]),
+          store.messages.enqueue(bad[0]!, []),
+          store.messages.enqueue(good[1]!, [endpoint.id]),
+          store.messages.enqueue(good[2]!, [endpoint.id]),
+          store.messages.enqueue(bad[1]!, [ids('endpoint')]),
+          store.messages.enqueue(good[3]!, []),
+          store.messages.enqueue(bad[2]!, [endpoint.id]),
+          store.messages.enqueue(good[4]!, [endpoint.id]),
+          store.messages.enqueue(good[5]!, [endpoint.id]),
+        ]);
+        assert.deepEqual(outcomes.map((outcome) => outcome.status), ['fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+        assert.ok(conflict((outcomes[6] as PromiseRejectedResult).reason), 'a repeated eventId is still a conflict');
+        const stored = (await store.messages.list(app.id, noFilter, page())).items.map((message) => message.id).sort();
+        assert.deepEqual(stored, [...good.map((message) => message.id), stored.find((id) => !good.some((m) => m.id === id))!].sort());
+        assert.equal(stored.length, good.length + 1, 'the good ones and the first "taken"');
+        assert.equal((await claim(store, { limit: 50 })).length, 1 + 5, 'each good message with an endpoint has its delivery');
+      });
+
       it('refuses a repeated eventId in one application and writes nothing for it', async () => {
         const store = await fresh();
         const { app, endpoint } = await queued(store, {}, { eventId: 'once' });

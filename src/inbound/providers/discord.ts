@@ -1,6 +1,6 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { missingHeader } from '../hmac-scheme.ts';
-import { fail, pass, type Provider } from '../request.ts';
+import { fail, pass, type Provider, stringAt } from '../request.ts';
 
 const keys = new Map<string, KeyObject>();
 
@@ -26,11 +26,17 @@ export const discord: Provider = {
     const ok = /^[0-9a-f]{128}$/i.test(signature) && verify(null, Buffer.concat([Buffer.from(timestamp), request.body]), keyOf(publicKey), Buffer.from(signature, 'hex'));
     return ok ? pass : fail('The X-Signature-Ed25519 signature does not match the public key: the key belongs to another application, or the body was altered.');
   },
-  eventId: (r) => (r.json as { id?: string } | null)?.id,
+  eventId: (r) => stringAt(r.json, 'id'),
   eventType: (r) => {
-    const type = (r.json as { type?: number | string } | null)?.type;
-    return type === undefined ? null : `discord.${type}`;
+    const type = interactionType(r.json);
+    return type === null ? null : `discord.${type}`;
   },
   // Discord checks an interactions URL with a PING (type 1) and expects a PONG.
-  handshake: (r) => ((r.json as { type?: number } | null)?.type === 1 ? { status: 200, body: { type: 1 } } : null),
+  handshake: (r) => (interactionType(r.json) === 1 ? { status: 200, body: { type: 1 } } : null),
 };
+
+/** The interaction's type, a small integer in what Discord sends; null for anything else. */
+function interactionType(json: unknown): number | null {
+  const type = json !== null && typeof json === 'object' && !Array.isArray(json) ? (json as { type?: unknown }).type : undefined;
+  return Number.isSafeInteger(type) ? (type as number) : null;
+}

@@ -1,5 +1,5 @@
 import { type HmacScheme, utf8, verifyHmac } from '../hmac-scheme.ts';
-import type { Provider } from '../request.ts';
+import { type Provider, stringAt } from '../request.ts';
 
 /** `X-Hub-Signature-256: sha256=<hex>` of the body. GitHub signs no timestamp. */
 const scheme: HmacScheme = {
@@ -18,5 +18,5 @@ const scheme: HmacScheme = {
 export const github: Provider = {
   verify: (request, config) => verifyHmac(scheme, request, config.secret),
   eventId: (r) => r.headers['x-github-delivery'],
-  eventType: (r) => [r.headers['x-github-event'], (r.json as { action?: string } | null)?.action].filter(Boolean).join('.'),
+  eventType: (r) => [r.headers['x-github-event'], stringAt(r.json, 'action')].filter(Boolean).join('.'),
 };

@@ -1,5 +1,5 @@
 import { type HmacScheme, utf8, verifyHmac } from '../hmac-scheme.ts';
-import type { InboundRequest, Provider } from '../request.ts';
+import { type InboundRequest, type Provider, stringAt } from '../request.ts';
 
 /** `Linear-Signature: <hex>` of the body; the signed `webhookTimestamp` (ms) in the body must be within a minute. */
 function bodyTimestamp(request: InboundRequest): number | null {
@@ -22,5 +22,5 @@ const scheme: HmacScheme = {
 export const linear: Provider = {
   verify: (request, config) => verifyHmac(scheme, request, config.secret),
   eventId: (r) => r.headers['linear-delivery'],
-  eventType: (r) => [(r.json as { type?: string } | null)?.type, (r.json as { action?: string } | null)?.action].filter(Boolean).join('.'),
+  eventType: (r) => [stringAt(r.json, 'type'), stringAt(r.json, 'action')].filter(Boolean).join('.'),
 };

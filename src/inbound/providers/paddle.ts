@@ -1,5 +1,5 @@
 import { type HmacScheme, seconds, utf8, valuesOf, verifyHmac } from '../hmac-scheme.ts';
-import type { Provider } from '../request.ts';
+import { type Provider, stringAt } from '../request.ts';
 
 /** `Paddle-Signature: ts=…;h1=…`: HMAC-SHA256 of `${ts}:${body}`, within five seconds. */
 const scheme: HmacScheme = {
@@ -16,6 +16,6 @@ const scheme: HmacScheme = {
 
 export const paddle: Provider = {
   verify: (request, config) => verifyHmac(scheme, request, config.secret),
-  eventId: (r) => (r.json as { event_id?: string } | null)?.event_id,
-  eventType: (r) => (r.json as { event_type?: string } | null)?.event_type,
+  eventId: (r) => stringAt(r.json, 'event_id'),
+  eventType: (r) => stringAt(r.json, 'event_type'),
 };

@@ -1,5 +1,5 @@
 import { type HmacScheme, seconds, utf8, verifyHmac, whsecDecoded } from '../hmac-scheme.ts';
-import type { InboundRequest, Provider } from '../request.ts';
+import { type InboundRequest, type Provider, stringAt } from '../request.ts';
 
 /** Standard Webhooks (Svix, Clerk, …): `webhook-*` or `svix-*` headers, HMAC-SHA256 keyed by the decoded `whsec_` secret. */
 const header = (r: InboundRequest, name: string) => r.headers[`webhook-${name}`] ?? r.headers[`svix-${name}`];
@@ -20,5 +20,5 @@ const scheme: HmacScheme = {
 export const standardWebhooks: Provider = {
   verify: (request, config) => verifyHmac(scheme, request, config.secret),
   eventId: (r) => header(r, 'id'),
-  eventType: (r) => (r.json as { type?: string; eventType?: string } | null)?.type ?? (r.json as { eventType?: string } | null)?.eventType,
+  eventType: (r) => stringAt(r.json, 'type') ?? stringAt(r.json, 'eventType'),
 };

@@ -1,5 +1,5 @@
 import { type HmacScheme, seconds, utf8, valuesOf, verifyHmac, whsecDecoded } from '../hmac-scheme.ts';
-import type { Provider } from '../request.ts';
+import { type Provider, stringAt } from '../request.ts';
 
 /** `Stripe-Signature: t=…,v1=…`: HMAC-SHA256 of `${t}.${body}`, keyed by the whole `whsec_` string. */
 const scheme: HmacScheme = {
@@ -18,6 +18,6 @@ const scheme: HmacScheme = {
 
 export const stripe: Provider = {
   verify: (request, config) => verifyHmac(scheme, request, config.secret),
-  eventId: (r) => (r.json as { id?: string } | null)?.id,
-  eventType: (r) => (r.json as { type?: string } | null)?.type,
+  eventId: (r) => stringAt(r.json, 'id'),
+  eventType: (r) => stringAt(r.json, 'type'),
 };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { dropSchema, postgresReachable, postgresUrl, SKIPPED_POSTGRES, uniqueSchema } from '../../../test/support/stores.ts';
+import { StoreError } from '../errors.ts';
 import { PostgresDatabase } from './database.ts';
 
 if (await postgresReachable()) {
@@ -33,6 +34,15 @@ if (await postgresReachable()) {
       const [prepared] = await db.query<{ n: number }>(
         "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'herald\\_%'", [], { durable: true });
       assert.ok(prepared!.n >= 1, 'the connection that answers holds its statements prepared by name');
+    });
+
+    it('turns a value PostgreSQL cannot hold into StoreError invalid, whatever the column type', async () => {
+      const invalid = (error: unknown) => error instanceof StoreError && error.code === 'invalid';
+      await assert.rejects(db.query('SELECT ?::text AS t', ['a\u0000b']), invalid, 'a NUL in text');
+      await assert.rejects(db.query('SELECT ?::jsonb AS j', ['{"k":"\\ud800"}']), invalid, 'a lone surrogate in jsonb');
+      await assert.rejects(db.query('SELECT ?::jsonb AS j', ['{"k":"\\u0000"}']), invalid, 'a NUL escape in jsonb');
+      await assert.rejects(db.query('SELECT ?::int AS n', ['99999999999']), invalid, 'a number out of range');
+      assert.deepEqual(await db.one('SELECT ?::text AS t', ['fine']), { t: 'fine' }, 'and the pool goes on');
     });
   });
 } else {

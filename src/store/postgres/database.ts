@@ -31,8 +31,9 @@ export interface QueryOptions {
 
 /**
  * A pg Pool with Herald's conventions: `?` placeholders, bigint as number (epoch milliseconds fit),
- * and errors turned into StoreError: unique violations into 'conflict', lost or refused
- * connections into 'unavailable' (the API answers 503 and workers back off).
+ * and errors turned into StoreError: unique violations into 'conflict', data exceptions into
+ * 'invalid', lost or refused connections into 'unavailable' (the API answers 503 and workers back
+ * off).
  */
 export class PostgresDatabase {
   readonly pool: pg.Pool;
@@ -209,6 +210,10 @@ export function translate(error: unknown): unknown {
   const code = (error as { code?: string }).code ?? '';
   const message = (error as Error).message ?? '';
   if (code === '23505') return new StoreError('conflict', message, { cause: error });
+  // Class 22, data exceptions: a value PostgreSQL cannot hold or read (a NUL in text, a lone
+  // surrogate in jsonb, a number out of range). The API refuses what it can foresee; this catches
+  // the rest as the request's fault rather than a server error.
+  if (code.startsWith('22')) return new StoreError('invalid', `PostgreSQL refused a value (SQLSTATE ${code}): ${message}`, { cause: error });
   if (UNAVAILABLE_CODES.has(code) || code.startsWith('08') || /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message)) {
     return new StoreError('unavailable', `PostgreSQL is unavailable: ${message}`, { cause: error });
   }
