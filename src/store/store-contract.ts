@@ -380,6 +380,31 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal((await store.attempts.listByMessage(message.id, { ...noFilter, status: null, statusCodeClass: null, endpointId: null }, page())).items.length, 1);
       });
 
+      it('commits a batch of results whose message or endpoint was deleted meanwhile, dropping only what went', async () => {
+        const store = await fresh();
+        const appGone = await queued(store);
+        const endpointGone = await queued(store);
+        const live = await queued(store);
+        const claimed = await claim(store);
+        const of = (message: Message) => claimed.find((d) => d.message.id === message.id)!;
+        await store.apps.delete(appGone.app.id);
+        await store.endpoints.delete(endpointGone.app.id, endpointGone.endpoint.id);
+        const anyAttempt: AttemptFilter = { ...noFilter, status: null, statusCodeClass: null, endpointId: null };
+        await store.queue.complete([
+          result(of(appGone.message), anAttempt(appGone.message, appGone.endpoint.id), { status: Status.success }),
+          result(of(endpointGone.message), anAttempt(endpointGone.message, endpointGone.endpoint.id, { status: Status.fail, responseStatusCode: 410 }), { status: Status.fail }, true),
+          result(of(live.message), anAttempt(live.message, live.endpoint.id), { status: Status.success }),
+        ]);
+        const [row] = (await store.queue.listByMessage(live.message.id, page())).items;
+        assert.equal(row!.delivery.status, Status.success);
+        assert.equal(row!.delivery.attemptCount, 1);
+        assert.equal((await store.attempts.listByMessage(live.message.id, anyAttempt, page())).items.length, 1);
+        assert.equal((await store.attempts.listByEndpoint(appGone.endpoint.id, anyAttempt, page())).items.length, 0, 'nothing is left of the deleted application');
+        assert.equal((await store.attempts.listByMessage(endpointGone.message.id, anyAttempt, page())).items.length, 1,
+          'an attempt on an endpoint deleted meanwhile stays in its message\'s history');
+        assert.equal(await store.queue.nextDueAt(), null);
+      });
+
       it('disables the endpoint when a result asks for it', async () => {
         const store = await fresh();
         const { app, endpoint, message } = await queued(store);

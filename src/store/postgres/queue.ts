@@ -65,7 +65,9 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
     },
 
     // One statement for a whole batch of results. An attempt whose message was deleted meanwhile
-    // is dropped rather than failing the batch on the foreign key.
+    // (with its application) is dropped rather than failing the batch on the foreign key. The
+    // check locks the message as the foreign key's own check would, so a deletion still under way
+    // is waited for and then seen, instead of passing the check and failing the key.
     async complete(results) {
       if (results.length === 0) return;
       const column = <T>(pick: (result: (typeof results)[number]) => T) => results.map(pick);
@@ -78,7 +80,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
              ?::int[], ?::smallint[], ?::text[], ?::int[], ?::bigint[])
              AS a(id, app_id, message_id, endpoint_id, url, status, response_status_code, response, response_duration_ms,
                trigger, failure_reason, attempt_number, created_at)
-           WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = a.message_id)
+           WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = a.message_id FOR KEY SHARE)
          ), moved AS (
            UPDATE deliveries d SET status = r.status, attempt_count = d.attempt_count + 1, trigger = ${Trigger.scheduled},
              run_at = r.run_at, next_attempt_at = r.next_attempt_at, updated_at = r.updated_at

@@ -72,29 +72,30 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
       });
     },
 
+    // Each result is its own write, so one that fails undoes only itself (see SqliteDatabase.write);
+    // they still share one transaction. An attempt whose message was deleted meanwhile (with its
+    // application) is dropped rather than failing on the foreign key.
     async complete(results) {
-      await bookkeeping(() => {
-        for (const { id, lease, attempt, next, disableEndpoint } of results) {
-          db.run(
-            `INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
-               response_duration_ms, trigger, failure_reason, attempt_number, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            attempt.id, attempt.appId, attempt.messageId, attempt.endpointId, attempt.url, attempt.status,
-            attempt.responseStatusCode, attempt.response, attempt.responseDurationMs, attempt.trigger,
-            attempt.failureReason, attempt.attemptNumber, attempt.createdAt,
-          );
-          const runAt = next.status === Status.pending ? next.runAt : attempt.createdAt;
-          db.run(
-            `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, trigger = ${Trigger.scheduled},
-               run_at = ?, next_attempt_at = ?, updated_at = ?
-             WHERE id = ? AND lease = ?`,
-            next.status, runAt, next.status === Status.pending ? runAt : null, attempt.createdAt, id, lease,
-          );
-          if (disableEndpoint) {
-            db.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', attempt.createdAt, attempt.endpointId);
-          }
+      await Promise.all(results.map(({ id, lease, attempt, next, disableEndpoint }) => bookkeeping(() => {
+        db.run(
+          `INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
+             response_duration_ms, trigger, failure_reason, attempt_number, created_at)
+           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?)`,
+          attempt.id, attempt.appId, attempt.messageId, attempt.endpointId, attempt.url, attempt.status,
+          attempt.responseStatusCode, attempt.response, attempt.responseDurationMs, attempt.trigger,
+          attempt.failureReason, attempt.attemptNumber, attempt.createdAt, attempt.messageId,
+        );
+        const runAt = next.status === Status.pending ? next.runAt : attempt.createdAt;
+        db.run(
+          `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, trigger = ${Trigger.scheduled},
+             run_at = ?, next_attempt_at = ?, updated_at = ?
+           WHERE id = ? AND lease = ?`,
+          next.status, runAt, next.status === Status.pending ? runAt : null, attempt.createdAt, id, lease,
+        );
+        if (disableEndpoint) {
+          db.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', attempt.createdAt, attempt.endpointId);
         }
-      });
+      })));
     },
 
     async release(deliveries, now) {
