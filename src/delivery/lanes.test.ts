@@ -4,7 +4,7 @@ import type { ClaimedDelivery } from '../store/store.ts';
 import { Lanes } from './lanes.ts';
 
 const delivery = (id: number, endpointId = 'ep_1'): ClaimedDelivery => ({
-  id, lease: 1, attemptNumber: 1, trigger: 0,
+  id, lease: 1, attemptNumber: 1, trigger: 0, resumeAt: null,
   message: { id: `msg_${id}`, appId: 'app_1', eventType: 'a.b', payload: new Uint8Array(), inbound: null },
   endpoint: { id: endpointId, url: 'http://127.0.0.1:1/', headers: {}, secrets: [], disabled: false },
 });

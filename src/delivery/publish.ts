@@ -86,6 +86,7 @@ async function handOver(taker: Handoff, message: Message, endpoints: readonly En
       lease: 1,
       attemptNumber: 1,
       trigger: Trigger.scheduled,
+      resumeAt: null,
       message,
       endpoint: { id: endpoint.id, url: endpoint.url, headers: endpoint.headers, secrets: endpoint.secrets, disabled: endpoint.disabled },
     });

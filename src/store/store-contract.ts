@@ -54,8 +54,8 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       status: Status.success, responseStatusCode: 200, response: 'ok', responseDurationMs: 5, trigger: Trigger.scheduled,
       failureReason: null, attemptNumber: 1, createdAt: T0, ...over,
     });
-    const result = (delivery: { id: number; lease: number }, attempt: Attempt, next: DeliveryResult['next'], disableEndpoint = false): DeliveryResult =>
-      ({ id: delivery.id, lease: delivery.lease, attempt, next, disableEndpoint });
+    const result = (delivery: { id: number; lease: number }, attempt: Attempt, next: DeliveryResult['next'], disableEndpoint = false, attemptCount = attempt.attemptNumber): DeliveryResult =>
+      ({ id: delivery.id, lease: delivery.lease, attempt, next, attemptCount, disableEndpoint });
     const noFilter: MessageFilter = { eventTypes: null, channel: null, before: null, after: null };
     const page = (limit = 50, order: 'asc' | 'desc' = 'desc', after: string | null = null) => ({ limit, order, after });
     const conflict = (error: unknown) => error instanceof StoreError && error.code === 'conflict';
@@ -439,8 +439,40 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const late = await store.endpoints.create(anEndpoint(app.id));
         await store.queue.resend(message.id, late.id, T0 + 100);
         const again = await claim(store, { now: T0 + 100 });
-        assert.deepEqual(again.map((d) => [d.attemptNumber, d.trigger]), [[1, Trigger.manual], [1, Trigger.manual]]);
+        assert.deepEqual(again.map((d) => [d.attemptNumber, d.trigger, d.resumeAt]), [[1, Trigger.manual, null], [1, Trigger.manual, null]]);
         assert.deepEqual(new Set(again.map((d) => d.endpoint.id)), new Set([endpoint.id, late.id]));
+      });
+
+      it('resends a delivery still on its retry schedule for one manual attempt, after which it goes back to its place', async () => {
+        const store = await fresh();
+        const { endpoint, message } = await queued(store);
+        const [first] = await claim(store);
+        await store.queue.complete([result(first!, anAttempt(message, endpoint.id, { status: Status.fail }), { status: Status.pending, runAt: T0 + 5000 })]);
+        await store.queue.resend(message.id, endpoint.id, T0 + 100);
+        await store.queue.resend(message.id, endpoint.id, T0 + 150);
+        const [manual, ...rest] = await claim(store, { now: T0 + 150 });
+        assert.equal(rest.length, 0);
+        assert.deepEqual([manual!.trigger, manual!.attemptNumber, manual!.resumeAt], [Trigger.manual, 2, T0 + 5000], 'resent twice, it still remembers its schedule');
+        // What a failed manual attempt reports: back to the schedule, no attempt used.
+        const failed = anAttempt(message, endpoint.id, { status: Status.fail, trigger: Trigger.manual, attemptNumber: 2, createdAt: T0 + 150 });
+        await store.queue.complete([result(manual!, failed, { status: Status.pending, runAt: T0 + 5000 }, false, 1)]);
+        const [row] = (await store.queue.listByMessage(message.id, page())).items;
+        assert.deepEqual([row!.delivery.status, row!.delivery.attemptCount, row!.delivery.nextAttemptAt], [Status.pending, 1, T0 + 5000]);
+        assert.deepEqual(await claim(store, { now: T0 + 4999 }), []);
+        const [scheduled] = await claim(store, { now: T0 + 5000 });
+        assert.deepEqual([scheduled!.trigger, scheduled!.attemptNumber, scheduled!.resumeAt], [Trigger.scheduled, 2, null]);
+      });
+
+      it('resends a delivery in flight for one manual attempt that supersedes it, due again at once if it fails', async () => {
+        const store = await fresh();
+        const { endpoint, message } = await queued(store);
+        const [inFlight] = await claim(store);
+        await store.queue.resend(message.id, endpoint.id, T0 + 100);
+        const [manual] = await claim(store, { now: T0 + 100 });
+        assert.deepEqual([manual!.trigger, manual!.attemptNumber, manual!.resumeAt], [Trigger.manual, 1, T0 + 100]);
+        await store.queue.complete([result(inFlight!, anAttempt(message, endpoint.id), { status: Status.success })]);
+        const [row] = (await store.queue.listByMessage(message.id, page())).items;
+        assert.equal(row!.delivery.status, Status.sending, 'the superseded attempt is recorded but moves nothing');
       });
 
       it('recovers only failed deliveries of the endpoint created in the range', async () => {
@@ -456,10 +488,35 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(await store.queue.recover(endpoint.id, T0 + 10, T0 + 20, T0 + 30), 1);
         const [recovered] = await claim(store, { now: T0 + 30 });
         assert.equal(recovered!.message.id, messages[1]!.id);
-        assert.equal(recovered!.trigger, Trigger.manual);
+        assert.deepEqual([recovered!.trigger, recovered!.attemptNumber, recovered!.resumeAt], [Trigger.manual, 1, null]);
         const stats = await store.queue.stats(endpoint.id, { before: null, after: null });
         assert.deepEqual(stats, { success: 0, pending: 0, sending: 1, fail: 2 });
         assert.deepEqual(await store.queue.stats(endpoint.id, { before: T0 + 10, after: null }), { success: 0, pending: 0, sending: 0, fail: 1 });
+      });
+
+      it('recovers by the message\'s creation time and leaves pending and in-flight deliveries alone', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const endpoint = await store.endpoints.create(anEndpoint(app.id));
+        const late = await store.endpoints.create(anEndpoint(app.id));
+        const [failed, waiting, inFlight] = [aMessage(app.id), aMessage(app.id), aMessage(app.id)];
+        await store.messages.enqueue(failed, [endpoint.id]);
+        // A delivery that a resend created long after its message counts from the message.
+        await store.queue.resend(failed.id, late.id, T0 + 1000);
+        for (const d of await claim(store, { now: T0 + 1000 })) {
+          await store.queue.complete([result(d, anAttempt(failed, d.endpoint.id, { status: Status.fail, createdAt: T0 + 1000 }), { status: Status.fail })]);
+        }
+        await store.messages.enqueue(inFlight, [endpoint.id, late.id]);
+        await claim(store, { now: T0 + 1000 });
+        await store.messages.enqueue(waiting, [endpoint.id, late.id]);
+        assert.equal(await store.queue.recover(late.id, T0, T0 + 1, T0 + 2000), 1);
+        assert.equal(await store.queue.recover(endpoint.id, T0, T0 + 1, T0 + 2000), 1);
+        const claimed = await claim(store, { now: T0 + 2000 });
+        const [recovered, ...others] = claimed.filter((d) => d.trigger === Trigger.manual);
+        assert.equal(others.length, 1);
+        assert.equal(recovered!.message.id, failed.id);
+        assert.deepEqual(claimed.filter((d) => d.trigger === Trigger.scheduled).map((d) => d.message.id), [waiting.id, waiting.id],
+          'the pending deliveries are still on their schedule');
       });
 
       it('lists an endpoint\'s deliveries by status, newest message first', async () => {

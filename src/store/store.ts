@@ -146,6 +146,12 @@ export interface ClaimedDelivery {
   lease: number;
   attemptNumber: number;
   trigger: Trigger;
+  /**
+   * For a manual attempt at a delivery that was still on its retry schedule when resent: when its
+   * next scheduled attempt was due, which it goes back to if the manual attempt fails. Null when a
+   * failed manual attempt ends the delivery.
+   */
+  resumeAt: number | null;
   message: Pick<Message, 'id' | 'appId' | 'eventType' | 'payload' | 'inbound'>;
   endpoint: Pick<Endpoint, 'id' | 'url' | 'headers' | 'disabled'> & { secrets: EndpointSecret[] };
 }
@@ -171,6 +177,11 @@ export interface DeliveryResult {
   lease: number;
   attempt: Attempt;
   next: DeliveryNext;
+  /**
+   * The delivery's attempt count once this result lands: one more than before, except after a
+   * manual attempt that sends the delivery back to its schedule, which uses none of it.
+   */
+  attemptCount: number;
   /** Set when the receiver answered 410 Gone. */
   disableEndpoint: boolean;
 }
@@ -206,9 +217,17 @@ export interface DeliveryQueue {
   release(deliveries: ReadonlyArray<Pick<ClaimedDelivery, 'id' | 'lease'>>, now: number): Promise<void>;
   /** When the earliest pending delivery or lease falls due, or null when the queue is idle. */
   nextDueAt(): Promise<number | null>;
-  /** Makes a message due again for one endpoint now, creating the delivery if there was none. */
+  /**
+   * Makes a message due now for one endpoint, for one manual attempt, creating the delivery if
+   * there was none. A delivery still on its retry schedule (pending or in flight) keeps its place
+   * in it (`ClaimedDelivery.resumeAt`); any other is not retried if the manual attempt fails.
+   */
   resend(messageId: string, endpointId: string, now: number): Promise<void>;
-  /** Makes failed deliveries of an endpoint whose messages fall in [since, until) due now. */
+  /**
+   * Makes the failed deliveries of an endpoint whose messages were created in [since, until) due
+   * now, each for one manual attempt that is not retried; pending and in-flight ones are left
+   * alone. Returns how many.
+   */
   recover(endpointId: string, since: number, until: number, now: number): Promise<number>;
   stats(endpointId: string, range: TimeRange): Promise<DeliveryStats>;
   listByMessage(messageId: string, page: PageRequest): Promise<Page<DestinationRow>>;

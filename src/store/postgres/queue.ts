@@ -1,6 +1,6 @@
 import { Status, Trigger } from '../../core/model.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
-import { statsConditions, toStats } from '../sql.ts';
+import { KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
@@ -34,7 +34,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
          UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
          FROM picked, messages m, endpoints e
          WHERE d.id = picked.id AND m.id = d.message_id AND e.id = d.endpoint_id
-         RETURNING d.id, d.lease, d.attempt_count, d.trigger, m.id AS message_id, m.app_id, m.event_type, m.payload, m.inbound,
+         RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, m.id AS message_id, m.app_id, m.event_type, m.payload, m.inbound,
            e.id AS endpoint_id, e.url, e.headers, e.secrets, e.disabled`,
         [request.now, limited.filter((_, i) => free[i]! <= 0), request.limit * CANDIDATES_PER_SLOT, request.defaultSlots,
           limited, free, request.limit, request.now + request.leaseMs, request.now],
@@ -47,6 +47,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
         lease: Number(row.lease),
         attemptNumber: Number(row.attempt_count) + 1,
         trigger: Number(row.trigger) as Trigger,
+        resumeAt: row.resume_at === null ? null : Number(row.resume_at),
         message: {
           id: row.message_id as string,
           appId: row.app_id as string,
@@ -82,10 +83,10 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
                trigger, failure_reason, attempt_number, created_at)
            WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = a.message_id FOR KEY SHARE)
          ), moved AS (
-           UPDATE deliveries d SET status = r.status, attempt_count = d.attempt_count + 1, trigger = ${Trigger.scheduled},
+           UPDATE deliveries d SET status = r.status, attempt_count = r.attempt_count, trigger = ${Trigger.scheduled}, resume_at = NULL,
              run_at = r.run_at, next_attempt_at = r.next_attempt_at, updated_at = r.updated_at
-           FROM unnest(?::bigint[], ?::int[], ?::smallint[], ?::bigint[], ?::bigint[], ?::bigint[])
-             AS r(id, lease, status, run_at, next_attempt_at, updated_at)
+           FROM unnest(?::bigint[], ?::int[], ?::smallint[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[])
+             AS r(id, lease, status, attempt_count, run_at, next_attempt_at, updated_at)
            WHERE d.id = r.id AND d.lease = r.lease
          )
          , disabled AS (
@@ -97,7 +98,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
           attempt((a) => a.url), attempt((a) => a.status), attempt((a) => a.responseStatusCode), attempt((a) => a.response),
           attempt((a) => a.responseDurationMs), attempt((a) => a.trigger), attempt((a) => a.failureReason),
           attempt((a) => a.attemptNumber), attempt((a) => a.createdAt),
-          column((r) => r.id), column((r) => r.lease), column((r) => r.next.status),
+          column((r) => r.id), column((r) => r.lease), column((r) => r.next.status), column((r) => r.attemptCount),
           column((r) => (r.next.status === Status.pending ? r.next.runAt : r.attempt.createdAt)),
           column((r) => (r.next.status === Status.pending ? r.next.runAt : null)),
           column((r) => r.attempt.createdAt),
@@ -122,26 +123,29 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
       return row?.at ?? null;
     },
 
+    // A delivery created by a resend counts from its message's creation, as fan-out's do, so
+    // recover and the stats find it where Svix would.
     async resend(messageId, endpointId, now) {
       await db.query(
         `WITH queued AS (
-           INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-           VALUES (?, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, ?, ?)
+           INSERT INTO deliveries AS d (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, resume_at, created_at, updated_at)
+           SELECT id, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, NULL, created_at, ? FROM messages WHERE id = ?
            ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
-             status = excluded.status, attempt_count = 0, trigger = excluded.trigger, run_at = excluded.run_at,
-             lease = deliveries.lease + 1, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at
+             status = excluded.status, trigger = excluded.trigger, run_at = excluded.run_at, lease = d.lease + 1,
+             next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at,
+             ${KEEP_PLACE_ON_SCHEDULE}
            RETURNING 1
          )
          SELECT pg_notify('herald_due', '') FROM queued`,
-        [messageId, endpointId, now, now, now, now],
+        [endpointId, now, now, now, messageId],
       );
     },
 
     async recover(endpointId, since, until, now) {
       const rows = await db.query(
         `WITH recovered AS (
-           UPDATE deliveries SET status = ${Status.pending}, attempt_count = 0, trigger = ${Trigger.manual}, run_at = ?,
-             lease = lease + 1, next_attempt_at = ?, updated_at = ?
+           UPDATE deliveries SET status = ${Status.pending}, attempt_count = 0, trigger = ${Trigger.manual}, resume_at = NULL,
+             run_at = ?, lease = lease + 1, next_attempt_at = ?, updated_at = ?
            WHERE endpoint_id = ? AND status = ${Status.fail} AND created_at >= ? AND created_at < ?
            RETURNING 1
          )

@@ -3,7 +3,7 @@ import { fullEndpoints, takeWithinSlots } from '../claim-slots.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
-import { statsConditions, toStats } from '../sql.ts';
+import { KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
 
 interface ClaimRow {
@@ -11,6 +11,7 @@ interface ClaimRow {
   lease: number;
   attempt_count: number;
   trigger: number;
+  resume_at: number | null;
   message_id: string;
   app_id: string;
   event_type: string;
@@ -49,7 +50,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
         );
         const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
         return db.all<ClaimRow>(
-          `SELECT d.id, d.lease, d.attempt_count, d.trigger, m.id AS message_id, m.app_id, m.event_type, m.payload, m.inbound,
+          `SELECT d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, m.id AS message_id, m.app_id, m.event_type, m.payload, m.inbound,
              e.id AS endpoint_id, e.url, e.headers, e.secrets, e.disabled
            FROM deliveries d JOIN messages m ON m.id = d.message_id JOIN endpoints e ON e.id = d.endpoint_id
            WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.run_at`,
@@ -65,6 +66,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
             lease: row.lease,
             attemptNumber: row.attempt_count + 1,
             trigger: row.trigger as Trigger,
+            resumeAt: row.resume_at,
             message: { id: row.message_id, appId: row.app_id, eventType: row.event_type, payload: row.payload, inbound: row.inbound === null ? null : JSON.parse(row.inbound) },
             endpoint,
           };
@@ -76,7 +78,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     // they still share one transaction. An attempt whose message was deleted meanwhile (with its
     // application) is dropped rather than failing on the foreign key.
     async complete(results) {
-      await Promise.all(results.map(({ id, lease, attempt, next, disableEndpoint }) => bookkeeping(() => {
+      await Promise.all(results.map(({ id, lease, attempt, next, attemptCount, disableEndpoint }) => bookkeeping(() => {
         db.run(
           `INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
              response_duration_ms, trigger, failure_reason, attempt_number, created_at)
@@ -87,10 +89,10 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
         );
         const runAt = next.status === Status.pending ? next.runAt : attempt.createdAt;
         db.run(
-          `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, trigger = ${Trigger.scheduled},
+          `UPDATE deliveries SET status = ?, attempt_count = ?, trigger = ${Trigger.scheduled}, resume_at = NULL,
              run_at = ?, next_attempt_at = ?, updated_at = ?
            WHERE id = ? AND lease = ?`,
-          next.status, runAt, next.status === Status.pending ? runAt : null, attempt.createdAt, id, lease,
+          next.status, attemptCount, runAt, next.status === Status.pending ? runAt : null, attempt.createdAt, id, lease,
         );
         if (disableEndpoint) {
           db.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', attempt.createdAt, attempt.endpointId);
@@ -110,15 +112,18 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
       return db.get<{ at: number | null }>('SELECT min(run_at) AS at FROM deliveries WHERE status IN (1, 3)')?.at ?? null;
     },
 
+    // A delivery created by a resend counts from its message's creation, as fan-out's do, so
+    // recover and the stats find it where Svix would.
     async resend(messageId, endpointId, now) {
       await db.write(() =>
         db.run(
-          `INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-           VALUES (?, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, ?, ?)
+          `INSERT INTO deliveries AS d (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, resume_at, created_at, updated_at)
+           SELECT id, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, NULL, created_at, ? FROM messages WHERE id = ?
            ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
-             status = excluded.status, attempt_count = 0, trigger = excluded.trigger, run_at = excluded.run_at,
-             lease = lease + 1, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at`,
-          messageId, endpointId, now, now, now, now,
+             status = excluded.status, trigger = excluded.trigger, run_at = excluded.run_at, lease = d.lease + 1,
+             next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at,
+             ${KEEP_PLACE_ON_SCHEDULE}`,
+          endpointId, now, now, now, messageId,
         ),
       );
     },
@@ -126,8 +131,8 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     recover(endpointId, since, until, now) {
       return db.write(() =>
         db.run(
-          `UPDATE deliveries SET status = ${Status.pending}, attempt_count = 0, trigger = ${Trigger.manual}, run_at = ?,
-             lease = lease + 1, next_attempt_at = ?, updated_at = ?
+          `UPDATE deliveries SET status = ${Status.pending}, attempt_count = 0, trigger = ${Trigger.manual}, resume_at = NULL,
+             run_at = ?, lease = lease + 1, next_attempt_at = ?, updated_at = ?
            WHERE endpoint_id = ? AND status = ${Status.fail} AND created_at >= ? AND created_at < ?`,
           now, now, now, endpointId, since, until,
         ),
