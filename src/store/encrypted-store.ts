@@ -27,7 +27,18 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
     ({ ...endpoint, secrets: mapSecrets(endpoint.secrets, box.seal), headers: mapValues(endpoint.headers, box.seal) });
   const openEndpoint = <E extends Pick<Endpoint, 'secrets' | 'headers'>>(endpoint: E): E =>
     ({ ...endpoint, secrets: mapSecrets(endpoint.secrets, open), headers: mapValues(endpoint.headers, open) });
-  const openClaimed = (delivery: ClaimedDelivery): ClaimedDelivery => ({ ...delivery, endpoint: openEndpoint(delivery.endpoint) });
+  // The deliveries of one endpoint in a claim share its details; they go on sharing them opened.
+  const openClaimed = (claimed: ClaimedDelivery[]): ClaimedDelivery[] => {
+    const endpoints = new Map<ClaimedDelivery['endpoint'], ClaimedDelivery['endpoint']>();
+    return claimed.map((delivery) => {
+      let endpoint = endpoints.get(delivery.endpoint);
+      if (!endpoint) {
+        endpoint = openEndpoint(delivery.endpoint);
+        endpoints.set(delivery.endpoint, endpoint);
+      }
+      return { ...delivery, endpoint };
+    });
+  };
   // A source's signing secret and URL token are credentials too.
   const mapSource = (source: Source, f: (value: string) => string): Source => ({
     ...source,
@@ -66,7 +77,7 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
     },
     queue: {
       ...store.queue,
-      claim: async (request) => (await store.queue.claim(request)).map(openClaimed),
+      claim: async (request) => openClaimed(await store.queue.claim(request)),
       listByMessage: async (messageId, page) => {
         const result = await store.queue.listByMessage(messageId, page);
         return { ...result, items: result.items.map((row) => ({ ...row, endpoint: openEndpoint(row.endpoint) })) };

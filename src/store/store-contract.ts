@@ -292,6 +292,27 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual(delivery!.endpoint, { id: endpoint.id, url: endpoint.url, headers: { 'X-A': '1' }, secrets: endpoint.secrets, disabled: false });
       });
 
+      it('carries a fanned-out message\'s payload once in a claim, shared by all its deliveries', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const endpoints: Endpoint[] = [];
+        for (let i = 0; i < 5; i++) endpoints.push(await store.endpoints.create(anEndpoint(app.id)));
+        const wide = aMessage(app.id, { payload: Buffer.alloc(10_000, 'w') });
+        const narrow = aMessage(app.id, { payload: Buffer.from('{"narrow":true}') });
+        await store.messages.enqueue(wide, endpoints.map((e) => e.id));
+        await store.messages.enqueue(narrow, endpoints.slice(0, 2).map((e) => e.id));
+        const claimed = await claim(store);
+        assert.equal(claimed.length, 7);
+        for (const message of [wide, narrow]) {
+          const mine = claimed.filter((d) => d.message.id === message.id);
+          assert.deepEqual(Buffer.from(mine[0]!.message.payload), message.payload);
+          assert.ok(mine.every((d) => d.message.payload === mine[0]!.message.payload), `the deliveries of ${message.id} share one payload`);
+        }
+        const ofFirstEndpoint = claimed.filter((d) => d.endpoint.id === endpoints[0]!.id);
+        assert.equal(ofFirstEndpoint.length, 2);
+        assert.equal(ofFirstEndpoint[0]!.endpoint, ofFirstEndpoint[1]!.endpoint, 'and the deliveries of one endpoint share its details');
+      });
+
       it('holds a claimed delivery until its lease expires, then lets it be claimed again', async () => {
         const store = await fresh();
         await queued(store);

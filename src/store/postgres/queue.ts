@@ -5,6 +5,28 @@ import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
 
+/** What each row of a claim's answer holds. */
+const [DELIVERY_ROW, MESSAGE_ROW, ENDPOINT_ROW] = [0, 1, 2];
+
+interface ClaimRow {
+  kind: number;
+  id: string | null;
+  lease: number | null;
+  attempt_count: number | null;
+  trigger: number | null;
+  resume_at: string | null;
+  message_id: string | null;
+  endpoint_id: string | null;
+  app_id: string | null;
+  event_type: string | null;
+  payload: Uint8Array | null;
+  inbound: ClaimedDelivery['message']['inbound'];
+  url: string | null;
+  headers: Record<string, string> | null;
+  secrets: ClaimedDelivery['endpoint']['secrets'] | null;
+  disabled: boolean | null;
+}
+
 /** How many due rows a claim looks at per slot it wants to fill, so busy endpoints can be skipped. */
 const CANDIDATES_PER_SLOT = 4;
 
@@ -15,10 +37,12 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
   const read: Reader = (sql, params) => db.query(sql, params);
   return {
     // One statement: lock due candidates (skipping rows other workers hold), keep at most each
-    // endpoint's free slots in due order, lease them, and return what sending needs.
+    // endpoint's free slots in due order, lease them, and return what sending needs. The leased
+    // deliveries come first, then each of their messages and endpoints once (`kind` tells the rows
+    // apart), so a fan-out's payload crosses the wire, and sits in memory, once.
     async claim(request) {
       const [limited, free] = [[...request.slots.keys()], [...request.slots.values()]];
-      const rows = await db.query(
+      const rows = await db.query<ClaimRow>(
         `WITH candidates AS (
            SELECT id, endpoint_id, run_at FROM deliveries
            WHERE status IN (1, 3) AND run_at <= ? AND NOT (endpoint_id = ANY(?::text[]))
@@ -30,38 +54,44 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            FROM candidates c LEFT JOIN unnest(?::text[], ?::int[]) AS s(endpoint_id, free) ON s.endpoint_id = c.endpoint_id
          ), picked AS (
            SELECT id FROM ranked WHERE n <= free ORDER BY run_at LIMIT ?
+         ), leased AS (
+           UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
+           FROM picked WHERE d.id = picked.id
+           RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id
          )
-         UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
-         FROM picked, messages m, endpoints e
-         WHERE d.id = picked.id AND m.id = d.message_id AND e.id = d.endpoint_id
-         RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, m.id AS message_id, m.app_id, m.event_type, m.payload, m.inbound,
-           e.id AS endpoint_id, e.url, e.headers, e.secrets, e.disabled`,
+         SELECT ${DELIVERY_ROW} AS kind, l.id, l.lease, l.attempt_count, l.trigger, l.resume_at, l.message_id, l.endpoint_id,
+           NULL AS app_id, NULL AS event_type, NULL::bytea AS payload, NULL::jsonb AS inbound,
+           NULL AS url, NULL::jsonb AS headers, NULL::jsonb AS secrets, NULL::boolean AS disabled
+         FROM leased l
+         UNION ALL
+         SELECT ${MESSAGE_ROW}, NULL, NULL, NULL, NULL, NULL, m.id, NULL, m.app_id, m.event_type, m.payload, m.inbound, NULL, NULL, NULL, NULL
+         FROM messages m WHERE m.id IN (SELECT message_id FROM leased)
+         UNION ALL
+         SELECT ${ENDPOINT_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, e.id, NULL, NULL, NULL, NULL, e.url, e.headers, e.secrets, e.disabled
+         FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM leased)`,
         [request.now, limited.filter((_, i) => free[i]! <= 0), request.limit * CANDIDATES_PER_SLOT, request.defaultSlots,
           limited, free, request.limit, request.now + request.leaseMs, request.now],
         // Not prepared: the best plan depends on how many endpoints are busy, and a prepared
         // statement may settle on one generic plan after its fifth run.
         { durable: false },
       );
-      return rows.map((row): ClaimedDelivery => ({
+      const messages = new Map<string, ClaimedDelivery['message']>();
+      const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
+      for (const row of rows) {
+        if (row.kind === MESSAGE_ROW) {
+          messages.set(row.message_id!, { id: row.message_id!, appId: row.app_id!, eventType: row.event_type!, payload: row.payload!, inbound: row.inbound });
+        } else if (row.kind === ENDPOINT_ROW) {
+          endpoints.set(row.endpoint_id!, { id: row.endpoint_id!, url: row.url!, headers: row.headers!, secrets: row.secrets!, disabled: row.disabled! });
+        }
+      }
+      return rows.filter((row) => row.kind === DELIVERY_ROW).map((row): ClaimedDelivery => ({
         id: Number(row.id),
         lease: Number(row.lease),
         attemptNumber: Number(row.attempt_count) + 1,
         trigger: Number(row.trigger) as Trigger,
         resumeAt: row.resume_at === null ? null : Number(row.resume_at),
-        message: {
-          id: row.message_id as string,
-          appId: row.app_id as string,
-          eventType: row.event_type as string,
-          payload: row.payload as Uint8Array,
-          inbound: row.inbound as ClaimedDelivery['message']['inbound'],
-        },
-        endpoint: {
-          id: row.endpoint_id as string,
-          url: row.url as string,
-          headers: row.headers as Record<string, string>,
-          secrets: row.secrets as ClaimedDelivery['endpoint']['secrets'],
-          disabled: row.disabled as boolean,
-        },
+        message: messages.get(row.message_id!)!,
+        endpoint: endpoints.get(row.endpoint_id!)!,
       }));
     },
 

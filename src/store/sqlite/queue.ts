@@ -6,18 +6,16 @@ import { messageConditions } from './messages.ts';
 import { KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
 
-interface ClaimRow {
-  id: number;
-  lease: number;
-  attempt_count: number;
-  trigger: number;
-  resume_at: number | null;
-  message_id: string;
+interface MessageRow {
+  id: string;
   app_id: string;
   event_type: string;
   payload: Uint8Array;
   inbound: string | null;
-  endpoint_id: string;
+}
+
+interface EndpointRow {
+  id: string;
   url: string;
   headers: string;
   secrets: string;
@@ -42,35 +40,37 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
         );
         const picked = takeWithinSlots(candidates, request).map(([id]) => id);
         if (picked.length === 0) return [];
-        // Lease the picked rows, then load what sending needs for all of them in one query.
-        db.run(
+        // Lease the picked rows, then load what sending needs: each message and endpoint once, however
+        // many of the deliveries share it (a fan-out's payload is read, and held, once).
+        const leased = db.tuples<[id: number, lease: number, attemptCount: number, trigger: number, resumeAt: number | null, messageId: string, endpointId: string]>(
           `UPDATE deliveries SET status = ${Status.sending}, run_at = ?, lease = lease + 1, updated_at = ?
-           WHERE id IN (SELECT value FROM json_each(?))`,
+           WHERE id IN (SELECT value FROM json_each(?))
+           RETURNING id, lease, attempt_count, trigger, resume_at, message_id, endpoint_id`,
           request.now + request.leaseMs, request.now, JSON.stringify(picked),
         );
-        const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
-        return db.all<ClaimRow>(
-          `SELECT d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, m.id AS message_id, m.app_id, m.event_type, m.payload, m.inbound,
-             e.id AS endpoint_id, e.url, e.headers, e.secrets, e.disabled
-           FROM deliveries d JOIN messages m ON m.id = d.message_id JOIN endpoints e ON e.id = d.endpoint_id
-           WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.run_at`,
-          JSON.stringify(picked),
-        ).map((row): ClaimedDelivery => {
-          let endpoint = endpoints.get(row.endpoint_id);
-          if (!endpoint) {
-            endpoint = { id: row.endpoint_id, url: row.url, headers: JSON.parse(row.headers), secrets: JSON.parse(row.secrets), disabled: row.disabled === 1 };
-            endpoints.set(row.endpoint_id, endpoint);
-          }
-          return {
-            id: row.id,
-            lease: row.lease,
-            attemptNumber: row.attempt_count + 1,
-            trigger: row.trigger as Trigger,
-            resumeAt: row.resume_at,
-            message: { id: row.message_id, appId: row.app_id, eventType: row.event_type, payload: row.payload, inbound: row.inbound === null ? null : JSON.parse(row.inbound) },
-            endpoint,
-          };
-        });
+        const messages = new Map(db.all<MessageRow>(
+          'SELECT id, app_id, event_type, payload, inbound FROM messages WHERE id IN (SELECT value FROM json_each(?))',
+          JSON.stringify([...new Set(leased.map((row) => row[5]))]),
+        ).map((row): [string, ClaimedDelivery['message']] =>
+          [row.id, { id: row.id, appId: row.app_id, eventType: row.event_type, payload: row.payload, inbound: row.inbound === null ? null : JSON.parse(row.inbound) }]));
+        const endpoints = new Map(db.all<EndpointRow>(
+          'SELECT id, url, headers, secrets, disabled FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
+          JSON.stringify([...new Set(leased.map((row) => row[6]))]),
+        ).map((row): [string, ClaimedDelivery['endpoint']] =>
+          [row.id, { id: row.id, url: row.url, headers: JSON.parse(row.headers), secrets: JSON.parse(row.secrets), disabled: row.disabled === 1 }]));
+        // In the order they were due, as the candidates came.
+        const order = new Map(picked.map((id, i) => [id, i]));
+        return leased
+          .sort((a, b) => order.get(a[0])! - order.get(b[0])!)
+          .map(([id, lease, attemptCount, trigger, resumeAt, messageId, endpointId]): ClaimedDelivery => ({
+            id,
+            lease,
+            attemptNumber: attemptCount + 1,
+            trigger: trigger as Trigger,
+            resumeAt,
+            message: messages.get(messageId)!,
+            endpoint: endpoints.get(endpointId)!,
+          }));
       });
     },
 
