@@ -79,4 +79,34 @@ await forEachStore((store) => describe(`one tenant never harms another (${store}
       await receiverB.close();
     }
   });
+
+  it('delivers to a healthy application within a second while ten endpoints of another hang', async () => {
+    const hanging = await holdingReceiver();
+    const healthy = await holdingReceiver();
+    try {
+      const env = { HERALD_MAX_IN_FLIGHT: '4', HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '5s', HERALD_LEASE: '30s' };
+      await withHerald(env, async (h) => {
+        const greedy = await h.svix.application.create({ name: 'ten hanging endpoints' });
+        for (let i = 0; i < 10; i++) await h.svix.endpoint.create(greedy.id, { url: `${hanging.url}/${i}` });
+        for (let i = 0; i < 3; i++) await h.svix.message.create(greedy.id, { eventType: 'hangs', payload: { i } });
+        // They take what they may of the send slots, and hold them until the timeout.
+        await waitFor('the hanging endpoints to hold their slots', () => hanging.held.length >= 2);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+
+        const other = await h.svix.application.create({ name: 'healthy' });
+        await h.svix.endpoint.create(other.id, { url: healthy.url });
+        const sentAt = Date.now();
+        await h.svix.message.create(other.id, { eventType: 'healthy', payload: {} });
+        await waitFor('the healthy application\'s delivery', () => healthy.held.length === 1, 3_000);
+        const tookMs = Date.now() - sentAt;
+        assert.ok(tookMs < 1_000, `the healthy application waited ${tookMs} ms`);
+        assert.ok(hanging.held.length >= 2 && hanging.held.every(({ response }) => !response.writableEnded), 'the hanging endpoints still hang');
+        healthy.answerAll(200);
+        hanging.answerAll(200);
+      });
+    } finally {
+      await hanging.close();
+      await healthy.close();
+    }
+  });
 }));

@@ -26,10 +26,10 @@ export interface Publisher {
 /** The dispatcher in this process, taking deliveries from the publisher (see Dispatcher.handoff). */
 export interface Handoff {
   leaseMs: number;
-  /** Keeps room for a delivery to this endpoint, if its lane has some. */
-  reserve(endpointId: string): boolean;
+  /** Keeps room for a delivery to this endpoint of this application, if their lanes have some. */
+  reserve(appId: string, endpointId: string): boolean;
   /** Hands over the delivery a reservation was for, once stored; null gives the room up. */
-  fill(endpointId: string, delivery: ClaimedDelivery | null): void;
+  fill(appId: string, endpointId: string, delivery: ClaimedDelivery | null): void;
 }
 
 /**
@@ -41,7 +41,7 @@ export function createPublisher(store: Store, ids: IdGenerator, clock: Clock, wa
   async function enqueue(app: Application, input: PublishInput, endpoints: readonly Endpoint[]): Promise<Message> {
     const message: Message = { id: ids('message'), appId: app.id, ...input, createdAt: clock.now() };
     const taker = handoff;
-    const leased = new Set(taker ? endpoints.filter((endpoint) => taker.reserve(endpoint.id)).map((endpoint) => endpoint.id) : []);
+    const leased = new Set(taker ? endpoints.filter((endpoint) => taker.reserve(app.id, endpoint.id)).map((endpoint) => endpoint.id) : []);
     const stored = store.messages.enqueue(
       message,
       endpoints.map((endpoint) => endpoint.id),
@@ -75,13 +75,13 @@ async function handOver(taker: Handoff, message: Message, endpoints: readonly En
   try {
     deliveryIds = await stored;
   } catch (error) {
-    for (const endpointId of leased) taker.fill(endpointId, null);
+    for (const endpointId of leased) taker.fill(message.appId, endpointId, null);
     throw error;
   }
   // After this turn, so the caller's answer goes out before the sends start.
   setImmediate(() => endpoints.forEach((endpoint, i) => {
     if (!leased.has(endpoint.id)) return;
-    taker.fill(endpoint.id, {
+    taker.fill(message.appId, endpoint.id, {
       id: deliveryIds[i]!,
       lease: 1,
       attemptNumber: 1,

@@ -48,7 +48,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       featureFlag: null, createdAt: T0, updatedAt: T0, ...over,
     });
     const claim = (store: Store, over: Partial<ClaimRequest> = {}) =>
-      store.queue.claim({ now: T0, limit: 10, leaseMs: 30_000, slots: new Map(), defaultSlots: 10, ...over });
+      store.queue.claim({ now: T0, limit: 10, leaseMs: 30_000, slots: new Map(), defaultSlots: 10, appSlots: new Map(), defaultAppSlots: 10, ...over });
     const anAttempt = (message: Message, endpointId: string, over: Partial<Attempt> = {}): Attempt => ({
       id: ids('attempt'), messageId: message.id, endpointId, appId: message.appId, url: 'https://example.com/hook',
       status: Status.success, responseStatusCode: 200, response: 'ok', responseDurationMs: 5, trigger: Trigger.scheduled,
@@ -449,6 +449,30 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(byEndpoint(quiet.id), 1);
         const more = await claim(store, { now: T0 + 10, slots: new Map(), defaultSlots: 2 });
         assert.equal(more.filter((d) => d.endpoint.id === busy.id).length, 2, 'defaultSlots caps endpoints not listed');
+      });
+
+      it('takes no more from an application than its free slots over all its endpoints, and skips one that has none', async () => {
+        const store = await fresh();
+        const apps = [await store.apps.create(anApp()), await store.apps.create(anApp()), await store.apps.create(anApp())];
+        const [full, capped, open] = apps;
+        const endpointsOf = new Map<string, Endpoint[]>();
+        for (const app of apps) {
+          const endpoints = [await store.endpoints.create(anEndpoint(app.id)), await store.endpoints.create(anEndpoint(app.id)), await store.endpoints.create(anEndpoint(app.id))];
+          endpointsOf.set(app.id, endpoints);
+          for (let i = 0; i < 2; i++) await store.messages.enqueue(aMessage(app.id, { createdAt: T0 + i }), endpoints.map((e) => e.id));
+        }
+        const busyEndpoint = endpointsOf.get(capped!.id)![0]!;
+        const taken = await claim(store, {
+          now: T0 + 10, limit: 20, defaultSlots: 10, slots: new Map([[busyEndpoint.id, 0]]),
+          appSlots: new Map([[full!.id, 0], [capped!.id, 3]]), defaultAppSlots: 4,
+        });
+        const ofApp = (app: Application) => taken.filter((d) => d.message.appId === app.id);
+        assert.equal(ofApp(full!).length, 0, 'an application with no free slot is skipped');
+        assert.equal(ofApp(capped!).length, 3, 'an application takes its free slots, from its endpoints that have some');
+        assert.ok(ofApp(capped!).every((d) => d.endpoint.id !== busyEndpoint.id));
+        assert.equal(ofApp(open!).length, 4, 'defaultAppSlots caps applications not listed');
+        const [first] = await store.messages.list(capped!.id, noFilter, page(1, 'asc')).then((p) => p.items);
+        assert.equal(ofApp(capped!).filter((d) => d.message.id === first!.id).length, 2, 'in due order');
       });
 
       it('resends a finished delivery, and creates one for an endpoint that never had it', async () => {

@@ -165,6 +165,10 @@ export interface ClaimRequest {
   slots: ReadonlyMap<string, number>;
   /** How many an endpoint not in `slots` may take. */
   defaultSlots: number;
+  /** How many more deliveries the endpoints of each busy application may take between them; 0 excludes it. */
+  appSlots: ReadonlyMap<string, number>;
+  /** How many an application not in `appSlots` may take. */
+  defaultAppSlots: number;
 }
 
 export type DeliveryNext =

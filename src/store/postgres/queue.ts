@@ -1,4 +1,5 @@
 import { Status, Trigger } from '../../core/model.ts';
+import { full } from '../claim-slots.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
 import { KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
@@ -37,23 +38,30 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
   const read: Reader = (sql, params) => db.query(sql, params);
   return {
     // One statement: lock due candidates (skipping rows other workers hold), keep at most each
-    // endpoint's free slots in due order, lease them, and return what sending needs. The leased
-    // deliveries come first, then each of their messages and endpoints once (`kind` tells the rows
-    // apart), so a fan-out's payload crosses the wire, and sits in memory, once.
+    // endpoint's free slots, then at most each application's, in due order, lease them, and return
+    // what sending needs. The leased deliveries come first, then each of their messages and
+    // endpoints once (`kind` tells the rows apart), so a fan-out's payload crosses the wire, and
+    // sits in memory, once.
     async claim(request) {
       const [limited, free] = [[...request.slots.keys()], [...request.slots.values()]];
+      const [limitedApps, freeApps] = [[...request.appSlots.keys()], [...request.appSlots.values()]];
       const rows = await db.query<ClaimRow>(
         `WITH candidates AS (
-           SELECT id, endpoint_id, run_at FROM deliveries
-           WHERE status IN (1, 3) AND run_at <= ? AND NOT (endpoint_id = ANY(?::text[]))
+           SELECT id, endpoint_id, app_id, run_at FROM deliveries
+           WHERE status IN (1, 3) AND run_at <= ? AND NOT (endpoint_id = ANY(?::text[])) AND NOT (app_id = ANY(?::text[]))
            ORDER BY run_at LIMIT ?
            FOR UPDATE SKIP LOCKED
-         ), ranked AS (
-           SELECT c.id, c.run_at, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.run_at) AS n,
+         ), by_endpoint AS (
+           SELECT c.id, c.app_id, c.run_at, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.run_at) AS n,
              coalesce(s.free, ?) AS free
            FROM candidates c LEFT JOIN unnest(?::text[], ?::int[]) AS s(endpoint_id, free) ON s.endpoint_id = c.endpoint_id
+         ), by_app AS (
+           SELECT b.id, b.run_at, row_number() OVER (PARTITION BY b.app_id ORDER BY b.run_at) AS n,
+             coalesce(s.free, ?) AS free
+           FROM by_endpoint b LEFT JOIN unnest(?::text[], ?::int[]) AS s(app_id, free) ON s.app_id = b.app_id
+           WHERE b.n <= b.free
          ), picked AS (
-           SELECT id FROM ranked WHERE n <= free ORDER BY run_at LIMIT ?
+           SELECT id FROM by_app WHERE n <= free ORDER BY run_at LIMIT ?
          ), leased AS (
            UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
            FROM picked WHERE d.id = picked.id
@@ -69,8 +77,9 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
          UNION ALL
          SELECT ${ENDPOINT_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, e.id, NULL, NULL, NULL, NULL, e.url, e.headers, e.secrets, e.disabled
          FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM leased)`,
-        [request.now, limited.filter((_, i) => free[i]! <= 0), request.limit * CANDIDATES_PER_SLOT, request.defaultSlots,
-          limited, free, request.limit, request.now + request.leaseMs, request.now],
+        [request.now, full(request.slots), full(request.appSlots), request.limit * CANDIDATES_PER_SLOT,
+          request.defaultSlots, limited, free, request.defaultAppSlots, limitedApps, freeApps,
+          request.limit, request.now + request.leaseMs, request.now],
         // Not prepared: the best plan depends on how many endpoints are busy, and a prepared
         // statement may settle on one generic plan after its fifth run.
         { durable: false },
@@ -158,8 +167,8 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
     async resend(messageId, endpointId, now) {
       await db.query(
         `WITH queued AS (
-           INSERT INTO deliveries AS d (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, resume_at, created_at, updated_at)
-           SELECT id, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, NULL, created_at, ? FROM messages WHERE id = ?
+           INSERT INTO deliveries AS d (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, resume_at, created_at, updated_at)
+           SELECT id, ?, app_id, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, NULL, created_at, ? FROM messages WHERE id = ?
            ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
              status = excluded.status, trigger = excluded.trigger, run_at = excluded.run_at, lease = d.lease + 1,
              next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at,

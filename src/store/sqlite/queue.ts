@@ -1,5 +1,5 @@
 import { Status, Trigger } from '../../core/model.ts';
-import { fullEndpoints, takeWithinSlots } from '../claim-slots.ts';
+import { full, takeWithinSlots } from '../claim-slots.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
@@ -32,11 +32,12 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
   return {
     claim(request) {
       return bookkeeping(() => {
-        const candidates = db.tuples<[id: number, endpointId: string]>(
-          `SELECT id, endpoint_id FROM deliveries
-           WHERE status IN (1, 3) AND run_at <= ? AND endpoint_id NOT IN (SELECT value FROM json_each(?))
+        const candidates = db.tuples<[id: number, endpointId: string, appId: string]>(
+          `SELECT id, endpoint_id, app_id FROM deliveries
+           WHERE status IN (1, 3) AND run_at <= ?
+             AND endpoint_id NOT IN (SELECT value FROM json_each(?)) AND app_id NOT IN (SELECT value FROM json_each(?))
            ORDER BY run_at LIMIT ?`,
-          request.now, JSON.stringify(fullEndpoints(request.slots)), request.limit * CANDIDATES_PER_SLOT,
+          request.now, JSON.stringify(full(request.slots)), JSON.stringify(full(request.appSlots)), request.limit * CANDIDATES_PER_SLOT,
         );
         const picked = takeWithinSlots(candidates, request).map(([id]) => id);
         if (picked.length === 0) return [];
@@ -117,8 +118,8 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     async resend(messageId, endpointId, now) {
       await db.write(() =>
         db.run(
-          `INSERT INTO deliveries AS d (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, resume_at, created_at, updated_at)
-           SELECT id, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, NULL, created_at, ? FROM messages WHERE id = ?
+          `INSERT INTO deliveries AS d (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, resume_at, created_at, updated_at)
+           SELECT id, ?, app_id, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, NULL, created_at, ? FROM messages WHERE id = ?
            ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
              status = excluded.status, trigger = excluded.trigger, run_at = excluded.run_at, lease = d.lease + 1,
              next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at,
