@@ -9,13 +9,14 @@ import { messageConditions } from './messages.ts';
 /** What each row of a claim's answer holds. */
 const [DELIVERY_ROW, MESSAGE_ROW, ENDPOINT_ROW] = [0, 1, 2];
 
+/** A row of a claim's answer; bigints come as numbers (see PostgresDatabase). */
 interface ClaimRow {
   kind: number;
-  id: string | null;
+  id: number | null;
   lease: number | null;
   attempt_count: number | null;
   trigger: number | null;
-  resume_at: string | null;
+  resume_at: number | null;
   message_id: string | null;
   endpoint_id: string | null;
   app_id: string | null;
@@ -94,11 +95,11 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
         }
       }
       return rows.filter((row) => row.kind === DELIVERY_ROW).map((row): ClaimedDelivery => ({
-        id: Number(row.id),
-        lease: Number(row.lease),
-        attemptNumber: Number(row.attempt_count) + 1,
-        trigger: Number(row.trigger) as Trigger,
-        resumeAt: row.resume_at === null ? null : Number(row.resume_at),
+        id: row.id!,
+        lease: row.lease!,
+        attemptNumber: row.attempt_count! + 1,
+        trigger: row.trigger as Trigger,
+        resumeAt: row.resume_at,
         message: messages.get(row.message_id!)!,
         endpoint: endpoints.get(row.endpoint_id!)!,
       }));
