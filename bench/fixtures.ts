@@ -82,11 +82,11 @@ export class RawDatabase {
       const [ids, times] = [messages.map((m) => m.id), messages.map((m) => m.createdAt)];
       await this.exec('INSERT INTO messages (id, app_id, event_type, payload, created_at) SELECT unnest($1::text[]), $2, $3, $4, unnest($5::bigint[])', [ids, appId, 'bench.prefilled', payload, times]);
       await this.exec(
-        `INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-         SELECT m.id, e.id, ${due}, m.at, 0, m.at, m.at, m.at
+        `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
+         SELECT m.id, e.id, $4, ${due}, m.at, 0, m.at, m.at, m.at
          FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS m(id, at, n) CROSS JOIN unnest($3::text[]) WITH ORDINALITY AS e(id, n)
          ORDER BY m.n, e.n`,
-        [ids, times, endpointIds],
+        [ids, times, endpointIds, appId],
       );
       return;
     }
@@ -94,10 +94,10 @@ export class RawDatabase {
     await this.exec('BEGIN');
     await this.exec("INSERT INTO messages (id, app_id, event_type, payload, created_at) SELECT value ->> 0, ?, ?, ?, value ->> 1 FROM json_each(?)", [appId, 'bench.prefilled', payload, rows]);
     await this.exec(
-      `INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-       SELECT m.value ->> 0, e.value, ${due}, m.value ->> 1, 0, m.value ->> 1, m.value ->> 1, m.value ->> 1
+      `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
+       SELECT m.value ->> 0, e.value, ?, ${due}, m.value ->> 1, 0, m.value ->> 1, m.value ->> 1, m.value ->> 1
        FROM json_each(?) AS m, json_each(?) AS e ORDER BY m.key, e.key`,
-      [rows, JSON.stringify(endpointIds)],
+      [appId, rows, JSON.stringify(endpointIds)],
     );
     await this.exec('COMMIT');
   }

@@ -75,6 +75,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     retry: { delaysMs: config.retryScheduleMs, jitter: DEFAULT_JITTER },
     maxInFlight: config.maxInFlight,
     maxInFlightPerEndpoint: config.maxInFlightPerEndpoint,
+    maxInFlightPerApp: config.maxInFlightPerApp,
     leaseMs: config.leaseMs,
     pollIntervalMs: 1_000,
     onError: (error, context) => logger.error({ err: error }, `dispatcher: ${context}`),

@@ -92,7 +92,7 @@ async function claimLatency(workspace: Workspace): Promise<number> {
     for (let i = 0; i < 6; i++) {
       const now = Date.now();
       const started = performance.now();
-      const claimed = await store.queue.claim({ now, limit: 100, leaseMs: 60_000, slots: new Map(), defaultSlots: 100 });
+      const claimed = await store.queue.claim({ now, limit: 100, leaseMs: 60_000, slots: new Map(), defaultSlots: 100, appSlots: new Map(), defaultAppSlots: 100 });
       times.push(performance.now() - started);
       await store.queue.release(claimed, now);
     }

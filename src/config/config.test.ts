@@ -42,6 +42,14 @@ describe('the config loader', () => {
     }
   });
 
+  it('lets one application hold half the send slots unless told otherwise', () => {
+    assert.equal(loadConfig([], {}).maxInFlightPerApp, 128);
+    assert.equal(loadConfig([], { HERALD_MAX_IN_FLIGHT: '10' }).maxInFlightPerApp, 5);
+    assert.equal(loadConfig([], { HERALD_MAX_IN_FLIGHT: '1' }).maxInFlightPerApp, 1);
+    assert.equal(loadConfig(['--max-in-flight-per-app', '256'], {}).maxInFlightPerApp, 256);
+    assert.throws(() => loadConfig([], { HERALD_MAX_IN_FLIGHT_PER_APP: '0' }), /HERALD_MAX_IN_FLIGHT_PER_APP.*positive integer/);
+  });
+
   it('refuses a lease no longer than the request timeout', () => {
     assert.throws(() => loadConfig([], { HERALD_LEASE: '10s', HERALD_REQUEST_TIMEOUT: '15s' }), /HERALD_LEASE/);
   });

@@ -22,6 +22,8 @@ export interface Config {
   maxPayloadBytes: number;
   maxInFlight: number;
   maxInFlightPerEndpoint: number;
+  /** Deliveries in flight at once to the endpoints of one application (half of maxInFlight unless set). */
+  maxInFlightPerApp: number;
   logLevel: string;
   /** How long a claimed delivery stays with its worker before another may take it. */
   leaseMs: number;
@@ -78,6 +80,8 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'maxPayloadBytes', flag: 'max-payload', env: 'HERALD_MAX_PAYLOAD', default: '1048576', describe: 'largest accepted request body, in bytes', parse: integer(1024, 64 * 1024 * 1024), expected: 'a byte count between 1024 and 67108864' },
   { key: 'maxInFlight', flag: 'max-in-flight', env: 'HERALD_MAX_IN_FLIGHT', default: '256', describe: 'deliveries in flight at once', parse: integer(1, 100_000), expected: 'a positive integer' },
   { key: 'maxInFlightPerEndpoint', flag: 'max-in-flight-per-endpoint', env: 'HERALD_MAX_IN_FLIGHT_PER_ENDPOINT', default: '32', describe: 'deliveries in flight at once to one endpoint', parse: integer(1, 10_000), expected: 'a positive integer' },
+  // Unset (0) becomes half of HERALD_MAX_IN_FLIGHT once that is known, so one tenant never takes every slot.
+  { key: 'maxInFlightPerApp', flag: 'max-in-flight-per-app', env: 'HERALD_MAX_IN_FLIGHT_PER_APP', default: '', describe: 'deliveries in flight at once to one application\'s endpoints (default: half of --max-in-flight)', parse: (value) => (value === '' ? 0 : integer(1, 100_000)(value)), expected: 'a positive integer' },
   { key: 'leaseMs', flag: 'lease', env: 'HERALD_LEASE', default: '45s', describe: 'how long a worker holds a claimed delivery; longer than the request timeout', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 45s' },
   { key: 'retentionMs', flag: 'retention', env: 'HERALD_RETENTION', default: '30d', describe: 'age after which messages and attempts are purged', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 30d' },
   { key: 'rateLimit', flag: 'rate-limit', env: 'HERALD_RATE_LIMIT', default: '5000', describe: 'API requests a second per token, 0 for no limit', parse: integer(0, 1_000_000), expected: 'a number of requests a second (0 for no limit)' },
@@ -130,6 +134,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     config[setting.key] = value;
   }
   const result = config as Config;
+  if (result.maxInFlightPerApp === 0) result.maxInFlightPerApp = Math.max(1, Math.floor(result.maxInFlight / 2));
   if (result.leaseMs <= result.requestTimeoutMs) {
     throw new ConfigError(`HERALD_LEASE (${result.leaseMs} ms) must be longer than HERALD_REQUEST_TIMEOUT (${result.requestTimeoutMs} ms), or a slow request would lose its lease while still running.`);
   }

@@ -140,7 +140,10 @@ export interface Delivery {
   messageId: string;
   endpointId: string;
   status: Status;
-  /** Attempts used since the delivery was created or last resent. */
+  /**
+   * Attempts used since the delivery was created or last resent; a manual attempt made while it
+   * was still on its retry schedule, and failed, uses none.
+   */
   attemptCount: number;
   /** When a pending delivery is next due; null once it succeeded or failed. */
   nextAttemptAt: number | null;

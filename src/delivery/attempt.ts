@@ -1,6 +1,6 @@
 import type { Clock, Random } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
-import { type Attempt, Status } from '../core/model.ts';
+import { type Attempt, Status, Trigger } from '../core/model.ts';
 import { nextStep, type NextStep, type RetryPolicy } from '../core/retry-policy.ts';
 import type { ClaimedDelivery, DeliveryNext, DeliveryResult } from '../store/store.ts';
 import type { HttpSender, SendResult } from './http-sender.ts';
@@ -45,6 +45,15 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
         finishedAt,
         random,
       );
+  // A failed manual attempt (resend, recover) is never retried, as in Svix. If the delivery was
+  // still on its retry schedule when resent, it goes back to it as if the attempt had not been made.
+  const failed = step.kind === 'retry' || step.kind === 'exhausted';
+  const manual = delivery.trigger === Trigger.manual;
+  const resumes = manual && failed && delivery.resumeAt !== null && result !== DISABLED;
+  let next: DeliveryNext;
+  if (resumes) next = { status: Status.pending, runAt: Math.max(delivery.resumeAt!, finishedAt) };
+  else if (manual && failed) next = { status: Status.fail };
+  else next = nextState(step, finishedAt);
   const attempt: Attempt = {
     id: ids('attempt'),
     messageId: delivery.message.id,
@@ -60,7 +69,14 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
     attemptNumber: delivery.attemptNumber,
     createdAt: startedAt,
   };
-  return { id: delivery.id, lease: delivery.lease, attempt, next: nextState(step, finishedAt), disableEndpoint: step.kind === 'gone' };
+  return {
+    id: delivery.id,
+    lease: delivery.lease,
+    attempt,
+    next,
+    attemptCount: resumes ? delivery.attemptNumber - 1 : delivery.attemptNumber,
+    disableEndpoint: step.kind === 'gone',
+  };
 }
 
 function nextState(step: NextStep, now: number): DeliveryNext {

@@ -12,6 +12,8 @@ export interface DispatcherOptions extends AttemptDependencies {
   maxInFlight: number;
   /** Requests in flight at once to one endpoint: a slow endpoint can hold no more than this. */
   maxInFlightPerEndpoint: number;
+  /** Requests in flight at once to the endpoints of one application, so one tenant cannot take every slot. */
+  maxInFlightPerApp: number;
   /** How long a claim holds a delivery; must exceed the request timeout. */
   leaseMs: number;
   /** How often an idle dispatcher looks for work it was not told about. */
@@ -31,8 +33,8 @@ const LOCKED_RETRY_MS = 10;
 
 /**
  * The one dispatcher every delivery goes through (design invariant 5): it claims due deliveries
- * under a lease into per-endpoint lanes, which send them with bounded concurrency overall and per
- * endpoint; each attempt's result goes to the store in batches, and the retry policy decides what
+ * under a lease into per-endpoint lanes, which send them with bounded concurrency overall, per
+ * application and per endpoint; each attempt's result goes to the store in batches, and the retry policy decides what
  * comes next.
  */
 export class Dispatcher {
@@ -56,6 +58,7 @@ export class Dispatcher {
     this.#results = new ResultWriter(options.store.queue, (error) => options.onError(error, 'recording delivery results'));
     this.#lanes = new Lanes({
       perEndpoint: options.maxInFlightPerEndpoint,
+      perApp: options.maxInFlightPerApp,
       total: options.maxInFlight,
       send: (delivery) => attemptDelivery(options, delivery)
         .then((result) => this.#results.write(result))
@@ -67,15 +70,15 @@ export class Dispatcher {
     });
     this.handoff = {
       leaseMs: options.leaseMs,
-      reserve: (endpointId) => this.#running !== null && !this.#stopping && this.#lanes.reserve(endpointId),
-      fill: (endpointId, delivery) => {
+      reserve: (appId, endpointId) => this.#running !== null && !this.#stopping && this.#lanes.reserve(appId, endpointId),
+      fill: (appId, endpointId, delivery) => {
         if (delivery && this.#stopping) {
           // Stopped meanwhile: the lease goes back rather than waiting out its expiry.
-          this.#lanes.fill(endpointId, null);
+          this.#lanes.fill(appId, endpointId, null);
           void options.store.queue.release([delivery], options.clock.now()).catch((error) => options.onError(error, 'giving back leases'));
           return;
         }
-        this.#lanes.fill(endpointId, delivery);
+        this.#lanes.fill(appId, endpointId, delivery);
       },
     };
   }
@@ -124,6 +127,8 @@ export class Dispatcher {
             leaseMs: this.#options.leaseMs,
             slots: this.#lanes.slots(),
             defaultSlots: this.#lanes.perEndpointHold,
+            appSlots: this.#lanes.appSlots(),
+            defaultAppSlots: this.#lanes.perAppHold,
           });
           this.#lastClaimAt = performance.now();
           this.#lastClaimFound = claimed.length > 0;

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Agent, type Dispatcher } from 'undici';
 import type { AddressPolicy } from '../core/address-policy.ts';
 import type { FailureReason } from '../core/model.ts';
@@ -66,6 +67,15 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
       }
       const blocked = blockedLiteral(url, options.addresses);
       if (blocked) return failed('blocked_address', blocked, 0);
+      // undici's own timeouts bound each wait (connect, headers, the gap between two body chunks);
+      // the deadline bounds the whole exchange, so a receiver dripping its answer a byte at a time
+      // holds a send slot no longer than one that never answers. undici takes an EventEmitter as
+      // well as an AbortSignal, which costs a fraction of one.
+      const deadline = new EventEmitter() as EventEmitter & { reason?: Error };
+      const timer = setTimeout(() => {
+        deadline.reason = new DeadlineError(options.timeoutMs);
+        deadline.emit('abort');
+      }, options.timeoutMs);
       try {
         const response = await agent.request({
           origin: url.origin,
@@ -73,6 +83,7 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
           method: (request.method ?? 'POST') as 'POST',
           headers: request.headers,
           body: request.body,
+          signal: deadline,
         });
         const body = await readCapped(response.body);
         const retryAfter = response.headers['retry-after'];
@@ -85,10 +96,22 @@ export function createHttpSender(options: HttpSenderOptions): HttpSender {
         };
       } catch (error) {
         return failed(classify(error), describe(error), elapsed());
+      } finally {
+        clearTimeout(timer);
       }
     },
     close: () => agent.close(),
   };
+}
+
+const DEADLINE_EXCEEDED = 'HERALD_DEADLINE_EXCEEDED';
+
+/** The attempt's whole exchange took longer than the request timeout. */
+class DeadlineError extends Error {
+  readonly code = DEADLINE_EXCEEDED;
+  constructor(timeoutMs: number) {
+    super(`No complete response within ${timeoutMs} ms.`);
+  }
 }
 
 function failed(failure: FailureReason, body: string, durationMs: number): SendResult {
@@ -119,6 +142,8 @@ function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
 
 const FAILURE_BY_CODE: Record<string, FailureReason> = {
   [BLOCKED_ADDRESS]: 'blocked_address',
+  [DEADLINE_EXCEEDED]: 'timeout',
+  UND_ERR_ABORTED: 'timeout', // the deadline is the only reason a send is aborted
   UND_ERR_CONNECT_TIMEOUT: 'timeout',
   UND_ERR_HEADERS_TIMEOUT: 'timeout',
   UND_ERR_BODY_TIMEOUT: 'timeout',

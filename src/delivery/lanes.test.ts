@@ -3,19 +3,19 @@ import { it } from 'node:test';
 import type { ClaimedDelivery } from '../store/store.ts';
 import { Lanes } from './lanes.ts';
 
-const delivery = (id: number, endpointId = 'ep_1'): ClaimedDelivery => ({
-  id, lease: 1, attemptNumber: 1, trigger: 0,
-  message: { id: `msg_${id}`, appId: 'app_1', eventType: 'a.b', payload: new Uint8Array(), inbound: null },
+const delivery = (id: number, endpointId = 'ep_1', appId = 'app_1'): ClaimedDelivery => ({
+  id, lease: 1, attemptNumber: 1, trigger: 0, resumeAt: null,
+  message: { id: `msg_${id}`, appId, eventType: 'a.b', payload: new Uint8Array(), inbound: null },
   endpoint: { id: endpointId, url: 'http://127.0.0.1:1/', headers: {}, secrets: [], disabled: false },
 });
 
 /** Lanes whose sends finish only when the test says so. */
-function lanes(perEndpoint: number, total: number) {
+function lanes(perEndpoint: number, total: number, perApp = total) {
   const finish: Array<() => void> = [];
   let low = 0;
   let empty = 0;
   const subject = new Lanes({
-    perEndpoint, total,
+    perEndpoint, total, perApp,
     send: () => new Promise<void>((resolve) => finish.push(resolve)),
     onLow: () => low++,
     onEmpty: () => empty++,
@@ -25,20 +25,20 @@ function lanes(perEndpoint: number, total: number) {
 
 it('reserves room for handed-over deliveries only while a lane is under half its share', () => {
   const { subject } = lanes(2, 8); // an endpoint may hold 4; reservations stop at 2
-  assert.equal(subject.reserve('ep_1'), true);
-  assert.equal(subject.reserve('ep_1'), true);
-  assert.equal(subject.reserve('ep_1'), false);
-  assert.equal(subject.reserve('ep_2'), true, 'each endpoint has its own share');
+  assert.equal(subject.reserve('app_1', 'ep_1'), true);
+  assert.equal(subject.reserve('app_1', 'ep_1'), true);
+  assert.equal(subject.reserve('app_1', 'ep_1'), false);
+  assert.equal(subject.reserve('app_1', 'ep_2'), true, 'each endpoint has its own share');
   assert.equal(subject.held, 3);
   assert.equal(subject.slots().get('ep_1'), 2, 'a claim may still fill the reserved lane to its share');
 });
 
 it('sends a filled reservation, and forgets a given-up one', async () => {
   const { subject, finish } = lanes(2, 8);
-  subject.reserve('ep_1');
-  subject.reserve('ep_1');
-  subject.fill('ep_1', delivery(1));
-  subject.fill('ep_1', null);
+  subject.reserve('app_1', 'ep_1');
+  subject.reserve('app_1', 'ep_1');
+  subject.fill('app_1', 'ep_1', delivery(1));
+  subject.fill('app_1', 'ep_1', null);
   assert.equal(finish.length, 1, 'the filled one is sent at once');
   assert.equal(subject.held, 1);
   finish[0]!();
@@ -57,8 +57,8 @@ it('asks for a claim when a lane that was over half its share comes back to half
 
 it('says when a lane that never passed half empties, apart from running low', async () => {
   const { subject, finish, low, empty } = lanes(2, 8);
-  subject.reserve('ep_1');
-  subject.fill('ep_1', delivery(1));
+  subject.reserve('app_1', 'ep_1');
+  subject.fill('app_1', 'ep_1', delivery(1));
   finish.shift()!();
   await subject.settled();
   assert.equal(low(), 0);
@@ -68,10 +68,50 @@ it('says when a lane that never passed half empties, apart from running low', as
 it('shares free slots among endpoints in turn instead of filling the first lane to its limit', () => {
   const started: string[] = [];
   const subject = new Lanes({
-    perEndpoint: 4, total: 4,
+    perEndpoint: 4, total: 4, perApp: 4,
     send: (d) => (started.push(d.endpoint.id), new Promise<void>(() => {})),
     onLow: () => {}, onEmpty: () => {},
   });
   subject.add([1, 2, 3, 4].map((id) => delivery(id, 'ep_a')).concat([5, 6, 7, 8].map((id) => delivery(id, 'ep_b'))));
   assert.deepEqual(started.sort(), ['ep_a', 'ep_a', 'ep_b', 'ep_b']);
+});
+
+it('sends no more at once for one application than its share, however many endpoints it has', () => {
+  const started: string[] = [];
+  const subject = new Lanes({
+    perEndpoint: 2, total: 8, perApp: 3,
+    send: (d) => (started.push(d.message.appId), new Promise<void>(() => {})),
+    onLow: () => {}, onEmpty: () => {},
+  });
+  subject.add(Array.from({ length: 10 }, (_, i) => delivery(i, `ep_${i}`, 'app_greedy')));
+  assert.equal(started.length, 3);
+  subject.add([delivery(20, 'ep_other', 'app_other')]);
+  assert.deepEqual(started.slice(3), ['app_other'], 'another application still gets a slot');
+});
+
+it('gives a claim nothing for an application over half its share, and the rest of it below', () => {
+  const { subject } = lanes(2, 16, 3); // an application may hold 6
+  subject.add([delivery(1, 'ep_a', 'app_1'), delivery(2, 'ep_b', 'app_1'), delivery(3, 'ep_c', 'app_1')]);
+  assert.equal(subject.appSlots().get('app_1'), 3);
+  subject.add([delivery(4, 'ep_d', 'app_1')]);
+  assert.equal(subject.appSlots().get('app_1'), 0);
+  assert.equal(subject.slots().get('ep_d'), 3, 'its endpoints\' own shares are counted apart');
+  assert.equal(subject.anyFull, true);
+});
+
+it('reserves room for handed-over deliveries only while the application is under half its share', () => {
+  const { subject } = lanes(4, 16, 2); // an application may hold 4; reservations stop at 2
+  assert.equal(subject.reserve('app_1', 'ep_a'), true);
+  assert.equal(subject.reserve('app_1', 'ep_b'), true);
+  assert.equal(subject.reserve('app_1', 'ep_c'), false);
+  assert.equal(subject.reserve('app_2', 'ep_d'), true, 'each application has its own share');
+  assert.deepEqual([...subject.slots().keys()].sort(), ['ep_a', 'ep_b', 'ep_d'], 'a refused reservation leaves no lane behind');
+});
+
+it('asks for a claim when an application that was over half its share comes back to half', async () => {
+  const { subject, finish, low } = lanes(4, 16, 1); // the application holds 2, half 1; each endpoint 8
+  subject.add([delivery(1, 'ep_a'), delivery(2, 'ep_b')]);
+  finish.shift()!();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(low(), 1);
 });

@@ -1,6 +1,15 @@
 import type { ClaimedDelivery } from '../store/store.ts';
 
+/** What one application's lanes hold between them. */
+interface Share {
+  sending: number;
+  /** Sending, waiting and reserved. */
+  holding: number;
+}
+
 interface Lane {
+  app: Share;
+  appId: string;
   waiting: ClaimedDelivery[];
   sending: number;
   /** Room kept for deliveries the publisher is storing already leased to this process. */
@@ -10,6 +19,8 @@ interface Lane {
 export interface LaneOptions {
   /** Requests in flight at once to one endpoint. */
   perEndpoint: number;
+  /** Requests in flight at once to the endpoints of one application. */
+  perApp: number;
   /** Requests in flight at once over all endpoints. */
   total: number;
   /** Sends one delivery; the lane frees its slot when the promise settles. */
@@ -23,13 +34,15 @@ export interface LaneOptions {
 /**
  * One lane per endpoint. Claimed deliveries wait in their endpoint's lane, and each lane sends at
  * most `perEndpoint` at once, so a slow endpoint only ever ties up its own slots (design
- * invariant 6). A lane holds up to twice its slots (sending plus waiting): the second half is a
- * prefetch that keeps the endpoint busy between claims, so a claim serves many sends instead of
- * one.
+ * invariant 6); the lanes of one application send at most `perApp` at once between them, so an
+ * application with many slow endpoints cannot take every slot either. A lane, or an application,
+ * holds up to twice its slots (sending plus waiting): the second half is a prefetch that keeps the
+ * endpoint busy between claims, so a claim serves many sends instead of one.
  */
 export class Lanes {
   readonly #options: LaneOptions;
   readonly #lanes = new Map<string, Lane>();
+  readonly #apps = new Map<string, Share>();
   readonly #sends = new Set<Promise<void>>();
   #held = 0;
   #sending = 0;
@@ -43,6 +56,11 @@ export class Lanes {
     return this.#options.perEndpoint * 2;
   }
 
+  /** How many deliveries the endpoints of one application may hold between them. */
+  get perAppHold(): number {
+    return this.#options.perApp * 2;
+  }
+
   /** How many deliveries all lanes may hold. */
   get totalHold(): number {
     return this.#options.total * 2;
@@ -52,9 +70,13 @@ export class Lanes {
     return this.#held;
   }
 
-  /** Whether some endpoint holds more than half its share: it has a backlog waiting in the database. */
+  /**
+   * Whether some endpoint or application holds more than half its share: it has a backlog
+   * waiting in the database.
+   */
   get anyFull(): boolean {
     for (const lane of this.#lanes.values()) if (this.#holding(lane) > this.perEndpointHold / 2) return true;
+    for (const app of this.#apps.values()) if (app.holding > this.perAppHold / 2) return true;
     return false;
   }
 
@@ -64,46 +86,62 @@ export class Lanes {
    */
   slots(): Map<string, number> {
     const slots = new Map<string, number>();
-    for (const [endpointId, lane] of this.#lanes) {
-      const holding = this.#holding(lane);
-      slots.set(endpointId, holding > this.perEndpointHold / 2 ? 0 : this.perEndpointHold - holding);
-    }
+    for (const [endpointId, lane] of this.#lanes) slots.set(endpointId, this.#free(this.#holding(lane), this.perEndpointHold));
+    return slots;
+  }
+
+  /** The same for each application that holds deliveries, over all its endpoints. */
+  appSlots(): Map<string, number> {
+    const slots = new Map<string, number>();
+    for (const [appId, app] of this.#apps) slots.set(appId, this.#free(app.holding, this.perAppHold));
     return slots;
   }
 
   add(deliveries: readonly ClaimedDelivery[]): void {
     for (const delivery of deliveries) {
-      this.#lane(delivery.endpoint.id).waiting.push(delivery);
+      const lane = this.#lane(delivery.message.appId, delivery.endpoint.id);
+      lane.waiting.push(delivery);
+      lane.app.holding++;
       this.#held++;
     }
     this.#pump();
   }
 
   /**
-   * Keeps room for one delivery to an endpoint whose lane is less than half full; an endpoint
-   * with more may have a backlog in the database, which claims serve in order.
+   * Keeps room for one delivery to an endpoint whose lane, and whose application's lanes, are
+   * less than half full; one with more may have a backlog in the database, which claims serve in
+   * order.
    */
-  reserve(endpointId: string): boolean {
+  reserve(appId: string, endpointId: string): boolean {
     if (this.#held >= this.totalHold) return false;
-    const lane = this.#lane(endpointId);
-    if (this.#holding(lane) >= this.perEndpointHold / 2) return false;
+    const lane = this.#lane(appId, endpointId);
+    if (this.#holding(lane) >= this.perEndpointHold / 2 || lane.app.holding >= this.perAppHold / 2) {
+      this.#forgetIfEmpty(endpointId, lane);
+      return false;
+    }
     lane.reserved++;
+    lane.app.holding++;
     this.#held++;
     return true;
   }
 
   /** Fills a reservation with its delivery, or gives it up (null). */
-  fill(endpointId: string, delivery: ClaimedDelivery | null): void {
-    const lane = this.#lane(endpointId);
+  fill(appId: string, endpointId: string, delivery: ClaimedDelivery | null): void {
+    const lane = this.#lane(appId, endpointId);
     lane.reserved--;
+    lane.app.holding--;
     this.#held--;
     if (delivery) this.add([delivery]);
-    else if (this.#holding(lane) === 0) this.#lanes.delete(endpointId);
+    else this.#forgetIfEmpty(endpointId, lane);
   }
 
   /** Takes every delivery still waiting (to give its lease back when stopping). */
   takeWaiting(): ClaimedDelivery[] {
-    const waiting = [...this.#lanes.values()].flatMap((lane) => lane.waiting.splice(0));
+    const waiting: ClaimedDelivery[] = [];
+    for (const lane of this.#lanes.values()) {
+      lane.app.holding -= lane.waiting.length;
+      waiting.push(...lane.waiting.splice(0));
+    }
     this.#held -= waiting.length;
     return waiting;
   }
@@ -117,13 +155,28 @@ export class Lanes {
     return lane.waiting.length + lane.sending + lane.reserved;
   }
 
-  #lane(endpointId: string): Lane {
+  #free(holding: number, hold: number): number {
+    return holding > hold / 2 ? 0 : hold - holding;
+  }
+
+  #lane(appId: string, endpointId: string): Lane {
     let lane = this.#lanes.get(endpointId);
     if (!lane) {
-      lane = { waiting: [], sending: 0, reserved: 0 };
+      let app = this.#apps.get(appId);
+      if (!app) {
+        app = { sending: 0, holding: 0 };
+        this.#apps.set(appId, app);
+      }
+      lane = { app, appId, waiting: [], sending: 0, reserved: 0 };
       this.#lanes.set(endpointId, lane);
     }
     return lane;
+  }
+
+  #forgetIfEmpty(endpointId: string, lane: Lane): void {
+    if (this.#holding(lane) > 0) return;
+    this.#lanes.delete(endpointId);
+    if (lane.app.holding === 0) this.#apps.delete(lane.appId);
   }
 
   #pump(): void {
@@ -131,7 +184,7 @@ export class Lanes {
     // endpoints with work waiting instead of filling the first lanes to their limit.
     for (const [endpointId, lane] of this.#lanes) {
       if (this.#sending >= this.#options.total) return;
-      if (lane.waiting.length === 0 || lane.sending >= this.#options.perEndpoint) continue;
+      if (lane.waiting.length === 0 || lane.sending >= this.#options.perEndpoint || lane.app.sending >= this.#options.perApp) continue;
       this.#start(endpointId, lane, lane.waiting.shift()!);
       this.#lanes.delete(endpointId);
       this.#lanes.set(endpointId, lane);
@@ -140,18 +193,21 @@ export class Lanes {
 
   #start(endpointId: string, lane: Lane, delivery: ClaimedDelivery): void {
     lane.sending++;
+    lane.app.sending++;
     this.#sending++;
     const send = this.#options.send(delivery).finally(() => {
       this.#sends.delete(send);
       lane.sending--;
+      lane.app.sending--;
+      lane.app.holding--;
       this.#sending--;
       this.#held--;
       const holding = this.#holding(lane);
-      if (holding === 0) this.#lanes.delete(endpointId);
+      this.#forgetIfEmpty(endpointId, lane);
       this.#pump();
-      // A lane back at half its share was fuller than a claim fills it to: the database may hold
-      // more for it.
-      if (holding === Math.floor(this.perEndpointHold / 2)) this.#options.onLow();
+      // A lane or an application back at half its share was fuller than a claim fills it to: the
+      // database may hold more for it.
+      if (holding === Math.floor(this.perEndpointHold / 2) || lane.app.holding === Math.floor(this.perAppHold / 2)) this.#options.onLow();
       if (this.#held === 0) this.#options.onEmpty();
     });
     this.#sends.add(send);

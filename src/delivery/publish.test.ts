@@ -26,7 +26,7 @@ async function pipeline() {
   const sender = createHttpSender({ timeoutMs: 2_000, addresses: addressPolicy(true), connectionsPerOrigin: 2 });
   const dispatcher = new Dispatcher({
     store: counted, sender, clock: systemClock, random: systemRandom, ids, retry: { delaysMs: [100], jitter: 0 },
-    maxInFlight: 8, maxInFlightPerEndpoint: 2, leaseMs: 30_000, pollIntervalMs: 60_000,
+    maxInFlight: 8, maxInFlightPerEndpoint: 2, maxInFlightPerApp: 8, leaseMs: 30_000, pollIntervalMs: 60_000,
     onError: (error) => assert.fail(error as Error),
   });
   dispatcher.start();

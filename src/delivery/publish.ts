@@ -28,10 +28,10 @@ export interface Publisher {
 /** The dispatcher in this process, taking deliveries from the publisher (see Dispatcher.handoff). */
 export interface Handoff {
   leaseMs: number;
-  /** Keeps room for a delivery to this endpoint, if its lane has some. */
-  reserve(endpointId: string): boolean;
+  /** Keeps room for a delivery to this endpoint of this application, if their lanes have some. */
+  reserve(appId: string, endpointId: string): boolean;
   /** Hands over the delivery a reservation was for, once stored; null gives the room up. */
-  fill(endpointId: string, delivery: ClaimedDelivery | null): void;
+  fill(appId: string, endpointId: string, delivery: ClaimedDelivery | null): void;
 }
 
 /**
@@ -59,7 +59,7 @@ export function createPublisher(
     const payloadExpiresAt = payloadRetentionMs != null && payloadRetentionMs < retentionMs ? createdAt + payloadRetentionMs : null;
     const message: Message = { id: ids('message'), appId: app.id, ...input, payloadExpiresAt, createdAt };
     const taker = handoff;
-    const leased = new Set(taker ? endpoints.filter((endpoint) => taker.reserve(endpoint.id)).map((endpoint) => endpoint.id) : []);
+    const leased = new Set(taker ? endpoints.filter((endpoint) => taker.reserve(app.id, endpoint.id)).map((endpoint) => endpoint.id) : []);
     const stored = store.messages.enqueue(
       message,
       endpoints.map((endpoint) => endpoint.id),
@@ -92,7 +92,7 @@ async function handOver(taker: Handoff, message: Message, endpoints: readonly En
   try {
     deliveryIds = await stored;
   } catch (error) {
-    for (const endpointId of leased) taker.fill(endpointId, null);
+    for (const endpointId of leased) taker.fill(message.appId, endpointId, null);
     throw error;
   }
   // After this turn, so the caller's answer goes out before the sends start.
@@ -100,12 +100,13 @@ async function handOver(taker: Handoff, message: Message, endpoints: readonly En
     if (!leased.has(endpoint.id)) return;
     const id = deliveryIds[i];
     // No delivery: the endpoint was deleted after the list was read.
-    if (id === null || id === undefined) return taker.fill(endpoint.id, null);
-    taker.fill(endpoint.id, {
+    if (id === null || id === undefined) return taker.fill(message.appId, endpoint.id, null);
+    taker.fill(message.appId, endpoint.id, {
       id,
       lease: 1,
       attemptNumber: 1,
       trigger: Trigger.scheduled,
+      resumeAt: null,
       message,
       endpoint: { id: endpoint.id, url: endpoint.url, headers: endpoint.headers, secrets: endpoint.secrets, disabled: endpoint.disabled },
       ...(endpoint.unavailable ? { unavailable: endpoint.unavailable } : {}),

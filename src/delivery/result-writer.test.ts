@@ -32,7 +32,7 @@ async function fixture(count: number, limits: Partial<ResultWriterLimits>) {
     const message = { id: ids('message'), appId: app.id, eventType: 'a.b', eventId: null, channels: null, payload: Buffer.from('{}'), createdAt: now };
     const [id] = await store.messages.enqueue(message, [endpoint.id], { until: now + 60_000, endpointIds: new Set([endpoint.id]) });
     results.push({
-      id: id!, lease: 1, disableEndpoint: false, next: { status: Status.success },
+      id: id!, lease: 1, disableEndpoint: false, next: { status: Status.success }, attemptCount: 1,
       attempt: {
         id: ids('attempt'), messageId: message.id, endpointId: endpoint.id, appId: app.id, url: endpoint.url, status: Status.success,
         responseStatusCode: 200, response: 'ok', responseDurationMs: 1, trigger: Trigger.scheduled, failureReason: null, attemptNumber: 1, createdAt: now,

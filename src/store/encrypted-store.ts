@@ -53,21 +53,30 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
     ({ ...inbound, headers: mapValues(inbound.headers, f, inbound.secretHeaders) });
   const sealMessage = (message: Message): Message =>
     (message.inbound?.secretHeaders?.length ? { ...message, inbound: mapInbound(message.inbound, box.seal) } : message);
-  const openClaimed = (delivery: ClaimedDelivery): ClaimedDelivery => {
-    try {
+
+  /**
+   * Opens what a claim's deliveries need. The deliveries of one endpoint share its details, and go
+   * on sharing them opened; one whose secrets (or its forwarded request's sealed headers) cannot
+   * be opened is marked `unavailable` and fails alone, never the whole claim.
+   */
+  const openClaimed = (claimed: ClaimedDelivery[]): ClaimedDelivery[] => {
+    const endpoints = new Map<ClaimedDelivery['endpoint'], ReturnType<typeof openEndpointOrMark<ClaimedDelivery['endpoint']>>>();
+    return claimed.map((delivery) => {
+      let endpoint = endpoints.get(delivery.endpoint);
+      if (!endpoint) {
+        endpoint = openEndpointOrMark(delivery.endpoint);
+        endpoints.set(delivery.endpoint, endpoint);
+      }
+      const { unavailable, ...opened } = endpoint;
+      if (unavailable) return { ...delivery, endpoint: opened, unavailable };
       const inbound = delivery.message.inbound;
-      return {
-        ...delivery,
-        endpoint: openEndpoint(delivery.endpoint),
-        ...(inbound?.secretHeaders?.length ? { message: { ...delivery.message, inbound: mapInbound(inbound, open) } } : {}),
-      };
-    } catch {
-      return {
-        ...delivery,
-        endpoint: { ...delivery.endpoint, secrets: [], headers: {} },
-        unavailable: `A secret of endpoint ${delivery.endpoint.id}, or of the request message ${delivery.message.id} forwards, ${SEALED_ELSEWHERE}.`,
-      };
-    }
+      if (!inbound?.secretHeaders?.length) return { ...delivery, endpoint: opened };
+      try {
+        return { ...delivery, endpoint: opened, message: { ...delivery.message, inbound: mapInbound(inbound, open) } };
+      } catch {
+        return { ...delivery, endpoint: opened, unavailable: `A header of the request message ${delivery.message.id} forwards ${SEALED_ELSEWHERE}.` };
+      }
+    });
   };
 
   // A source's signing secret and URL token are credentials too.
@@ -113,7 +122,7 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
     },
     queue: {
       ...store.queue,
-      claim: async (request) => (await store.queue.claim(request)).map(openClaimed),
+      claim: async (request) => openClaimed(await store.queue.claim(request)),
       listByMessage: async (messageId, page) => {
         const result = await store.queue.listByMessage(messageId, page);
         return { ...result, items: result.items.map((row) => ({ ...row, endpoint: openEndpointOrMark(row.endpoint) })) };

@@ -1,4 +1,4 @@
-import { STATUS_TEXT } from '../core/model.ts';
+import { Status, STATUS_TEXT, Trigger } from '../core/model.ts';
 import type { AttemptFilter, DeliveryStats, PageRequest } from './store.ts';
 
 /**
@@ -67,6 +67,21 @@ export function statsConditions(endpointId: string, range: { before: number | nu
     .addIf(range.after, 'created_at > ?', range.after)
     .addIf(range.before, 'created_at < ?', range.before);
 }
+
+/**
+ * What a resend's upsert sets besides making the delivery due (`d` is the delivery as it was,
+ * `excluded` the row the resend proposed). A delivery still on its retry schedule, pending or in
+ * flight, keeps its attempt count and remembers when its next scheduled attempt was due (now, for
+ * one in flight, whose result the resend supersedes); one resent again keeps what it remembered.
+ * A finished delivery starts counting again and has nothing to go back to.
+ */
+export const KEEP_PLACE_ON_SCHEDULE = `
+  resume_at = CASE
+    WHEN d.status NOT IN (${Status.pending}, ${Status.sending}) THEN NULL
+    WHEN d.trigger = ${Trigger.manual} THEN d.resume_at
+    WHEN d.status = ${Status.pending} THEN d.run_at
+    ELSE excluded.run_at END,
+  attempt_count = CASE WHEN d.status IN (${Status.pending}, ${Status.sending}) THEN d.attempt_count ELSE 0 END`;
 
 /** Sources are applications too, with `src_` ids; application listings leave them out. */
 export const NOT_A_SOURCE = "id NOT LIKE 'src\\_%' ESCAPE '\\'";

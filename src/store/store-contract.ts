@@ -48,14 +48,14 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       featureFlag: null, createdAt: T0, updatedAt: T0, ...over,
     });
     const claim = (store: Store, over: Partial<ClaimRequest> = {}) =>
-      store.queue.claim({ now: T0, limit: 10, leaseMs: 30_000, slots: new Map(), defaultSlots: 10, ...over });
+      store.queue.claim({ now: T0, limit: 10, leaseMs: 30_000, slots: new Map(), defaultSlots: 10, appSlots: new Map(), defaultAppSlots: 10, ...over });
     const anAttempt = (message: Message, endpointId: string, over: Partial<Attempt> = {}): Attempt => ({
       id: ids('attempt'), messageId: message.id, endpointId, appId: message.appId, url: 'http://127.0.0.1:9/hook',
       status: Status.success, responseStatusCode: 200, response: 'ok', responseDurationMs: 5, trigger: Trigger.scheduled,
       failureReason: null, attemptNumber: 1, createdAt: T0, ...over,
     });
-    const result = (delivery: { id: number; lease: number }, attempt: Attempt, next: DeliveryResult['next'], disableEndpoint = false): DeliveryResult =>
-      ({ id: delivery.id, lease: delivery.lease, attempt, next, disableEndpoint });
+    const result = (delivery: { id: number; lease: number }, attempt: Attempt, next: DeliveryResult['next'], disableEndpoint = false, attemptCount = attempt.attemptNumber): DeliveryResult =>
+      ({ id: delivery.id, lease: delivery.lease, attempt, next, attemptCount, disableEndpoint });
     const noFilter: MessageFilter = { eventTypes: null, channel: null, before: null, after: null };
     const page = (limit = 50, order: 'asc' | 'desc' = 'desc', after: string | null = null) => ({ limit, order, after });
     const conflict = (error: unknown) => error instanceof StoreError && error.code === 'conflict';
@@ -520,6 +520,27 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual(delivery!.endpoint, { id: endpoint.id, url: endpoint.url, headers: { 'X-A': '1' }, secrets: endpoint.secrets, disabled: false });
       });
 
+      it('carries a fanned-out message\'s payload once in a claim, shared by all its deliveries', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const endpoints: Endpoint[] = [];
+        for (let i = 0; i < 5; i++) endpoints.push(await store.endpoints.create(anEndpoint(app.id)));
+        const wide = aMessage(app.id, { payload: Buffer.alloc(10_000, 'w') });
+        const narrow = aMessage(app.id, { payload: Buffer.from('{"narrow":true}') });
+        await store.messages.enqueue(wide, endpoints.map((e) => e.id));
+        await store.messages.enqueue(narrow, endpoints.slice(0, 2).map((e) => e.id));
+        const claimed = await claim(store);
+        assert.equal(claimed.length, 7);
+        for (const message of [wide, narrow]) {
+          const mine = claimed.filter((d) => d.message.id === message.id);
+          assert.deepEqual(Buffer.from(mine[0]!.message.payload), message.payload);
+          assert.ok(mine.every((d) => d.message.payload === mine[0]!.message.payload), `the deliveries of ${message.id} share one payload`);
+        }
+        const ofFirstEndpoint = claimed.filter((d) => d.endpoint.id === endpoints[0]!.id);
+        assert.equal(ofFirstEndpoint.length, 2);
+        assert.equal(ofFirstEndpoint[0]!.endpoint, ofFirstEndpoint[1]!.endpoint, 'and the deliveries of one endpoint share its details');
+      });
+
       it('holds a claimed delivery until its lease expires, then lets it be claimed again', async () => {
         const store = await fresh();
         await queued(store);
@@ -608,6 +629,31 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal((await store.attempts.listByMessage(message.id, { ...noFilter, status: null, statusCodeClass: null, endpointId: null }, page())).items.length, 1);
       });
 
+      it('commits a batch of results whose message or endpoint was deleted meanwhile, dropping only what went', async () => {
+        const store = await fresh();
+        const appGone = await queued(store);
+        const endpointGone = await queued(store);
+        const live = await queued(store);
+        const claimed = await claim(store);
+        const of = (message: Message) => claimed.find((d) => d.message.id === message.id)!;
+        await store.apps.delete(appGone.app.id);
+        await store.endpoints.delete(endpointGone.app.id, endpointGone.endpoint.id, T0);
+        const anyAttempt: AttemptFilter = { ...noFilter, status: null, statusCodeClass: null, endpointId: null };
+        await store.queue.complete([
+          result(of(appGone.message), anAttempt(appGone.message, appGone.endpoint.id), { status: Status.success }),
+          result(of(endpointGone.message), anAttempt(endpointGone.message, endpointGone.endpoint.id, { status: Status.fail, responseStatusCode: 410 }), { status: Status.fail }, true),
+          result(of(live.message), anAttempt(live.message, live.endpoint.id), { status: Status.success }),
+        ]);
+        const [row] = (await store.queue.listByMessage(live.message.id, page())).items;
+        assert.equal(row!.delivery.status, Status.success);
+        assert.equal(row!.delivery.attemptCount, 1);
+        assert.equal((await store.attempts.listByMessage(live.message.id, anyAttempt, page())).items.length, 1);
+        assert.equal((await store.attempts.listByEndpoint(appGone.endpoint.id, anyAttempt, page())).items.length, 0, 'nothing is left of the deleted application');
+        assert.equal((await store.attempts.listByMessage(endpointGone.message.id, anyAttempt, page())).items.length, 1,
+          'an attempt on an endpoint deleted meanwhile stays in its message\'s history');
+        assert.equal(await store.queue.nextDueAt(), null);
+      });
+
       it('disables the endpoint when a result asks for it', async () => {
         const store = await fresh();
         const { app, endpoint, message } = await queued(store);
@@ -633,6 +679,30 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(more.filter((d) => d.endpoint.id === busy.id).length, 2, 'defaultSlots caps endpoints not listed');
       });
 
+      it('takes no more from an application than its free slots over all its endpoints, and skips one that has none', async () => {
+        const store = await fresh();
+        const apps = [await store.apps.create(anApp()), await store.apps.create(anApp()), await store.apps.create(anApp())];
+        const [full, capped, open] = apps;
+        const endpointsOf = new Map<string, Endpoint[]>();
+        for (const app of apps) {
+          const endpoints = [await store.endpoints.create(anEndpoint(app.id)), await store.endpoints.create(anEndpoint(app.id)), await store.endpoints.create(anEndpoint(app.id))];
+          endpointsOf.set(app.id, endpoints);
+          for (let i = 0; i < 2; i++) await store.messages.enqueue(aMessage(app.id, { createdAt: T0 + i }), endpoints.map((e) => e.id));
+        }
+        const busyEndpoint = endpointsOf.get(capped!.id)![0]!;
+        const taken = await claim(store, {
+          now: T0 + 10, limit: 20, defaultSlots: 10, slots: new Map([[busyEndpoint.id, 0]]),
+          appSlots: new Map([[full!.id, 0], [capped!.id, 3]]), defaultAppSlots: 4,
+        });
+        const ofApp = (app: Application) => taken.filter((d) => d.message.appId === app.id);
+        assert.equal(ofApp(full!).length, 0, 'an application with no free slot is skipped');
+        assert.equal(ofApp(capped!).length, 3, 'an application takes its free slots, from its endpoints that have some');
+        assert.ok(ofApp(capped!).every((d) => d.endpoint.id !== busyEndpoint.id));
+        assert.equal(ofApp(open!).length, 4, 'defaultAppSlots caps applications not listed');
+        const [first] = await store.messages.list(capped!.id, noFilter, page(1, 'asc')).then((p) => p.items);
+        assert.equal(ofApp(capped!).filter((d) => d.message.id === first!.id).length, 2, 'in due order');
+      });
+
       it('resends a finished delivery, and creates one for an endpoint that never had it', async () => {
         const store = await fresh();
         const { app, endpoint, message } = await queued(store);
@@ -642,8 +712,40 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const late = await store.endpoints.create(anEndpoint(app.id));
         await store.queue.resend(message.id, late.id, T0 + 100);
         const again = await claim(store, { now: T0 + 100 });
-        assert.deepEqual(again.map((d) => [d.attemptNumber, d.trigger]), [[1, Trigger.manual], [1, Trigger.manual]]);
+        assert.deepEqual(again.map((d) => [d.attemptNumber, d.trigger, d.resumeAt]), [[1, Trigger.manual, null], [1, Trigger.manual, null]]);
         assert.deepEqual(new Set(again.map((d) => d.endpoint.id)), new Set([endpoint.id, late.id]));
+      });
+
+      it('resends a delivery still on its retry schedule for one manual attempt, after which it goes back to its place', async () => {
+        const store = await fresh();
+        const { endpoint, message } = await queued(store);
+        const [first] = await claim(store);
+        await store.queue.complete([result(first!, anAttempt(message, endpoint.id, { status: Status.fail }), { status: Status.pending, runAt: T0 + 5000 })]);
+        await store.queue.resend(message.id, endpoint.id, T0 + 100);
+        await store.queue.resend(message.id, endpoint.id, T0 + 150);
+        const [manual, ...rest] = await claim(store, { now: T0 + 150 });
+        assert.equal(rest.length, 0);
+        assert.deepEqual([manual!.trigger, manual!.attemptNumber, manual!.resumeAt], [Trigger.manual, 2, T0 + 5000], 'resent twice, it still remembers its schedule');
+        // What a failed manual attempt reports: back to the schedule, no attempt used.
+        const failed = anAttempt(message, endpoint.id, { status: Status.fail, trigger: Trigger.manual, attemptNumber: 2, createdAt: T0 + 150 });
+        await store.queue.complete([result(manual!, failed, { status: Status.pending, runAt: T0 + 5000 }, false, 1)]);
+        const [row] = (await store.queue.listByMessage(message.id, page())).items;
+        assert.deepEqual([row!.delivery.status, row!.delivery.attemptCount, row!.delivery.nextAttemptAt], [Status.pending, 1, T0 + 5000]);
+        assert.deepEqual(await claim(store, { now: T0 + 4999 }), []);
+        const [scheduled] = await claim(store, { now: T0 + 5000 });
+        assert.deepEqual([scheduled!.trigger, scheduled!.attemptNumber, scheduled!.resumeAt], [Trigger.scheduled, 2, null]);
+      });
+
+      it('resends a delivery in flight for one manual attempt that supersedes it, due again at once if it fails', async () => {
+        const store = await fresh();
+        const { endpoint, message } = await queued(store);
+        const [inFlight] = await claim(store);
+        await store.queue.resend(message.id, endpoint.id, T0 + 100);
+        const [manual] = await claim(store, { now: T0 + 100 });
+        assert.deepEqual([manual!.trigger, manual!.attemptNumber, manual!.resumeAt], [Trigger.manual, 1, T0 + 100]);
+        await store.queue.complete([result(inFlight!, anAttempt(message, endpoint.id), { status: Status.success })]);
+        const [row] = (await store.queue.listByMessage(message.id, page())).items;
+        assert.equal(row!.delivery.status, Status.sending, 'the superseded attempt is recorded but moves nothing');
       });
 
       it('recovers only failed deliveries of the endpoint created in the range', async () => {
@@ -659,10 +761,35 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(await store.queue.recover(endpoint.id, T0 + 10, T0 + 20, T0 + 30), 1);
         const [recovered] = await claim(store, { now: T0 + 30 });
         assert.equal(recovered!.message.id, messages[1]!.id);
-        assert.equal(recovered!.trigger, Trigger.manual);
+        assert.deepEqual([recovered!.trigger, recovered!.attemptNumber, recovered!.resumeAt], [Trigger.manual, 1, null]);
         const stats = await store.queue.stats(endpoint.id, { before: null, after: null });
         assert.deepEqual(stats, { success: 0, pending: 0, sending: 1, fail: 2 });
         assert.deepEqual(await store.queue.stats(endpoint.id, { before: T0 + 10, after: null }), { success: 0, pending: 0, sending: 0, fail: 1 });
+      });
+
+      it('recovers by the message\'s creation time and leaves pending and in-flight deliveries alone', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const endpoint = await store.endpoints.create(anEndpoint(app.id));
+        const late = await store.endpoints.create(anEndpoint(app.id));
+        const [failed, waiting, inFlight] = [aMessage(app.id), aMessage(app.id), aMessage(app.id)];
+        await store.messages.enqueue(failed, [endpoint.id]);
+        // A delivery that a resend created long after its message counts from the message.
+        await store.queue.resend(failed.id, late.id, T0 + 1000);
+        for (const d of await claim(store, { now: T0 + 1000 })) {
+          await store.queue.complete([result(d, anAttempt(failed, d.endpoint.id, { status: Status.fail, createdAt: T0 + 1000 }), { status: Status.fail })]);
+        }
+        await store.messages.enqueue(inFlight, [endpoint.id, late.id]);
+        await claim(store, { now: T0 + 1000 });
+        await store.messages.enqueue(waiting, [endpoint.id, late.id]);
+        assert.equal(await store.queue.recover(late.id, T0, T0 + 1, T0 + 2000), 1);
+        assert.equal(await store.queue.recover(endpoint.id, T0, T0 + 1, T0 + 2000), 1);
+        const claimed = await claim(store, { now: T0 + 2000 });
+        const [recovered, ...others] = claimed.filter((d) => d.trigger === Trigger.manual);
+        assert.equal(others.length, 1);
+        assert.equal(recovered!.message.id, failed.id);
+        assert.deepEqual(claimed.filter((d) => d.trigger === Trigger.scheduled).map((d) => d.message.id), [waiting.id, waiting.id],
+          'the pending deliveries are still on their schedule');
       });
 
       it('lists an endpoint\'s deliveries by status, newest message first', async () => {

@@ -180,6 +180,12 @@ export interface ClaimedDelivery {
   lease: number;
   attemptNumber: number;
   trigger: Trigger;
+  /**
+   * For a manual attempt at a delivery that was still on its retry schedule when resent: when its
+   * next scheduled attempt was due, which it goes back to if the manual attempt fails. Null when a
+   * failed manual attempt ends the delivery.
+   */
+  resumeAt: number | null;
   message: Pick<Message, 'id' | 'appId' | 'eventType' | 'payload' | 'inbound'>;
   endpoint: Pick<Endpoint, 'id' | 'url' | 'headers' | 'disabled'> & { secrets: EndpointSecret[] };
   /** Why it cannot be sent, when a secret it needs could not be opened: it fails with `secret_unavailable`. */
@@ -195,6 +201,10 @@ export interface ClaimRequest {
   slots: ReadonlyMap<string, number>;
   /** How many an endpoint not in `slots` may take. */
   defaultSlots: number;
+  /** How many more deliveries the endpoints of each busy application may take between them; 0 excludes it. */
+  appSlots: ReadonlyMap<string, number>;
+  /** How many an application not in `appSlots` may take. */
+  defaultAppSlots: number;
 }
 
 export type DeliveryNext =
@@ -207,6 +217,11 @@ export interface DeliveryResult {
   lease: number;
   attempt: Attempt;
   next: DeliveryNext;
+  /**
+   * The delivery's attempt count once this result lands: one more than before, except after a
+   * manual attempt that sends the delivery back to its schedule, which uses none of it.
+   */
+  attemptCount: number;
   /** Set when the receiver answered 410 Gone. */
   disableEndpoint: boolean;
 }
@@ -243,13 +258,16 @@ export interface DeliveryQueue {
   /** When the earliest pending delivery or lease falls due, or null when the queue is idle. */
   nextDueAt(): Promise<number | null>;
   /**
-   * Makes a message due again for one endpoint now, creating the delivery if there was none. A
+   * Makes a message due now for one endpoint, for one manual attempt, creating the delivery if
+   * there was none. A delivery still on its retry schedule (pending or in flight) keeps its place
+   * in it (`ClaimedDelivery.resumeAt`); any other is not retried if the manual attempt fails. A
    * message whose payload was erased is left as it is (the API refuses to resend it).
    */
   resend(messageId: string, endpointId: string, now: number): Promise<void>;
   /**
-   * Makes failed deliveries of an endpoint whose messages fall in [since, until) due now, except
-   * those of messages whose payload was erased.
+   * Makes the failed deliveries of an endpoint whose messages were created in [since, until) due
+   * now, each for one manual attempt that is not retried; pending and in-flight ones, and those of
+   * messages whose payload was erased, are left alone. Returns how many.
    */
   recover(endpointId: string, since: number, until: number, now: number): Promise<number>;
   stats(endpointId: string, range: TimeRange): Promise<DeliveryStats>;

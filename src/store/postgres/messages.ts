@@ -94,10 +94,10 @@ function enqueueBatch(db: PostgresDatabase) {
          FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::text[], ?::bigint[], ?::bigint[])
            AS m(id, app_id, event_type, event_id, channels, payload_at, payload_length, inbound, payload_expires_at, created_at)
          ON CONFLICT (app_id, event_id) DO NOTHING
-         RETURNING id, created_at
+         RETURNING id, app_id, created_at
        ), queued AS (
-         INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-         SELECT i.id, d.endpoint_id,
+         INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
+         SELECT i.id, d.endpoint_id, i.app_id,
            CASE WHEN d.leased_until IS NULL THEN ${Status.pending} ELSE ${Status.sending} END, 0, ${Trigger.scheduled},
            coalesce(d.leased_until, i.created_at), CASE WHEN d.leased_until IS NULL THEN 0 ELSE 1 END,
            i.created_at, i.created_at, i.created_at

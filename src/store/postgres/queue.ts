@@ -1,9 +1,33 @@
 import { Status, Trigger } from '../../core/model.ts';
+import { full } from '../claim-slots.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
-import { statsConditions, toStats } from '../sql.ts';
+import { KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
+
+/** What each row of a claim's answer holds. */
+const [DELIVERY_ROW, MESSAGE_ROW, ENDPOINT_ROW] = [0, 1, 2];
+
+/** A row of a claim's answer; bigints come as numbers (see PostgresDatabase). */
+interface ClaimRow {
+  kind: number;
+  id: number | null;
+  lease: number | null;
+  attempt_count: number | null;
+  trigger: number | null;
+  resume_at: number | null;
+  message_id: string | null;
+  endpoint_id: string | null;
+  app_id: string | null;
+  event_type: string | null;
+  payload: Uint8Array | null;
+  inbound: ClaimedDelivery['message']['inbound'];
+  url: string | null;
+  headers: Record<string, string> | null;
+  secrets: ClaimedDelivery['endpoint']['secrets'] | null;
+  disabled: boolean | null;
+}
 
 /** How many due rows a claim looks at per slot it wants to fill, so busy endpoints can be skipped. */
 const CANDIDATES_PER_SLOT = 4;
@@ -15,57 +39,76 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
   const read: Reader = (sql, params) => db.query(sql, params);
   return {
     // One statement: lock due candidates (skipping rows other workers hold), keep at most each
-    // endpoint's free slots in due order, lease them, and return what sending needs.
+    // endpoint's free slots, then at most each application's, in due order, lease them, and return
+    // what sending needs. The leased deliveries come first, then each of their messages and
+    // endpoints once (`kind` tells the rows apart), so a fan-out's payload crosses the wire, and
+    // sits in memory, once.
     async claim(request) {
       const [limited, free] = [[...request.slots.keys()], [...request.slots.values()]];
-      const rows = await db.query(
+      const [limitedApps, freeApps] = [[...request.appSlots.keys()], [...request.appSlots.values()]];
+      const rows = await db.query<ClaimRow>(
         `WITH candidates AS (
-           SELECT id, endpoint_id, run_at FROM deliveries
-           WHERE status IN (1, 3) AND run_at <= ? AND NOT (endpoint_id = ANY(?::text[]))
+           SELECT id, endpoint_id, app_id, run_at FROM deliveries
+           WHERE status IN (1, 3) AND run_at <= ? AND NOT (endpoint_id = ANY(?::text[])) AND NOT (app_id = ANY(?::text[]))
            ORDER BY run_at LIMIT ?
            FOR UPDATE SKIP LOCKED
-         ), ranked AS (
-           SELECT c.id, c.run_at, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.run_at) AS n,
+         ), by_endpoint AS (
+           SELECT c.id, c.app_id, c.run_at, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.run_at) AS n,
              coalesce(s.free, ?) AS free
            FROM candidates c LEFT JOIN unnest(?::text[], ?::int[]) AS s(endpoint_id, free) ON s.endpoint_id = c.endpoint_id
+         ), by_app AS (
+           SELECT b.id, b.run_at, row_number() OVER (PARTITION BY b.app_id ORDER BY b.run_at) AS n,
+             coalesce(s.free, ?) AS free
+           FROM by_endpoint b LEFT JOIN unnest(?::text[], ?::int[]) AS s(app_id, free) ON s.app_id = b.app_id
+           WHERE b.n <= b.free
          ), picked AS (
-           SELECT id FROM ranked WHERE n <= free ORDER BY run_at LIMIT ?
+           SELECT id FROM by_app WHERE n <= free ORDER BY run_at LIMIT ?
+         ), leased AS (
+           UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
+           FROM picked WHERE d.id = picked.id
+           RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id
          )
-         UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
-         FROM picked, messages m, endpoints e
-         WHERE d.id = picked.id AND m.id = d.message_id AND e.id = d.endpoint_id
-         RETURNING d.id, d.lease, d.attempt_count, d.trigger, m.id AS message_id, m.app_id, m.event_type, m.payload, m.inbound,
-           e.id AS endpoint_id, e.url, e.headers, e.secrets, e.disabled`,
-        [request.now, limited.filter((_, i) => free[i]! <= 0), request.limit * CANDIDATES_PER_SLOT, request.defaultSlots,
-          limited, free, request.limit, request.now + request.leaseMs, request.now],
+         SELECT ${DELIVERY_ROW} AS kind, l.id, l.lease, l.attempt_count, l.trigger, l.resume_at, l.message_id, l.endpoint_id,
+           NULL AS app_id, NULL AS event_type, NULL::bytea AS payload, NULL::jsonb AS inbound,
+           NULL AS url, NULL::jsonb AS headers, NULL::jsonb AS secrets, NULL::boolean AS disabled
+         FROM leased l
+         UNION ALL
+         SELECT ${MESSAGE_ROW}, NULL, NULL, NULL, NULL, NULL, m.id, NULL, m.app_id, m.event_type, m.payload, m.inbound, NULL, NULL, NULL, NULL
+         FROM messages m WHERE m.id IN (SELECT message_id FROM leased)
+         UNION ALL
+         SELECT ${ENDPOINT_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, e.id, NULL, NULL, NULL, NULL, e.url, e.headers, e.secrets, e.disabled
+         FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM leased)`,
+        [request.now, full(request.slots), full(request.appSlots), request.limit * CANDIDATES_PER_SLOT,
+          request.defaultSlots, limited, free, request.defaultAppSlots, limitedApps, freeApps,
+          request.limit, request.now + request.leaseMs, request.now],
         // Not prepared: the best plan depends on how many endpoints are busy, and a prepared
         // statement may settle on one generic plan after its fifth run.
         { durable: false },
       );
-      return rows.map((row): ClaimedDelivery => ({
-        id: Number(row.id),
-        lease: Number(row.lease),
-        attemptNumber: Number(row.attempt_count) + 1,
-        trigger: Number(row.trigger) as Trigger,
-        message: {
-          id: row.message_id as string,
-          appId: row.app_id as string,
-          eventType: row.event_type as string,
-          payload: row.payload as Uint8Array,
-          inbound: row.inbound as ClaimedDelivery['message']['inbound'],
-        },
-        endpoint: {
-          id: row.endpoint_id as string,
-          url: row.url as string,
-          headers: row.headers as Record<string, string>,
-          secrets: row.secrets as ClaimedDelivery['endpoint']['secrets'],
-          disabled: row.disabled as boolean,
-        },
+      const messages = new Map<string, ClaimedDelivery['message']>();
+      const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
+      for (const row of rows) {
+        if (row.kind === MESSAGE_ROW) {
+          messages.set(row.message_id!, { id: row.message_id!, appId: row.app_id!, eventType: row.event_type!, payload: row.payload!, inbound: row.inbound });
+        } else if (row.kind === ENDPOINT_ROW) {
+          endpoints.set(row.endpoint_id!, { id: row.endpoint_id!, url: row.url!, headers: row.headers!, secrets: row.secrets!, disabled: row.disabled! });
+        }
+      }
+      return rows.filter((row) => row.kind === DELIVERY_ROW).map((row): ClaimedDelivery => ({
+        id: row.id!,
+        lease: row.lease!,
+        attemptNumber: row.attempt_count! + 1,
+        trigger: row.trigger as Trigger,
+        resumeAt: row.resume_at,
+        message: messages.get(row.message_id!)!,
+        endpoint: endpoints.get(row.endpoint_id!)!,
       }));
     },
 
     // One statement for a whole batch of results. An attempt whose message was deleted meanwhile
-    // is dropped rather than failing the batch on the foreign key.
+    // (with its application) is dropped rather than failing the batch on the foreign key. The
+    // check locks the message as the foreign key's own check would, so a deletion still under way
+    // is waited for and then seen, instead of passing the check and failing the key.
     async complete(results) {
       if (results.length === 0) return;
       const column = <T>(pick: (result: (typeof results)[number]) => T) => results.map(pick);
@@ -78,12 +121,12 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
              ?::int[], ?::smallint[], ?::text[], ?::int[], ?::bigint[])
              AS a(id, app_id, message_id, endpoint_id, url, status, response_status_code, response, response_duration_ms,
                trigger, failure_reason, attempt_number, created_at)
-           WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = a.message_id)
+           WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = a.message_id FOR KEY SHARE)
          ), moved AS (
-           UPDATE deliveries d SET status = r.status, attempt_count = d.attempt_count + 1, trigger = ${Trigger.scheduled},
+           UPDATE deliveries d SET status = r.status, attempt_count = r.attempt_count, trigger = ${Trigger.scheduled}, resume_at = NULL,
              run_at = r.run_at, next_attempt_at = r.next_attempt_at, updated_at = r.updated_at
-           FROM unnest(?::bigint[], ?::int[], ?::smallint[], ?::bigint[], ?::bigint[], ?::bigint[])
-             AS r(id, lease, status, run_at, next_attempt_at, updated_at)
+           FROM unnest(?::bigint[], ?::int[], ?::smallint[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[])
+             AS r(id, lease, status, attempt_count, run_at, next_attempt_at, updated_at)
            WHERE d.id = r.id AND d.lease = r.lease
          )
          , disabled AS (
@@ -95,7 +138,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
           attempt((a) => a.url), attempt((a) => a.status), attempt((a) => a.responseStatusCode), attempt((a) => a.response),
           attempt((a) => a.responseDurationMs), attempt((a) => a.trigger), attempt((a) => a.failureReason),
           attempt((a) => a.attemptNumber), attempt((a) => a.createdAt),
-          column((r) => r.id), column((r) => r.lease), column((r) => r.next.status),
+          column((r) => r.id), column((r) => r.lease), column((r) => r.next.status), column((r) => r.attemptCount),
           column((r) => (r.next.status === Status.pending ? r.next.runAt : r.attempt.createdAt)),
           column((r) => (r.next.status === Status.pending ? r.next.runAt : null)),
           column((r) => r.attempt.createdAt),
@@ -121,21 +164,24 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
     },
 
     // The message is locked FOR SHARE, so an erasure of its payload either commits first (and the
-    // message is skipped) or waits for this and then fails the delivery made due here.
+    // message is skipped) or waits for this and then fails the delivery made due here. A delivery
+    // created by a resend counts from its message's creation, as fan-out's do, so recover and the
+    // stats find it where Svix would.
     async resend(messageId, endpointId, now) {
       await db.query(
         `WITH kept AS (
-           SELECT id FROM messages WHERE id = ? AND payload_erased_at IS NULL FOR SHARE
+           SELECT id, app_id, created_at FROM messages WHERE id = ? AND payload_erased_at IS NULL FOR SHARE
          ), queued AS (
-           INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-           SELECT kept.id, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, ?, ? FROM kept
+           INSERT INTO deliveries AS d (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, resume_at, created_at, updated_at)
+           SELECT id, ?, app_id, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, NULL, created_at, ? FROM kept
            ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
-             status = excluded.status, attempt_count = 0, trigger = excluded.trigger, run_at = excluded.run_at,
-             lease = deliveries.lease + 1, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at
+             status = excluded.status, trigger = excluded.trigger, run_at = excluded.run_at, lease = d.lease + 1,
+             next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at,
+             ${KEEP_PLACE_ON_SCHEDULE}
            RETURNING 1
          )
          SELECT pg_notify('herald_due', '') FROM queued`,
-        [messageId, endpointId, now, now, now, now],
+        [messageId, endpointId, now, now, now],
       );
     },
 
@@ -147,8 +193,8 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            WHERE d.endpoint_id = ? AND d.status = ${Status.fail} AND d.created_at >= ? AND d.created_at < ? AND m.payload_erased_at IS NULL
            FOR SHARE OF m
          ), recovered AS (
-           UPDATE deliveries SET status = ${Status.pending}, attempt_count = 0, trigger = ${Trigger.manual}, run_at = ?,
-             lease = lease + 1, next_attempt_at = ?, updated_at = ?
+           UPDATE deliveries SET status = ${Status.pending}, attempt_count = 0, trigger = ${Trigger.manual}, resume_at = NULL,
+             run_at = ?, lease = lease + 1, next_attempt_at = ?, updated_at = ?
            WHERE id IN (SELECT id FROM kept) AND status = ${Status.fail}
            RETURNING 1
          )

@@ -21,9 +21,9 @@ export function sqliteMessages(db: SqliteDatabase, deleted: DeletedEndpoints): M
           if (deleted.has(endpointId)) return null;
           const leased = lease?.endpointIds.has(endpointId) ?? false;
           return db.insert(
-            `INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-             VALUES (?, ?, ?, 0, ${Trigger.scheduled}, ?, ?, ?, ?, ?)`,
-            message.id, endpointId, leased ? Status.sending : Status.pending, leased ? lease!.until : message.createdAt, leased ? 1 : 0,
+            `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
+             VALUES (?, ?, ?, ?, 0, ${Trigger.scheduled}, ?, ?, ?, ?, ?)`,
+            message.id, endpointId, message.appId, leased ? Status.sending : Status.pending, leased ? lease!.until : message.createdAt, leased ? 1 : 0,
             message.createdAt, message.createdAt, message.createdAt,
           );
         });

@@ -1,22 +1,21 @@
 import { Status, Trigger } from '../../core/model.ts';
-import { fullEndpoints, takeWithinSlots } from '../claim-slots.ts';
+import { full, takeWithinSlots } from '../claim-slots.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
-import { statsConditions, toStats } from '../sql.ts';
+import { KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
 
-interface ClaimRow {
-  id: number;
-  lease: number;
-  attempt_count: number;
-  trigger: number;
-  message_id: string;
+interface MessageRow {
+  id: string;
   app_id: string;
   event_type: string;
   payload: Uint8Array;
   inbound: string | null;
-  endpoint_id: string;
+}
+
+interface EndpointRow {
+  id: string;
   url: string;
   headers: string;
   secrets: string;
@@ -33,68 +32,73 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
   return {
     claim(request) {
       return bookkeeping(() => {
-        const candidates = db.tuples<[id: number, endpointId: string]>(
-          `SELECT id, endpoint_id FROM deliveries
-           WHERE status IN (1, 3) AND run_at <= ? AND endpoint_id NOT IN (SELECT value FROM json_each(?))
+        const candidates = db.tuples<[id: number, endpointId: string, appId: string]>(
+          `SELECT id, endpoint_id, app_id FROM deliveries
+           WHERE status IN (1, 3) AND run_at <= ?
+             AND endpoint_id NOT IN (SELECT value FROM json_each(?)) AND app_id NOT IN (SELECT value FROM json_each(?))
            ORDER BY run_at LIMIT ?`,
-          request.now, JSON.stringify(fullEndpoints(request.slots)), request.limit * CANDIDATES_PER_SLOT,
+          request.now, JSON.stringify(full(request.slots)), JSON.stringify(full(request.appSlots)), request.limit * CANDIDATES_PER_SLOT,
         );
         const picked = takeWithinSlots(candidates, request).map(([id]) => id);
         if (picked.length === 0) return [];
-        // Lease the picked rows, then load what sending needs for all of them in one query.
-        db.run(
+        // Lease the picked rows, then load what sending needs: each message and endpoint once, however
+        // many of the deliveries share it (a fan-out's payload is read, and held, once).
+        const leased = db.tuples<[id: number, lease: number, attemptCount: number, trigger: number, resumeAt: number | null, messageId: string, endpointId: string]>(
           `UPDATE deliveries SET status = ${Status.sending}, run_at = ?, lease = lease + 1, updated_at = ?
-           WHERE id IN (SELECT value FROM json_each(?))`,
+           WHERE id IN (SELECT value FROM json_each(?))
+           RETURNING id, lease, attempt_count, trigger, resume_at, message_id, endpoint_id`,
           request.now + request.leaseMs, request.now, JSON.stringify(picked),
         );
-        const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
-        return db.all<ClaimRow>(
-          `SELECT d.id, d.lease, d.attempt_count, d.trigger, m.id AS message_id, m.app_id, m.event_type, m.payload, m.inbound,
-             e.id AS endpoint_id, e.url, e.headers, e.secrets, e.disabled
-           FROM deliveries d JOIN messages m ON m.id = d.message_id JOIN endpoints e ON e.id = d.endpoint_id
-           WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.run_at`,
-          JSON.stringify(picked),
-        ).map((row): ClaimedDelivery => {
-          let endpoint = endpoints.get(row.endpoint_id);
-          if (!endpoint) {
-            endpoint = { id: row.endpoint_id, url: row.url, headers: JSON.parse(row.headers), secrets: JSON.parse(row.secrets), disabled: row.disabled === 1 };
-            endpoints.set(row.endpoint_id, endpoint);
-          }
-          return {
-            id: row.id,
-            lease: row.lease,
-            attemptNumber: row.attempt_count + 1,
-            trigger: row.trigger as Trigger,
-            message: { id: row.message_id, appId: row.app_id, eventType: row.event_type, payload: row.payload, inbound: row.inbound === null ? null : JSON.parse(row.inbound) },
-            endpoint,
-          };
-        });
+        const messages = new Map(db.all<MessageRow>(
+          'SELECT id, app_id, event_type, payload, inbound FROM messages WHERE id IN (SELECT value FROM json_each(?))',
+          JSON.stringify([...new Set(leased.map((row) => row[5]))]),
+        ).map((row): [string, ClaimedDelivery['message']] =>
+          [row.id, { id: row.id, appId: row.app_id, eventType: row.event_type, payload: row.payload, inbound: row.inbound === null ? null : JSON.parse(row.inbound) }]));
+        const endpoints = new Map(db.all<EndpointRow>(
+          'SELECT id, url, headers, secrets, disabled FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
+          JSON.stringify([...new Set(leased.map((row) => row[6]))]),
+        ).map((row): [string, ClaimedDelivery['endpoint']] =>
+          [row.id, { id: row.id, url: row.url, headers: JSON.parse(row.headers), secrets: JSON.parse(row.secrets), disabled: row.disabled === 1 }]));
+        // In the order they were due, as the candidates came.
+        const order = new Map(picked.map((id, i) => [id, i]));
+        return leased
+          .sort((a, b) => order.get(a[0])! - order.get(b[0])!)
+          .map(([id, lease, attemptCount, trigger, resumeAt, messageId, endpointId]): ClaimedDelivery => ({
+            id,
+            lease,
+            attemptNumber: attemptCount + 1,
+            trigger: trigger as Trigger,
+            resumeAt,
+            message: messages.get(messageId)!,
+            endpoint: endpoints.get(endpointId)!,
+          }));
       });
     },
 
+    // Each result is its own write, so one that fails undoes only itself (see SqliteDatabase.write);
+    // they still share one transaction. An attempt whose message was deleted meanwhile (with its
+    // application) is dropped rather than failing on the foreign key.
     async complete(results) {
-      await bookkeeping(() => {
-        for (const { id, lease, attempt, next, disableEndpoint } of results) {
-          db.run(
-            `INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
-               response_duration_ms, trigger, failure_reason, attempt_number, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            attempt.id, attempt.appId, attempt.messageId, attempt.endpointId, attempt.url, attempt.status,
-            attempt.responseStatusCode, attempt.response, attempt.responseDurationMs, attempt.trigger,
-            attempt.failureReason, attempt.attemptNumber, attempt.createdAt,
-          );
-          const runAt = next.status === Status.pending ? next.runAt : attempt.createdAt;
-          db.run(
-            `UPDATE deliveries SET status = ?, attempt_count = attempt_count + 1, trigger = ${Trigger.scheduled},
-               run_at = ?, next_attempt_at = ?, updated_at = ?
-             WHERE id = ? AND lease = ?`,
-            next.status, runAt, next.status === Status.pending ? runAt : null, attempt.createdAt, id, lease,
-          );
-          if (disableEndpoint) {
-            db.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', attempt.createdAt, attempt.endpointId);
-          }
+      await Promise.all(results.map(({ id, lease, attempt, next, attemptCount, disableEndpoint }) => bookkeeping(() => {
+        db.run(
+          `INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
+             response_duration_ms, trigger, failure_reason, attempt_number, created_at)
+           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?)`,
+          attempt.id, attempt.appId, attempt.messageId, attempt.endpointId, attempt.url, attempt.status,
+          attempt.responseStatusCode, attempt.response, attempt.responseDurationMs, attempt.trigger,
+          attempt.failureReason, attempt.attemptNumber, attempt.createdAt, attempt.messageId,
+        );
+        const runAt = next.status === Status.pending ? next.runAt : attempt.createdAt;
+        db.run(
+          `UPDATE deliveries SET status = ?, attempt_count = ?, trigger = ${Trigger.scheduled}, resume_at = NULL,
+             run_at = ?, next_attempt_at = ?, updated_at = ?
+           WHERE id = ? AND lease = ?`,
+          next.status, attemptCount, runAt, next.status === Status.pending ? runAt : null, attempt.createdAt, id, lease,
+        );
+        if (disableEndpoint) {
+          db.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', attempt.createdAt, attempt.endpointId);
         }
-      });
+      })));
     },
 
     async release(deliveries, now) {
@@ -109,16 +113,18 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
       return db.get<{ at: number | null }>('SELECT min(run_at) AS at FROM deliveries WHERE status IN (1, 3)')?.at ?? null;
     },
 
+    // A delivery created by a resend counts from its message's creation, as fan-out's do, so
+    // recover and the stats find it where Svix would.
     async resend(messageId, endpointId, now) {
       await db.write(() =>
         db.run(
-          `INSERT INTO deliveries (message_id, endpoint_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-           SELECT ?, ?, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, ?, ?
-           WHERE EXISTS (SELECT 1 FROM messages WHERE id = ? AND payload_erased_at IS NULL)
+          `INSERT INTO deliveries AS d (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, resume_at, created_at, updated_at)
+           SELECT id, ?, app_id, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, NULL, created_at, ? FROM messages WHERE id = ? AND payload_erased_at IS NULL
            ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
-             status = excluded.status, attempt_count = 0, trigger = excluded.trigger, run_at = excluded.run_at,
-             lease = lease + 1, next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at`,
-          messageId, endpointId, now, now, now, now, messageId,
+             status = excluded.status, trigger = excluded.trigger, run_at = excluded.run_at, lease = d.lease + 1,
+             next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at,
+             ${KEEP_PLACE_ON_SCHEDULE}`,
+          endpointId, now, now, now, messageId,
         ),
       );
     },
@@ -126,8 +132,8 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     recover(endpointId, since, until, now) {
       return db.write(() =>
         db.run(
-          `UPDATE deliveries SET status = ${Status.pending}, attempt_count = 0, trigger = ${Trigger.manual}, run_at = ?,
-             lease = lease + 1, next_attempt_at = ?, updated_at = ?
+          `UPDATE deliveries SET status = ${Status.pending}, attempt_count = 0, trigger = ${Trigger.manual}, resume_at = NULL,
+             run_at = ?, lease = lease + 1, next_attempt_at = ?, updated_at = ?
            WHERE endpoint_id = ? AND status = ${Status.fail} AND created_at >= ? AND created_at < ?
              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.id = deliveries.message_id AND m.payload_erased_at IS NOT NULL)`,
           now, now, now, endpointId, since, until,

@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describe, it } from 'node:test';
+import { MessageStatus } from 'svix';
+import { startTestHerald, type TestHerald } from './support/herald.ts';
+import { forEachStore, trackFailures } from './support/stores.ts';
+import { waitFor } from './support/wait.ts';
+
+/** A receiver on 127.0.0.1 that answers nothing until `answerAll` (if ever). */
+interface HoldingReceiver {
+  url: string;
+  held: Array<{ request: IncomingMessage; response: ServerResponse }>;
+  answerAll(status: number): void;
+  close(): Promise<void>;
+}
+
+async function holdingReceiver(): Promise<HoldingReceiver> {
+  const held: HoldingReceiver['held'] = [];
+  const server: Server = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => held.push({ request, response }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    held,
+    answerAll(status) {
+      for (const { response } of held.splice(0)) response.writeHead(status).end('ok');
+    },
+    close: () => new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+await forEachStore((store) => describe(`one tenant never harms another (${store})`, () => {
+  const failures = trackFailures();
+
+  async function withHerald(env: Record<string, string>, test: (h: TestHerald) => Promise<void>): Promise<void> {
+    const h = await startTestHerald({ store, env });
+    let failed = true;
+    try {
+      await test(h);
+      failed = false;
+    } finally {
+      await h.close(failed || failures.any());
+    }
+  }
+
+  it('records an application\'s result although another application, deleted while its delivery was in flight, answered in the same moment', async () => {
+    const receiverA = await holdingReceiver();
+    const receiverB = await holdingReceiver();
+    try {
+      await withHerald({ HERALD_REQUEST_TIMEOUT: '20s', HERALD_LEASE: '60s' }, async (h) => {
+        const appA = await h.svix.application.create({ name: 'deleted meanwhile' });
+        const appB = await h.svix.application.create({ name: 'stays' });
+        await h.svix.endpoint.create(appA.id, { url: receiverA.url });
+        const endpointB = await h.svix.endpoint.create(appB.id, { url: receiverB.url });
+        await h.svix.message.create(appA.id, { eventType: 'both.in.flight', payload: {} });
+        const messageB = await h.svix.message.create(appB.id, { eventType: 'both.in.flight', payload: {} });
+        await waitFor('both deliveries in flight', () => receiverA.held.length === 1 && receiverB.held.length === 1);
+        await h.svix.application.delete(appA.id);
+        // Both answer in the same turn, so their results are written in one batch.
+        receiverA.answerAll(200);
+        receiverB.answerAll(200);
+        const [destination] = await waitFor('application B\'s delivery to succeed', async () => {
+          const { data } = await h.svix.messageAttempt.listAttemptedDestinations(appB.id, messageB.id);
+          return data[0]?.status === MessageStatus.Success ? data : null;
+        }, 5_000);
+        assert.equal(destination!.id, endpointB.id);
+        const attempts = await h.svix.messageAttempt.listByMsg(appB.id, messageB.id);
+        assert.deepEqual(attempts.data.map((a) => [a.status, a.responseStatusCode]), [[MessageStatus.Success, 200]]);
+        assert.equal((await h.api('GET', `/api/v1/app/${appA.id}`)).status, 404);
+      });
+    } finally {
+      await receiverA.close();
+      await receiverB.close();
+    }
+  });
+
+  it('delivers to a healthy application within a second while ten endpoints of another hang', async () => {
+    const hanging = await holdingReceiver();
+    const healthy = await holdingReceiver();
+    try {
+      const env = { HERALD_MAX_IN_FLIGHT: '4', HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '5s', HERALD_LEASE: '30s' };
+      await withHerald(env, async (h) => {
+        const greedy = await h.svix.application.create({ name: 'ten hanging endpoints' });
+        for (let i = 0; i < 10; i++) await h.svix.endpoint.create(greedy.id, { url: `${hanging.url}/${i}` });
+        for (let i = 0; i < 3; i++) await h.svix.message.create(greedy.id, { eventType: 'hangs', payload: { i } });
+        // They take what they may of the send slots, and hold them until the timeout.
+        await waitFor('the hanging endpoints to hold their slots', () => hanging.held.length >= 2);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+
+        const other = await h.svix.application.create({ name: 'healthy' });
+        await h.svix.endpoint.create(other.id, { url: healthy.url });
+        const sentAt = Date.now();
+        await h.svix.message.create(other.id, { eventType: 'healthy', payload: {} });
+        await waitFor('the healthy application\'s delivery', () => healthy.held.length === 1, 3_000);
+        const tookMs = Date.now() - sentAt;
+        assert.ok(tookMs < 1_000, `the healthy application waited ${tookMs} ms`);
+        assert.ok(hanging.held.length >= 2 && hanging.held.every(({ response }) => !response.writableEnded), 'the hanging endpoints still hang');
+        healthy.answerAll(200);
+        hanging.answerAll(200);
+      });
+    } finally {
+      await hanging.close();
+      await healthy.close();
+    }
+  });
+}));
