@@ -59,6 +59,8 @@ export function toHttpError(error: FastifyError): HttpError | null {
         return new HttpError(409, 'conflict', 'The item already exists.');
       case 'limit':
         return new HttpError(422, 'validation', [{ loc: ['body'], msg: error.message, type: 'value_error' }]);
+      case 'missing':
+        return new HttpError(404, 'not_found', 'What this request refers to was deleted while it ran.');
       case 'invalid':
         return new HttpError(400, 'invalid_value', 'The request holds a value the database cannot store or look up.');
       case 'unavailable':

@@ -210,6 +210,8 @@ export function translate(error: unknown): unknown {
   const code = (error as { code?: string }).code ?? '';
   const message = (error as Error).message ?? '';
   if (code === '23505') return new StoreError('conflict', message, { cause: error });
+  // What a row refers to was deleted by a transaction that committed first (an application, say).
+  if (code === '23503') return new StoreError('missing', message, { cause: error });
   // Class 22, data exceptions: a value PostgreSQL cannot hold or read (a NUL in text, a lone
   // surrogate in jsonb, a number out of range). The API refuses what it can foresee; this catches
   // the rest as the request's fault rather than a server error.

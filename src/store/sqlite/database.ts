@@ -243,8 +243,11 @@ const SQLITE_CONSTRAINT = 19;
 
 function translate(error: unknown): unknown {
   const errcode = (error as { errcode?: number }).errcode;
-  if (errcode !== undefined && errcode % 256 === SQLITE_CONSTRAINT && /UNIQUE/.test((error as Error).message)) {
-    return new StoreError('conflict', (error as Error).message, { cause: error });
+  if (errcode !== undefined && errcode % 256 === SQLITE_CONSTRAINT) {
+    const message = (error as Error).message;
+    if (/UNIQUE/.test(message)) return new StoreError('conflict', message, { cause: error });
+    // What a row refers to was deleted by a write that committed first (an application, say).
+    if (/FOREIGN KEY/.test(message)) return new StoreError('missing', message, { cause: error });
   }
   return error;
 }
