@@ -335,11 +335,13 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const store = await fresh();
         const app = await store.apps.create(anApp());
         const endpoint = await store.endpoints.create(anEndpoint(app.id));
-        await store.messages.enqueue(aMessage(app.id, { eventId: 'taken' }), [endpoint.id]);
+        const first = aMessage(app.id, { eventId: 'taken' });
+        await store.messages.enqueue(first, [endpoint.id]);
         const good = Array.from({ length: 6 }, () => aMessage(app.id));
+        // An application that does not exist, an id already used, and an eventId already taken.
         const bad = [
           aMessage(ids('application')),
-          aMessage(app.id),
+          aMessage(app.id, { id: first.id }),
           aMessage(app.id, { eventId: 'taken' }),
         ];
         // Enqueued in one turn, so each store commits them together.
@@ -348,7 +350,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           store.messages.enqueue(bad[0]!, []),
           store.messages.enqueue(good[1]!, [endpoint.id]),
           store.messages.enqueue(good[2]!, [endpoint.id]),
-          store.messages.enqueue(bad[1]!, [ids('endpoint')]),
+          store.messages.enqueue(bad[1]!, [endpoint.id]),
           store.messages.enqueue(good[3]!, []),
           store.messages.enqueue(bad[2]!, [endpoint.id]),
           store.messages.enqueue(good[4]!, [endpoint.id]),
