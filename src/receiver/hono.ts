@@ -12,9 +12,11 @@ export interface HonoContextLike {
  *
  *     app.post('/webhooks', honoWebhook({ secret, handler: async (event, c) => … }));
  *
- * It reads the body with `c.req.arrayBuffer()`, Hono's cached raw bytes, so a middleware that
- * read the body before (through `c.req`) does not starve it. A body declared or found larger
- * than `maxBodyBytes` is answered 413. Handler errors are thrown to Hono (its `onError`, 500).
+ * It reads the body with `c.req.arrayBuffer()`, through Hono's body cache, so a middleware that
+ * read it before with `c.req.json()` or `c.req.text()` does not starve it (Hono keeps the text,
+ * which gives back the same bytes for a UTF-8 body; one that read form data would not). A body
+ * declared or found larger than `maxBodyBytes` is answered 413. Handler errors are thrown to
+ * Hono (its `onError`, 500).
  */
 export function honoWebhook<C extends HonoContextLike>(options: WebhookHandlerOptions<C>): (c: C) => Promise<Response> {
   const processor = webhookProcessor(options);
