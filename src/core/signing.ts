@@ -7,8 +7,9 @@ import type { Random } from './clock.ts';
  * - with HMAC-SHA256 keyed by the base64-decoded part of a `whsec_` secret, sent as `v1,<base64>`, or
  * - with ed25519 by a `whsk_` secret key (base64 of the 32-byte seed then the 32-byte public key),
  *   sent as `v1a,<base64>`, which receivers check with the `whpk_` public key alone.
- * Several signatures are space-separated. The server signs with this module and the receiver
- * library verifies with it, so the two cannot drift.
+ * Several signatures are space-separated. The receiver library (`src/receiver/`) verifies on its
+ * own, since it may import nothing of the server; its tests verify what this module signs, so the
+ * two cannot drift.
  */
 
 export const SECRET_PREFIX = 'whsec_';
