@@ -245,6 +245,7 @@ describe('the API commands', () => {
     const port = await closedPort();
     const cases: Array<[string[], RegExp, Record<string, string>?]> = [
       [['app', 'get', 'no-such-app'], /^herald: Application not found\. \(404 not_found, GET \/api\/v1\/app\/no-such-app\)\n$/],
+      [['message', 'send', 'no-such-app', 'x', '--count', '3', '--concurrency', '1'], /^Stopped after 0 of 3 messages were sent\.\nherald: Application not found\. \(404 not_found, POST \/api\/v1\/app\/no-such-app\/msg\)\n$/],
       [['endpoint', 'create', 'errors-app', 'not a url', '--throttle-rate', '5'], /^herald: the request is invalid \(422 validation, POST \/api\/v1\/app\/errors-app\/endpoint\):\n  body\.url: must be an absolute URL[^\n]*\n$/],
       [['event-type', 'create', 'bad name!'], /the request is invalid \(422 validation, POST \/api\/v1\/event-type\):\n  body\.name: /],
       [['app', 'list'], /Missing or invalid token\.[^\n]*\(401 [^\n]*\) Check --token or HERALD_TOKEN\.\n$/, { HERALD_TOKEN: 'not-the-token-at-all' }],

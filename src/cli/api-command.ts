@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseDuration } from '../core/durations.ts';
 import { memberRange } from '../core/json-member.ts';
-import { ApiClient, ApiError, NetworkError, type QueryValue } from './api-client.ts';
-import { API_OPTIONS } from './api-client.ts';
+import { API_OPTIONS, ApiClient, ApiError, NetworkError, type QueryValue } from './api-client.ts';
 import { type Command, type Io, type Option, UsageError, type Values } from './command.ts';
 import { type Column, details, paint, Progress, type Screen, screenOf, table } from './output.ts';
 
