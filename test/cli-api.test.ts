@@ -170,7 +170,10 @@ describe('the API commands', () => {
     assert.deepEqual(attempts, (await h.api('GET', `/api/v1/app/${app}/attempt/msg/${message.id}`)).body.data);
     assert.deepEqual([attempts[0].status, attempts[0].responseStatusCode, attempts[0].endpointId], [0, 200, endpoint.id]);
     const byEndpoint = await herald(['attempt', 'list', app, '--endpoint', 'main']);
-    assert.match(byEndpoint.stdout, new RegExp(`^${attempts[0].id} +${message.id} +${endpoint.id} +success +200 +\\d+ms +scheduled +`, 'm'));
+    assert.match(byEndpoint.stdout, /^ID +MESSAGE +STATUS +CODE +TIME +TRIGGER +WHEN\n/, 'the endpoint is the same on every line');
+    assert.match(byEndpoint.stdout, new RegExp(`^${attempts[0].id} +${message.id} +success +200 +\\d+ms +scheduled +`, 'm'));
+    const byMessage = await herald(['attempt', 'list', app, '--msg', 'inv_1']);
+    assert.match(byMessage.stdout, new RegExp(`^ID +ENDPOINT +STATUS +CODE +TIME +TRIGGER +WHEN\n${attempts[0].id} +${endpoint.id} +success +`));
     assert.deepEqual(json(await herald(['attempt', 'get', app, message.id, attempts[0].id, '--json'])), (await h.api('GET', `/api/v1/app/${app}/msg/${message.id}/attempt/${attempts[0].id}`)).body);
     const shown = await herald(['message', 'get', app, 'inv_1']);
     assert.match(shown.stdout, /^payload +\{"amount":\d+,"note":"café"\}$/m);

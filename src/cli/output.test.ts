@@ -39,6 +39,11 @@ describe('the command line output', () => {
     const narrow = table(rows, columns, plain(70)).split('\n');
     assert.match(narrow[1]!, /https:\/\/hooks\.example\.test\/\S*… +5m ago$/);
     assert.equal([...narrow[0]!].length, 70, 'the room freed by the times goes to the URL');
+    // Shortened to how long ago, a time is cut no further, even under a shorter header.
+    const at = [columns[0]!, columns[1]!, { header: 'AT', cell: (r: (typeof rows)[number]) => r.at }];
+    const narrowest = table(rows, at, plain(36)).split('\n');
+    assert.match(narrowest[1]!, / 5m ago$/);
+    assert.match(narrowest[2]!, / 2d ago$/);
   });
 
   it('colours only when the screen takes colour', () => {

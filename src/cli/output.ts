@@ -78,14 +78,17 @@ export function table<T>(rows: readonly T[], columns: readonly Column<T>[], scre
     const total = () => widths.reduce((sum, w) => sum + w, 0) + GAP.length * (columns.length - 1);
     // First a trailing ` (…)` goes (a time's absolute form, keeping how long ago), widest column first…
     const asides = new Set(columns.map((_, i) => i).filter((i) => cells.some((line) => ASIDE.test(line[i]!))));
+    const shortened = new Set<number>();
     while (total() > screen.width && asides.size > 0) {
       const widest = [...asides].reduce((a, b) => (widths[b]! > widths[a]! ? b : a));
       asides.delete(widest);
+      shortened.add(widest);
       for (const line of cells) line[widest] = line[widest]!.replace(ASIDE, '$1');
       widths[widest] = widthOf(widest);
     }
-    // …then the widest column that may be cut loses a character at a time, down to its header's width.
-    const floor = columns.map((column) => Math.max(width(column.header), 4));
+    // …then the widest column that may be cut loses a character at a time, down to its header's
+    // width; a time already shortened to `5m ago` is not cut further.
+    const floor = columns.map((column, i) => (shortened.has(i) ? widths[i]! : Math.max(width(column.header), 4)));
     while (total() > screen.width) {
       let widest = -1;
       columns.forEach((column, i) => {

@@ -57,7 +57,9 @@ export const attempt: Command = {
         if (!msg && !endpoint) throw new UsageError('Say whose attempts: --msg <message> or --endpoint <endpoint>.');
         const status = run.values.status === undefined ? undefined : STATUSES.indexOf(run.values.status as (typeof STATUSES)[number]);
         const path = msg ? `${ownerPath(run)}/attempt/msg/${segment(msg)}` : `${ownerPath(run)}/attempt/endpoint/${segment(endpoint!)}`;
-        return printList(run, path, { status, endpoint_id: msg ? endpoint : undefined, with_content: run.json ? undefined : false }, COLUMNS, { one: 'attempt', many: 'attempts' });
+        // The message, or the endpoint, the list is of is the same on every line.
+        const columns = COLUMNS.filter((column) => !(msg && column.header === 'MESSAGE') && !(endpoint && column.header === 'ENDPOINT'));
+        return printList(run, path, { status, endpoint_id: msg ? endpoint : undefined, with_content: run.json ? undefined : false }, columns, { one: 'attempt', many: 'attempts' });
       },
     }),
     apiCommand({
