@@ -5,6 +5,10 @@ import { VERSION } from '../../version.ts';
 import type { Command } from '../command.ts';
 import { configFrom, SECRET_SETTINGS, SETTING_OPTIONS } from '../settings.ts';
 
+// The server (Fastify, the database drivers) loads only for the commands that run it: the offline
+// commands (sign, verify, trigger) answer in a tenth of the time.
+const server = () => import('../../herald.ts');
+
 export const serve: Command = {
   name: 'serve',
   summary: 'run the API, the dashboard and the delivery worker',
@@ -14,9 +18,7 @@ export const serve: Command = {
   async run({ values }, io) {
     const config = configFrom(values, io);
     if (!config) return 2;
-    // The server (Fastify, the database drivers) loads only when it runs: the API commands,
-    // which need none of it, start in a fraction of the time.
-    const { startHerald } = await import('../../herald.ts');
+    const { startHerald } = await server();
     let herald: Awaited<ReturnType<typeof startHerald>>;
     try {
       herald = await startHerald(config);
@@ -56,7 +58,7 @@ export const token: Command = {
   async run({ values }, io) {
     const config = configFrom(values, io);
     if (!config) return 2;
-    const { createAdminToken, openStore } = await import('../../herald.ts');
+    const { createAdminToken, openStore } = await server();
     const store = await openStore(config, systemClock);
     try {
       io.stdout.write(`${await createAdminToken(store, createIdGenerator(systemClock, systemRandom), systemClock, systemRandom)}\n`);
