@@ -137,4 +137,19 @@ describe('the herald command', () => {
     assert.equal(bash.status, 0, bash.stderr);
     assert.match(stdout, /"serve"\) echo "--port --host/);
   });
+
+  it("completes the API commands' resources, verbs and options in bash", async () => {
+    const { stdout: script } = await herald('completion', 'bash');
+    const complete = (line: string) => {
+      const words = line.split(' ');
+      const bash = spawnSync('bash', ['-c', `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _herald_complete; echo "\${COMPREPLY[*]}"`], { encoding: 'utf8' });
+      assert.equal(bash.status, 0, bash.stderr);
+      return bash.stdout.trim().split(' ').filter(Boolean);
+    };
+    assert.deepEqual(complete('herald ev'), ['event-type']);
+    assert.deepEqual(complete('herald endpoint re'), ['recover']);
+    assert.deepEqual(complete('herald endpoint secret acme main --r'), ['--rotate']);
+    assert.deepEqual(complete('herald message send acme invoice.paid --c'), ['--channel', '--count', '--concurrency']);
+    assert.deepEqual(complete('herald bin request '), ['get', 'delete', '--help']);
+  });
 });

@@ -1,6 +1,13 @@
 import { VERSION } from '../version.ts';
 import { type Command, completionScript, helpText, UsageError } from './command.ts';
+import { app } from './commands/applications.ts';
+import { attempt } from './commands/attempts.ts';
+import { bin } from './commands/bins.ts';
+import { endpoint } from './commands/endpoints.ts';
+import { eventType } from './commands/event-types.ts';
+import { message } from './commands/messages.ts';
 import { serve, token } from './commands/server.ts';
+import { source } from './commands/sources.ts';
 
 const version: Command = {
   name: 'version',
@@ -43,5 +50,5 @@ const help: Command = {
 export const root: Command = {
   name: 'herald',
   summary: `webhooks, sent and received (Herald ${VERSION})`,
-  commands: [serve, token, completion, version, help],
+  commands: [serve, token, app, endpoint, eventType, message, attempt, source, bin, completion, version, help],
 };

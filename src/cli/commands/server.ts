@@ -1,10 +1,13 @@
 import { ConfigError } from '../../config/config.ts';
 import { systemClock, systemRandom } from '../../core/clock.ts';
 import { createIdGenerator } from '../../core/ids.ts';
-import { createAdminToken, openStore, startHerald } from '../../herald.ts';
 import { VERSION } from '../../version.ts';
 import type { Command } from '../command.ts';
 import { configFrom, SECRET_SETTINGS, SETTING_OPTIONS } from '../settings.ts';
+
+// The server (Fastify, the database drivers) loads only for the commands that run it: the offline
+// commands (sign, verify, trigger) answer in a tenth of the time.
+const server = () => import('../../herald.ts');
 
 export const serve: Command = {
   name: 'serve',
@@ -15,6 +18,7 @@ export const serve: Command = {
   async run({ values }, io) {
     const config = configFrom(values, io);
     if (!config) return 2;
+    const { startHerald } = await server();
     let herald: Awaited<ReturnType<typeof startHerald>>;
     try {
       herald = await startHerald(config);
@@ -54,6 +58,7 @@ export const token: Command = {
   async run({ values }, io) {
     const config = configFrom(values, io);
     if (!config) return 2;
+    const { createAdminToken, openStore } = await server();
     const store = await openStore(config, systemClock);
     try {
       io.stdout.write(`${await createAdminToken(store, createIdGenerator(systemClock, systemRandom), systemClock, systemRandom)}\n`);

@@ -1,0 +1,113 @@
+import { segment } from '../api-client.ts';
+import { apiCommand, defined, LIST_OPTIONS, objectOption, printDone, printList, printObject, somethingToChange } from '../api-command.ts';
+import { type Command, UsageError, type Values } from '../command.ts';
+import { type Column, when } from '../output.ts';
+
+interface EventTypeOut {
+  name: string;
+  description: string;
+  archived: boolean;
+  deprecated: boolean;
+  createdAt: string;
+}
+
+const NAME_ARG = { name: 'name', describe: 'the event type, e.g. invoice.paid' } as const;
+
+const COLUMNS: Column<EventTypeOut>[] = [
+  { header: 'NAME', cell: (e) => e.name, keep: true },
+  { header: 'DESCRIPTION', cell: (e) => e.description || null },
+  { header: 'STATE', cell: (e) => (e.archived ? 'archived' : e.deprecated ? 'deprecated' : 'active'), tone: (e) => (e.archived || e.deprecated ? 'warn' : undefined) },
+  { header: 'CREATED', cell: (e) => when(e.createdAt) },
+];
+
+const SCHEMA = { type: 'string', value: 'json|@file|-', describe: "the payload's JSON Schema (stored as version 1)" } as const;
+const FEATURE_FLAG = { type: 'string', describe: 'show it only to portal users with this feature flag' } as const;
+
+/** `--schema` as the API's `schemas`, a schema per version. */
+async function schemas(values: Values) {
+  const schema = await objectOption(values, 'schema');
+  return schema === undefined ? undefined : { 1: schema };
+}
+
+/** `--a` sets true, `--b` false, neither leaves it. */
+function toggle(values: Values, on: string, off: string): boolean | undefined {
+  if (values[on] && values[off]) throw new UsageError(`--${on} and --${off} contradict each other.`);
+  return values[on] ? true : values[off] ? false : undefined;
+}
+
+export const eventType: Command = {
+  name: 'event-type',
+  summary: 'list, show, create, change and archive event types',
+  commands: [
+    apiCommand({
+      name: 'list',
+      summary: 'list event types by name',
+      options: { ...LIST_OPTIONS, 'include-archived': { type: 'boolean', describe: 'archived ones too' } },
+      run: (run) => printList(run, '/api/v1/event-type', { include_archived: run.values['include-archived'] === true ? true : undefined }, COLUMNS, { one: 'event type', many: 'event types' }),
+    }),
+    apiCommand({
+      name: 'get',
+      summary: 'show an event type',
+      args: [NAME_ARG],
+      run: async (run) => printObject(run, await run.client.get(`/api/v1/event-type/${segment(run.args[0]!)}`)),
+    }),
+    apiCommand({
+      name: 'create',
+      summary: 'create an event type (creating an archived one brings it back)',
+      args: [NAME_ARG],
+      options: {
+        description: { type: 'string', describe: 'what it means' },
+        schema: SCHEMA,
+        deprecated: { type: 'boolean', describe: 'create it deprecated' },
+        'feature-flag': FEATURE_FLAG,
+      },
+      examples: ['herald event-type create invoice.paid --description "An invoice was paid" --schema @invoice.schema.json'],
+      async run(run) {
+        const body = defined({
+          name: run.args[0],
+          description: (run.values.description as string | undefined) ?? '',
+          schemas: await schemas(run.values),
+          deprecated: run.values.deprecated === true ? true : undefined,
+          featureFlag: run.values['feature-flag'] as string | undefined,
+        });
+        printObject(run, await run.client.call('POST', '/api/v1/event-type', { body }));
+      },
+    }),
+    apiCommand({
+      name: 'update',
+      summary: 'change the fields given, leaving the others',
+      args: [NAME_ARG],
+      options: {
+        description: { type: 'string', describe: 'what it means' },
+        schema: SCHEMA,
+        deprecate: { type: 'boolean', describe: 'mark it deprecated' },
+        undeprecate: { type: 'boolean', describe: 'mark it not deprecated' },
+        archive: { type: 'boolean', describe: 'archive it' },
+        unarchive: { type: 'boolean', describe: 'bring it back from the archive' },
+        'feature-flag': FEATURE_FLAG,
+      },
+      async run(run) {
+        const body = {
+          description: run.values.description as string | undefined,
+          schemas: await schemas(run.values),
+          deprecated: toggle(run.values, 'deprecate', 'undeprecate'),
+          archived: toggle(run.values, 'archive', 'unarchive'),
+          featureFlag: run.values['feature-flag'] as string | undefined,
+        };
+        somethingToChange(body, ['description', 'schema', 'deprecate', 'undeprecate', 'archive', 'unarchive', 'feature-flag']);
+        printObject(run, await run.client.call('PATCH', `/api/v1/event-type/${segment(run.args[0]!)}`, { body: defined(body) }));
+      },
+    }),
+    apiCommand({
+      name: 'delete',
+      summary: 'archive an event type, or with --expunge remove it',
+      args: [NAME_ARG],
+      options: { expunge: { type: 'boolean', describe: 'remove it instead of archiving it' } },
+      async run(run) {
+        const expunge = run.values.expunge === true;
+        const answer = await run.client.call('DELETE', `/api/v1/event-type/${segment(run.args[0]!)}`, { query: { expunge: expunge || undefined } });
+        printDone(run, `${expunge ? 'Removed' : 'Archived'} event type ${run.args[0]}.`, answer);
+      },
+    }),
+  ],
+};
