@@ -18,6 +18,8 @@ interface Subscriber {
   response: ServerResponse;
   show: (request: BinRequest) => unknown;
   log: FastifyBaseLogger;
+  /** Ends the subscription: no more writes, no heartbeat. */
+  stop: () => void;
 }
 
 export interface StreamRequest {
@@ -88,18 +90,20 @@ export function binStreams(store: Store, heartbeatMs = 15_000): BinStreams {
 
   return {
     open({ binId, afterSeq, response, show, log }) {
-      const subscriber: Subscriber = { binId, seq: afterSeq, pumping: false, again: false, closed: false, response, show, log };
+      const subscriber: Subscriber = { binId, seq: afterSeq, pumping: false, again: false, closed: false, response, show, log, stop: () => {} };
       let set = subscribers.get(binId);
       if (!set) subscribers.set(binId, (set = new Set()));
       set.add(subscriber);
       stopListening ??= store.onBinRequest(wake);
       const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), heartbeatMs);
-      response.once('close', () => {
+      // Once stopped nothing more is written: a write after the end would be an error on the response.
+      subscriber.stop = () => {
         subscriber.closed = true;
         clearInterval(heartbeat);
         set.delete(subscriber);
         if (set.size === 0 && subscribers.get(binId) === set) subscribers.delete(binId);
-      });
+      };
+      response.once('close', subscriber.stop);
       response.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache',
@@ -111,7 +115,12 @@ export function binStreams(store: Store, heartbeatMs = 15_000): BinStreams {
       void pump(subscriber);
     },
     async close() {
-      for (const set of subscribers.values()) for (const subscriber of set) subscriber.response.end();
+      for (const set of [...subscribers.values()]) {
+        for (const subscriber of [...set]) {
+          subscriber.stop();
+          subscriber.response.end();
+        }
+      }
       await stopListening?.();
     },
   };
