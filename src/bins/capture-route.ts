@@ -37,23 +37,28 @@ export function routeBinByToken(url: string): string {
 }
 
 /**
- * The URL a bin is reached at: `/bin/<token>`, plus any sub-path and query (see `routeBinByToken`). The request is kept
- * byte for byte (method, what follows the token, headers as `rawHeaders` lists them, the body's
- * bytes whatever its content type), committed, and only then answered as the bin says. The body is
- * read as raw bytes by the encapsulated context's one parser, as a source's URL reads it.
+ * The URL a bin is reached at: `/bin/<token>`, plus any sub-path and query (see
+ * `routeBinByToken`). The request is kept byte for byte (method, what follows the token, headers
+ * as `rawHeaders` lists them, the body's bytes whatever its content type), committed, and only
+ * then answered as the bin says. The body is read as raw bytes by the encapsulated context's one
+ * parser, as a source's URL reads it.
  *
  * Requests held open (a delay, the timeout rule) are let go when the server closes: a delayed one
  * is answered at once, a held one has its connection closed.
  */
 export function binCaptureRoutes(server: FastifyInstance, ctx: ApiContext, options: CaptureOptions): void {
   const holds = new Set<() => void>();
+  // Set once the server starts closing: a capture committed after that holds nothing.
+  let closing = false;
   server.addHook('preClose', (done) => {
+    closing = true;
     for (const release of holds) release();
     done();
   });
 
   /** Resolves after `ms`, when the client goes away, or when the server closes, whichever is first. */
   const hold = (response: ServerResponse, ms: number) => new Promise<void>((resolve) => {
+    if (closing) return resolve();
     const release = () => {
       clearTimeout(timer);
       response.removeListener('close', release);
