@@ -28,7 +28,7 @@ function place(store: StoreKind) {
 type Place = ReturnType<typeof place>;
 
 function configFor({ dataDir, schema }: Place, env: Record<string, string>) {
-  return loadConfig([], {
+  return loadConfig({}, {
     ...(schema ? { HERALD_DATABASE_URL: postgresUrl(schema) } : {}),
     HERALD_PORT: '0', HERALD_DATA_DIR: dataDir, HERALD_ADMIN_TOKEN: ADMIN, HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
     HERALD_RETRY_SCHEDULE: '100ms,200ms', HERALD_REQUEST_TIMEOUT: '2s', HERALD_LOG_LEVEL: 'silent', ...env,

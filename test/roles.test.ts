@@ -32,7 +32,7 @@ it('on SQLite, an API-only process queues what it accepts, and a worker started 
     assert.equal(receiver.requests.length, 0, 'an API-only process sends nothing');
     await h.herald.close();
 
-    const config = loadConfig([], {
+    const config = loadConfig({}, {
       HERALD_DATA_DIR: h.dataDir, HERALD_ROLE: 'worker', HERALD_ALLOW_PRIVATE_NETWORKS: 'true', HERALD_LOG_LEVEL: 'silent',
     });
     const worker = await startHerald(config, { logger: pino({ level: 'silent' }) });

@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { isCidr } from '../core/address-policy.ts';
 import { parseDuration, parseDurationList } from '../core/durations.ts';
 import { DEFAULT_RETRY_SCHEDULE } from '../core/retry-policy.ts';
@@ -111,22 +110,15 @@ function positive(value: number | null): number | null {
   return value !== null && value > 0 ? value : null;
 }
 
+/** The settings a command line may give, by flag name (`port`, `data-dir`, …), as `herald serve` declares them. */
+export type SettingFlags = Readonly<Record<string, string | undefined>>;
+
 /**
- * The one config loader: flags > environment > defaults. Unknown flags and malformed values
- * throw a ConfigError that names the setting and what it expects.
+ * The one config loader: flags > environment > defaults. The flags come already read by the
+ * command line's parser (src/cli/command.ts), which refuses unknown ones; a malformed value
+ * throws a ConfigError that names the setting and what it expects.
  */
-export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Config {
-  let flags: Record<string, string | boolean | undefined>;
-  try {
-    flags = parseArgs({
-      args: [...argv],
-      options: Object.fromEntries(SETTINGS.filter((s) => s.flag).map((s) => [s.flag!, { type: 'string' as const }])),
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (error) {
-    throw new ConfigError(`${(error as Error).message}. Run \`herald help\` for the list of settings.`);
-  }
+export function loadConfig(flags: SettingFlags, env: NodeJS.ProcessEnv): Config {
   const config: Partial<Record<keyof Config, unknown>> = {};
   for (const setting of SETTINGS) {
     const fromFlag = setting.flag ? flags[setting.flag] : undefined;
@@ -145,8 +137,4 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Con
     throw new ConfigError(`HERALD_LEASE (${result.leaseMs} ms) must be longer than HERALD_REQUEST_TIMEOUT (${result.requestTimeoutMs} ms), or a slow request would lose its lease while still running.`);
   }
   return result;
-}
-
-export function describeSettings(): string {
-  return SETTINGS.map((s) => `  ${(s.flag ? `--${s.flag}` : '').padEnd(30)} ${s.env.padEnd(34)} ${s.describe}${s.default ? ` (default ${s.default})` : ''}`).join('\n');
 }

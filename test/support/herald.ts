@@ -37,7 +37,7 @@ export interface TestHeraldOptions {
 export async function startTestHerald({ store = 'sqlite', env = {} }: TestHeraldOptions = {}): Promise<TestHerald> {
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-test-'));
   const schema = store === 'postgres' ? uniqueSchema() : null;
-  const config: Config = loadConfig([], {
+  const config: Config = loadConfig({}, {
     ...(schema ? { HERALD_DATABASE_URL: postgresUrl(schema) } : {}),
     HERALD_PORT: '0',
     HERALD_DATA_DIR: dataDir,

@@ -1,0 +1,65 @@
+import { ConfigError } from '../../config/config.ts';
+import { systemClock, systemRandom } from '../../core/clock.ts';
+import { createIdGenerator } from '../../core/ids.ts';
+import { createAdminToken, openStore, startHerald } from '../../herald.ts';
+import { VERSION } from '../../version.ts';
+import type { Command } from '../command.ts';
+import { configFrom, SECRET_SETTINGS, SETTING_OPTIONS } from '../settings.ts';
+
+export const serve: Command = {
+  name: 'serve',
+  summary: 'run the API, the dashboard and the delivery worker',
+  description: `Every setting is a flag or an environment variable; flags win. Secrets are environment only:\n${SECRET_SETTINGS}`,
+  options: SETTING_OPTIONS,
+  examples: ['herald serve', 'HERALD_ALLOW_PRIVATE_NETWORKS=true herald serve --port 9000 --data-dir /var/lib/herald'],
+  async run({ values }, io) {
+    const config = configFrom(values, io);
+    if (!config) return 2;
+    let herald: Awaited<ReturnType<typeof startHerald>>;
+    try {
+      herald = await startHerald(config);
+    } catch (error) {
+      // A setting that does not fit the database (another process's encryption key) is found only now.
+      if (!(error instanceof ConfigError)) throw error;
+      io.stderr.write(`herald: ${error.message}\n`);
+      return 2;
+    }
+    if (herald.adminTokenCreated) {
+      io.stdout.write(`Admin token (shown this once; Herald keeps only its digest):\n  ${herald.adminToken}\n`);
+    }
+    herald.logger.info(
+      { url: herald.url, role: config.role },
+      herald.url ? `Herald ${VERSION} listening on ${herald.url}` : `Herald ${VERSION} worker started`,
+    );
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        herald.logger.info(`${signal}: finishing deliveries in flight, then stopping`);
+        process.once(signal, () => process.exit(130)); // a second signal does not wait
+        herald.close().then(resolve, (error) => {
+          herald.logger.error({ err: error }, 'shutdown failed');
+          resolve();
+        });
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+    return 0;
+  },
+};
+
+export const token: Command = {
+  name: 'token',
+  summary: 'create another admin token and print it (stop a SQLite Herald first)',
+  options: SETTING_OPTIONS,
+  async run({ values }, io) {
+    const config = configFrom(values, io);
+    if (!config) return 2;
+    const store = await openStore(config, systemClock);
+    try {
+      io.stdout.write(`${await createAdminToken(store, createIdGenerator(systemClock, systemRandom), systemClock, systemRandom)}\n`);
+    } finally {
+      await store.close();
+    }
+    return 0;
+  },
+};

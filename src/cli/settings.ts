@@ -1,0 +1,26 @@
+import { type Config, ConfigError, loadConfig, SETTINGS } from '../config/config.ts';
+import type { Io, Option, Values } from './command.ts';
+
+/**
+ * The settings as `serve` and `token` take them: every setting with a flag, described as
+ * `herald help serve` shows it, with the environment variable that sets it too. Secrets have no
+ * flag (they would show in `ps`), so only their variables are listed, in the description.
+ */
+export const SETTING_OPTIONS: Record<string, Option> = Object.fromEntries(SETTINGS.filter((s) => s.flag).map((s) => [s.flag!, {
+  type: 'string',
+  value: s.env,
+  describe: `${s.describe}${s.default ? ` (default ${s.default})` : ''}`,
+}]));
+export const SECRET_SETTINGS = SETTINGS.filter((s) => !s.flag).map((s) => `  ${s.env.padEnd(26)}${s.describe}`).join('\n');
+
+/** The config from the parsed flags and the environment, or null after printing what is wrong. */
+export function configFrom(values: Values, io: Io): Config | null {
+  const flags = Object.fromEntries(Object.entries(values).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  try {
+    return loadConfig(flags, io.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.stderr.write(`herald: ${error.message}\n`);
+    return null;
+  }
+}
