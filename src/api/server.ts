@@ -37,7 +37,6 @@ export interface ApiOptions {
   bins: { maxRequests: number; maxHoldMs: number };
 }
 
-
 /**
  * Bodies are validated without type coercion (a number is not a URL), while query and path
  * parameters, which arrive as text, are coerced to the types their schemas name.

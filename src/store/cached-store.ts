@@ -6,9 +6,9 @@ import type { Store } from './store.ts';
 /**
  * Keeps what every message create reads (its application, and the application's enabled
  * endpoints for fan-out) in memory, so publishing costs one write and no reads, and the sources
- * and bins found by their URL token, so a received or captured request costs none either. Entries are dropped when this
- * process changes them, when the store reports a change made by another process, and after
- * `ttlMs` in any case, so a missed notification costs at most that long.
+ * and bins found by their URL token, so a received or captured request costs none either.
+ * Entries are dropped when this process changes them, when the store reports a change made by
+ * another process, and after `ttlMs` in any case, so a missed notification costs at most that long.
  *
  * Its `onConfigChange` tells every subscriber about both kinds of change, this process's own and
  * the store's reports, so other caches (the API's token cache) drop entries at the same moments.

@@ -10,9 +10,9 @@ const SEALED_ELSEWHERE = 'cannot be opened with this process\'s encryption key (
 /**
  * Keeps endpoint secrets, custom header values, sources' secrets and URL tokens, the headers of
  * received requests that carry a source's secret, bins' URL tokens and the secret-looking headers
- * bins capture sealed in the database (AES-256-GCM, see
- * SecretBox) and open only in memory: whatever reaches the store is sealed on the way in and
- * opened on the way out, so neither store implementation ever sees a secret in clear.
+ * bins capture sealed in the database (AES-256-GCM, see SecretBox) and open only in memory:
+ * whatever reaches the store is sealed on the way in and opened on the way out, so neither store
+ * implementation ever sees a secret in clear.
  *
  * A value sealed under another key than this process's cannot be opened. Reading one object
  * (`get`) then fails with StoreError('secret_unavailable'); reading for delivery or a listing
@@ -96,14 +96,17 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
     ...request,
     headers: request.headers.map(([name, value], i) => [name, request.secretHeaders.includes(i) ? box.seal(value) : value]),
   });
-  /** A header sealed under another key is left empty and marked, never shown: the rest of the request still is. */
+  /**
+   * A header sealed under another key is left empty and marked, never shown: the rest of the
+   * request still is. Opened without the cache that claims use: each captured value is read rarely.
+   */
   const openCaptured = (request: BinRequest): BinRequest => {
     if (request.secretHeaders.length === 0) return request;
     const unopened: number[] = [];
     const headers = request.headers.map(([name, value], i): [string, string] => {
       if (!request.secretHeaders.includes(i)) return [name, value];
       try {
-        return [name, open(value)];
+        return [name, box.open(value)];
       } catch {
         unopened.push(i);
         return [name, ''];
