@@ -90,6 +90,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     rateLimit: config.rateLimit,
     publicUrl: config.publicUrl,
     logger,
+    bins: { maxRequests: config.binMaxRequests, maxHoldMs: config.binMaxHoldMs },
   });
 
   try {

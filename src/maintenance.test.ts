@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { pino } from 'pino';
+import { type BinRequest, DEFAULT_BIN_RESPONSE, DEFAULT_BIN_RULES } from './core/bins.ts';
 import { systemClock, systemRandom } from './core/clock.ts';
 import { createIdGenerator } from './core/ids.ts';
 import type { InboundEnvelope, Message } from './core/model.ts';
@@ -72,4 +73,27 @@ it('removes a deleted endpoint once retention has taken the messages that were s
   await retain(store, 30 * DAY);
   assert.equal(await store.messages.get(appId, old.id), null);
   assert.equal(await store.endpoints.purge(now, 10), 0, 'the endpoint was purged with the message that named it');
+}));
+
+it('purges bin requests past the retention, then the bins that nothing was sent to or changed in since', () => withMessages(async (store) => {
+  const now = Date.now();
+  const bin = (id: string, ageDays: number) => ({
+    id, name: null, token: id, response: DEFAULT_BIN_RESPONSE, rules: DEFAULT_BIN_RULES,
+    createdAt: now - ageDays * DAY, updatedAt: now - ageDays * DAY, lastRequestAt: null, requestSeq: 0,
+  });
+  const captured = (binId: string, ageDays: number): BinRequest => ({
+    id: createIdGenerator({ now: () => now - ageDays * DAY }, systemRandom)('binRequest'), binId, seq: 0, method: 'POST', path: '', query: null,
+    headers: [], secretHeaders: [], body: Buffer.from('x'), size: 1, ip: '127.0.0.1', responseStatus: 200, rule: 'configured', createdAt: now - ageDays * DAY,
+  });
+  await store.bins.create(bin('bin_idle', 40), 'd-idle');
+  await store.bins.create(bin('bin_used', 40), 'd-used');
+  await store.bins.create(bin('bin_new', 1), 'd-new');
+  const old = await store.bins.capture(captured('bin_used', 35), 10);
+  const recent = await store.bins.capture(captured('bin_used', 2), 10);
+  await retain(store, 30 * DAY);
+  assert.equal(await store.bins.get('bin_idle'), null, 'an idle bin expires');
+  assert.ok(await store.bins.get('bin_used'), 'a bin sent to within the retention stays');
+  assert.ok(await store.bins.get('bin_new'));
+  assert.equal(await store.bins.getRequest('bin_used', old.id), null, 'its old request goes');
+  assert.ok(await store.bins.getRequest('bin_used', recent.id));
 }));

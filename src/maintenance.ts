@@ -24,8 +24,9 @@ const BATCH = 500;
 /**
  * Background purges: messages (with their deliveries and attempts) and attempts older than the
  * retention, payloads past their message's `payloadRetentionPeriod` (erased, the message kept),
- * endpoints deleted before the retention that nothing names any more, and idempotency keys past
- * their window. Each round works in small batches and yields to the event loop between them, so it
+ * endpoints deleted before the retention that nothing names any more, idempotency keys past
+ * their window, and request bins' captures older than the retention, then the bins neither changed
+ * nor sent anything within it. Each round works in small batches and yields to the event loop between them, so it
  * never blocks delivery.
  */
 export function startMaintenance(options: MaintenanceOptions): () => Promise<void> {
@@ -64,6 +65,8 @@ export async function maintenanceRound(options: Omit<MaintenanceOptions, 'interv
     // After the messages: a deleted endpoint goes once the last delivery that named it has.
     await purgeAll('deleted endpoints', store.endpoints.purge, now - retentionMs);
     await purgeAll('idempotency keys', store.idempotency.purge, now - IDEMPOTENCY_WINDOW_MS);
+    await purgeAll('bin requests', store.bins.purgeRequests, now - retentionMs);
+    await purgeAll('idle bins', store.bins.purgeIdle, now - retentionMs);
   } catch (error) {
     logger.warn({ err: error }, 'retention: a purge round failed; the next round tries again');
   }

@@ -133,4 +133,37 @@ await forEachStore((store) => describe(`secrets at rest (${store})`, () => {
       await receiver.close();
     }
   });
+  it('keeps no bin URL token and no secret-looking header a bin captured in clear, and still shows those headers when revealed', async () => {
+    const h = await startTestHerald({ store });
+    let closed = false;
+    try {
+      const AUTHORIZATION = 'Bearer bin-sender-secret-7c1d9e3a';
+      const SIGNATURE = 'v1,bin-signature-2f8b6d0c4e';
+      const PLAIN = 'plain-header-value-6a0e';
+      const bin = (await h.api('POST', '/api/v1/bin', {})).body;
+      const rotated = (await h.api('POST', '/api/v1/bin', {})).body;
+      const oldToken = new URL(rotated.url).pathname.split('/').pop()!;
+      const newUrl = (await h.api('POST', `/api/v1/bin/${rotated.id}/token/rotate`)).body.url as string;
+      const answer = await fetch(bin.url, { method: 'POST', headers: { authorization: AUTHORIZATION, 'webhook-signature': SIGNATURE, 'x-plain': PLAIN }, body: 'x' });
+      assert.equal(answer.status, 200);
+      const revealed = (await h.api('GET', `/api/v1/bin/${bin.id}/request?reveal=true`)).body.data[0];
+      const value = (name: string) => revealed.headers.find((header: { name: string }) => header.name === name).value;
+      assert.deepEqual([value('authorization'), value('webhook-signature'), value('x-plain')], [AUTHORIZATION, SIGNATURE, PLAIN]);
+
+      await h.herald.close();
+      closed = true;
+      const stored = await everythingStored(h.dataDir, h.schema);
+      assert.equal(stored.includes(PLAIN), true, 'a control: what is not secret-looking is kept in clear, where this search finds it');
+      for (const [what, stored_] of [
+        ['the Authorization header', AUTHORIZATION], ['the signature header', SIGNATURE], ['the bin\'s URL token', new URL(bin.url).pathname.split('/').pop()!],
+        ['a rotated bin\'s old URL token', oldToken], ['a rotated bin\'s new URL token', new URL(newUrl).pathname.split('/').pop()!],
+      ] as const) {
+        assert.equal(stored.includes(stored_), false, `${what} is stored in clear`);
+      }
+    } finally {
+      if (!closed) await h.herald.close();
+      rmSync(h.dataDir, { recursive: true, force: true });
+      if (h.schema) await dropSchema(h.schema);
+    }
+  });
 }));

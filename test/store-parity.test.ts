@@ -21,6 +21,9 @@ interface Fixture {
   source: string;
   attempt: string;
   token: string;
+  bin: string;
+  binToken: string;
+  binRequest: string;
 }
 
 interface Route {
@@ -85,6 +88,16 @@ const ROUTES: Route[] = [
   { method: 'POST', path: '/ingest/api/v1/source/{source}/token/rotate' },
   ...ownerRoutes('/ingest/api/v1/source/{source}', false),
   { method: 'POST', path: '/in/{token}', body: {} },
+  { method: 'GET', path: '/api/v1/bin', query: LIST },
+  { method: 'GET', path: '/api/v1/bin/{bin}' },
+  { method: 'PATCH', path: '/api/v1/bin/{bin}', body: {} },
+  { method: 'DELETE', path: '/api/v1/bin/{bin}' },
+  { method: 'POST', path: '/api/v1/bin/{bin}/token/rotate' },
+  { method: 'GET', path: '/api/v1/bin/{bin}/request', query: [...LIST, 'reveal', 'with_content'] },
+  { method: 'GET', path: '/api/v1/bin/{bin}/request/{binRequest}', query: ['reveal'] },
+  { method: 'DELETE', path: '/api/v1/bin/{bin}/request/{binRequest}' },
+  { method: 'GET', path: '/api/v1/bin/{bin}/request/stream', query: ['reveal'] },
+  { method: 'POST', path: '/bin/{binToken}', body: {} },
 ];
 
 /** A string field of a request body: where it is, `@key` meaning the first key of the object there. */
@@ -139,6 +152,10 @@ const bodyRoutes = (): BodyRoute[] => [
   },
   { method: 'PUT', path: '/ingest/api/v1/source/src', body: { name: 'Source', uid: 'src', type: 'hmac', config: HMAC_CONFIG }, fields: [['name'], ['config', 'secret'], ['config', 'signedContent']] },
   { method: 'POST', path: '/ingest/api/v1/source/src/endpoint', body: endpointBody(n), fields: ENDPOINT_FIELDS },
+  {
+    method: 'POST', path: '/api/v1/bin', body: { name: 'Bin', response: { body: 'ok', headers: { 'X-Bin': 'yes' } } },
+    fields: [['name'], ['response', 'body'], ['response', 'headers', '@key'], ['response', 'headers', 'X-Bin']],
+  },
 ];
 
 /** The body with the string at `field` (or the first key there, for `@key`) replaced by `bad`. */
@@ -181,7 +198,12 @@ if (!(await postgresReachable())) {
       const source = await ok('POST', '/ingest/api/v1/source', { name: 'Source', uid: 'src', type: 'generic-webhook' });
       await ok('POST', '/ingest/api/v1/source/src/endpoint', { url: `${receiver.url}/src`, uid: 'primary' });
       const attempt = await waitFor('the first attempt', async () => (await h.api('GET', `/api/v1/app/acme/attempt/msg/${message.id}`)).body.data[0]);
-      return { app: 'acme', ep: 'primary', msg: 'evt-1', type: 'invoice.paid', source: 'src', attempt: attempt.id, token: new URL(source.ingestUrl).pathname.split('/').pop()! };
+      const bin = await ok('POST', '/api/v1/bin', { name: 'Bin' });
+      const binRequest = (await fetch(bin.url, { method: 'POST', body: 'x' })).headers.get('herald-request-id')!;
+      return {
+        app: 'acme', ep: 'primary', msg: 'evt-1', type: 'invoice.paid', source: 'src', attempt: attempt.id, token: new URL(source.ingestUrl).pathname.split('/').pop()!,
+        bin: bin.id, binToken: new URL(bin.url).pathname.split('/').pop()!, binRequest,
+      };
     }
 
     before(async () => {
@@ -248,6 +270,15 @@ if (!(await postgresReachable())) {
           });
         }
       }
+    });
+
+    it('a bin keeps a NUL escape in its sub-path and query as sent, on both stores', async () => {
+      const answers = await Promise.all(heralds.map(async ({ h, fixture }) => {
+        const answer = await fetch(`${h.url}/bin/${fixture.binToken}/a%00b?c=%00&%00`, { method: 'POST', body: 'x' });
+        assert.equal(answer.status, 200);
+        return (await h.api('GET', `/api/v1/bin/${fixture.bin}/request/${answer.headers.get('herald-request-id')}`)).body;
+      }));
+      for (const captured of answers) assert.deepEqual([captured.path, captured.query], ['/a%00b', 'c=%00&%00']);
     });
 
     it('leaves both Heralds up', async () => {

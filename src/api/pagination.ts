@@ -23,6 +23,8 @@ const KEY_NAMES: Record<ListKey, string> = {
   task: 'a task id',
   token: 'a token id',
   source: 'a source id',
+  bin: 'a bin id',
+  binRequest: 'a bin request id',
   'event-type': 'an event type name',
 };
 

@@ -4,6 +4,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequ
 import { MAX_JSON_DEPTH } from '../core/json-depth.ts';
 import { bearerAuth } from './auth.ts';
 import { emptyBodyAsObject, registerBodyParsers } from './body.ts';
+import { binCaptureRoutes, routeBinByToken } from '../bins/capture-route.ts';
 import { receiveRoutes } from '../inbound/receive-route.ts';
 import { type ApiContext, SOURCE_SCOPE } from './context.ts';
 import { errorHandler, HttpError, invalid, sendError } from './errors.ts';
@@ -12,6 +13,7 @@ import { rateLimiter } from './rate-limit.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { attemptRoutes } from './routes/attempts.ts';
 import { authRoutes } from './routes/auth.ts';
+import { binRoutes } from './routes/bins.ts';
 import { contentRoutes } from './routes/content.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
@@ -31,6 +33,8 @@ export interface ApiOptions {
   /** The address providers reach Herald at, for ingest URLs and signed URLs; null to take it from each request. */
   publicUrl: string | null;
   logger: FastifyBaseLogger;
+  /** Requests each bin keeps, and the longest a bin holds a request open. */
+  bins: { maxRequests: number; maxHoldMs: number };
 }
 
 /**
@@ -97,6 +101,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     loggerInstance: options.logger,
     // Long enough for a 256-character uid in a path; find-my-way's default is 100.
     routerOptions: { maxParamLength: 512 },
+    rewriteUrl: (request) => routeBinByToken(request.url ?? '/'),
     frameworkErrors: (error, _request, reply) =>
       sendError(reply, new HttpError(400, 'bad_request', `The request URL is malformed: ${error.message}`)),
     // Errors node:http finds before Fastify sees a request, answered in the same shape as the rest.
@@ -168,5 +173,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   sourceRoutes(app, ctx, options.publicUrl);
   for (const routes of [endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);
   receiveRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, publicUrl: options.publicUrl });
+  binRoutes(app, ctx, { publicUrl: options.publicUrl, maxHoldMs: options.bins.maxHoldMs });
+  binCaptureRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, ...options.bins });
   return app;
 }

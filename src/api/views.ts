@@ -1,3 +1,5 @@
+import { isUtf8 } from 'node:buffer';
+import type { Bin, BinRequest } from '../core/bins.ts';
 import { nestsDeeperThan } from '../core/json-depth.ts';
 import { STATUS_TEXT, type Application, type Attempt, type Delivery, type Endpoint, type EventType, type InboundEnvelope, type Message } from '../core/model.ts';
 import type { Page } from '../store/store.ts';
@@ -121,6 +123,46 @@ export function attemptOut(attempt: Attempt, withContent = true, message?: Messa
     attemptNumber: attempt.attemptNumber,
     failureReason: attempt.failureReason,
     ...(message ? { msg: messageOut(message) } : {}),
+  };
+}
+
+/** A request bin; `url` is where to send requests, and holds the bin's secret token. */
+export function binOut(bin: Bin, url: string) {
+  return {
+    id: bin.id,
+    name: bin.name,
+    url,
+    response: bin.response,
+    rules: bin.rules,
+    createdAt: iso(bin.createdAt),
+    updatedAt: iso(bin.updatedAt),
+    lastRequestAt: isoOrNull(bin.lastRequestAt),
+  };
+}
+
+/**
+ * A captured request. Headers are listed in the order they came, as `{name, value}`; a
+ * secret-looking one (see `isSecretLookingHeader`) reads `{name, value: null, masked: true}` unless
+ * `reveal`, and so does one sealed under another encryption key, which cannot be shown at all. The
+ * body is text when it is valid UTF-8 (else null) and base64 always; without content, both are null.
+ */
+export function binRequestOut(request: BinRequest, { reveal = false, withContent = true }: { reveal?: boolean; withContent?: boolean } = {}) {
+  const body = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
+  return {
+    id: request.id,
+    binId: request.binId,
+    method: request.method,
+    path: request.path,
+    query: request.query,
+    headers: request.headers.map(([name, value], i) =>
+      request.secretHeaders.includes(i) && (!reveal || request.unopenedHeaders?.includes(i)) ? { name, value: null, masked: true } : { name, value }),
+    body: withContent && isUtf8(body) ? body.toString('utf8') : null,
+    bodyBase64: withContent ? body.toString('base64') : null,
+    size: request.size,
+    ip: request.ip,
+    responseStatusCode: request.responseStatus,
+    rule: request.rule,
+    createdAt: iso(request.createdAt),
   };
 }
 

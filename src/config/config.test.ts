@@ -45,6 +45,15 @@ describe('the config loader', () => {
     assert.throws(() => loadConfig({}, { HERALD_MAX_IN_FLIGHT_PER_APP: '0' }), /HERALD_MAX_IN_FLIGHT_PER_APP.*positive integer/);
   });
 
+  it('keeps 1,000 requests per bin and holds a bin\'s request at most a minute unless told otherwise', () => {
+    assert.equal(loadConfig({}, {}).binMaxRequests, 1_000);
+    assert.equal(loadConfig({}, {}).binMaxHoldMs, 60_000);
+    assert.equal(loadConfig({}, { HERALD_BIN_MAX_REQUESTS: '20' }).binMaxRequests, 20);
+    assert.equal(loadConfig({ 'bin-max-hold': '300ms' }, {}).binMaxHoldMs, 300);
+    assert.throws(() => loadConfig({}, { HERALD_BIN_MAX_REQUESTS: '0' }), /HERALD_BIN_MAX_REQUESTS.*positive integer/);
+    assert.throws(() => loadConfig({}, { HERALD_BIN_MAX_HOLD: 'forever' }), /HERALD_BIN_MAX_HOLD.*duration/);
+  });
+
   it('refuses a lease no longer than the request timeout', () => {
     assert.throws(() => loadConfig({}, { HERALD_LEASE: '10s', HERALD_REQUEST_TIMEOUT: '15s' }), /HERALD_LEASE/);
   });

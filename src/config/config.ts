@@ -35,6 +35,10 @@ export interface Config {
   /** Which halves this process runs: the HTTP API, the delivery worker, or both. */
   role: 'api' | 'worker' | 'all';
   databasePoolSize: number;
+  /** Requests each request bin keeps; the oldest go first. */
+  binMaxRequests: number;
+  /** The longest a bin holds a request open: its timeout rule's bound, and the largest delayMs. */
+  binMaxHoldMs: number;
 }
 
 export class ConfigError extends Error {
@@ -87,6 +91,8 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'publicUrl', flag: 'public-url', env: 'HERALD_PUBLIC_URL', default: '', describe: 'the address providers reach Herald at, for ingest URLs (default: the request\'s host)', parse: (value) => (value === '' ? null : /^https?:\/\/[^/]+$/.test(value) ? value : INVALID), expected: 'an origin such as https://hooks.example.com, without a path' },
   { key: 'role', flag: 'role', env: 'HERALD_ROLE', default: 'all', describe: 'api, worker or all (on SQLite, one process at a time)', parse: (value) => (['api', 'worker', 'all'].includes(value) ? (value as Config['role']) : INVALID), expected: 'api, worker or all' },
   { key: 'databasePoolSize', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process, a third of them for the queue (at least one each)', parse: integer(1, 1_000), expected: 'a positive integer' },
+  { key: 'binMaxRequests', flag: 'bin-max-requests', env: 'HERALD_BIN_MAX_REQUESTS', default: '1000', describe: 'requests each request bin keeps, the oldest going first', parse: integer(1, 1_000_000), expected: 'a positive integer' },
+  { key: 'binMaxHoldMs', flag: 'bin-max-hold', env: 'HERALD_BIN_MAX_HOLD', default: '60s', describe: 'longest a request bin holds a request open (its timeout rule, its delayMs)', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 60s' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 

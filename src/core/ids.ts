@@ -9,6 +9,8 @@ export const ID_PREFIX = {
   task: 'qtask',
   token: 'tok',
   source: 'src',
+  bin: 'bin',
+  binRequest: 'breq',
 } as const;
 export type IdKind = keyof typeof ID_PREFIX;
 

@@ -1,3 +1,4 @@
+import type { Bin } from '../core/bins.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Application, Endpoint, Source } from '../core/model.ts';
 import type { Store } from './store.ts';
@@ -5,9 +6,9 @@ import type { Store } from './store.ts';
 /**
  * Keeps what every message create reads (its application, and the application's enabled
  * endpoints for fan-out) in memory, so publishing costs one write and no reads, and the sources
- * found by their URL token, so a received request costs none either. Entries are dropped when this
- * process changes them, when the store reports a change made by another process, and after
- * `ttlMs` in any case, so a missed notification costs at most that long.
+ * and bins found by their URL token, so a received or captured request costs none either.
+ * Entries are dropped when this process changes them, when the store reports a change made by
+ * another process, and after `ttlMs` in any case, so a missed notification costs at most that long.
  *
  * Its `onConfigChange` tells every subscriber about both kinds of change, this process's own and
  * the store's reports, so other caches (the API's token cache) drop entries at the same moments.
@@ -16,6 +17,7 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
   const apps = new Map<string, { app: Application; at: number }>();
   const enabled = new Map<string, { endpoints: Endpoint[]; at: number }>();
   const sourcesByToken = new Map<string, { source: Source | null; at: number }>();
+  const binsByToken = new Map<string, { bin: Bin | null; at: number }>();
   const subscribers = new Set<(appId: string | null) => void>();
   const fresh = (at: number) => clock.now() - at < ttlMs;
   // Bumped by every change: a read that started before one may have seen the old state, so it
@@ -27,10 +29,12 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
       apps.clear();
       enabled.clear();
       sourcesByToken.clear();
+      binsByToken.clear();
     } else {
       enabled.delete(appId);
       for (const [key, entry] of apps) if (entry.app.id === appId) apps.delete(key);
       for (const [key, entry] of sourcesByToken) if (entry.source?.id === appId) sourcesByToken.delete(key);
+      for (const [key, entry] of binsByToken) if (entry.bin?.id === appId) binsByToken.delete(key);
     }
     for (const subscriber of subscribers) subscriber(appId);
   };
@@ -78,6 +82,24 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
       },
       update: (source, tokenDigest) => store.sources.update(source, tokenDigest).finally(() => forget(source.id)),
       delete: (id) => store.sources.delete(id).finally(() => forget(id)),
+    },
+    bins: {
+      ...store.bins,
+      // A bin's answer is configured on it: a change is seen by the next request, here and (on
+      // PostgreSQL, through the config channel) in every other process.
+      async getByTokenDigest(digest) {
+        const cached = binsByToken.get(digest);
+        if (cached && fresh(cached.at)) return cached.bin;
+        const started = generation;
+        const bin = await store.bins.getByTokenDigest(digest);
+        if (started === generation) {
+          if (binsByToken.size >= 10_000) binsByToken.clear();
+          binsByToken.set(digest, { bin, at: clock.now() });
+        }
+        return bin;
+      },
+      update: (bin, tokenDigest) => store.bins.update(bin, tokenDigest).finally(() => forget(bin.id)),
+      delete: (id) => store.bins.delete(id).finally(() => forget(id)),
     },
     tokens: {
       ...store.tokens,

@@ -1,3 +1,4 @@
+import type { Bin, BinRequest } from '../core/bins.ts';
 import type { SecretBox } from '../core/secret-box.ts';
 import type { Endpoint, EndpointSecret, InboundEnvelope, Message, Source } from '../core/model.ts';
 import { SECRET_FIELDS } from '../inbound/source-config.ts';
@@ -7,10 +8,11 @@ import type { ClaimedDelivery, Store } from './store.ts';
 const SEALED_ELSEWHERE = 'cannot be opened with this process\'s encryption key (HERALD_ENCRYPTION_KEY): it was sealed with another key';
 
 /**
- * Keeps endpoint secrets, custom header values, sources' secrets and URL tokens, and the headers
- * of received requests that carry a source's secret sealed in the database (AES-256-GCM, see
- * SecretBox) and open only in memory: whatever reaches the store is sealed on the way in and
- * opened on the way out, so neither store implementation ever sees a secret in clear.
+ * Keeps endpoint secrets, custom header values, sources' secrets and URL tokens, the headers of
+ * received requests that carry a source's secret, bins' URL tokens and the secret-looking headers
+ * bins capture sealed in the database (AES-256-GCM, see SecretBox) and open only in memory:
+ * whatever reaches the store is sealed on the way in and opened on the way out, so neither store
+ * implementation ever sees a secret in clear.
  *
  * A value sealed under another key than this process's cannot be opened. Reading one object
  * (`get`) then fails with StoreError('secret_unavailable'); reading for delivery or a listing
@@ -88,6 +90,31 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
   });
   const openSource = (source: Source | null) => source && mapSource(source, open);
 
+  // A bin's URL token lets anyone post to it; what a bin captured may carry its senders' secrets.
+  const openBin = (bin: Bin | null) => bin && { ...bin, token: open(bin.token) };
+  const sealCaptured = (request: BinRequest): BinRequest => (request.secretHeaders.length === 0 ? request : {
+    ...request,
+    headers: request.headers.map(([name, value], i) => [name, request.secretHeaders.includes(i) ? box.seal(value) : value]),
+  });
+  /**
+   * A header sealed under another key is left empty and marked, never shown: the rest of the
+   * request still is. Opened without the cache that claims use: each captured value is read rarely.
+   */
+  const openCaptured = (request: BinRequest): BinRequest => {
+    if (request.secretHeaders.length === 0) return request;
+    const unopened: number[] = [];
+    const headers = request.headers.map(([name, value], i): [string, string] => {
+      if (!request.secretHeaders.includes(i)) return [name, value];
+      try {
+        return [name, box.open(value)];
+      } catch {
+        unopened.push(i);
+        return [name, ''];
+      }
+    });
+    return unopened.length > 0 ? { ...request, headers, unopenedHeaders: unopened } : { ...request, headers };
+  };
+
   return {
     ...store,
     endpoints: {
@@ -119,6 +146,27 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
         const result = await store.sources.list(page);
         return { ...result, items: result.items.map((source) => mapSource(source, open)) };
       },
+    },
+    bins: {
+      ...store.bins,
+      create: async (bin, tokenDigest) => (await store.bins.create({ ...bin, token: box.seal(bin.token) }, tokenDigest), bin),
+      update: async (bin, tokenDigest) => (await store.bins.update({ ...bin, token: box.seal(bin.token) }, tokenDigest), bin),
+      get: async (id) => openBin(await store.bins.get(id)),
+      getByTokenDigest: async (digest) => openBin(await store.bins.getByTokenDigest(digest)),
+      list: async (page) => {
+        const result = await store.bins.list(page);
+        return { ...result, items: result.items.map((bin) => ({ ...bin, token: open(bin.token) })) };
+      },
+      capture: async (request, keep) => ({ ...(await store.bins.capture(sealCaptured(request), keep)), headers: request.headers }),
+      getRequest: async (binId, requestId) => {
+        const request = await store.bins.getRequest(binId, requestId);
+        return request && openCaptured(request);
+      },
+      listRequests: async (binId, page, withContent) => {
+        const result = await store.bins.listRequests(binId, page, withContent);
+        return { ...result, items: result.items.map(openCaptured) };
+      },
+      requestsAfter: async (binId, seq, limit) => (await store.bins.requestsAfter(binId, seq, limit)).map(openCaptured),
     },
     queue: {
       ...store.queue,

@@ -1,3 +1,4 @@
+import type { Bin, BinRequest, BinRule } from '../core/bins.ts';
 import type { ApiToken, Application, Attempt, Delivery, Endpoint, EventType, FailureReason, Message, Source, Status, Trigger } from '../core/model.ts';
 
 /**
@@ -75,6 +76,39 @@ export const toSource = (row: Row): Source => ({
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at),
 });
+
+export const toBin = (row: Row): Bin => ({
+  id: row.id as string,
+  name: row.name as string | null,
+  token: row.token as string,
+  response: json(row.response),
+  rules: json(row.rules),
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at),
+  lastRequestAt: numberOrNull(row.last_request_at),
+  requestSeq: Number(row.request_seq),
+});
+
+export const toBinRequest = (row: Row): BinRequest => ({
+  id: row.id as string,
+  binId: row.bin_id as string,
+  seq: Number(row.seq),
+  method: row.method as string,
+  path: row.path as string,
+  query: row.query as string | null,
+  headers: json(row.headers),
+  secretHeaders: json(row.secret_headers),
+  body: row.body as Uint8Array,
+  size: Number(row.size),
+  ip: row.ip as string,
+  responseStatus: numberOrNull(row.response_status),
+  rule: row.rule as BinRule,
+  createdAt: Number(row.created_at),
+});
+
+/** A bin request's columns, the body last, so a listing without content can leave it out. */
+export const BIN_REQUEST_COLUMNS = ['id', 'bin_id', 'seq', 'method', 'path', 'query', 'headers', 'secret_headers', 'size', 'ip',
+  'response_status', 'rule', 'created_at'];
 
 export const toDelivery = (row: Row): Delivery => ({
   messageId: row.message_id as string,

@@ -3,6 +3,7 @@ import { afterEach, describe, it } from 'node:test';
 import { systemClock, systemRandom } from '../core/clock.ts';
 import { createIdGenerator } from '../core/ids.ts';
 import { type ApiToken, type Application, type Attempt, type Endpoint, ERASED_RESPONSE, type EventType, type Message, Status, Trigger } from '../core/model.ts';
+import { type Bin, type BinRequest, DEFAULT_BIN_RESPONSE, DEFAULT_BIN_RULES } from '../core/bins.ts';
 import { StoreError } from './errors.ts';
 import type { AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, Store } from './store.ts';
 
@@ -884,6 +885,162 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(await store.settings.claim('check', 'second'), 'first');
         assert.equal(await store.settings.get('check'), 'first');
         assert.deepEqual(await Promise.all([store.settings.claim('race', 'a'), store.settings.claim('race', 'b')]), ['a', 'a']);
+      });
+    });
+
+    describe('request bins', () => {
+      const aBin = (over: Partial<Bin> = {}): Bin => ({
+        id: ids('bin'), name: 'bin', token: `tok-${ids('bin')}`, response: DEFAULT_BIN_RESPONSE, rules: DEFAULT_BIN_RULES,
+        createdAt: T0, updatedAt: T0, lastRequestAt: null, requestSeq: 0, ...over,
+      });
+      const aRequest = (binId: string, over: Partial<BinRequest> = {}): BinRequest => {
+        const body = over.body ?? Buffer.from('{"n":1}');
+        return {
+          id: ids('binRequest'), binId, seq: 0, method: 'POST', path: '', query: null, headers: [['Content-Type', 'application/json']],
+          secretHeaders: [], ip: '127.0.0.1', responseStatus: 200, rule: 'configured', createdAt: T0, ...over, body, size: body.byteLength,
+        };
+      };
+      const digestOf = (bin: Bin) => `digest-${bin.token}`;
+      const created = async (store: Store, over: Partial<Bin> = {}) => {
+        const bin = aBin(over);
+        await store.bins.create(bin, digestOf(bin));
+        return bin;
+      };
+      const kept = async (store: Store, binId: string) => (await store.bins.listRequests(binId, page(250, 'asc'), true)).items;
+
+      it('keeps a bin, finds it by id and by its token\'s digest, pages bins, updates and deletes them', async () => {
+        const store = await fresh();
+        const bin = await created(store, { response: { status: 201, headers: { 'X-A': 'b' }, body: 'made', delayMs: 5 }, rules: { ...DEFAULT_BIN_RULES, failRate: 0.25 } });
+        const other = await created(store, { name: null });
+        assert.deepEqual(await store.bins.get(bin.id), bin);
+        assert.deepEqual(await store.bins.getByTokenDigest(digestOf(bin)), bin);
+        assert.equal(await store.bins.getByTokenDigest('digest-nope'), null);
+        assert.deepEqual((await store.bins.list(page(1, 'asc'))).items, [bin]);
+        assert.deepEqual(await store.bins.list(page(1, 'asc', bin.id)), { items: [other], done: true });
+        const changed = { ...bin, name: 'renamed', token: 'tok-rotated', rules: { ...DEFAULT_BIN_RULES, timeoutRate: 1 }, updatedAt: T0 + 1 };
+        await store.bins.update(changed, 'digest-rotated');
+        assert.deepEqual(await store.bins.get(bin.id), changed);
+        assert.equal(await store.bins.getByTokenDigest(digestOf(bin)), null, 'the old token finds nothing');
+        assert.deepEqual(await store.bins.getByTokenDigest('digest-rotated'), changed);
+        assert.equal(await store.bins.delete(bin.id), true);
+        assert.equal(await store.bins.delete(bin.id), false);
+        assert.equal(await store.bins.get(bin.id), null);
+        await assert.rejects(store.bins.update(changed, 'digest-rotated'), (error) => error instanceof StoreError && error.code === 'missing');
+      });
+
+      it('captures requests byte for byte and numbers them in the order they are stored', async () => {
+        const store = await fresh();
+        const bin = await created(store);
+        const notUtf8 = Buffer.from([0xff, 0xfe, 0x00, 0xc3, 0x28, 0x0a]);
+        const first = aRequest(bin.id, {
+          method: 'PATCH', path: '/a/b%2Fc/', query: 'x=1&x=2&y=%00&z', body: notUtf8, ip: '::ffff:127.0.0.1',
+          headers: [['X-Dup', 'one'], ['Authorization', 'Bearer t'], ['x-dup', 'two'], ['X-Latin', 'caf\u00e9 \u00ff']], secretHeaders: [1],
+          responseStatus: null, rule: 'timeout',
+        });
+        const second = aRequest(bin.id, { method: 'GET', body: Buffer.alloc(0), query: '', createdAt: T0 + 5 });
+        assert.equal((await store.bins.capture(first, 10)).seq, 1);
+        assert.equal((await store.bins.capture(second, 10)).seq, 2);
+        const [one, two] = await kept(store, bin.id);
+        assert.deepEqual({ ...one!, body: Buffer.from(one!.body) }, { ...first, seq: 1 });
+        assert.deepEqual({ ...two!, body: Buffer.from(two!.body) }, { ...second, seq: 2 });
+        assert.deepEqual(Buffer.from((await store.bins.getRequest(bin.id, first.id))!.body), notUtf8);
+        assert.equal(await store.bins.getRequest(bin.id, 'breq_nope'), null);
+        const other = await created(store);
+        assert.equal(await store.bins.getRequest(other.id, first.id), null, 'only through its own bin');
+        const after = (await store.bins.get(bin.id))!;
+        assert.equal(after.requestSeq, 2);
+        assert.equal(after.lastRequestAt, T0 + 5);
+      });
+
+      it('keeps only a bin\'s newest requests beyond the cap, also when they are captured at the same moment', async () => {
+        const store = await fresh();
+        const bin = await created(store);
+        const one = [];
+        for (let i = 0; i < 5; i++) one.push(await store.bins.capture(aRequest(bin.id), 3));
+        assert.deepEqual((await kept(store, bin.id)).map((r) => r.id), one.slice(2).map((r) => r.id));
+        const together = await Promise.all(Array.from({ length: 10 }, () => store.bins.capture(aRequest(bin.id), 4)));
+        assert.deepEqual(together.map((r) => r.seq).sort((a, b) => a - b), [6, 7, 8, 9, 10, 11, 12, 13, 14, 15], 'each takes its own number');
+        const left = await kept(store, bin.id);
+        assert.deepEqual(left.map((r) => r.seq).sort((a, b) => a - b), [12, 13, 14, 15], 'the four newest stay');
+        const other = await created(store);
+        await store.bins.capture(aRequest(other.id), 1);
+        assert.equal((await kept(store, bin.id)).length, 4, 'another bin\'s cap leaves this one alone');
+      });
+
+      it('refuses a capture into a deleted bin, and deleting a bin takes its requests', async () => {
+        const store = await fresh();
+        const bin = await created(store);
+        const request = await store.bins.capture(aRequest(bin.id), 10);
+        assert.equal(await store.bins.delete(bin.id), true);
+        assert.equal(await store.bins.getRequest(bin.id, request.id), null);
+        await assert.rejects(store.bins.capture(aRequest(bin.id), 10), (error) => error instanceof StoreError && error.code === 'missing');
+        const live = await created(store);
+        const [gone, stored] = await Promise.allSettled([store.bins.capture(aRequest(bin.id), 10), store.bins.capture(aRequest(live.id), 10)]);
+        assert.equal(gone.status, 'rejected', 'the one into the deleted bin fails');
+        assert.equal(stored.status, 'fulfilled', 'alone');
+      });
+
+      it('pages a bin\'s requests newest first, with or without their bodies', async () => {
+        const store = await fresh();
+        const bin = await created(store);
+        const made = [];
+        for (let i = 0; i < 5; i++) made.push(await store.bins.capture(aRequest(bin.id, { body: Buffer.from(`body ${i}`) }), 10));
+        const first = await store.bins.listRequests(bin.id, page(2, 'desc'), true);
+        assert.deepEqual(first.items.map((r) => r.id), [made[4]!.id, made[3]!.id]);
+        assert.equal(first.done, false);
+        const last = await store.bins.listRequests(bin.id, page(2, 'desc', made[1]!.id), false);
+        assert.deepEqual(last.items.map((r) => r.id), [made[0]!.id]);
+        assert.equal(last.done, true);
+        assert.equal(last.items[0]!.body.byteLength, 0, 'no body without content');
+        assert.equal(last.items[0]!.size, 6, 'but its size');
+        assert.equal(Buffer.from(first.items[0]!.body).toString(), 'body 4');
+      });
+
+      it('reads the requests numbered after a number, in order, and deletes one', async () => {
+        const store = await fresh();
+        const bin = await created(store);
+        const made = [];
+        for (let i = 0; i < 4; i++) made.push(await store.bins.capture(aRequest(bin.id), 10));
+        assert.deepEqual((await store.bins.requestsAfter(bin.id, 1, 2)).map((r) => r.id), [made[1]!.id, made[2]!.id]);
+        assert.deepEqual(await store.bins.requestsAfter(bin.id, 4, 10), []);
+        assert.equal(await store.bins.deleteRequest(bin.id, made[1]!.id), true);
+        assert.equal(await store.bins.deleteRequest(bin.id, made[1]!.id), false);
+        assert.deepEqual((await store.bins.requestsAfter(bin.id, 0, 10)).map((r) => r.id), [made[0]!.id, made[2]!.id, made[3]!.id]);
+      });
+
+      it('purges requests captured before the cut-off, and bins neither changed nor sent to since', async () => {
+        const store = await fresh();
+        const idle = await created(store, { updatedAt: T0 });
+        const changed = await created(store, { updatedAt: T0 + 100 });
+        const used = await created(store, { updatedAt: T0 });
+        await store.bins.capture(aRequest(used.id, { createdAt: T0 + 100 }), 10);
+        assert.equal(await store.bins.purgeRequests(Date.now() - 60_000, 10), 0);
+        assert.equal(await store.bins.purgeRequests(Date.now() + 1_000, 10), 1);
+        assert.equal(await store.bins.purgeIdle(T0 + 50, 10), 1);
+        assert.equal(await store.bins.get(idle.id), null);
+        assert.ok(await store.bins.get(changed.id));
+        assert.ok(await store.bins.get(used.id));
+      });
+
+      it('announces a committed capture with its bin\'s id', async () => {
+        const store = await fresh();
+        const bin = await created(store);
+        const found: BinRequest[][] = [];
+        const stop = store.onBinRequest((binId) => {
+          if (binId === bin.id) void store.bins.requestsAfter(bin.id, 0, 10).then((rows) => found.push(rows));
+        });
+        try {
+          // A listener on another connection may still be connecting: capture until one is announced.
+          const deadline = Date.now() + 5_000;
+          while (found.length === 0 && Date.now() < deadline) {
+            await store.bins.capture(aRequest(bin.id), 100);
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          assert.ok(found.length > 0, 'announced');
+          assert.ok(found[0]!.length > 0, 'once it can be read');
+        } finally {
+          await stop();
+        }
       });
     });
 

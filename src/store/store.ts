@@ -11,6 +11,7 @@ import type {
   Status,
   Trigger,
 } from '../core/model.ts';
+import type { Bin, BinRequest } from '../core/bins.ts';
 
 /**
  * The one storage port. It speaks the pipeline's language (enqueue a message with its
@@ -30,6 +31,7 @@ export interface Store {
   readonly tokens: TokenStore;
   readonly sources: SourceStore;
   readonly settings: SettingStore;
+  readonly bins: BinStore;
   /**
    * Optional capability: calls `wake` whenever another process commits due work (PostgreSQL's
    * LISTEN/NOTIFY). Without it, workers rely on their own process's signals and on polling.
@@ -43,6 +45,13 @@ export interface Store {
    * be dropped. Returns a function that stops listening.
    */
   onConfigChange?(changed: (appId: string | null) => void): () => Promise<void>;
+  /**
+   * Calls `captured(binId)` after a request to that bin is committed, by this process or (on
+   * PostgreSQL, through LISTEN/NOTIFY) any other, or with null when captures may have been missed
+   * (a reconnect). A wake-up only: what was captured is read with `bins.requestsAfter`. Returns a
+   * function that stops listening.
+   */
+  onBinRequest(captured: (binId: string | null) => void): () => Promise<void>;
   /** Resolves when the database answers a query. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -76,6 +85,40 @@ export interface SourceStore {
   /** Replaces every field but id and createdAt; `tokenDigest` is the digest of `source.token`. */
   update(source: Source, tokenDigest: string): Promise<Source>;
   delete(id: string): Promise<boolean>;
+}
+
+/**
+ * Request bins and what they captured. A capture is one write (group-committed like every other)
+ * that numbers the request within its bin and drops the bin's oldest beyond the cap it is given.
+ */
+export interface BinStore {
+  create(bin: Bin, tokenDigest: string): Promise<Bin>;
+  get(id: string): Promise<Bin | null>;
+  /** The bin whose URL token has this SHA-256 digest (hex). */
+  getByTokenDigest(digest: string): Promise<Bin | null>;
+  list(page: PageRequest): Promise<Page<Bin>>;
+  /**
+   * Replaces name, response, rules and token (whose digest is `tokenDigest`) and updatedAt.
+   * Throws StoreError('missing') when the bin is gone.
+   */
+  update(bin: Bin, tokenDigest: string): Promise<Bin>;
+  /** Deletes the bin with everything it captured. */
+  delete(id: string): Promise<boolean>;
+  /**
+   * Stores a captured request under the bin's next number (returned in `seq`), and deletes the
+   * bin's requests older than its newest `keep`. Throws StoreError('missing') when the bin is gone.
+   */
+  capture(request: BinRequest, keep: number): Promise<BinRequest>;
+  getRequest(binId: string, requestId: string): Promise<BinRequest | null>;
+  /** Keyset-paged by request id; without content, bodies are left empty (`size` still tells). */
+  listRequests(binId: string, page: PageRequest, withContent: boolean): Promise<Page<BinRequest>>;
+  /** Up to `limit` requests numbered after `seq`, in the order they were numbered. */
+  requestsAfter(binId: string, seq: number, limit: number): Promise<BinRequest[]>;
+  deleteRequest(binId: string, requestId: string): Promise<boolean>;
+  /** Deletes up to `limit` requests captured before `olderThan`. (Retention.) */
+  purgeRequests(olderThan: number, limit: number): Promise<number>;
+  /** Deletes up to `limit` bins neither changed nor sent a request since `olderThan`. (Retention.) */
+  purgeIdle(olderThan: number, limit: number): Promise<number>;
 }
 
 export interface ApplicationStore {

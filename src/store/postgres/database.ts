@@ -8,6 +8,8 @@ import { numbered } from '../sql.ts';
 export const DUE_CHANNEL = 'herald_due';
 /** The channel changes to an application or its endpoints are announced on, with the app id. */
 export const CONFIG_CHANNEL = 'herald_config';
+/** The channel a committed bin capture is announced on, with the bin id. */
+export const BIN_CHANNEL = 'herald_bin';
 
 export interface PostgresOptions {
   url: string;

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { Store } from '../store.ts';
 import { postgresApplications } from './applications.ts';
 import { postgresAttempts } from './attempts.ts';
-import { CONFIG_CHANNEL, DUE_CHANNEL, PostgresDatabase, type PostgresOptions } from './database.ts';
+import { postgresBins } from './bins.ts';
+import { BIN_CHANNEL, CONFIG_CHANNEL, DUE_CHANNEL, PostgresDatabase, type PostgresOptions } from './database.ts';
 import { postgresEndpoints } from './endpoints.ts';
 import { postgresEventTypes } from './event-types.ts';
 import { postgresIdempotency } from './idempotency.ts';
@@ -35,8 +36,10 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
     tokens: postgresTokens(db),
     settings: postgresSettings(db),
     idempotency: postgresIdempotency(db),
+    bins: postgresBins(db),
     onDue: (wake) => db.listen(DUE_CHANNEL, () => wake()),
     onConfigChange: (changed) => db.listen(CONFIG_CHANNEL, (appId) => changed(appId || null)),
+    onBinRequest: (captured) => db.listen(BIN_CHANNEL, (binId) => captured(binId || null)),
     async ping() {
       await db.query('SELECT 1');
     },

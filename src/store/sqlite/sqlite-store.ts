@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { Status } from '../../core/model.ts';
 import type { Store } from '../store.ts';
 import { sqliteApplications } from './applications.ts';
+import { sqliteBins } from './bins.ts';
 import { sqliteAttempts } from './attempts.ts';
 import { SqliteDatabase } from './database.ts';
 import { DeletedEndpoints, sqliteEndpoints } from './endpoints.ts';
@@ -30,6 +31,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
   db.run('DELETE FROM idempotency_keys WHERE status_code IS NULL');
   db.startCheckpointer();
   const deleted = new DeletedEndpoints();
+  const binListeners = new Set<(binId: string | null) => void>();
 
   return {
     apps: sqliteApplications(db),
@@ -42,6 +44,13 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     tokens: sqliteTokens(db),
     settings: sqliteSettings(db),
     idempotency: sqliteIdempotency(db),
+    bins: sqliteBins(db, (binId) => {
+      for (const listener of binListeners) listener(binId);
+    }),
+    onBinRequest(captured) {
+      binListeners.add(captured);
+      return async () => void binListeners.delete(captured);
+    },
     async ping() {
       db.get('SELECT 1');
     },
