@@ -50,10 +50,15 @@ suite((await postgresReachable()) ? 'scale-out on PostgreSQL' : SKIPPED_POSTGRES
         for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
       }
     });
-    const api = await spawnHerald(dataDir(), await freePort(), { ...shared, HERALD_ROLE: 'api' });
-    processes.push(api);
-    const started = await Promise.all(Array.from({ length: workers }, async () => spawnHerald(dataDir(), 0, { ...shared, HERALD_ROLE: 'worker' })));
-    processes.push(...started);
+    // Each process is kept for the cleanup as soon as it runs, so one that fails to start does not
+    // leave the others behind.
+    const kept = async (starting: Promise<HeraldProcess>) => {
+      const herald = await starting;
+      processes.push(herald);
+      return herald;
+    };
+    const api = await kept(spawnHerald(dataDir(), await freePort(), { ...shared, HERALD_ROLE: 'api' }));
+    const started = await Promise.all(Array.from({ length: workers }, () => kept(spawnHerald(dataDir(), 0, { ...shared, HERALD_ROLE: 'worker' }))));
     return { api, workers: started };
   }
 

@@ -140,7 +140,8 @@ export function helpText(path: readonly Command[]): string {
   lines.push('', `Usage: ${usage.join(' ')}`);
   const table = (rows: Array<[string, string]>) => {
     const width = Math.min(34, Math.max(...rows.map(([left]) => left.length)) + 2);
-    return rows.map(([left, right]) => `  ${left.padEnd(width)}${right}`);
+    // A left column longer than the width keeps two spaces before its description.
+    return rows.map(([left, right]) => `  ${left.length + 2 > width ? `${left}  ` : left.padEnd(width)}${right}`);
   };
   if (command.commands?.length) lines.push('', 'Commands:', ...table(command.commands.map((c) => [c.name, c.summary])));
   if (command.args?.length) lines.push('', 'Arguments:', ...table(command.args.map((spec) => [argument(spec), spec.describe + (spec.choices ? ` (${spec.choices.join(', ')})` : '')])));

@@ -33,11 +33,18 @@ export async function spawnHerald(dataDir: string, port: number, env: Record<str
   const url = worker ? '' : `http://127.0.0.1:${port}`;
   let gone = false;
   void exited.then(() => (gone = true));
-  await waitFor(`herald ${worker ? 'worker' : `on port ${port}`} to be ready`, async () => {
-    if (gone) throw new Error(`herald exited before it was ready:\n${output}`);
-    if (worker) return output.includes('worker started');
-    return (await fetch(`${url}/api/v1/health`).catch(() => null))?.status === 204;
-  }, 20_000);
+  try {
+    await waitFor(`herald ${worker ? 'worker' : `on port ${port}`} to be ready`, async () => {
+      if (gone) throw new Error(`herald exited before it was ready:\n${output}`);
+      if (worker) return output.includes('worker started');
+      return (await fetch(`${url}/api/v1/health`).catch(() => null))?.status === 204;
+    }, 20_000);
+  } catch (error) {
+    // A process that never became ready would outlive the test that gave up on it.
+    if (!gone) child.kill('SIGKILL');
+    await exited;
+    throw error;
+  }
   return { child, url, output: () => output, exited };
 }
 
