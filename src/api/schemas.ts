@@ -21,6 +21,14 @@ const EventTypeList = Type.Array(EventTypeName, { minItems: 1, maxItems: MAX_EVE
 const ChannelList = (maxItems: number) => Type.Array(Channel, { minItems: 1, maxItems, uniqueItems: true });
 const Headers = Type.Record(Type.String({ minLength: 1 }), Type.String());
 const DateTime = Type.String({ format: 'date-time' });
+/** Svix's `Duration`; a retry schedule waits at most 30 days between two attempts, and has at most 50 steps. */
+const MAX_RETRY_DELAY_SECONDS = 30 * 24 * 60 * 60;
+const Duration = Type.Object({
+  secs: Type.Integer({ minimum: 0, maximum: MAX_RETRY_DELAY_SECONDS }),
+  nanos: Type.Integer({ minimum: 0, maximum: 999_999_999 }),
+});
+const RetrySchedule = Type.Array(Duration, { maxItems: 50 });
+export type RetrySchedule = Static<typeof RetrySchedule>;
 
 export const AppPath = Type.Object({ appId: Type.String() });
 export const EndpointPath = Type.Object({ appId: Type.String(), endpointId: Type.String() });
@@ -47,6 +55,7 @@ export const EventTypeIn = Type.Object({
 });
 export type EventTypeIn = Static<typeof EventTypeIn>;
 export const EventTypeUpdate = Type.Omit(EventTypeIn, ['name']);
+export const RetryScheduleInOut = Type.Object({ retrySchedule: Type.Optional(Nullable(RetrySchedule)) });
 export const EventTypePatch = Type.Partial(EventTypeUpdate);
 export type EventTypePatch = Static<typeof EventTypePatch>;
 
@@ -61,6 +70,8 @@ const endpointFields = {
   channels: Type.Optional(Nullable(ChannelList(MAX_CHANNELS_PER_ENDPOINT))),
   metadata: Type.Optional(Metadata),
   throttleRate: Type.Optional(Nullable(ThrottleRate)),
+  /** Herald's extension: this endpoint's delays between attempts, over its event types' and the default. */
+  retrySchedule: Type.Optional(Nullable(RetrySchedule)),
 };
 export const EndpointIn = Type.Object({
   ...endpointFields,

@@ -52,6 +52,7 @@ export function endpointOut(endpoint: Endpoint) {
     disabled: endpoint.disabled,
     metadata: endpoint.metadata,
     throttleRate: endpoint.throttleRate,
+    retrySchedule: durationsOut(endpoint.retrySchedule ?? null),
     createdAt: iso(endpoint.createdAt),
     updatedAt: iso(endpoint.updatedAt),
   };
@@ -183,4 +184,15 @@ export function listOut<T, Out>(page: Page<T>, plan: PagePlan, key: (item: T) =>
     prevIterator: first ? `-${key(first)}` : null,
     done: page.done,
   };
+}
+
+/** Delays in milliseconds as Svix's `Duration`s. */
+export function durationsOut(delaysMs: readonly number[] | null): Array<{ secs: number; nanos: number }> | null {
+  return delaysMs?.map((ms) => ({ secs: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 })) ?? null;
+}
+
+/** Svix's `Duration`s as delays in milliseconds (nanoseconds below a millisecond are dropped). */
+export function durationsIn(durations: ReadonlyArray<{ secs: number; nanos: number }> | null | undefined): number[] | null | undefined {
+  if (durations === null || durations === undefined) return durations;
+  return durations.map(({ secs, nanos }) => secs * 1000 + Math.floor(nanos / 1_000_000));
 }

@@ -37,7 +37,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       ({ id: ids('application'), uid: null, name: 'App', metadata: {}, throttleRate: null, createdAt: T0, updatedAt: T0, ...over });
     const anEndpoint = (appId: string, over: Partial<Endpoint> = {}): Endpoint => ({
       id: ids('endpoint'), appId, uid: null, url: 'http://127.0.0.1:9/hook', description: '', eventTypes: null, channels: null,
-      disabled: false, metadata: {}, throttleRate: null, headers: {}, secrets: [{ key: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', expiresAt: null }],
+      disabled: false, metadata: {}, throttleRate: null, retrySchedule: null, headers: {}, secrets: [{ key: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', expiresAt: null }],
       createdAt: T0, updatedAt: T0, ...over,
     });
     const aMessage = (appId: string, over: Partial<Message> = {}): Message => ({
@@ -45,7 +45,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       payload: Buffer.from('{"a":1}'), inbound: null, payloadExpiresAt: null, payloadErasedAt: null, createdAt: T0, ...over,
     });
     const anEventType = (over: Partial<EventType> = {}): EventType => ({
-      name: `type.${ids('message').slice(-8)}`, description: 'd', schemas: null, archived: false, deprecated: false,
+      name: `type.${ids('message').slice(-8)}`, description: 'd', schemas: null, archived: false, deprecated: false, retrySchedule: null,
       featureFlag: null, createdAt: T0, updatedAt: T0, ...over,
     });
     const claim = (store: Store, over: Partial<ClaimRequest> = {}) =>
@@ -136,7 +136,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual(await store.eventTypes.get('a.shown'), shown);
         assert.deepEqual((await store.eventTypes.list(page(10, 'asc'), false)).items.map((e) => e.name), ['a.shown']);
         assert.deepEqual((await store.eventTypes.list(page(10, 'asc'), true)).items.map((e) => e.name), ['a.shown', 'b.archived']);
-        const updated = { ...archived, archived: false, deprecated: true, description: 'new', featureFlag: 'beta', updatedAt: T0 + 1 };
+        const updated = { ...archived, archived: false, deprecated: true, description: 'new', featureFlag: 'beta', retrySchedule: [500, 5_000], updatedAt: T0 + 1 };
         await store.eventTypes.update(updated);
         assert.deepEqual(await store.eventTypes.get('b.archived'), updated);
         assert.equal(await store.eventTypes.delete('a.shown'), true);
@@ -176,7 +176,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const endpoint = await store.endpoints.create(anEndpoint(app.id));
         const changed: Endpoint = {
           ...endpoint, uid: 'u', url: 'http://127.0.0.1:9/x', description: 'desc', eventTypes: ['a.b', 'c.d'], channels: ['eu'],
-          disabled: true, metadata: { k: 'v' }, throttleRate: 3, headers: { 'X-A': '1' },
+          disabled: true, metadata: { k: 'v' }, throttleRate: 3, retrySchedule: [1_000, 60_000], headers: { 'X-A': '1' },
           secrets: [{ key: 'whsec_bmV3bmV3bmV3bmV3bmV3bmV3bmV3bmV3', expiresAt: null }, { key: endpoint.secrets[0]!.key, expiresAt: T0 + 5 }],
           updatedAt: T0 + 1,
         };
