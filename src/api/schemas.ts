@@ -127,7 +127,8 @@ const filterFields = {
   with_content: Type.Optional(Type.Boolean()),
 };
 export const EventTypeListQuery = Type.Object({ ...ListQuery.properties, include_archived: Type.Optional(Type.Boolean()), with_content: Type.Optional(Type.Boolean()) });
-export const MessageListQuery = Type.Object({ ...ListQuery.properties, ...filterFields });
+/** `status` (Herald's addition) is the message's, from its deliveries: see MessageListFilter. */
+export const MessageListQuery = Type.Object({ ...ListQuery.properties, ...filterFields, status: Type.Optional(Type.Integer({ minimum: 0, maximum: 3 })) });
 export type MessageListQuery = Static<typeof MessageListQuery>;
 const Status = Type.Integer({ minimum: 0, maximum: 3 });
 export const AttemptListQuery = Type.Object({
@@ -143,5 +144,11 @@ export const AttemptedMessagesQuery = Type.Object({ ...ListQuery.properties, ...
 export type AttemptedMessagesQuery = Static<typeof AttemptedMessagesQuery>;
 export const StatsQuery = Type.Object({ since: Type.Optional(DateTime), until: Type.Optional(DateTime) });
 export const WithContentQuery = Type.Object({ with_content: Type.Optional(Type.Boolean()) });
+/** `search` and `with_stats` are Herald's additions, for the dashboard. */
+export const AppListQuery = Type.Object({
+  ...ListQuery.properties,
+  search: Type.Optional(Type.String({ maxLength: 256 })),
+  with_stats: Type.Optional(Type.Boolean()),
+});
 export const CreateAppQuery = Type.Object({ get_if_exists: Type.Optional(Type.Boolean()) });
 export const DeleteEventTypeQuery = Type.Object({ expunge: Type.Optional(Type.Boolean()) });

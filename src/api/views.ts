@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Bin, BinRequest } from '../core/bins.ts';
 import { nestsDeeperThan } from '../core/json-depth.ts';
 import { STATUS_TEXT, type Application, type Attempt, type Delivery, type Endpoint, type EventType, type InboundEnvelope, type Message } from '../core/model.ts';
-import type { Page } from '../store/store.ts';
+import type { ApplicationStats, Page } from '../store/store.ts';
 import type { PagePlan } from './pagination.ts';
 
 /** The Svix `*Out` shapes: what the SDKs parse. Herald-only fields are additions, never changes. */
@@ -25,6 +25,11 @@ export function applicationOut(app: Application) {
     createdAt: iso(app.createdAt),
     updatedAt: iso(app.updatedAt),
   };
+}
+
+/** Herald's addition to a listed application; an application deleted since its page was read counts nothing. */
+export function applicationWithStatsOut(app: Application, stats: ApplicationStats | undefined) {
+  return { ...applicationOut(app), endpointCount: stats?.endpointCount ?? 0, lastMessageAt: isoOrNull(stats?.lastMessageAt ?? null) };
 }
 
 export function eventTypeOut(eventType: EventType, withContent = true) {

@@ -126,6 +126,45 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(await store.queue.nextDueAt(), null);
         assert.equal(await store.apps.delete(app.id), false);
       });
+
+      it('searches names and uids for a substring, case aside, and pages through the matches', async () => {
+        const store = await fresh();
+        const acme = await store.apps.create(anApp({ name: 'Acme Corp', uid: 'acme' }));
+        const beta = await store.apps.create(anApp({ name: 'Beta', uid: 'the-ACME-partner' }));
+        await store.apps.create(anApp({ name: 'Gamma', uid: 'gamma' }));
+        await store.apps.create(anApp({ name: '100% off_sale', uid: null }));
+        const names = async (search: string, p = page(50, 'asc')) => (await store.apps.list(p, { search })).items.map((a) => a.name);
+        assert.deepEqual(await names('cMe'), ['Acme Corp', 'Beta']);
+        assert.deepEqual(await names('GAMMA'), ['Gamma']);
+        assert.deepEqual(await names('nothing'), []);
+        // LIKE's wildcards are searched for as themselves.
+        assert.deepEqual(await names('%'), ['100% off_sale']);
+        assert.deepEqual(await names('f_s'), ['100% off_sale']);
+        assert.deepEqual(await names('a_m'), []);
+        const first = await store.apps.list(page(1, 'asc'), { search: 'acme' });
+        assert.deepEqual([first.items.map((a) => a.id), first.done], [[acme.id], false]);
+        const second = await store.apps.list(page(1, 'asc', acme.id), { search: 'acme' });
+        assert.deepEqual([second.items.map((a) => a.id), second.done], [[beta.id], true]);
+        assert.deepEqual((await store.apps.list(page(50, 'asc'), { search: null })).items.length, 4);
+      });
+
+      it('counts live endpoints and finds the newest message of a page of applications', async () => {
+        const store = await fresh();
+        const busy = await store.apps.create(anApp());
+        const idle = await store.apps.create(anApp());
+        const kept = await store.endpoints.create(anEndpoint(busy.id));
+        const gone = await store.endpoints.create(anEndpoint(busy.id));
+        await store.endpoints.create(anEndpoint(busy.id));
+        await store.endpoints.delete(busy.id, gone.id, T0 + 5);
+        await store.messages.enqueue(aMessage(busy.id, { createdAt: T0 + 10 }), [kept.id]);
+        await store.messages.enqueue(aMessage(busy.id, { createdAt: T0 + 20 }), []);
+        const stats = await store.apps.stats([busy.id, idle.id, 'app_missing']);
+        assert.deepEqual(Object.fromEntries(stats), {
+          [busy.id]: { endpointCount: 2, lastMessageAt: T0 + 20 },
+          [idle.id]: { endpointCount: 0, lastMessageAt: null },
+        });
+        assert.equal((await store.apps.stats([])).size, 0);
+      });
     });
 
     describe('event types', () => {
@@ -318,6 +357,42 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual({ ...stored, payload: null }, { ...message, payload: null });
         assert.equal((await store.messages.get(app.id, 'evt-1'))!.id, message.id);
         assert.deepEqual((await store.queue.listByMessage(message.id, page(10, 'asc'))).items.map((r) => r.delivery.status), [Status.pending, Status.pending]);
+      });
+
+      it("lists messages by their deliveries' status: failed before sending before pending before succeeded", async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const [e1, e2] = [await store.endpoints.create(anEndpoint(app.id)), await store.endpoints.create(anEndpoint(app.id))];
+        const lease = (endpointIds: string[]) => ({ until: T0 + 30_000, endpointIds: new Set(endpointIds) });
+        // Deliveries leased at enqueue are sending; completing them (lease 1) makes them succeed or fail.
+        async function send(outcomes: Array<'success' | 'fail' | 'sending' | 'pending'>) {
+          const endpoints = [e1, e2].slice(0, outcomes.length).map((e) => e.id);
+          const message = aMessage(app.id);
+          const ids = await store.messages.enqueue(message, endpoints, lease(endpoints.filter((_, i) => outcomes[i] !== 'pending')));
+          const results = outcomes.flatMap((outcome, i) => outcome === 'success' || outcome === 'fail'
+            ? [result({ id: ids[i]!, lease: 1 }, anAttempt(message, endpoints[i]!, { status: Status[outcome] }), { status: Status[outcome] })]
+            : []);
+          if (results.length) await store.queue.complete(results);
+          return message.id;
+        }
+        const failed = await send(['success', 'fail']);
+        const failedWhileSending = await send(['fail', 'sending']);
+        const succeeded = await send(['success', 'success']);
+        const sending = await send(['sending', 'pending']);
+        const pending = await send(['success', 'pending']);
+        const nowhere = await send([]);
+        const list = async (status: Status | null) =>
+          (await store.messages.list(app.id, { ...noFilter, status }, page(50, 'asc'))).items.map((m) => m.id);
+        assert.deepEqual(await list(Status.fail), [failed, failedWhileSending]);
+        assert.deepEqual(await list(Status.sending), [sending]);
+        assert.deepEqual(await list(Status.pending), [pending]);
+        assert.deepEqual(await list(Status.success), [succeeded]);
+        assert.deepEqual(await list(null), [failed, failedWhileSending, succeeded, sending, pending, nowhere]);
+        // The status narrows the keyset walk without changing it.
+        const first = await store.messages.list(app.id, { ...noFilter, status: Status.fail }, page(1, 'asc'));
+        assert.deepEqual([first.items.map((m) => m.id), first.done], [[failed], false]);
+        const next = await store.messages.list(app.id, { ...noFilter, status: Status.fail }, page(1, 'asc', failed));
+        assert.deepEqual([next.items.map((m) => m.id), next.done], [[failedWhileSending], true]);
       });
 
       it('keeps the payloads of messages enqueued together apart, whatever their bytes', async () => {
