@@ -13,6 +13,7 @@ import { sqliteMessages } from './messages.ts';
 import { sqliteQueue } from './queue.ts';
 import { sqliteSettings } from './settings.ts';
 import { sqliteSources } from './sources.ts';
+import { sqliteTasks } from './tasks.ts';
 import { sqliteTokens } from './tokens.ts';
 
 /**
@@ -43,6 +44,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     sources: sqliteSources(db),
     tokens: sqliteTokens(db),
     settings: sqliteSettings(db),
+    tasks: sqliteTasks(db),
     idempotency: sqliteIdempotency(db),
     bins: sqliteBins(db, (binId) => {
       for (const listener of binListeners) listener(binId);
