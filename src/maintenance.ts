@@ -61,6 +61,7 @@ export async function maintenanceRound(options: Omit<MaintenanceOptions, 'interv
     const inboundOlderThan = now - Math.max(retentionMs, INBOUND_DEDUPE_WINDOW_MS);
     await purgeAll('messages', (olderThan, limit) => store.messages.purge(olderThan, limit, inboundOlderThan), now - retentionMs);
     await purgeAll('attempts', store.attempts.purge, now - retentionMs);
+    await purgeAll('attempt statistics', store.stats.purge, now - retentionMs);
     await purgeAll('expired payloads', (expiredBy, limit) => store.messages.erasePayloads({ expiredBy, limit }, now), now);
     // After the messages: a deleted endpoint goes once the last delivery that named it has.
     await purgeAll('deleted endpoints', store.endpoints.purge, now - retentionMs);

@@ -1,3 +1,4 @@
+import { statsRoutes } from './routes/stats.ts';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
@@ -167,7 +168,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   registerIdempotency(app, options.context.store.idempotency, options.context.clock);
 
   const ctx = options.context;
-  for (const routes of [healthRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) {
+  for (const routes of [healthRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, messageRoutes, attemptRoutes, contentRoutes, statsRoutes]) {
     routes(app, ctx);
   }
   authRoutes(app, ctx);

@@ -12,6 +12,7 @@ import type {
   Trigger,
 } from '../core/model.ts';
 import type { Bin, BinRequest } from '../core/bins.ts';
+import type { AttemptStatsRow } from '../core/attempt-stats.ts';
 
 /**
  * The one storage port. It speaks the pipeline's language (enqueue a message with its
@@ -32,6 +33,7 @@ export interface Store {
   readonly sources: SourceStore;
   readonly settings: SettingStore;
   readonly bins: BinStore;
+  readonly stats: StatsStore;
   /**
    * Optional capability: calls `wake` whenever another process commits due work (PostgreSQL's
    * LISTEN/NOTIFY). Without it, workers rely on their own process's signals and on polling.
@@ -320,7 +322,10 @@ export interface DeliveryFilter extends MessageFilter {
 export interface DeliveryQueue {
   /** Takes due deliveries (pending and due, or sending with an expired lease) under a new lease. */
   claim(request: ClaimRequest): Promise<ClaimedDelivery[]>;
-  /** Appends each attempt and moves its delivery on, all in one transaction. */
+  /**
+   * Appends each attempt and moves its delivery on, and adds the attempts to the attempt rollup
+   * (one upsert per endpoint and five-minute bucket of the batch), all in one transaction.
+   */
   complete(results: readonly DeliveryResult[]): Promise<void>;
   /** Gives claimed deliveries that were never attempted back to the queue, due at `now`. */
   release(deliveries: ReadonlyArray<Pick<ClaimedDelivery, 'id' | 'lease'>>, now: number): Promise<void>;
@@ -358,6 +363,28 @@ export interface AttemptStore {
   /** Replaces an attempt's response body with ERASED_RESPONSE; false when there is no such attempt. */
   eraseResponse(messageId: string, attemptId: string): Promise<boolean>;
   /** Deletes up to `limit` attempts made before `olderThan`; returns how many went. (Retention.) */
+  purge(olderThan: number, limit: number): Promise<number>;
+}
+
+/**
+ * The attempt rollup (src/core/attempt-stats.ts), which `DeliveryQueue.complete` keeps up to date in
+ * the transaction that records the attempts, and message counts by id range. Every read names an
+ * application and a time range, so it costs what the buckets shown cost, not what the attempts do.
+ */
+export interface StatsStore {
+  /**
+   * The rollup rows of an application, or of one of its endpoints, whose five-minute bucket starts
+   * in [from, to), oldest first.
+   */
+  attempts(appId: string, endpointId: string | null, from: number, to: number): Promise<Array<Omit<AttemptStatsRow, 'appId'>>>;
+  /**
+   * For each i, how many messages of the application (or fanned out or resent to one endpoint)
+   * were made in [bounds[i], bounds[i + 1]), by the time their ids carry: bounds.length - 1 counts.
+   */
+  messageCounts(appId: string, endpointId: string | null, bounds: readonly number[]): Promise<number[]>;
+  /** Attempts per endpoint (of those given) in the buckets starting at `since` or later; endpoints without any are left out. */
+  endpointTotals(appId: string, endpointIds: readonly string[], since: number): Promise<Map<string, { success: number; failure: number; canceled: number }>>;
+  /** Deletes up to `limit` rollup rows whose bucket started before `olderThan`. (Retention.) */
   purge(olderThan: number, limit: number): Promise<number>;
 }
 

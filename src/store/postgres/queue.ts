@@ -1,6 +1,7 @@
 import { Status, Trigger } from '../../core/model.ts';
 import { full } from '../claim-slots.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
+import { LATENCY_BINS, rollUp } from '../../core/attempt-stats.ts';
 import { KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
@@ -108,11 +109,14 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
     // One statement for a whole batch of results. An attempt whose message was deleted meanwhile
     // (with its application) is dropped rather than failing the batch on the foreign key. The
     // check locks the message as the foreign key's own check would, so a deletion still under way
-    // is waited for and then seen, instead of passing the check and failing the key.
+    // is waited for and then seen, instead of passing the check and failing the key. The attempt
+    // rollup is one upsert per endpoint and bucket of the batch, in the same statement; a row of an
+    // application deleted meanwhile is dropped the same way.
     async complete(results) {
       if (results.length === 0) return;
       const column = <T>(pick: (result: (typeof results)[number]) => T) => results.map(pick);
       const attempt = (pick: (a: (typeof results)[number]['attempt']) => unknown) => column((r) => pick(r.attempt));
+      const rollup = rollUp(results.map((r) => r.attempt));
       await db.query(
         `WITH recorded AS (
            INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
@@ -131,6 +135,18 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
          )
          , disabled AS (
            UPDATE endpoints SET disabled = true, updated_at = ? WHERE id = ANY(?::text[]) RETURNING app_id
+         ), latency AS (SELECT ?::int[] AS flat)
+         , rolled AS (
+           INSERT INTO attempt_stats AS s (app_id, bucket_start, endpoint_id, success, failure, canceled, latency)
+           SELECT r.app_id, r.bucket_start, r.endpoint_id, r.success, r.failure, r.canceled,
+             l.flat[(r.i - 1) * ${LATENCY_BINS} + 1 : r.i * ${LATENCY_BINS}]
+           FROM unnest(?::text[], ?::bigint[], ?::text[], ?::int[], ?::int[], ?::int[]) WITH ORDINALITY
+             AS r(app_id, bucket_start, endpoint_id, success, failure, canceled, i), latency l
+           WHERE EXISTS (SELECT 1 FROM applications a WHERE a.id = r.app_id FOR KEY SHARE)
+           ORDER BY r.i
+           ON CONFLICT (app_id, bucket_start, endpoint_id) DO UPDATE SET
+             success = s.success + excluded.success, failure = s.failure + excluded.failure, canceled = s.canceled + excluded.canceled,
+             latency = ARRAY(SELECT x + y FROM unnest(s.latency, excluded.latency) WITH ORDINALITY AS t(x, y, n) ORDER BY n)
          )
          SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM disabled`,
         [
@@ -144,6 +160,9 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
           column((r) => r.attempt.createdAt),
           Math.max(...column((r) => r.attempt.createdAt)),
           column((r) => r).filter((r) => r.disableEndpoint).map((r) => r.attempt.endpointId),
+          rollup.flatMap((row) => row.latency),
+          rollup.map((row) => row.appId), rollup.map((row) => row.bucketStart), rollup.map((row) => row.endpointId),
+          rollup.map((row) => row.success), rollup.map((row) => row.failure), rollup.map((row) => row.canceled),
         ],
         BOOKKEEPING,
       );

@@ -5,6 +5,8 @@ import type { SqliteDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
 import { KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
+import { rollUp } from '../../core/attempt-stats.ts';
+import { upsertAttemptStats } from './stats.ts';
 
 interface MessageRow {
   id: string;
@@ -77,9 +79,12 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
 
     // Each result is its own write, so one that fails undoes only itself (see SqliteDatabase.write);
     // they still share one transaction. An attempt whose message was deleted meanwhile (with its
-    // application) is dropped rather than failing on the foreign key.
+    // application) is dropped rather than failing on the foreign key. The batch's attempt rollup is
+    // one more job queued in the same turn, so it commits in the same transaction, one upsert per
+    // endpoint and bucket.
     async complete(results) {
-      await Promise.all(results.map(({ id, lease, attempt, next, attemptCount, disableEndpoint }) => bookkeeping(() => {
+      const rollup = rollUp(results.map((result) => result.attempt));
+      await Promise.all([...(rollup.length > 0 ? [bookkeeping(() => upsertAttemptStats(db, rollup))] : []), ...results.map(({ id, lease, attempt, next, attemptCount, disableEndpoint }) => bookkeeping(() => {
         db.run(
           `INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
              response_duration_ms, trigger, failure_reason, attempt_number, created_at)
@@ -98,7 +103,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
         if (disableEndpoint) {
           db.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', attempt.createdAt, attempt.endpointId);
         }
-      })));
+      }))]);
     },
 
     async release(deliveries, now) {
