@@ -66,13 +66,14 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     addresses,
     connectionsPerOrigin: config.maxInFlightPerEndpoint,
   });
+  const retry = { delaysMs: config.retryScheduleMs, jitter: DEFAULT_JITTER };
   const dispatcher = new Dispatcher({
     store,
     sender,
     clock,
     random,
     ids,
-    retry: { delaysMs: config.retryScheduleMs, jitter: DEFAULT_JITTER },
+    retry,
     maxInFlight: config.maxInFlight,
     maxInFlightPerEndpoint: config.maxInFlightPerEndpoint,
     maxInFlightPerApp: config.maxInFlightPerApp,
@@ -91,6 +92,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     publicUrl: config.publicUrl,
     logger,
     bins: { maxRequests: config.binMaxRequests, maxHoldMs: config.binMaxHoldMs },
+    listen: { maxEvents: config.listenMaxEvents, maxAgeMs: config.listenMaxAgeMs, retry },
   });
 
   try {
@@ -99,7 +101,9 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     await store.close();
     throw error;
   }
-  const stopMaintenance = runsWorker ? startMaintenance({ store, clock, retentionMs: config.retentionMs, logger }) : undefined;
+  const stopMaintenance = runsWorker ? startMaintenance({
+    store, clock, retentionMs: config.retentionMs, logger, listen: { maxEvents: config.listenMaxEvents, maxAgeMs: config.listenMaxAgeMs },
+  }) : undefined;
   const stopListening = runsWorker ? store.onDue?.(wake) : undefined;
   if (runsWorker) dispatcher.start();
   const address = api.server.address();

@@ -19,6 +19,7 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { listenRoutes, type ListenOptions } from './routes/listen.ts';
 import { sourceRoutes } from './routes/sources.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -35,6 +36,8 @@ export interface ApiOptions {
   logger: FastifyBaseLogger;
   /** Requests each bin keeps, and the longest a bin holds a request open. */
   bins: { maxRequests: number; maxHoldMs: number };
+  /** Listen sessions' bounds and the retry schedule their consumers' answers follow. */
+  listen: ListenOptions;
 }
 
 /**
@@ -174,6 +177,8 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   for (const routes of [endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);
   receiveRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, publicUrl: options.publicUrl });
   binRoutes(app, ctx, { publicUrl: options.publicUrl, maxHoldMs: options.bins.maxHoldMs });
+  listenRoutes(app, ctx, options.listen);
+  listenRoutes(app, ctx, options.listen, SOURCE_SCOPE);
   binCaptureRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, ...options.bins });
   return app;
 }
