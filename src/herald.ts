@@ -67,13 +67,14 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     addresses,
     connectionsPerOrigin: config.maxInFlightPerEndpoint,
   });
+  const retry = { delaysMs: config.retryScheduleMs, jitter: DEFAULT_JITTER };
   const dispatcher = new Dispatcher({
     store,
     sender,
     clock,
     random,
     ids,
-    retry: { delaysMs: config.retryScheduleMs, jitter: DEFAULT_JITTER },
+    retry,
     schedules: retrySchedules(store, clock),
     maxInFlight: config.maxInFlight,
     maxInFlightPerEndpoint: config.maxInFlightPerEndpoint,
@@ -93,6 +94,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     publicUrl: config.publicUrl,
     logger,
     bins: { maxRequests: config.binMaxRequests, maxHoldMs: config.binMaxHoldMs },
+    listen: { maxEvents: config.listenMaxEvents, maxAgeMs: config.listenMaxAgeMs, retry },
   });
 
   try {
@@ -101,7 +103,9 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     await store.close();
     throw error;
   }
-  const stopMaintenance = runsWorker ? startMaintenance({ store, clock, retentionMs: config.retentionMs, logger }) : undefined;
+  const stopMaintenance = runsWorker ? startMaintenance({
+    store, clock, retentionMs: config.retentionMs, logger, listen: { maxEvents: config.listenMaxEvents, maxAgeMs: config.listenMaxAgeMs },
+  }) : undefined;
   const stopListening = runsWorker ? store.onDue?.(wake) : undefined;
   if (runsWorker) dispatcher.start();
   const address = api.server.address();

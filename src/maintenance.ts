@@ -8,6 +8,8 @@ export interface MaintenanceOptions {
   clock: Clock;
   retentionMs: number;
   logger: FastifyBaseLogger;
+  /** Listen sessions' bounds, applied here too so a session nobody listens to stays within them. */
+  listen?: { maxEvents: number; maxAgeMs: number };
   /** How often a purge round starts. */
   intervalMs?: number;
 }
@@ -68,6 +70,10 @@ export async function maintenanceRound(options: Omit<MaintenanceOptions, 'interv
     await purgeAll('idempotency keys', store.idempotency.purge, now - IDEMPOTENCY_WINDOW_MS);
     await purgeAll('bin requests', store.bins.purgeRequests, now - retentionMs);
     await purgeAll('idle bins', store.bins.purgeIdle, now - retentionMs);
+    if (options.listen && !stopped()) {
+      const dropped = await store.queue.trimPulled(options.listen.maxEvents, now - options.listen.maxAgeMs, now);
+      if (dropped > 0) logger.info({ dropped }, 'listen sessions: dropped events beyond their bounds');
+    }
   } catch (error) {
     logger.warn({ err: error }, 'retention: a purge round failed; the next round tries again');
   }

@@ -20,6 +20,7 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { listenRoutes, type ListenOptions } from './routes/listen.ts';
 import { sourceRoutes } from './routes/sources.ts';
 import { sourceRequestRoutes } from './routes/source-requests.ts';
 
@@ -37,6 +38,8 @@ export interface ApiOptions {
   logger: FastifyBaseLogger;
   /** Requests each bin keeps, and the longest a bin holds a request open. */
   bins: { maxRequests: number; maxHoldMs: number };
+  /** Listen sessions' bounds and the retry schedule their consumers' answers follow. */
+  listen: ListenOptions;
 }
 
 /**
@@ -177,6 +180,8 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   for (const routes of [endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);
   receiveRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, publicUrl: options.publicUrl });
   binRoutes(app, ctx, { publicUrl: options.publicUrl, maxHoldMs: options.bins.maxHoldMs });
+  listenRoutes(app, ctx, options.listen);
+  listenRoutes(app, ctx, options.listen, SOURCE_SCOPE);
   binCaptureRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, ...options.bins });
   return app;
 }

@@ -39,6 +39,10 @@ export interface Config {
   binMaxRequests: number;
   /** The longest a bin holds a request open: its timeout rule's bound, and the largest delayMs. */
   binMaxHoldMs: number;
+  /** Unfinished deliveries each listen session keeps; the oldest are dropped first. */
+  listenMaxEvents: number;
+  /** How long a listen session keeps a delivery its consumer has not taken. */
+  listenMaxAgeMs: number;
 }
 
 export class ConfigError extends Error {
@@ -93,6 +97,8 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'databasePoolSize', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process, a third of them for the queue (at least one each)', parse: integer(1, 1_000), expected: 'a positive integer' },
   { key: 'binMaxRequests', flag: 'bin-max-requests', env: 'HERALD_BIN_MAX_REQUESTS', default: '1000', describe: 'requests each request bin keeps, the oldest going first', parse: integer(1, 1_000_000), expected: 'a positive integer' },
   { key: 'binMaxHoldMs', flag: 'bin-max-hold', env: 'HERALD_BIN_MAX_HOLD', default: '60s', describe: 'longest a request bin holds a request open (its timeout rule, its delayMs)', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 60s' },
+  { key: 'listenMaxEvents', flag: 'listen-max-events', env: 'HERALD_LISTEN_MAX_EVENTS', default: '10000', describe: 'events each `herald listen` session keeps while no listener takes them, the oldest dropped first', parse: integer(1, 10_000_000), expected: 'a positive integer' },
+  { key: 'listenMaxAgeMs', flag: 'listen-max-age', env: 'HERALD_LISTEN_MAX_AGE', default: '7d', describe: 'how long a `herald listen` session keeps an event no listener took', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 7d' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 

@@ -6,7 +6,7 @@ import { type ApiToken, type Application, type Attempt, type Endpoint, ERASED_RE
 import { type Bin, type BinRequest, DEFAULT_BIN_RESPONSE, DEFAULT_BIN_RULES } from '../core/bins.ts';
 import { bucketOf, LATENCY_BINS, latencyBin, ROLLUP_MS } from '../core/attempt-stats.ts';
 import { StoreError } from './errors.ts';
-import type { AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, Store } from './store.ts';
+import type { AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, PullRequest, Store } from './store.ts';
 
 /** A store opened for one test, and how to get rid of it: `keep` leaves a failed test's data for a look. */
 export interface OpenedStore {
@@ -885,6 +885,71 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual(await list(null), [m2.id, m1.id]);
         assert.deepEqual(await list(Status.success), [m1.id]);
         assert.deepEqual(await list(Status.pending), [m2.id]);
+      });
+    });
+
+    describe('listen sessions (pulled deliveries)', () => {
+      const pull = (store: Store, endpointId: string, over: Partial<PullRequest> = {}) =>
+        store.queue.pull({ endpointId, now: T0, limit: 10, leaseMs: 30_000, keep: 100, olderThan: 0, ...over });
+      async function session(store: Store) {
+        const app = await store.apps.create(anApp());
+        const listener = await store.endpoints.create(anEndpoint(app.id, { url: 'listen://laptop', listen: { name: 'laptop', dropped: 0 } }));
+        const pushed = await store.endpoints.create(anEndpoint(app.id));
+        const messages = [aMessage(app.id), aMessage(app.id), aMessage(app.id)];
+        for (const message of messages) await store.messages.enqueue(message, [listener.id, pushed.id]);
+        return { app, listener, pushed, messages };
+      }
+
+      it('finds a session by name, leaves it out of the endpoint list, and never lets the dispatcher claim its deliveries', async () => {
+        const store = await fresh();
+        const { app, listener, pushed } = await session(store);
+        assert.deepEqual((await store.endpoints.getListen(app.id, 'laptop'))?.listen, { name: 'laptop', dropped: 0 });
+        assert.equal(await store.endpoints.getListen(app.id, 'other'), null);
+        assert.deepEqual((await store.endpoints.list(app.id, page())).items.map((e) => e.id), [pushed.id]);
+        await assert.rejects(store.endpoints.create(anEndpoint(app.id, { listen: { name: 'laptop', dropped: 0 } })), conflict);
+        const claimed = await claim(store);
+        assert.deepEqual(claimed.map((d) => d.endpoint.id), [pushed.id, pushed.id, pushed.id]);
+        assert.equal((await store.queue.pull({ endpointId: listener.id, now: T0, limit: 10, leaseMs: 1, keep: 100, olderThan: 0 })).length, 3);
+      });
+
+      it('hands out a session\'s deliveries in arrival order, and none after one that is leased or waiting for a retry', async () => {
+        const store = await fresh();
+        const { listener, messages } = await session(store);
+        const [first, ...rest] = await pull(store, listener.id, { limit: 1 });
+        assert.equal(rest.length, 0);
+        assert.equal(first!.message.id, messages[0]!.id);
+        assert.deepEqual(await pull(store, listener.id), [], 'the first is leased: nothing after it');
+        await store.queue.complete([result(first!, anAttempt(messages[0]!, listener.id, { status: Status.fail, responseStatusCode: 500 }), { status: Status.pending, runAt: T0 + 1_000 })]);
+        assert.deepEqual(await pull(store, listener.id), [], 'the first waits for its retry: nothing after it');
+        const again = await pull(store, listener.id, { now: T0 + 1_000 });
+        assert.deepEqual(again.map((d) => [d.message.id, d.attemptNumber]), [[messages[0]!.id, 2], [messages[1]!.id, 1], [messages[2]!.id, 1]]);
+        // A lease that runs out hands the rows out again, in order.
+        assert.deepEqual((await pull(store, listener.id, { now: T0 + 1_000 + 30_000 })).map((d) => d.message.id), messages.map((m) => m.id));
+      });
+
+      it('gives a session\'s leased deliveries and waiting retries back at once when it is taken over', async () => {
+        const store = await fresh();
+        const { listener, messages } = await session(store);
+        const [first] = await pull(store, listener.id, { limit: 1 });
+        assert.equal(await store.queue.releasePulled(listener.id, T0, true), 1);
+        const [again] = await pull(store, listener.id, { limit: 1 });
+        assert.equal(again!.message.id, messages[0]!.id);
+        assert.ok(again!.lease > first!.lease);
+        const pulled = await store.queue.getPulled(listener.id, messages[0]!.id);
+        assert.deepEqual([pulled?.status, pulled?.lease], [Status.sending, again!.lease]);
+      });
+
+      it('drops the oldest unfinished deliveries beyond a session\'s bounds and counts them', async () => {
+        const store = await fresh();
+        const { app, listener, messages } = await session(store);
+        const newer = aMessage(app.id, { createdAt: T0 + 10 });
+        await store.messages.enqueue(newer, [listener.id]);
+        const kept = await pull(store, listener.id, { keep: 2, now: T0 + 10 });
+        assert.deepEqual(kept.map((d) => d.message.id), [messages[2]!.id, newer.id]);
+        assert.equal((await store.endpoints.get(app.id, listener.id))?.listen?.dropped, 2);
+        assert.equal((await store.queue.getPulled(listener.id, messages[0]!.id))?.status, Status.fail);
+        assert.equal(await store.queue.trimPulled(100, T0 + 5, T0 + 20), 1, 'by age, in the maintenance round');
+        assert.equal((await store.endpoints.get(app.id, listener.id))?.listen?.dropped, 3);
       });
     });
 
