@@ -20,6 +20,7 @@ import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { sourceRoutes } from './routes/sources.ts';
+import { type UiFiles, uiRoutes } from './ui-files.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -35,6 +36,8 @@ export interface ApiOptions {
   logger: FastifyBaseLogger;
   /** Requests each bin keeps, and the longest a bin holds a request open. */
   bins: { maxRequests: number; maxHoldMs: number };
+  /** The built dashboard and portal (null: not built, answered with a page saying so). */
+  ui?: { files: UiFiles | null; portalFrameAncestors: string };
 }
 
 /**
@@ -169,11 +172,12 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   for (const routes of [healthRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) {
     routes(app, ctx);
   }
-  authRoutes(app, ctx);
+  authRoutes(app, ctx, options.publicUrl);
   sourceRoutes(app, ctx, options.publicUrl);
   for (const routes of [endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);
   receiveRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, publicUrl: options.publicUrl });
   binRoutes(app, ctx, { publicUrl: options.publicUrl, maxHoldMs: options.bins.maxHoldMs });
   binCaptureRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, ...options.bins });
+  uiRoutes(app, options.ui ?? { files: null, portalFrameAncestors: "'self'" });
   return app;
 }
