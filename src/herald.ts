@@ -12,6 +12,7 @@ import { createIdGenerator, type IdGenerator } from './core/ids.ts';
 import { DEFAULT_JITTER } from './core/retry-policy.ts';
 import { Dispatcher } from './delivery/dispatcher.ts';
 import { createHttpSender } from './delivery/http-sender.ts';
+import { retrySchedules } from './delivery/retry-schedules.ts';
 import { createPublisher } from './delivery/publish.ts';
 import { startMaintenance } from './maintenance.ts';
 import { addressPolicy } from './core/address-policy.ts';
@@ -77,6 +78,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     random,
     ids,
     retry: { delaysMs: config.retryScheduleMs, jitter: DEFAULT_JITTER },
+    schedules: retrySchedules(store, clock),
     maxInFlight: config.maxInFlight,
     maxInFlightPerEndpoint: config.maxInFlightPerEndpoint,
     maxInFlightPerApp: config.maxInFlightPerApp,

@@ -21,6 +21,14 @@ const EventTypeList = Type.Array(EventTypeName, { minItems: 1, maxItems: MAX_EVE
 const ChannelList = (maxItems: number) => Type.Array(Channel, { minItems: 1, maxItems, uniqueItems: true });
 const Headers = Type.Record(Type.String({ minLength: 1 }), Type.String());
 const DateTime = Type.String({ format: 'date-time' });
+/** Svix's `Duration`; a retry schedule waits at most 30 days between two attempts, and has at most 50 steps. */
+const MAX_RETRY_DELAY_SECONDS = 30 * 24 * 60 * 60;
+const Duration = Type.Object({
+  secs: Type.Integer({ minimum: 0, maximum: MAX_RETRY_DELAY_SECONDS }),
+  nanos: Type.Integer({ minimum: 0, maximum: 999_999_999 }),
+});
+const RetrySchedule = Type.Array(Duration, { maxItems: 50 });
+export type RetrySchedule = Static<typeof RetrySchedule>;
 
 export const AppPath = Type.Object({ appId: Type.String() });
 export const EndpointPath = Type.Object({ appId: Type.String(), endpointId: Type.String() });
@@ -47,6 +55,7 @@ export const EventTypeIn = Type.Object({
 });
 export type EventTypeIn = Static<typeof EventTypeIn>;
 export const EventTypeUpdate = Type.Omit(EventTypeIn, ['name']);
+export const RetryScheduleInOut = Type.Object({ retrySchedule: Type.Optional(Nullable(RetrySchedule)) });
 export const EventTypePatch = Type.Partial(EventTypeUpdate);
 export type EventTypePatch = Static<typeof EventTypePatch>;
 
@@ -61,6 +70,8 @@ const endpointFields = {
   channels: Type.Optional(Nullable(ChannelList(MAX_CHANNELS_PER_ENDPOINT))),
   metadata: Type.Optional(Metadata),
   throttleRate: Type.Optional(Nullable(ThrottleRate)),
+  /** Herald's extension: this endpoint's delays between attempts, over its event types' and the default. */
+  retrySchedule: Type.Optional(Nullable(RetrySchedule)),
 };
 export const EndpointIn = Type.Object({
   ...endpointFields,
@@ -116,7 +127,8 @@ const filterFields = {
   with_content: Type.Optional(Type.Boolean()),
 };
 export const EventTypeListQuery = Type.Object({ ...ListQuery.properties, include_archived: Type.Optional(Type.Boolean()), with_content: Type.Optional(Type.Boolean()) });
-export const MessageListQuery = Type.Object({ ...ListQuery.properties, ...filterFields });
+/** `status` (Herald's addition) is the message's, from its deliveries: see MessageListFilter. */
+export const MessageListQuery = Type.Object({ ...ListQuery.properties, ...filterFields, status: Type.Optional(Type.Integer({ minimum: 0, maximum: 3 })) });
 export type MessageListQuery = Static<typeof MessageListQuery>;
 const Status = Type.Integer({ minimum: 0, maximum: 3 });
 export const AttemptListQuery = Type.Object({
@@ -132,5 +144,11 @@ export const AttemptedMessagesQuery = Type.Object({ ...ListQuery.properties, ...
 export type AttemptedMessagesQuery = Static<typeof AttemptedMessagesQuery>;
 export const StatsQuery = Type.Object({ since: Type.Optional(DateTime), until: Type.Optional(DateTime) });
 export const WithContentQuery = Type.Object({ with_content: Type.Optional(Type.Boolean()) });
+/** `search` and `with_stats` are Herald's additions, for the dashboard. */
+export const AppListQuery = Type.Object({
+  ...ListQuery.properties,
+  search: Type.Optional(Type.String({ maxLength: 256 })),
+  with_stats: Type.Optional(Type.Boolean()),
+});
 export const CreateAppQuery = Type.Object({ get_if_exists: Type.Optional(Type.Boolean()) });
 export const DeleteEventTypeQuery = Type.Object({ expunge: Type.Optional(Type.Boolean()) });

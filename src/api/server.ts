@@ -20,6 +20,7 @@ import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { sourceRoutes } from './routes/sources.ts';
+import { sourceRequestRoutes } from './routes/source-requests.ts';
 import { type UiFiles, uiRoutes } from './ui-files.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -174,6 +175,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   }
   authRoutes(app, ctx, options.publicUrl);
   sourceRoutes(app, ctx, options.publicUrl);
+  sourceRequestRoutes(app, ctx);
   for (const routes of [endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);
   receiveRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, publicUrl: options.publicUrl });
   binRoutes(app, ctx, { publicUrl: options.publicUrl, maxHoldMs: options.bins.maxHoldMs });

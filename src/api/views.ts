@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { Bin, BinRequest } from '../core/bins.ts';
 import { nestsDeeperThan } from '../core/json-depth.ts';
 import { STATUS_TEXT, type Application, type Attempt, type Delivery, type Endpoint, type EventType, type InboundEnvelope, type Message } from '../core/model.ts';
-import type { Page } from '../store/store.ts';
+import type { ApplicationStats, Page } from '../store/store.ts';
 import type { PagePlan } from './pagination.ts';
 
 /** The Svix `*Out` shapes: what the SDKs parse. Herald-only fields are additions, never changes. */
@@ -25,6 +25,11 @@ export function applicationOut(app: Application) {
     createdAt: iso(app.createdAt),
     updatedAt: iso(app.updatedAt),
   };
+}
+
+/** Herald's addition to a listed application; an application deleted since its page was read counts nothing. */
+export function applicationWithStatsOut(app: Application, stats: ApplicationStats | undefined) {
+  return { ...applicationOut(app), endpointCount: stats?.endpointCount ?? 0, lastMessageAt: isoOrNull(stats?.lastMessageAt ?? null) };
 }
 
 export function eventTypeOut(eventType: EventType, withContent = true) {
@@ -52,6 +57,7 @@ export function endpointOut(endpoint: Endpoint) {
     disabled: endpoint.disabled,
     metadata: endpoint.metadata,
     throttleRate: endpoint.throttleRate,
+    retrySchedule: durationsOut(endpoint.retrySchedule ?? null),
     createdAt: iso(endpoint.createdAt),
     updatedAt: iso(endpoint.updatedAt),
   };
@@ -183,4 +189,15 @@ export function listOut<T, Out>(page: Page<T>, plan: PagePlan, key: (item: T) =>
     prevIterator: first ? `-${key(first)}` : null,
     done: page.done,
   };
+}
+
+/** Delays in milliseconds as Svix's `Duration`s. */
+export function durationsOut(delaysMs: readonly number[] | null): Array<{ secs: number; nanos: number }> | null {
+  return delaysMs?.map((ms) => ({ secs: Math.floor(ms / 1000), nanos: (ms % 1000) * 1_000_000 })) ?? null;
+}
+
+/** Svix's `Duration`s as delays in milliseconds (nanoseconds below a millisecond are dropped). */
+export function durationsIn(durations: ReadonlyArray<{ secs: number; nanos: number }> | null | undefined): number[] | null | undefined {
+  if (durations === null || durations === undefined) return durations;
+  return durations.map(({ secs, nanos }) => secs * 1000 + Math.floor(nanos / 1_000_000));
 }

@@ -29,6 +29,8 @@ export interface EventType {
   archived: boolean;
   deprecated: boolean;
   featureFlag: string | null;
+  /** Delays between attempts (ms) for this type's deliveries; null to use the endpoint's or the default. */
+  retrySchedule?: number[] | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -51,6 +53,8 @@ export interface Endpoint {
   disabled: boolean;
   metadata: Record<string, string>;
   throttleRate: number | null;
+  /** Delays between attempts (ms) for deliveries to this endpoint (Herald's extension); null for the event type's or the default. */
+  retrySchedule?: number[] | null;
   /** Custom headers sent with every delivery. */
   headers: Record<string, string>;
   /** The current secret first, then rotated-out secrets still inside their grace period. */

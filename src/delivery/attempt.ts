@@ -1,17 +1,20 @@
 import type { Clock, Random } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
 import { type Attempt, Status, Trigger } from '../core/model.ts';
-import { nextStep, type NextStep, type RetryPolicy } from '../core/retry-policy.ts';
+import { isSuccess, nextStep, type NextStep, type RetryPolicy } from '../core/retry-policy.ts';
 import type { ClaimedDelivery, DeliveryNext, DeliveryResult } from '../store/store.ts';
 import type { HttpSender, SendResult } from './http-sender.ts';
 import { deliveryHeaders } from './request-headers.ts';
+import type { RetrySchedules } from './retry-schedules.ts';
 
 export interface AttemptDependencies {
   sender: HttpSender;
   clock: Clock;
   random: Random;
   ids: IdGenerator;
+  /** The default policy; `schedules` may give a failed delivery its endpoint's or event type's delays instead. */
   retry: RetryPolicy;
+  schedules?: RetrySchedules;
 }
 
 const DISABLED: SendResult = { statusCode: 0, body: 'The endpoint is disabled.', retryAfter: null, durationMs: 0, failure: 'endpoint_disabled' };
@@ -23,7 +26,7 @@ const unavailable = (why: string): SendResult => ({ statusCode: 0, body: why, re
  * no later try would do better, and an unsigned request must never go out.
  */
 export async function attemptDelivery(deps: AttemptDependencies, delivery: ClaimedDelivery): Promise<DeliveryResult> {
-  const { clock, random, retry, sender, ids } = deps;
+  const { clock, random, sender, ids } = deps;
   const startedAt = clock.now();
   const result = delivery.endpoint.disabled
     ? DISABLED
@@ -36,6 +39,10 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
           body: delivery.message.payload,
         });
   const finishedAt = clock.now();
+  const failedToDeliver = result.failure !== null || !isSuccess(result.statusCode);
+  // A store that cannot answer now costs the delivery its own schedule, never its result.
+  const delays = failedToDeliver && deps.schedules ? await deps.schedules(delivery).catch(() => null) : null;
+  const retry = delays ? { ...deps.retry, delaysMs: delays } : deps.retry;
   const step: NextStep = result.failure === 'endpoint_disabled' || result.failure === 'secret_unavailable'
     ? { kind: 'exhausted' }
     : nextStep(

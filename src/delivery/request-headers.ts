@@ -8,12 +8,18 @@ export const USER_AGENT = `Herald/${VERSION}`;
 const NOT_FORWARDED = new Set(['host', 'content-length', 'connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer',
   'upgrade', 'expect', 'proxy-authorization', 'proxy-connection', 'accept-encoding']);
 
+/** What the headers are made of: also what the API rebuilds an attempt's headers from. */
+export interface DeliveryToSign {
+  message: Pick<ClaimedDelivery['message'], 'id' | 'appId' | 'payload' | 'inbound'>;
+  endpoint: Pick<ClaimedDelivery['endpoint'], 'headers' | 'secrets'>;
+}
+
 /**
  * Signs at send time (design invariant 4): the timestamp is this attempt's, so a retry or a
  * replay days later still verifies within the receiver's tolerance. Herald's own headers go
  * last, so no custom header overrides them (the API refuses their names: custom-headers.ts).
  */
-export function deliveryHeaders(delivery: ClaimedDelivery, nowMs: number): Record<string, string> {
+export function deliveryHeaders(delivery: DeliveryToSign, nowMs: number): Record<string, string> {
   const timestamp = Math.floor(nowMs / 1000);
   const keys = delivery.endpoint.secrets
     .filter((secret) => secret.expiresAt === null || secret.expiresAt > nowMs)
@@ -39,7 +45,7 @@ export function deliveryHeaders(delivery: ClaimedDelivery, nowMs: number): Recor
  * signature beside them. Where the provider itself sent `webhook-*` headers (a Standard Webhooks
  * sender), they go on as `x-original-webhook-*`, since Herald's take those names.
  */
-function forwardedHeaders(delivery: ClaimedDelivery, timestamp: string, signature: string): Record<string, string> {
+function forwardedHeaders(delivery: DeliveryToSign, timestamp: string, signature: string): Record<string, string> {
   const inbound = delivery.message.inbound!;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(inbound.headers)) {

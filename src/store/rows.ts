@@ -31,6 +31,7 @@ export const toEventType = (row: Row): EventType => ({
   archived: bool(row.archived),
   deprecated: bool(row.deprecated),
   featureFlag: row.feature_flag as string | null,
+  retrySchedule: jsonOrNull(row.retry_schedule),
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at),
 });
@@ -46,6 +47,7 @@ export const toEndpoint = (row: Row): Endpoint => ({
   disabled: bool(row.disabled),
   metadata: json(row.metadata),
   throttleRate: row.throttle_rate as number | null,
+  retrySchedule: jsonOrNull(row.retry_schedule),
   headers: json(row.headers),
   secrets: json(row.secrets),
   createdAt: Number(row.created_at),

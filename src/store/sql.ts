@@ -1,5 +1,5 @@
 import { Status, STATUS_TEXT, Trigger } from '../core/model.ts';
-import type { AttemptFilter, DeliveryStats, PageRequest } from './store.ts';
+import type { ApplicationFilter, AttemptFilter, DeliveryStats, PageRequest } from './store.ts';
 
 /**
  * SQL text is written with `?` placeholders for both databases; PostgreSQL gets them numbered by
@@ -85,3 +85,45 @@ export const KEEP_PLACE_ON_SCHEDULE = `
 
 /** Sources are applications too, with `src_` ids; application listings leave them out. */
 export const NOT_A_SOURCE = "id NOT LIKE 'src\\_%' ESCAPE '\\'";
+
+/**
+ * A message's status from its deliveries (`m` is the messages alias), one status per message:
+ * Fail when any delivery failed, else Sending when any is in flight, else Pending when any waits,
+ * else Success when it has deliveries and all succeeded. A message that went to no endpoint has
+ * none. Each is an EXISTS on deliveries by message id, which the (message_id, endpoint_id) unique
+ * index answers: a seek per message the list walks, never a scan of deliveries.
+ */
+const anyDelivery = (statuses: string) => `EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN (${statuses}))`;
+export const MESSAGE_STATUS_CONDITIONS: Record<number, string> = {
+  [Status.fail]: anyDelivery(`${Status.fail}`),
+  [Status.sending]: `NOT ${anyDelivery(`${Status.fail}`)} AND ${anyDelivery(`${Status.sending}`)}`,
+  [Status.pending]: `NOT ${anyDelivery(`${Status.fail}, ${Status.sending}`)} AND ${anyDelivery(`${Status.pending}`)}`,
+  [Status.success]: `NOT ${anyDelivery(`${Status.fail}, ${Status.sending}, ${Status.pending}`)} AND ${anyDelivery(`${Status.success}`)}`,
+};
+
+/** `LIKE` pattern text matching `value` literally (escape character `\`). */
+export const likeLiteral = (value: string) => `%${value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * The application list's search, on `applications` unaliased: `op` is SQLite's LIKE (which folds
+ * ASCII letters) or PostgreSQL's ILIKE. A substring search cannot use an index; it walks the
+ * primary key in page order like the unfiltered list and stops at the page's end.
+ */
+export function applicationSearch(conditions: Conditions, filter: ApplicationFilter | undefined, op: 'LIKE' | 'ILIKE'): Conditions {
+  const search = filter?.search;
+  return conditions.addIf(search, `(name ${op} ? ESCAPE '\\' OR uid ${op} ? ESCAPE '\\')`, likeLiteral(search ?? ''), likeLiteral(search ?? ''));
+}
+
+/** The stats of a page of applications: one statement, an index seek per application (`ids` is the IN list's SQL). */
+export const applicationStatsSql = (ids: string) => `
+  SELECT a.id,
+    (SELECT count(*) FROM endpoints e WHERE e.app_id = a.id AND e.deleted_at IS NULL) AS endpoint_count,
+    (SELECT m.created_at FROM messages m WHERE m.app_id = a.id ORDER BY m.id DESC LIMIT 1) AS last_message_at
+  FROM applications a WHERE a.id IN (${ids})`;
+
+export function toApplicationStats(rows: ReadonlyArray<Record<string, unknown>>): Map<string, { endpointCount: number; lastMessageAt: number | null }> {
+  return new Map(rows.map((row) => [row.id as string, {
+    endpointCount: Number(row.endpoint_count),
+    lastMessageAt: row.last_message_at === null || row.last_message_at === undefined ? null : Number(row.last_message_at),
+  }]));
+}

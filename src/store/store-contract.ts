@@ -37,7 +37,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       ({ id: ids('application'), uid: null, name: 'App', metadata: {}, throttleRate: null, createdAt: T0, updatedAt: T0, ...over });
     const anEndpoint = (appId: string, over: Partial<Endpoint> = {}): Endpoint => ({
       id: ids('endpoint'), appId, uid: null, url: 'http://127.0.0.1:9/hook', description: '', eventTypes: null, channels: null,
-      disabled: false, metadata: {}, throttleRate: null, headers: {}, secrets: [{ key: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', expiresAt: null }],
+      disabled: false, metadata: {}, throttleRate: null, retrySchedule: null, headers: {}, secrets: [{ key: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', expiresAt: null }],
       createdAt: T0, updatedAt: T0, ...over,
     });
     const aMessage = (appId: string, over: Partial<Message> = {}): Message => ({
@@ -45,7 +45,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       payload: Buffer.from('{"a":1}'), inbound: null, payloadExpiresAt: null, payloadErasedAt: null, createdAt: T0, ...over,
     });
     const anEventType = (over: Partial<EventType> = {}): EventType => ({
-      name: `type.${ids('message').slice(-8)}`, description: 'd', schemas: null, archived: false, deprecated: false,
+      name: `type.${ids('message').slice(-8)}`, description: 'd', schemas: null, archived: false, deprecated: false, retrySchedule: null,
       featureFlag: null, createdAt: T0, updatedAt: T0, ...over,
     });
     const claim = (store: Store, over: Partial<ClaimRequest> = {}) =>
@@ -126,6 +126,45 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(await store.queue.nextDueAt(), null);
         assert.equal(await store.apps.delete(app.id), false);
       });
+
+      it('searches names and uids for a substring, case aside, and pages through the matches', async () => {
+        const store = await fresh();
+        const acme = await store.apps.create(anApp({ name: 'Acme Corp', uid: 'acme' }));
+        const beta = await store.apps.create(anApp({ name: 'Beta', uid: 'the-ACME-partner' }));
+        await store.apps.create(anApp({ name: 'Gamma', uid: 'gamma' }));
+        await store.apps.create(anApp({ name: '100% off_sale', uid: null }));
+        const names = async (search: string, p = page(50, 'asc')) => (await store.apps.list(p, { search })).items.map((a) => a.name);
+        assert.deepEqual(await names('cMe'), ['Acme Corp', 'Beta']);
+        assert.deepEqual(await names('GAMMA'), ['Gamma']);
+        assert.deepEqual(await names('nothing'), []);
+        // LIKE's wildcards are searched for as themselves.
+        assert.deepEqual(await names('%'), ['100% off_sale']);
+        assert.deepEqual(await names('f_s'), ['100% off_sale']);
+        assert.deepEqual(await names('a_m'), []);
+        const first = await store.apps.list(page(1, 'asc'), { search: 'acme' });
+        assert.deepEqual([first.items.map((a) => a.id), first.done], [[acme.id], false]);
+        const second = await store.apps.list(page(1, 'asc', acme.id), { search: 'acme' });
+        assert.deepEqual([second.items.map((a) => a.id), second.done], [[beta.id], true]);
+        assert.deepEqual((await store.apps.list(page(50, 'asc'), { search: null })).items.length, 4);
+      });
+
+      it('counts live endpoints and finds the newest message of a page of applications', async () => {
+        const store = await fresh();
+        const busy = await store.apps.create(anApp());
+        const idle = await store.apps.create(anApp());
+        const kept = await store.endpoints.create(anEndpoint(busy.id));
+        const gone = await store.endpoints.create(anEndpoint(busy.id));
+        await store.endpoints.create(anEndpoint(busy.id));
+        await store.endpoints.delete(busy.id, gone.id, T0 + 5);
+        await store.messages.enqueue(aMessage(busy.id, { createdAt: T0 + 10 }), [kept.id]);
+        await store.messages.enqueue(aMessage(busy.id, { createdAt: T0 + 20 }), []);
+        const stats = await store.apps.stats([busy.id, idle.id, 'app_missing']);
+        assert.deepEqual(Object.fromEntries(stats), {
+          [busy.id]: { endpointCount: 2, lastMessageAt: T0 + 20 },
+          [idle.id]: { endpointCount: 0, lastMessageAt: null },
+        });
+        assert.equal((await store.apps.stats([])).size, 0);
+      });
     });
 
     describe('event types', () => {
@@ -136,7 +175,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual(await store.eventTypes.get('a.shown'), shown);
         assert.deepEqual((await store.eventTypes.list(page(10, 'asc'), false)).items.map((e) => e.name), ['a.shown']);
         assert.deepEqual((await store.eventTypes.list(page(10, 'asc'), true)).items.map((e) => e.name), ['a.shown', 'b.archived']);
-        const updated = { ...archived, archived: false, deprecated: true, description: 'new', featureFlag: 'beta', updatedAt: T0 + 1 };
+        const updated = { ...archived, archived: false, deprecated: true, description: 'new', featureFlag: 'beta', retrySchedule: [500, 5_000], updatedAt: T0 + 1 };
         await store.eventTypes.update(updated);
         assert.deepEqual(await store.eventTypes.get('b.archived'), updated);
         assert.equal(await store.eventTypes.delete('a.shown'), true);
@@ -176,7 +215,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const endpoint = await store.endpoints.create(anEndpoint(app.id));
         const changed: Endpoint = {
           ...endpoint, uid: 'u', url: 'http://127.0.0.1:9/x', description: 'desc', eventTypes: ['a.b', 'c.d'], channels: ['eu'],
-          disabled: true, metadata: { k: 'v' }, throttleRate: 3, headers: { 'X-A': '1' },
+          disabled: true, metadata: { k: 'v' }, throttleRate: 3, retrySchedule: [1_000, 60_000], headers: { 'X-A': '1' },
           secrets: [{ key: 'whsec_bmV3bmV3bmV3bmV3bmV3bmV3bmV3bmV3', expiresAt: null }, { key: endpoint.secrets[0]!.key, expiresAt: T0 + 5 }],
           updatedAt: T0 + 1,
         };
@@ -318,6 +357,42 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual({ ...stored, payload: null }, { ...message, payload: null });
         assert.equal((await store.messages.get(app.id, 'evt-1'))!.id, message.id);
         assert.deepEqual((await store.queue.listByMessage(message.id, page(10, 'asc'))).items.map((r) => r.delivery.status), [Status.pending, Status.pending]);
+      });
+
+      it("lists messages by their deliveries' status: failed before sending before pending before succeeded", async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const [e1, e2] = [await store.endpoints.create(anEndpoint(app.id)), await store.endpoints.create(anEndpoint(app.id))];
+        const lease = (endpointIds: string[]) => ({ until: T0 + 30_000, endpointIds: new Set(endpointIds) });
+        // Deliveries leased at enqueue are sending; completing them (lease 1) makes them succeed or fail.
+        async function send(outcomes: Array<'success' | 'fail' | 'sending' | 'pending'>) {
+          const endpoints = [e1, e2].slice(0, outcomes.length).map((e) => e.id);
+          const message = aMessage(app.id);
+          const ids = await store.messages.enqueue(message, endpoints, lease(endpoints.filter((_, i) => outcomes[i] !== 'pending')));
+          const results = outcomes.flatMap((outcome, i) => outcome === 'success' || outcome === 'fail'
+            ? [result({ id: ids[i]!, lease: 1 }, anAttempt(message, endpoints[i]!, { status: Status[outcome] }), { status: Status[outcome] })]
+            : []);
+          if (results.length) await store.queue.complete(results);
+          return message.id;
+        }
+        const failed = await send(['success', 'fail']);
+        const failedWhileSending = await send(['fail', 'sending']);
+        const succeeded = await send(['success', 'success']);
+        const sending = await send(['sending', 'pending']);
+        const pending = await send(['success', 'pending']);
+        const nowhere = await send([]);
+        const list = async (status: Status | null) =>
+          (await store.messages.list(app.id, { ...noFilter, status }, page(50, 'asc'))).items.map((m) => m.id);
+        assert.deepEqual(await list(Status.fail), [failed, failedWhileSending]);
+        assert.deepEqual(await list(Status.sending), [sending]);
+        assert.deepEqual(await list(Status.pending), [pending]);
+        assert.deepEqual(await list(Status.success), [succeeded]);
+        assert.deepEqual(await list(null), [failed, failedWhileSending, succeeded, sending, pending, nowhere]);
+        // The status narrows the keyset walk without changing it.
+        const first = await store.messages.list(app.id, { ...noFilter, status: Status.fail }, page(1, 'asc'));
+        assert.deepEqual([first.items.map((m) => m.id), first.done], [[failed], false]);
+        const next = await store.messages.list(app.id, { ...noFilter, status: Status.fail }, page(1, 'asc', failed));
+        assert.deepEqual([next.items.map((m) => m.id), next.done], [[failedWhileSending], true]);
       });
 
       it('keeps the payloads of messages enqueued together apart, whatever their bytes', async () => {

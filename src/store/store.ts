@@ -121,11 +121,29 @@ export interface BinStore {
   purgeIdle(olderThan: number, limit: number): Promise<number>;
 }
 
+/** What the dashboard shows beside an application in its list. */
+export interface ApplicationStats {
+  /** Live (not deleted) endpoints. */
+  endpointCount: number;
+  /** When its newest message was made; null when it has none (left). */
+  lastMessageAt: number | null;
+}
+
+export interface ApplicationFilter {
+  /** A substring of the name or uid, case aside (ASCII letters on both stores); null for all. */
+  search: string | null;
+}
+
 export interface ApplicationStore {
   /** Throws StoreError('conflict') when the uid is taken. */
   create(app: Application): Promise<Application>;
   get(idOrUid: string): Promise<Application | null>;
-  list(page: PageRequest): Promise<Page<Application>>;
+  list(page: PageRequest, filter?: ApplicationFilter): Promise<Page<Application>>;
+  /**
+   * The stats of these applications (one page of a list), in one query whatever their number:
+   * an index seek per application on endpoints and on messages. Ids that do not exist are left out.
+   */
+  stats(appIds: readonly string[]): Promise<Map<string, ApplicationStats>>;
   /** Replaces every field but id and createdAt. Throws StoreError('conflict') when the uid is taken. */
   update(app: Application): Promise<Application>;
   /** Deletes the application with its endpoints, messages, deliveries and attempts. */
@@ -182,6 +200,14 @@ export interface MessageFilter extends TimeRange {
   channel: string | null;
 }
 
+/**
+ * A message list's filters: those shared with delivery and attempt lists, and the message's
+ * status, which is its deliveries' taken together (see `MESSAGE_STATUS_CONDITIONS` in sql.ts).
+ */
+export interface MessageListFilter extends MessageFilter {
+  status?: Status | null;
+}
+
 /** Whose payloads to erase: one message, or up to `limit` whose payload expired by `expiredBy`. */
 export type PayloadErasure = { messageId: string } | { expiredBy: number; limit: number };
 
@@ -199,7 +225,7 @@ export interface MessageStore {
   enqueue(message: Message, endpointIds: readonly string[], lease?: EnqueueLease): Promise<Array<number | null>>;
   /** Looks a message up by id, then by eventId. */
   get(appId: string, idOrEventId: string): Promise<Message | null>;
-  list(appId: string, filter: MessageFilter, page: PageRequest): Promise<Page<Message>>;
+  list(appId: string, filter: MessageListFilter, page: PageRequest): Promise<Page<Message>>;
   /**
    * Deletes up to `limit` messages made before `olderThan` that have nothing pending or in flight,
    * with their deliveries and attempts; returns how many went. (Retention.) Requests received by

@@ -8,6 +8,7 @@ import { planPage } from '../pagination.ts';
 import { AttemptedMessagesQuery, AttemptListQuery, EndpointPath, ListQuery, MessagePath } from '../schemas.ts';
 import { attemptOut, endpointMessageOut, listOut, messageEndpointOut } from '../views.ts';
 import { messageFilter } from './messages.ts';
+import { attemptHeaders } from '../attempt-headers.ts';
 
 const AttemptPath = Type.Object({ appId: Type.String(), msgId: Type.String(), attemptId: Type.String() });
 const ResendPath = Type.Object({ appId: Type.String(), msgId: Type.String(), endpointId: Type.String() });
@@ -49,6 +50,17 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     const attempt = await ctx.store.attempts.get(message.id, request.params.attemptId);
     if (!attempt) throw notFound('Attempt');
     return attemptOut(attempt);
+  });
+
+  // Svix's "Get Attempt Headers", rebuilt from what the attempt was made of (attempt-headers.ts).
+  // Who may read the endpoint's secret may read what it signed and its credential-like headers.
+  app.get(`${scope.base}/msg/:msgId/attempt/:attemptId/headers`, { config: { access: scope.access('ViewBase') }, schema: { params: AttemptPath } }, async (request) => {
+    const { application, message } = await findMessage(request.params.appId, request.params.msgId);
+    const attempt = await ctx.store.attempts.get(message.id, request.params.attemptId);
+    if (!attempt) throw notFound('Attempt');
+    const endpoint = await ctx.store.endpoints.get(application.id, attempt.endpointId);
+    const principal = request.principal!;
+    return attemptHeaders(attempt, message, endpoint, principal.kind === 'admin' || principal.capabilities.has('ViewEndpointSecret'));
   });
 
   // By endpoint id, newest endpoint first, as Svix lists a message's destinations.

@@ -7,6 +7,7 @@ import { type ApiContext } from '../context.ts';
 import { HttpError, invalid, notFound } from '../errors.ts';
 import { AppPath, ApplicationIn } from '../schemas.ts';
 import { uidFromPath } from '../uids.ts';
+import { iso } from '../views.ts';
 import { createApplication } from './applications.ts';
 
 const AppPortalAccessIn = Type.Object({
@@ -60,6 +61,23 @@ export function authRoutes(server: FastifyInstance, ctx: ApiContext, publicUrl: 
     if (!application) throw notFound('Application');
     await ctx.store.tokens.expireForApp(application.id, ctx.clock.now() + (request.body?.expiry ?? 0) * 1000);
     return reply.code(204).send();
+  });
+
+  // Svix's whoami, for the dashboard and the app portal to know what they may show. `kind` is
+  // Herald's: `admin` (every route) or `app` (one application, within `capabilities`, the
+  // effective ones: ManageEndpoint shows as also giving the secret capabilities it implies).
+  // Svix names no source for Herald's opaque tokens, hence `Unknown` for application tokens.
+  app.get('/api/v1/auth/whoami', { config: { access: 'ViewBase' } }, async (request) => {
+    const principal = request.principal!;
+    const app = principal.kind === 'app';
+    return {
+      envId: null,
+      appId: app ? principal.appId : null,
+      permissionSource: app ? 'Unknown' : 'GlobalAuthToken',
+      kind: principal.kind,
+      capabilities: app ? APP_PORTAL_CAPABILITIES.filter((capability) => principal.capabilities.has(capability)) : null,
+      expiresAt: principal.expiresAt === null ? null : iso(principal.expiresAt),
+    };
   });
 
   // Svix logs out application tokens only. An admin token is the operator's: HERALD_ADMIN_TOKEN is

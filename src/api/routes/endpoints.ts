@@ -24,7 +24,7 @@ import {
   StatsQuery,
 } from '../schemas.ts';
 import { checkUid, uidFromPath } from '../uids.ts';
-import { endpointOut, iso, listOut, messageOut } from '../views.ts';
+import { durationsIn, endpointOut, iso, listOut, messageOut } from '../views.ts';
 
 const UID_TAKEN = 'An endpoint with this uid already exists in this application.';
 /** The test event Svix's dashboard sends, with the body Svix sends for it. */
@@ -33,7 +33,7 @@ const PING_PAYLOAD = { success: true };
 const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
 
 /** What an update may change: every field the API shows, none of the secrets or headers. */
-type EndpointFields = Partial<Pick<Endpoint, 'url' | 'description' | 'uid' | 'disabled' | 'eventTypes' | 'channels' | 'metadata' | 'throttleRate'>>;
+type EndpointFields = Partial<Pick<Endpoint, 'url' | 'description' | 'uid' | 'disabled' | 'eventTypes' | 'channels' | 'metadata' | 'throttleRate' | 'retrySchedule'>>;
 
 /** The event-type filter a body sets, under whichever name it used (`filterTypes` is the older one). */
 function filterOf(body: { eventTypes?: string[] | null; filterTypes?: string[] | null }): Filter {
@@ -84,12 +84,13 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
       channels: body.channels ?? null,
       metadata: body.metadata ?? {},
       throttleRate: body.throttleRate ?? null,
+      retrySchedule: durationsIn(body.retrySchedule) ?? null,
     }, filter.field));
   });
 
   app.patch(`${base}/:endpointId`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: EndpointPath, body: EndpointPatch } }, async (request) => {
     const { endpoint } = await load(request.params);
-    const { filterTypes, description, metadata, ...fields } = request.body;
+    const { filterTypes, description, metadata, retrySchedule, ...fields } = request.body;
     // Absent leaves a field as it is; null clears it, to its default where it has one.
     const eventTypesSent = fields.eventTypes !== undefined;
     return endpointOut(await saveEndpoint(ctx, endpoint, sentFields({
@@ -97,6 +98,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
       eventTypes: eventTypesSent ? fields.eventTypes : filterTypes,
       description: description === null ? '' : description,
       metadata: metadata === null ? {} : metadata,
+      retrySchedule: durationsIn(retrySchedule),
     }), eventTypesSent ? 'eventTypes' : 'filterTypes'));
   });
 
@@ -207,6 +209,7 @@ async function createEndpoint(ctx: ApiContext, application: Application, body: E
     disabled: body.disabled ?? false,
     metadata: body.metadata ?? {},
     throttleRate: body.throttleRate ?? null,
+    retrySchedule: durationsIn(body.retrySchedule) ?? null,
     headers: body.headers ?? {},
     secrets: [{ key: body.secret ? checkSecret(body.secret, ['body', 'secret']) : generateSecret(ctx.random, body.keyType ?? 'hmac'), expiresAt: null }],
     createdAt: now,

@@ -5,8 +5,8 @@ import type { ApiContext } from '../context.ts';
 import { HttpError, notFound, orConflict } from '../errors.ts';
 import { planPage } from '../pagination.ts';
 import { sentFields } from '../patch.ts';
-import { DeleteEventTypeQuery, EventTypeIn, EventTypeListQuery, EventTypePatch, EventTypePath, EventTypeUpdate } from '../schemas.ts';
-import { eventTypeOut, listOut } from '../views.ts';
+import { DeleteEventTypeQuery, EventTypeIn, EventTypeListQuery, EventTypePatch, EventTypePath, EventTypeUpdate, RetryScheduleInOut } from '../schemas.ts';
+import { durationsIn, durationsOut, eventTypeOut, listOut } from '../views.ts';
 
 export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
@@ -50,6 +50,16 @@ export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void 
 
   app.patch('/api/v1/event-type/:eventTypeName', { schema: { params: EventTypePath, body: EventTypePatch } }, async (request) =>
     eventTypeOut(await save(await find(request.params.eventTypeName), request.body)));
+
+  // Svix's route: the delays between this type's attempts, for endpoints without their own; null for the default.
+  app.get('/api/v1/event-type/:eventTypeName/retry-schedule', { schema: { params: EventTypePath } }, async (request) =>
+    ({ retrySchedule: durationsOut((await find(request.params.eventTypeName)).retrySchedule ?? null) }));
+
+  app.put('/api/v1/event-type/:eventTypeName/retry-schedule', { schema: { params: EventTypePath, body: RetryScheduleInOut } }, async (request) => {
+    const existing = await find(request.params.eventTypeName);
+    const saved = await ctx.store.eventTypes.update({ ...existing, retrySchedule: durationsIn(request.body.retrySchedule) ?? null, updatedAt: ctx.clock.now() });
+    return { retrySchedule: durationsOut(saved.retrySchedule ?? null) };
+  });
 
   // Deleting archives, so messages of the type keep a name that resolves; `expunge=true` removes it.
   app.delete('/api/v1/event-type/:eventTypeName', { schema: { params: EventTypePath, querystring: DeleteEventTypeQuery } }, async (request, reply) => {

@@ -1,7 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { memberRange } from '../../core/json-member.ts';
-import type { Application } from '../../core/model.ts';
+import type { Application, Status } from '../../core/model.ts';
+import type { MessageFilter } from '../../store/store.ts';
 import { type ApiContext, APP_SCOPE, findApp, type OwnerScope } from '../context.ts';
 import { HttpError, invalid, notFound, orConflict } from '../errors.ts';
 import { listParam, planPage, timeParam } from '../pagination.ts';
@@ -39,7 +40,8 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     const application = await scope.find(ctx, request.params.appId);
     const query = request.query;
     const plan = planPage(query, 'desc', 'message');
-    const page = await ctx.store.messages.list(application.id, messageFilter(query), plan.page);
+    const filter = { ...messageFilter(query), status: (query.status ?? null) as Status | null };
+    const page = await ctx.store.messages.list(application.id, filter, plan.page);
     return listOut(page, plan, (m) => m.id, (m) => messageOut(m, query.with_content ?? true));
   });
 
@@ -63,7 +65,7 @@ function payloadBytes(body: Buffer | null): Buffer {
   return body!.subarray(range.start, range.end);
 }
 
-export function messageFilter(query: MessageListQuery) {
+export function messageFilter(query: Omit<MessageListQuery, 'status'>): MessageFilter {
   return {
     eventTypes: listParam(query.event_types),
     channel: query.channel ?? null,

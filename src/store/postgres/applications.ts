@@ -1,6 +1,6 @@
 import { toPage } from '../paging.ts';
 import { toApplication } from '../rows.ts';
-import { keyset, NOT_A_SOURCE } from '../sql.ts';
+import { applicationSearch, applicationStatsSql, Conditions, keyset, NOT_A_SOURCE, toApplicationStats } from '../sql.ts';
 import type { ApplicationStore } from '../store.ts';
 import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 
@@ -19,9 +19,15 @@ export function postgresApplications(db: PostgresDatabase): ApplicationStore {
       return row ? toApplication(row) : null;
     },
 
-    async list(page) {
+    async list(page, filter) {
       const { where, params, tail } = keyset('id', page);
-      return toPage(await db.query(`SELECT * FROM applications WHERE ${where} AND ${NOT_A_SOURCE} ${tail}`, params), page.limit, toApplication);
+      const conditions = applicationSearch(new Conditions().add(where, ...params).add(NOT_A_SOURCE), filter, 'ILIKE');
+      return toPage(await db.query(`SELECT * FROM applications WHERE ${conditions} ${tail}`, conditions.params), page.limit, toApplication);
+    },
+
+    async stats(appIds) {
+      if (appIds.length === 0) return new Map();
+      return toApplicationStats(await db.query(applicationStatsSql('SELECT unnest(?::text[])'), [appIds]));
     },
 
     async update(app) {

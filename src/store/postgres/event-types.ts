@@ -8,10 +8,10 @@ export function postgresEventTypes(db: PostgresDatabase): EventTypeStore {
   return {
     async create(eventType) {
       await db.run(
-        `INSERT INTO event_types (name, description, schemas, archived, deprecated, feature_flag, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO event_types (name, description, schemas, archived, deprecated, feature_flag, retry_schedule, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [eventType.name, eventType.description, nullableJson(eventType.schemas), eventType.archived, eventType.deprecated,
-          eventType.featureFlag, eventType.createdAt, eventType.updatedAt],
+          eventType.featureFlag, nullableJson(eventType.retrySchedule), eventType.createdAt, eventType.updatedAt],
       );
       return eventType;
     },
@@ -34,9 +34,9 @@ export function postgresEventTypes(db: PostgresDatabase): EventTypeStore {
 
     async update(eventType) {
       await db.run(
-        'UPDATE event_types SET description = ?, schemas = ?, archived = ?, deprecated = ?, feature_flag = ?, updated_at = ? WHERE name = ?',
+        'UPDATE event_types SET description = ?, schemas = ?, archived = ?, deprecated = ?, feature_flag = ?, retry_schedule = ?, updated_at = ? WHERE name = ?',
         [eventType.description, nullableJson(eventType.schemas), eventType.archived, eventType.deprecated, eventType.featureFlag,
-          eventType.updatedAt, eventType.name],
+          nullableJson(eventType.retrySchedule), eventType.updatedAt, eventType.name],
       );
       return eventType;
     },

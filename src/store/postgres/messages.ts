@@ -2,7 +2,7 @@ import { smallestIdAt } from '../../core/ids.ts';
 import { Status, Trigger } from '../../core/model.ts';
 import { toPage } from '../paging.ts';
 import { nullableJson, toMessage } from '../rows.ts';
-import { Conditions, keyset } from '../sql.ts';
+import { Conditions, keyset, MESSAGE_STATUS_CONDITIONS } from '../sql.ts';
 import type { EnqueueLease, MessageFilter, MessageStore } from '../store.ts';
 import { DUE_CHANNEL, type PostgresDatabase } from './database.ts';
 import type { Message } from '../../core/model.ts';
@@ -24,7 +24,8 @@ export function postgresMessages(db: PostgresDatabase): MessageStore {
 
     async list(appId, filter, page) {
       const { where, params, tail } = keyset('m.id', page);
-      const conditions = messageConditions(new Conditions().add('m.app_id = ?', appId), filter).add(where, ...params);
+      const conditions = messageConditions(new Conditions().add('m.app_id = ?', appId), filter).add(where, ...params)
+        .addIf(filter.status != null, MESSAGE_STATUS_CONDITIONS[filter.status ?? 0]!);
       return toPage(await db.query(`SELECT m.* FROM messages m WHERE ${conditions} ${tail}`, conditions.params), page.limit, toMessage);
     },
 

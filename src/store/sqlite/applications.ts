@@ -2,7 +2,7 @@ import type { Application } from '../../core/model.ts';
 import { toPage } from '../paging.ts';
 import type { ApplicationStore } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
-import { keyset, NOT_A_SOURCE } from '../sql.ts';
+import { applicationSearch, applicationStatsSql, Conditions, keyset, NOT_A_SOURCE, toApplicationStats } from '../sql.ts';
 import { toApplication } from '../rows.ts';
 
 export function sqliteApplications(db: SqliteDatabase): ApplicationStore {
@@ -23,9 +23,15 @@ export function sqliteApplications(db: SqliteDatabase): ApplicationStore {
       return row ? toApplication(row) : null;
     },
 
-    async list(page) {
+    async list(page, filter) {
       const { where, params, tail } = keyset('id', page);
-      return toPage(db.all(`SELECT * FROM applications WHERE ${where} AND ${NOT_A_SOURCE} ${tail}`, ...params), page.limit, toApplication);
+      const conditions = applicationSearch(new Conditions().add(where, ...params).add(NOT_A_SOURCE), filter, 'LIKE');
+      return toPage(db.all(`SELECT * FROM applications WHERE ${conditions} ${tail}`, ...conditions.params), page.limit, toApplication);
+    },
+
+    async stats(appIds) {
+      if (appIds.length === 0) return new Map();
+      return toApplicationStats(db.all(applicationStatsSql('SELECT value FROM json_each(?)'), JSON.stringify(appIds)));
     },
 
     async update(app: Application) {

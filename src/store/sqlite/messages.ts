@@ -4,7 +4,7 @@ import { toPage } from '../paging.ts';
 import type { MessageFilter, MessageStore } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
 import type { DeletedEndpoints } from './endpoints.ts';
-import { Conditions, keyset } from '../sql.ts';
+import { Conditions, keyset, MESSAGE_STATUS_CONDITIONS } from '../sql.ts';
 import { nullableJson, toMessage } from '../rows.ts';
 
 export function sqliteMessages(db: SqliteDatabase, deleted: DeletedEndpoints): MessageStore {
@@ -38,7 +38,8 @@ export function sqliteMessages(db: SqliteDatabase, deleted: DeletedEndpoints): M
 
     async list(appId, filter, page) {
       const { where, params, tail } = keyset('m.id', page);
-      const conditions = messageConditions(new Conditions().add('m.app_id = ?', appId), filter).add(where, ...params);
+      const conditions = messageConditions(new Conditions().add('m.app_id = ?', appId), filter).add(where, ...params)
+        .addIf(filter.status != null, MESSAGE_STATUS_CONDITIONS[filter.status ?? 0]!);
       return toPage(db.all(`SELECT m.* FROM messages m WHERE ${conditions} ${tail}`, ...conditions.params), page.limit, toMessage);
     },
 

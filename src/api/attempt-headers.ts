@@ -1,0 +1,65 @@
+import { isSecretLookingHeader } from '../core/bins.ts';
+import type { Attempt, Endpoint, Message } from '../core/model.ts';
+import { deliveryHeaders } from '../delivery/request-headers.ts';
+
+/** Svix's `MessageAttemptHeadersOut`. */
+export interface AttemptHeadersOut {
+  sentHeaders: Record<string, string>;
+  /** Not kept: storing every response's headers would cost each attempt's write. */
+  responseHeaders: Array<[string, string]> | null;
+  sensitive: string[];
+}
+
+const MASK = '****';
+const SIGNATURE_HEADERS = new Set(['webhook-signature', 'svix-signature']);
+
+/**
+ * The headers an attempt was sent with, rebuilt rather than stored: they are made by the same
+ * function the sender uses, from what the attempt's request was made of. The timestamp is the
+ * attempt's start (`createdAt`, the moment the sender signed at), so `webhook-timestamp` is exact;
+ * the message id, the payload and a received request's headers never change. What may have
+ * changed since is the endpoint: its custom headers are its current ones (none once it is
+ * deleted), and the signature is made with its secrets valid at the attempt's time, which after
+ * a rotation include the new secret and may leave out one that has since expired.
+ *
+ * Sensitive, and masked unless `reveal` (an admin token, or an application token with
+ * ViewEndpointSecret, which can read the secret that makes them anyway): the signatures (masked
+ * as `v1,****`, keeping each signature's scheme) and every header named like a credential (the
+ * rule request bins use). Always masked, whoever asks: a received request's headers that carry
+ * its source's secret, which the API never shows, and signatures that cannot be rebuilt (the
+ * payload was erased, the endpoint deleted or its secrets unreadable). An attempt that sent
+ * nothing (a disabled endpoint, an unreadable secret) has no headers.
+ */
+export function attemptHeaders(attempt: Attempt, message: Message, endpoint: Endpoint | null, reveal: boolean): AttemptHeadersOut {
+  if (attempt.failureReason === 'endpoint_disabled' || attempt.failureReason === 'secret_unavailable') {
+    return { sentHeaders: {}, responseHeaders: null, sensitive: [] };
+  }
+  const usable = endpoint !== null && !endpoint.unavailable;
+  const signable = usable && message.payloadErasedAt == null && endpoint.secrets.length > 0;
+  const sent = deliveryHeaders({
+    message,
+    endpoint: { headers: usable ? endpoint.headers : {}, secrets: usable ? endpoint.secrets : [] },
+  }, attempt.createdAt);
+  const sealed = new Set(message.inbound?.secretHeaders ?? []);
+  const sensitive: string[] = [];
+  const sentHeaders: Record<string, string> = {};
+  for (const [name, value] of Object.entries(sent)) {
+    const signature = SIGNATURE_HEADERS.has(name);
+    // A forwarded header keeps its name, or takes `x-original-` before a provider's `webhook-*`.
+    const secret = sealed.has(name) || (name.startsWith('x-original-') && sealed.has(name.slice(11)));
+    if (!signature && !secret && !isSecretLookingHeader(name)) {
+      sentHeaders[name] = value;
+      continue;
+    }
+    sensitive.push(name);
+    const shown = reveal && !secret && (!signature || signable);
+    sentHeaders[name] = shown ? value : signature ? maskSignature(value) : MASK;
+  }
+  return { sentHeaders, responseHeaders: null, sensitive };
+}
+
+/** `v1,abc v1a,def` as `v1,**** v1a,****`: which schemes signed shows, the signatures do not. */
+function maskSignature(value: string): string {
+  if (value === '') return MASK;
+  return value.split(' ').map((part) => (part.includes(',') ? `${part.slice(0, part.indexOf(',') + 1)}${MASK}` : MASK)).join(' ');
+}
