@@ -16,13 +16,18 @@ export function DashboardRoutes() {
       <Route path={`${DASHBOARD}/`} component={ApplicationsPage} />
       <Route path={`${DASHBOARD}/apps/:appId/endpoints/:endpointId`} component={EndpointPage} />
       <Route path={`${DASHBOARD}/apps/:appId/:tab?`} component={ApplicationPage} />
-      <Route path={`${DASHBOARD}/event-types`} component={() => <Page title="Event types"><Todo what="Event types" /></Page>} />
-      <Route path={`${DASHBOARD}/sources`} component={() => <Page title="Sources"><Todo what="Sources" /></Page>} />
-      <Route path={`${DASHBOARD}/bins`} component={() => <Page title="Bins"><Todo what="Bins" /></Page>} />
+      <Route path={`${DASHBOARD}/event-types`} component={EventTypesPage} />
+      <Route path={`${DASHBOARD}/sources`} component={SourcesPage} />
+      <Route path={`${DASHBOARD}/bins`} component={BinsPage} />
       <Route default component={NotFound} />
     </Router>
   );
 }
+
+// Placeholders until their pages are built.
+const EventTypesPage = () => <Page title="Event types"><Todo what="Event types" /></Page>;
+const SourcesPage = () => <Page title="Sources"><Todo what="Sources" /></Page>;
+const BinsPage = () => <Page title="Bins"><Todo what="Bins" /></Page>;
 
 function NotFound() {
   return (
