@@ -6,6 +6,23 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 /** Debian's Chromium (`apt-get install -y chromium`); never a downloaded browser. */
 export const CHROMIUM = process.env.HERALD_TEST_CHROMIUM_PATH ?? '/usr/bin/chromium';
 
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** The built UI the tests open; `npm install` (prepare) or `npm run build` makes it. */
+export function requireBuiltUi(): void {
+  if (!existsSync(join(ROOT, 'ui', 'dist', 'index.html'))) throw new Error('The dashboard is not built (ui/dist): run npm run build first.');
+}
+
+/**
+ * The README's pictures (docs/images/NAME.png, 1280×800), retaken only when asked with
+ * HERALD_DOCS_SCREENSHOTS=1, so a test run leaves tracked files alone.
+ */
+export async function saveDocScreenshot(page: Page, name: string): Promise<void> {
+  if (process.env.HERALD_DOCS_SCREENSHOTS !== '1') return;
+  mkdirSync(join(ROOT, 'docs', 'images'), { recursive: true });
+  await page.screenshot({ path: join(ROOT, 'docs', 'images', `${name}.png`) });
+}
+
 /** Where every browser test leaves a picture of how it ended (git-ignored). */
 export const SCREENSHOTS = join(import.meta.dirname, '..', 'screenshots');
 

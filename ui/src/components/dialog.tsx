@@ -28,6 +28,7 @@ export function Dialog({ title, onClose, children, wide }: { title: string; onCl
         event.preventDefault();
         onClose();
       }}
+      onKeyDown={trapTab}
     >
       <header class="dialog-head">
         <h2 id="dialog-title">{title}</h2>
@@ -36,6 +37,28 @@ export function Dialog({ title, onClose, children, wide }: { title: string; onCl
       {children}
     </dialog>
   );
+}
+
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/**
+ * The modal makes the page behind it inert, but Tab from the last control would still leave for
+ * the browser's own UI; this wraps it round to the first (and Shift+Tab the other way).
+ */
+function trapTab(event: KeyboardEvent) {
+  if (event.key !== 'Tab') return;
+  const dialog = event.currentTarget as HTMLDialogElement;
+  const focusable = [...dialog.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((element) => element.offsetParent !== null);
+  const first = focusable[0];
+  const last = focusable[focusable.length - 1];
+  if (!first || !last) return;
+  if (event.shiftKey && document.activeElement === first) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && document.activeElement === last) {
+    event.preventDefault();
+    first.focus();
+  }
 }
 
 /** "Are you sure?" with the consequence spelled out. */
