@@ -152,7 +152,6 @@ browserSuite('the dashboard, in Chromium', (browser) => {
     assert.ok(request, 'the receiver got the example');
     assert.equal(request.headers['webhook-id'] !== undefined, true);
     assert.deepEqual(JSON.parse(request.body.toString()), { eventType: 'invoice.paid', example: true });
-    await saveDocScreenshot(page, 'endpoint');
   });
 
   it('deletes an application after asking', async (t) => {

@@ -57,7 +57,7 @@ export function ApplicationsPage() {
                 <thead>
                   <tr>
                     <th scope="col">Name</th>
-                    <th scope="col">UID</th>
+                    <th scope="col" class="minor">UID</th>
                     <th scope="col" class="minor">ID</th>
                     <th scope="col">Endpoints</th>
                     <th scope="col" class="minor">Last message</th>
@@ -70,7 +70,7 @@ export function ApplicationsPage() {
                   ) : apps.map((app) => (
                     <tr key={app.id}>
                       <td class="cell-main"><a href={`${DASHBOARD}/apps/${seg(app.id)}`}>{app.name}</a></td>
-                      <td class="mono">{app.uid ?? <span class="muted">—</span>}</td>
+                      <td class="mono minor">{app.uid ?? <span class="muted">—</span>}</td>
                       <td class="mono minor">{app.id}</td>
                       <td>{app.endpointCount ?? <span class="muted" title="This server does not count endpoints">—</span>}</td>
                       <td class="minor">{app.lastMessageAt ? <time dateTime={app.lastMessageAt} title={dateTime(app.lastMessageAt)}>{ago(app.lastMessageAt)}</time> : <span class="muted">—</span>}</td>
