@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { digest } from './api/auth.ts';
 import { buildApi } from './api/server.ts';
+import { loadUiFiles } from './api/ui-files.ts';
 import { type Config, ConfigError } from './config/config.ts';
 import { type Clock, type Random, systemClock, systemRandom } from './core/clock.ts';
 import { createIdGenerator, type IdGenerator } from './core/ids.ts';
@@ -43,6 +45,8 @@ export interface HeraldDependencies {
 }
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** The dashboard and portal as `npm run build` leaves them (vite build ui), beside src/. */
+const UI_DIR = fileURLToPath(new URL('../ui/dist/', import.meta.url));
 
 /** Wires the store, the dispatcher and the API together and starts listening. */
 export async function startHerald(config: Config, deps: HeraldDependencies = {}): Promise<Herald> {
@@ -95,6 +99,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     logger,
     bins: { maxRequests: config.binMaxRequests, maxHoldMs: config.binMaxHoldMs },
     listen: { maxEvents: config.listenMaxEvents, maxAgeMs: config.listenMaxAgeMs, retry },
+    ui: { files: runsApi ? loadUiFiles(UI_DIR) : null, portalFrameAncestors: config.portalFrameAncestors },
   });
 
   try {

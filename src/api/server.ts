@@ -23,6 +23,7 @@ import { messageRoutes } from './routes/messages.ts';
 import { listenRoutes, type ListenOptions } from './routes/listen.ts';
 import { sourceRoutes } from './routes/sources.ts';
 import { sourceRequestRoutes } from './routes/source-requests.ts';
+import { type UiFiles, uiRoutes } from './ui-files.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -40,6 +41,8 @@ export interface ApiOptions {
   bins: { maxRequests: number; maxHoldMs: number };
   /** Listen sessions' bounds and the retry schedule their consumers' answers follow. */
   listen: ListenOptions;
+  /** The built dashboard and portal (null: not built, answered with a page saying so). */
+  ui?: { files: UiFiles | null; portalFrameAncestors: string };
 }
 
 /**
@@ -174,7 +177,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   for (const routes of [healthRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, messageRoutes, attemptRoutes, contentRoutes, statsRoutes]) {
     routes(app, ctx);
   }
-  authRoutes(app, ctx);
+  authRoutes(app, ctx, options.publicUrl);
   sourceRoutes(app, ctx, options.publicUrl);
   sourceRequestRoutes(app, ctx);
   for (const routes of [endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);
@@ -183,5 +186,6 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   listenRoutes(app, ctx, options.listen);
   listenRoutes(app, ctx, options.listen, SOURCE_SCOPE);
   binCaptureRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, ...options.bins });
+  uiRoutes(app, options.ui ?? { files: null, portalFrameAncestors: "'self'" });
   return app;
 }

@@ -15,7 +15,7 @@ export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
   const INSERT = `WITH created AS (
       INSERT INTO endpoints (uid, url, description, event_types, channels, disabled, metadata, throttle_rate, headers, secrets, retry_schedule,
         updated_at, id, app_id, created_at, listen_name)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING app_id
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING app_id
     )
     SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM created`;
 
