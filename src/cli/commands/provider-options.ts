@@ -20,7 +20,8 @@ export const titleOf = (type: string) => TITLES[type] ?? type;
 /** The `hmac` source type's settings, as flags: the same names as its config, in kebab case. */
 const HMAC_FIELDS: Record<string, Option & { field: string }> = {
   config: { field: '', type: 'string', value: 'json|@file|-', describe: 'the scheme as an hmac source\'s config (the flags below override it)' },
-  header: { field: 'header', type: 'string', describe: 'the header the signature goes in' },
+  // Not `--header`, which `herald verify` takes for the request's headers.
+  'signature-header': { field: 'header', type: 'string', value: 'header', describe: 'the header the signature goes in' },
   algorithm: { field: 'algorithm', type: 'string', choices: ['sha1', 'sha256', 'sha512'], describe: 'the HMAC\'s hash (default sha256)' },
   encoding: { field: 'encoding', type: 'string', choices: ['hex', 'base64'], describe: 'how the signature is written (default hex)' },
   prefix: { field: 'prefix', type: 'string', describe: 'what comes before the signature (sha256=)' },
