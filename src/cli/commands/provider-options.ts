@@ -28,7 +28,7 @@ const HMAC_FIELDS: Record<string, Option & { field: string }> = {
   'signed-content': { field: 'signedContent', type: 'string', value: 'template', describe: 'what is signed, over {body}, {timestamp}, {url}, {id} (default {body})' },
   'timestamp-header': { field: 'timestampHeader', type: 'string', value: 'header', describe: 'the header the timestamp goes in' },
   'id-header': { field: 'idHeader', type: 'string', value: 'header', describe: 'the header the id goes in' },
-  'secret-encoding': { field: 'secretEncoding', type: 'string', choices: ['raw', 'base64'], describe: 'the secret used as it is, or base64-decoded after any whsec_ (default raw)' },
+  'secret-encoding': { field: 'secretEncoding', type: 'string', value: 'how', choices: ['raw', 'base64'], describe: 'the secret used as it is, or base64-decoded after any whsec_ (default raw)' },
 };
 
 /** The options naming the key: a secret, Discord's private key to sign or public key to verify, an hmac scheme. */

@@ -22,7 +22,7 @@ function triggerCommand(type: string): Command {
   return {
     name: type,
     summary: `send a sample ${title} event, signed, to a URL`,
-    args: [{ name: 'event', describe: `the sample event (default ${fixtures[0]?.event})`, optional: true, choices: fixtures.map((fixture) => fixture.event) }],
+    args: [{ name: 'event', describe: 'which sample event (default: the first)', optional: true, choices: fixtures.map((fixture) => fixture.event) }],
     options,
     examples: [`herald trigger ${type} ${fixtures.at(-1)?.event ?? ''} ${key} --to http://127.0.0.1:3000/hooks`, `herald trigger ${type} --list`],
     async run({ values, args }, io) {
