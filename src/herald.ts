@@ -1,9 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { digest } from './api/auth.ts';
 import { buildApi } from './api/server.ts';
+import { loadUiFiles } from './api/ui-files.ts';
 import { type Config, ConfigError } from './config/config.ts';
 import { type Clock, type Random, systemClock, systemRandom } from './core/clock.ts';
 import { createIdGenerator, type IdGenerator } from './core/ids.ts';
@@ -43,6 +45,8 @@ export interface HeraldDependencies {
 }
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** The dashboard and portal as `npm run build` leaves them (vite build ui), beside src/. */
+const UI_DIR = fileURLToPath(new URL('../ui/dist/', import.meta.url));
 
 /** Wires the store, the dispatcher and the API together and starts listening. */
 export async function startHerald(config: Config, deps: HeraldDependencies = {}): Promise<Herald> {
@@ -67,13 +71,14 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     addresses,
     connectionsPerOrigin: config.maxInFlightPerEndpoint,
   });
+  const retry = { delaysMs: config.retryScheduleMs, jitter: DEFAULT_JITTER };
   const dispatcher = new Dispatcher({
     store,
     sender,
     clock,
     random,
     ids,
-    retry: { delaysMs: config.retryScheduleMs, jitter: DEFAULT_JITTER },
+    retry,
     schedules: retrySchedules(store, clock),
     maxInFlight: config.maxInFlight,
     maxInFlightPerEndpoint: config.maxInFlightPerEndpoint,
@@ -93,6 +98,8 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     publicUrl: config.publicUrl,
     logger,
     bins: { maxRequests: config.binMaxRequests, maxHoldMs: config.binMaxHoldMs },
+    listen: { maxEvents: config.listenMaxEvents, maxAgeMs: config.listenMaxAgeMs, retry },
+    ui: { files: runsApi ? loadUiFiles(UI_DIR) : null, portalFrameAncestors: config.portalFrameAncestors },
   });
 
   try {
@@ -101,7 +108,9 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     await store.close();
     throw error;
   }
-  const stopMaintenance = runsWorker ? startMaintenance({ store, clock, retentionMs: config.retentionMs, logger }) : undefined;
+  const stopMaintenance = runsWorker ? startMaintenance({
+    store, clock, retentionMs: config.retentionMs, logger, listen: { maxEvents: config.listenMaxEvents, maxAgeMs: config.listenMaxAgeMs },
+  }) : undefined;
   const stopListening = runsWorker ? store.onDue?.(wake) : undefined;
   if (runsWorker) dispatcher.start();
   const address = api.server.address();

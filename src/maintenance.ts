@@ -8,6 +8,8 @@ export interface MaintenanceOptions {
   clock: Clock;
   retentionMs: number;
   logger: FastifyBaseLogger;
+  /** Listen sessions' bounds, applied here too so a session nobody listens to stays within them. */
+  listen?: { maxEvents: number; maxAgeMs: number };
   /** How often a purge round starts. */
   intervalMs?: number;
 }
@@ -61,12 +63,17 @@ export async function maintenanceRound(options: Omit<MaintenanceOptions, 'interv
     const inboundOlderThan = now - Math.max(retentionMs, INBOUND_DEDUPE_WINDOW_MS);
     await purgeAll('messages', (olderThan, limit) => store.messages.purge(olderThan, limit, inboundOlderThan), now - retentionMs);
     await purgeAll('attempts', store.attempts.purge, now - retentionMs);
+    await purgeAll('attempt statistics', store.stats.purge, now - retentionMs);
     await purgeAll('expired payloads', (expiredBy, limit) => store.messages.erasePayloads({ expiredBy, limit }, now), now);
     // After the messages: a deleted endpoint goes once the last delivery that named it has.
     await purgeAll('deleted endpoints', store.endpoints.purge, now - retentionMs);
     await purgeAll('idempotency keys', store.idempotency.purge, now - IDEMPOTENCY_WINDOW_MS);
     await purgeAll('bin requests', store.bins.purgeRequests, now - retentionMs);
     await purgeAll('idle bins', store.bins.purgeIdle, now - retentionMs);
+    if (options.listen && !stopped()) {
+      const dropped = await store.queue.trimPulled(options.listen.maxEvents, now - options.listen.maxAgeMs, now);
+      if (dropped > 0) logger.info({ dropped }, 'listen sessions: dropped events beyond their bounds');
+    }
   } catch (error) {
     logger.warn({ err: error }, 'retention: a purge round failed; the next round tries again');
   }

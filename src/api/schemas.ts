@@ -164,6 +164,19 @@ export type AttemptListQuery = Static<typeof AttemptListQuery>;
 export const AttemptedMessagesQuery = Type.Object({ ...ListQuery.properties, ...filterFields, status: Type.Optional(Status) });
 export type AttemptedMessagesQuery = Static<typeof AttemptedMessagesQuery>;
 export const StatsQuery = Type.Object({ since: Type.Optional(DateTime), until: Type.Optional(DateTime) });
+/** Herald's addition to Svix's endpoint list: `with_stats` adds each endpoint's last 24 hours of attempts. */
+export const EndpointListQuery = Type.Object({ ...ListQuery.properties, with_stats: Type.Optional(Type.Boolean()) });
+/** Svix's `StatisticsPeriod`. */
+export const StatisticsPeriod = Type.Union([Type.Literal('FiveMinutes'), Type.Literal('OneHour'), Type.Literal('OneDay')]);
+export type StatisticsPeriod = Static<typeof StatisticsPeriod>;
+/** Svix's attempt statistics query, and Herald's `endpoint_id` (an endpoint's id or uid). */
+export const AttemptStatsQuery = Type.Object({
+  startDate: Type.Optional(DateTime),
+  endDate: Type.Optional(DateTime),
+  period: Type.Optional(StatisticsPeriod),
+  endpoint_id: Type.Optional(Type.String({ minLength: 1 })),
+  event_types: Type.Optional(StringList),
+});
 export const WithContentQuery = Type.Object({ with_content: Type.Optional(Type.Boolean()) });
 /** `search` and `with_stats` are Herald's additions, for the dashboard. */
 export const AppListQuery = Type.Object({

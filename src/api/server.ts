@@ -1,3 +1,4 @@
+import { statsRoutes } from './routes/stats.ts';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
@@ -19,8 +20,10 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
+import { listenRoutes, type ListenOptions } from './routes/listen.ts';
 import { sourceRoutes } from './routes/sources.ts';
 import { sourceRequestRoutes } from './routes/source-requests.ts';
+import { type UiFiles, uiRoutes } from './ui-files.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
@@ -36,6 +39,10 @@ export interface ApiOptions {
   logger: FastifyBaseLogger;
   /** Requests each bin keeps, and the longest a bin holds a request open. */
   bins: { maxRequests: number; maxHoldMs: number };
+  /** Listen sessions' bounds and the retry schedule their consumers' answers follow. */
+  listen: ListenOptions;
+  /** The built dashboard and portal (null: not built, answered with a page saying so). */
+  ui?: { files: UiFiles | null; portalFrameAncestors: string };
 }
 
 /**
@@ -167,15 +174,18 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   registerIdempotency(app, options.context.store.idempotency, options.context.clock);
 
   const ctx = options.context;
-  for (const routes of [healthRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) {
+  for (const routes of [healthRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, messageRoutes, attemptRoutes, contentRoutes, statsRoutes]) {
     routes(app, ctx);
   }
-  authRoutes(app, ctx);
+  authRoutes(app, ctx, options.publicUrl);
   sourceRoutes(app, ctx, options.publicUrl);
   sourceRequestRoutes(app, ctx);
   for (const routes of [endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);
   receiveRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, publicUrl: options.publicUrl });
   binRoutes(app, ctx, { publicUrl: options.publicUrl, maxHoldMs: options.bins.maxHoldMs });
+  listenRoutes(app, ctx, options.listen);
+  listenRoutes(app, ctx, options.listen, SOURCE_SCOPE);
   binCaptureRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, ...options.bins });
+  uiRoutes(app, options.ui ?? { files: null, portalFrameAncestors: "'self'" });
   return app;
 }

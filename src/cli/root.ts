@@ -5,9 +5,13 @@ import { attempt } from './commands/attempts.ts';
 import { bin } from './commands/bins.ts';
 import { endpoint } from './commands/endpoints.ts';
 import { eventType } from './commands/event-types.ts';
+import { listen } from './commands/listen.ts';
 import { message } from './commands/messages.ts';
 import { serve, token } from './commands/server.ts';
+import { sign } from './commands/sign.ts';
 import { source } from './commands/sources.ts';
+import { trigger } from './commands/trigger.ts';
+import { verify } from './commands/verify.ts';
 
 const version: Command = {
   name: 'version',
@@ -50,5 +54,5 @@ const help: Command = {
 export const root: Command = {
   name: 'herald',
   summary: `webhooks, sent and received (Herald ${VERSION})`,
-  commands: [serve, token, app, endpoint, eventType, message, attempt, source, bin, completion, version, help],
+  commands: [serve, token, app, endpoint, eventType, message, attempt, source, bin, listen, sign, trigger, verify, completion, version, help],
 };

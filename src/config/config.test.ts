@@ -57,4 +57,13 @@ describe('the config loader', () => {
   it('refuses a lease no longer than the request timeout', () => {
     assert.throws(() => loadConfig({}, { HERALD_LEASE: '10s', HERALD_REQUEST_TIMEOUT: '15s' }), /HERALD_LEASE/);
   });
+
+  it('lets the portal be framed by its own origin unless HERALD_PORTAL_FRAME_ANCESTORS names others, and refuses what is not a CSP source', () => {
+    assert.equal(loadConfig({}, {}).portalFrameAncestors, "'self'");
+    assert.equal(loadConfig({}, { HERALD_PORTAL_FRAME_ANCESTORS: "  'self'   https://app.example.com https://*.example.org:8443 " }).portalFrameAncestors, "'self' https://app.example.com https://*.example.org:8443");
+    assert.equal(loadConfig({ 'portal-frame-ancestors': "'none'" }, {}).portalFrameAncestors, "'none'");
+    for (const bad of ['', "'self'; script-src *", 'https://a.example.com,https://b.example.com', "'none' https://a.example.com", "'unsafe-inline'"]) {
+      assert.throws(() => loadConfig({}, { HERALD_PORTAL_FRAME_ANCESTORS: bad }), /HERALD_PORTAL_FRAME_ANCESTORS.*CSP sources/, bad);
+    }
+  });
 });

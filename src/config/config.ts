@@ -39,6 +39,12 @@ export interface Config {
   binMaxRequests: number;
   /** The longest a bin holds a request open: its timeout rule's bound, and the largest delayMs. */
   binMaxHoldMs: number;
+  /** Unfinished deliveries each listen session keeps; the oldest are dropped first. */
+  listenMaxEvents: number;
+  /** How long a listen session keeps a delivery its consumer has not taken. */
+  listenMaxAgeMs: number;
+  /** CSP frame-ancestors of the portal: the pages that may embed it in an iframe. */
+  portalFrameAncestors: string;
 }
 
 export class ConfigError extends Error {
@@ -93,12 +99,26 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'databasePoolSize', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process, a third of them for the queue (at least one each)', parse: integer(1, 1_000), expected: 'a positive integer' },
   { key: 'binMaxRequests', flag: 'bin-max-requests', env: 'HERALD_BIN_MAX_REQUESTS', default: '1000', describe: 'requests each request bin keeps, the oldest going first', parse: integer(1, 1_000_000), expected: 'a positive integer' },
   { key: 'binMaxHoldMs', flag: 'bin-max-hold', env: 'HERALD_BIN_MAX_HOLD', default: '60s', describe: 'longest a request bin holds a request open (its timeout rule, its delayMs)', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 60s' },
+  { key: 'listenMaxEvents', flag: 'listen-max-events', env: 'HERALD_LISTEN_MAX_EVENTS', default: '10000', describe: 'events each `herald listen` session keeps while no listener takes them, the oldest dropped first', parse: integer(1, 10_000_000), expected: 'a positive integer' },
+  { key: 'listenMaxAgeMs', flag: 'listen-max-age', env: 'HERALD_LISTEN_MAX_AGE', default: '7d', describe: 'how long a `herald listen` session keeps an event no listener took', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 7d' },
+  { key: 'portalFrameAncestors', flag: 'portal-frame-ancestors', env: 'HERALD_PORTAL_FRAME_ANCESTORS', default: "'self'", describe: 'who may embed the portal in an iframe (CSP frame-ancestors)', parse: (value) => frameAncestors(value), expected: "space-separated CSP sources such as 'self' https://app.example.com, or 'none'" },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 
 function cidrList(value: string): string[] | typeof INVALID {
   const items = value.split(',').map((item) => item.trim()).filter(Boolean);
   return items.every(isCidr) ? items : INVALID;
+}
+
+// A CSP source expression: 'self', 'none', a scheme (https:), or a host with optional scheme,
+// wildcard subdomain, port and path. Nothing that could end the directive (`;`, `,`) gets through.
+const CSP_SOURCE = /^(?:'self'|'none'|\*|[a-z][a-z0-9+.-]*:|(?:[a-z][a-z0-9+.-]*:\/\/)?(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)*(?::(?:\d{1,5}|\*))?(?:\/[^\s;,'"]*)?)$/i;
+
+function frameAncestors(value: string): string | typeof INVALID {
+  const sources = value.trim().split(/\s+/).filter(Boolean);
+  if (sources.length === 0 || !sources.every((source) => CSP_SOURCE.test(source))) return INVALID;
+  if (sources.includes("'none'") && sources.length > 1) return INVALID;
+  return sources.join(' ');
 }
 
 function thirtyTwoBytes(value: string): Uint8Array | null {

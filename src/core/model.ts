@@ -62,6 +62,12 @@ export interface Endpoint {
   createdAt: number;
   updatedAt: number;
   /**
+   * Set on a listen session's endpoint (`herald listen`): its deliveries are not sent but wait
+   * for the session's consumer to pull them through the API. `dropped` counts those the session's
+   * bounds (count and age) dropped unread.
+   */
+  listen?: { name: string; dropped: number };
+  /**
    * Set (saying why) on an endpoint read for delivery or listing whose secrets or header values
    * could not be opened, having been sealed under another encryption key: `secrets` and `headers`
    * are then empty, and its deliveries fail with `secret_unavailable` instead of being sent.

@@ -26,7 +26,7 @@ const unavailable = (why: string): SendResult => ({ statusCode: 0, body: why, re
  * no later try would do better, and an unsigned request must never go out.
  */
 export async function attemptDelivery(deps: AttemptDependencies, delivery: ClaimedDelivery): Promise<DeliveryResult> {
-  const { clock, random, sender, ids } = deps;
+  const { clock, sender } = deps;
   const startedAt = clock.now();
   const result = delivery.endpoint.disabled
     ? DISABLED
@@ -43,6 +43,21 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
   // A store that cannot answer now costs the delivery its own schedule, never its result.
   const delays = failedToDeliver && deps.schedules ? await deps.schedules(delivery).catch(() => null) : null;
   const retry = delays ? { ...deps.retry, delaysMs: delays } : deps.retry;
+  return decide({ ...deps, retry }, delivery, result, startedAt, finishedAt);
+}
+
+/**
+ * What follows an attempt whose outcome is known: the attempt to record and the delivery's next
+ * state, by the retry policy. Shared by the dispatcher's sends and by the answers a listen
+ * session's consumer reports for the deliveries it pulled, so both follow one policy.
+ */
+export function decide(
+  deps: Pick<AttemptDependencies, 'random' | 'ids' | 'retry'>, delivery: Pick<ClaimedDelivery, 'id' | 'lease' | 'attemptNumber' | 'trigger' | 'resumeAt'> & {
+    message: Pick<ClaimedDelivery['message'], 'id' | 'appId'>; endpoint: Pick<ClaimedDelivery['endpoint'], 'id' | 'url'>;
+  },
+  result: SendResult, startedAt: number, finishedAt: number, { retry: retrying = true }: { retry?: boolean } = {},
+): DeliveryResult {
+  const { random, retry, ids } = deps;
   const step: NextStep = result.failure === 'endpoint_disabled' || result.failure === 'secret_unavailable'
     ? { kind: 'exhausted' }
     : nextStep(
@@ -59,7 +74,7 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
   const resumes = manual && failed && delivery.resumeAt !== null && result !== DISABLED;
   let next: DeliveryNext;
   if (resumes) next = { status: Status.pending, runAt: Math.max(delivery.resumeAt!, finishedAt) };
-  else if (manual && failed) next = { status: Status.fail };
+  else if ((manual || !retrying) && failed) next = { status: Status.fail };
   else next = nextState(step, finishedAt);
   const attempt: Attempt = {
     id: ids('attempt'),

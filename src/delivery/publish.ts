@@ -59,7 +59,9 @@ export function createPublisher(
     const payloadExpiresAt = payloadRetentionMs != null && payloadRetentionMs < retentionMs ? createdAt + payloadRetentionMs : null;
     const message: Message = { id: ids('message'), appId: app.id, ...input, payloadExpiresAt, createdAt };
     const taker = handoff;
-    const leased = new Set(taker ? endpoints.filter((endpoint) => taker.reserve(app.id, endpoint.id)).map((endpoint) => endpoint.id) : []);
+    // A listen session's deliveries wait for its consumer to pull them: never handed to the dispatcher.
+    const sent = endpoints.filter((endpoint) => !endpoint.listen);
+    const leased = new Set(taker ? sent.filter((endpoint) => taker.reserve(app.id, endpoint.id)).map((endpoint) => endpoint.id) : []);
     const stored = store.messages.enqueue(
       message,
       endpoints.map((endpoint) => endpoint.id),
@@ -67,7 +69,7 @@ export function createPublisher(
     );
     // The dispatcher's claim is queued behind this write, so it may send as soon as the message is
     // committed, before the commit is synced: a send can never precede the commit it depends on.
-    if (endpoints.length > leased.size) wake();
+    if (sent.length > leased.size) wake();
     if (taker && leased.size > 0) await handOver(taker, message, endpoints, leased, stored);
     else await stored;
     return message;

@@ -68,7 +68,14 @@ export function missingHeader(request: InboundRequest, header: string, provider:
   );
 }
 
-export function verifyHmac(scheme: HmacScheme, request: InboundRequest, secret: unknown): Verification {
+/**
+ * Checks a request against the config of its source: `secret`, and `toleranceSeconds` when given,
+ * which replaces the scheme's window both ways (0: no timestamp check), as `herald verify
+ * --tolerance` asks; only `hmac` sources store one.
+ */
+export function verifyHmac(given: HmacScheme, request: InboundRequest, config: Record<string, unknown>): Verification {
+  const secret = config.secret;
+  const scheme = withTolerance(given, config.toleranceSeconds);
   if (typeof secret !== 'string' || secret === '') return fail(`The source has no ${scheme.provider} signing secret configured.`);
   const signatures = scheme.signatures(request);
   if (!signatures || signatures.length === 0) return missingHeader(request, scheme.header, scheme.provider);
@@ -92,6 +99,12 @@ export function verifyHmac(scheme: HmacScheme, request: InboundRequest, secret: 
   const skew = timestampSkew(scheme, request);
   if (skew !== null && outside(scheme, skew)) return checkTimestamp(scheme, request)!;
   return fail(`The ${scheme.header} signature does not match: the source's secret is not the one ${scheme.provider} signs with, or the body was altered after signing.`);
+}
+
+function withTolerance(scheme: HmacScheme, seconds: unknown): HmacScheme {
+  if (typeof seconds !== 'number' || !scheme.timestamp || seconds === scheme.tolerance?.past) return scheme;
+  if (seconds <= 0) return { ...scheme, tolerance: undefined };
+  return { ...scheme, tolerance: { past: seconds, future: scheme.tolerance?.future === null ? null : seconds } };
 }
 
 /** The same JSON as the body, written the other ways JSON usually gets written. */
@@ -147,6 +160,12 @@ export function v0Scheme(provider: string, header: string, timestampHeader: stri
     timestamp: (r) => seconds(r.headers[timestampName]),
     tolerance: { past: 300, future: 300 },
   };
+}
+
+/** The two headers of a `v0` scheme (Slack's, Zoom's) for `body` signed at `timestamp`, the timestamp first. */
+export function signV0(header: string, timestampHeader: string, secret: string, timestamp: number, body: Buffer): Record<string, string> {
+  const signature = hmacOf('sha256', utf8(secret), Buffer.concat([Buffer.from(`v0:${timestamp}:`), body]), 'hex');
+  return { [timestampHeader]: String(timestamp), [header]: `v0=${signature}` };
 }
 
 /** Splits `a=1,b=2` (or `;`-separated) into pairs, keeping repeated keys. */

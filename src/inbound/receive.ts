@@ -3,9 +3,9 @@ import { applicationOf, type InboundEnvelope, type Source } from '../core/model.
 import type { Publisher } from '../delivery/publish.ts';
 import { StoreError } from '../store/errors.ts';
 import type { Store } from '../store/store.ts';
-import { PROVIDERS, UNVERIFIED_TYPES } from './providers/index.ts';
+import { PROVIDERS, UNVERIFIED_TYPES, verify } from './providers/index.ts';
 import { secretHeadersOf } from './source-config.ts';
-import { fail, type HandshakeReply, type InboundRequest, type Provider, type Verification } from './request.ts';
+import type { HandshakeReply, InboundRequest } from './request.ts';
 
 export type ReceiveOutcome =
   | { kind: 'accepted'; messageId: string; duplicateOf: string | null }
@@ -69,18 +69,6 @@ export async function receive(store: Store, publisher: Publisher, source: Source
 }
 
 const sha256 = (value: string | Buffer) => createHash('sha256').update(value).digest('hex');
-
-/**
- * A provider's verdict, which is never an exception: whatever a body or its headers hold, a
- * request that could not be checked is refused like one that failed the check, and kept.
- */
-function verify(provider: Provider, request: InboundRequest, config: Record<string, unknown>): Verification {
-  try {
-    return provider.verify(request, config);
-  } catch (error) {
-    return fail(`Herald could not check the request: ${(error as Error).message}`);
-  }
-}
 
 /** What a provider reads from a request (an id, a type, a handshake), or null if reading it fails. */
 function readField<T>(read: () => T): T | null {

@@ -1,4 +1,5 @@
 import { nestsDeeperThan } from '../core/json-depth.ts';
+import type { SignInput, Signed } from './sign.ts';
 
 /** A request as a provider sent it to a source, before anything touched it. */
 export interface InboundRequest {
@@ -38,6 +39,11 @@ export interface Provider {
   eventType?(request: InboundRequest): string | null | undefined;
   /** A verification handshake (Slack, Zoom, Discord) to answer rather than forward. */
   handshake?(request: InboundRequest, config: Record<string, unknown>): HandshakeReply | null;
+  /**
+   * The headers the provider would send with this body, given the config a source of this type
+   * holds (Discord: `privateKey` in place of `publicKey`). Throws a SigningError when it cannot.
+   */
+  sign?(input: SignInput, config: Record<string, unknown>): Signed;
 }
 
 /**

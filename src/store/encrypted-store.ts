@@ -171,6 +171,7 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
     queue: {
       ...store.queue,
       claim: async (request) => openClaimed(await store.queue.claim(request)),
+      pull: async (request) => openClaimed(await store.queue.pull(request)),
       listByMessage: async (messageId, page) => {
         const result = await store.queue.listByMessage(messageId, page);
         return { ...result, items: result.items.map((row) => ({ ...row, endpoint: openEndpointOrMark(row.endpoint) })) };

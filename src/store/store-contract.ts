@@ -4,8 +4,9 @@ import { systemClock, systemRandom } from '../core/clock.ts';
 import { createIdGenerator } from '../core/ids.ts';
 import { type ApiToken, type Application, type Attempt, type Endpoint, ERASED_RESPONSE, type EventType, type Message, Status, Trigger } from '../core/model.ts';
 import { type Bin, type BinRequest, DEFAULT_BIN_RESPONSE, DEFAULT_BIN_RULES } from '../core/bins.ts';
+import { bucketOf, LATENCY_BINS, latencyBin, ROLLUP_MS } from '../core/attempt-stats.ts';
 import { StoreError } from './errors.ts';
-import type { AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, Store } from './store.ts';
+import type { AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, PullRequest, Store } from './store.ts';
 
 /** A store opened for one test, and how to get rid of it: `keep` leaves a failed test's data for a look. */
 export interface OpenedStore {
@@ -887,6 +888,71 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       });
     });
 
+    describe('listen sessions (pulled deliveries)', () => {
+      const pull = (store: Store, endpointId: string, over: Partial<PullRequest> = {}) =>
+        store.queue.pull({ endpointId, now: T0, limit: 10, leaseMs: 30_000, keep: 100, olderThan: 0, ...over });
+      async function session(store: Store) {
+        const app = await store.apps.create(anApp());
+        const listener = await store.endpoints.create(anEndpoint(app.id, { url: 'listen://laptop', listen: { name: 'laptop', dropped: 0 } }));
+        const pushed = await store.endpoints.create(anEndpoint(app.id));
+        const messages = [aMessage(app.id), aMessage(app.id), aMessage(app.id)];
+        for (const message of messages) await store.messages.enqueue(message, [listener.id, pushed.id]);
+        return { app, listener, pushed, messages };
+      }
+
+      it('finds a session by name, leaves it out of the endpoint list, and never lets the dispatcher claim its deliveries', async () => {
+        const store = await fresh();
+        const { app, listener, pushed } = await session(store);
+        assert.deepEqual((await store.endpoints.getListen(app.id, 'laptop'))?.listen, { name: 'laptop', dropped: 0 });
+        assert.equal(await store.endpoints.getListen(app.id, 'other'), null);
+        assert.deepEqual((await store.endpoints.list(app.id, page())).items.map((e) => e.id), [pushed.id]);
+        await assert.rejects(store.endpoints.create(anEndpoint(app.id, { listen: { name: 'laptop', dropped: 0 } })), conflict);
+        const claimed = await claim(store);
+        assert.deepEqual(claimed.map((d) => d.endpoint.id), [pushed.id, pushed.id, pushed.id]);
+        assert.equal((await store.queue.pull({ endpointId: listener.id, now: T0, limit: 10, leaseMs: 1, keep: 100, olderThan: 0 })).length, 3);
+      });
+
+      it('hands out a session\'s deliveries in arrival order, and none after one that is leased or waiting for a retry', async () => {
+        const store = await fresh();
+        const { listener, messages } = await session(store);
+        const [first, ...rest] = await pull(store, listener.id, { limit: 1 });
+        assert.equal(rest.length, 0);
+        assert.equal(first!.message.id, messages[0]!.id);
+        assert.deepEqual(await pull(store, listener.id), [], 'the first is leased: nothing after it');
+        await store.queue.complete([result(first!, anAttempt(messages[0]!, listener.id, { status: Status.fail, responseStatusCode: 500 }), { status: Status.pending, runAt: T0 + 1_000 })]);
+        assert.deepEqual(await pull(store, listener.id), [], 'the first waits for its retry: nothing after it');
+        const again = await pull(store, listener.id, { now: T0 + 1_000 });
+        assert.deepEqual(again.map((d) => [d.message.id, d.attemptNumber]), [[messages[0]!.id, 2], [messages[1]!.id, 1], [messages[2]!.id, 1]]);
+        // A lease that runs out hands the rows out again, in order.
+        assert.deepEqual((await pull(store, listener.id, { now: T0 + 1_000 + 30_000 })).map((d) => d.message.id), messages.map((m) => m.id));
+      });
+
+      it('gives a session\'s leased deliveries and waiting retries back at once when it is taken over', async () => {
+        const store = await fresh();
+        const { listener, messages } = await session(store);
+        const [first] = await pull(store, listener.id, { limit: 1 });
+        assert.equal(await store.queue.releasePulled(listener.id, T0, true), 1);
+        const [again] = await pull(store, listener.id, { limit: 1 });
+        assert.equal(again!.message.id, messages[0]!.id);
+        assert.ok(again!.lease > first!.lease);
+        const pulled = await store.queue.getPulled(listener.id, messages[0]!.id);
+        assert.deepEqual([pulled?.status, pulled?.lease], [Status.sending, again!.lease]);
+      });
+
+      it('drops the oldest unfinished deliveries beyond a session\'s bounds and counts them', async () => {
+        const store = await fresh();
+        const { app, listener, messages } = await session(store);
+        const newer = aMessage(app.id, { createdAt: T0 + 10 });
+        await store.messages.enqueue(newer, [listener.id]);
+        const kept = await pull(store, listener.id, { keep: 2, now: T0 + 10 });
+        assert.deepEqual(kept.map((d) => d.message.id), [messages[2]!.id, newer.id]);
+        assert.equal((await store.endpoints.get(app.id, listener.id))?.listen?.dropped, 2);
+        assert.equal((await store.queue.getPulled(listener.id, messages[0]!.id))?.status, Status.fail);
+        assert.equal(await store.queue.trimPulled(100, T0 + 5, T0 + 20), 1, 'by age, in the maintenance round');
+        assert.equal((await store.endpoints.get(app.id, listener.id))?.listen?.dropped, 3);
+      });
+    });
+
     describe('attempts', () => {
       it('filters by status, status code class, endpoint and event type, newest first', async () => {
         const store = await fresh();
@@ -918,6 +984,89 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         await store.queue.complete([result(delivery!, anAttempt(message, endpoint.id), { status: Status.success })]);
         assert.equal(await store.attempts.purge(Date.now() - 60_000, 10), 0);
         assert.equal(await store.attempts.purge(Date.now() + 1000, 10), 1);
+      });
+    });
+
+    describe('attempt statistics', () => {
+      const B0 = bucketOf(T0);
+      /** A message whose id carries the time `at`, as ids made at that moment do. */
+      const messageAt = (appId: string, at: number) => aMessage(appId, { id: createIdGenerator({ now: () => at }, systemRandom)('message'), createdAt: at });
+      const histogramOf = (...durations: number[]) => {
+        const bins = new Array<number>(LATENCY_BINS).fill(0);
+        for (const ms of durations) bins[latencyBin(ms)]!++;
+        return bins;
+      };
+
+      it('rolls attempts up per endpoint and five-minute bucket as results are recorded, adding later batches to the same rows', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const [e1, e2] = [await store.endpoints.create(anEndpoint(app.id)), await store.endpoints.create(anEndpoint(app.id))];
+        const [m1, m2, m3] = [aMessage(app.id), aMessage(app.id), aMessage(app.id)];
+        for (const m of [m1, m2, m3]) await store.messages.enqueue(m, [e1.id, e2.id]);
+        const claimed = await claim(store);
+        const of = (m: Message, e: Endpoint) => claimed.find((d) => d.message.id === m.id && d.endpoint.id === e.id)!;
+        await store.queue.complete([
+          result(of(m1, e1), anAttempt(m1, e1.id, { responseDurationMs: 12, createdAt: B0 + 1 }), { status: Status.success }),
+          result(of(m2, e1), anAttempt(m2, e1.id, { responseDurationMs: 250, status: Status.fail, responseStatusCode: 500, createdAt: B0 + 299_999 }), { status: Status.fail }),
+          result(of(m3, e1), anAttempt(m3, e1.id, { responseDurationMs: 0, status: Status.fail, responseStatusCode: 0, failureReason: 'endpoint_disabled', createdAt: B0 + 2 }), { status: Status.fail }),
+          result(of(m1, e2), anAttempt(m1, e2.id, { responseDurationMs: 40, createdAt: B0 + ROLLUP_MS }), { status: Status.success }),
+        ]);
+        await store.queue.complete([
+          result(of(m2, e2), anAttempt(m2, e2.id, { responseDurationMs: 41, createdAt: B0 + ROLLUP_MS + 5 }), { status: Status.success }),
+          result(of(m3, e2), anAttempt(m3, e2.id, { responseDurationMs: 5000, status: Status.fail, responseStatusCode: 0, failureReason: 'timeout', createdAt: B0 + ROLLUP_MS + 6 }), { status: Status.fail }),
+        ]);
+        assert.deepEqual(await store.stats.attempts(app.id, null, B0, B0 + 2 * ROLLUP_MS), [
+          { endpointId: e1.id, bucketStart: B0, success: 1, failure: 1, canceled: 1, latency: histogramOf(12, 250) },
+          { endpointId: e2.id, bucketStart: B0 + ROLLUP_MS, success: 2, failure: 1, canceled: 0, latency: histogramOf(40, 41, 5000) },
+        ]);
+        assert.deepEqual((await store.stats.attempts(app.id, e2.id, B0, B0 + 2 * ROLLUP_MS)).map((row) => row.endpointId), [e2.id]);
+        assert.deepEqual(await store.stats.attempts(app.id, null, B0 + ROLLUP_MS, B0 + 2 * ROLLUP_MS).then((rows) => rows.map((row) => row.bucketStart)), [B0 + ROLLUP_MS]);
+        assert.deepEqual(await store.stats.attempts(app.id, null, B0 - ROLLUP_MS, B0), []);
+        const totals = await store.stats.endpointTotals(app.id, [e1.id, e2.id, 'ep_none'], B0 + ROLLUP_MS);
+        assert.deepEqual([...totals], [[e2.id, { success: 2, failure: 1, canceled: 0 }]]);
+        assert.deepEqual((await store.stats.endpointTotals(app.id, [e1.id], B0)).get(e1.id), { success: 1, failure: 1, canceled: 1 });
+      });
+
+      it('counts messages by the time their ids carry, for an application or one endpoint', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const [e1, e2] = [await store.endpoints.create(anEndpoint(app.id)), await store.endpoints.create(anEndpoint(app.id))];
+        const other = await store.apps.create(anApp());
+        await store.messages.enqueue(messageAt(app.id, B0 - 1), [e1.id]);
+        await store.messages.enqueue(messageAt(app.id, B0), [e1.id, e2.id]);
+        await store.messages.enqueue(messageAt(app.id, B0 + 59_999), [e2.id]);
+        await store.messages.enqueue(messageAt(app.id, B0 + 60_000), []);
+        await store.messages.enqueue(messageAt(other.id, B0 + 10), []);
+        assert.deepEqual(await store.stats.messageCounts(app.id, null, [B0, B0 + 60_000, B0 + 120_000]), [2, 1]);
+        assert.deepEqual(await store.stats.messageCounts(app.id, e1.id, [B0 - 60_000, B0, B0 + 60_000]), [1, 1]);
+        assert.deepEqual(await store.stats.messageCounts(app.id, e2.id, [B0, B0 + 60_000]), [2]);
+        assert.deepEqual(await store.stats.messageCounts(other.id, null, [B0, B0 + 60_000]), [1]);
+      });
+
+      it('drops the rollup of an application deleted while its results were in flight, and purges old buckets', async () => {
+        const store = await fresh();
+        const { app, endpoint, message } = await queued(store);
+        const [delivery] = await claim(store);
+        await store.apps.delete(app.id);
+        await store.queue.complete([result(delivery!, anAttempt(message, endpoint.id), { status: Status.success })]);
+        assert.deepEqual(await store.stats.attempts(app.id, null, 0, T0 * 2), []);
+
+        const kept = await queued(store);
+        const [next] = await claim(store);
+        await store.queue.complete([result(next!, anAttempt(kept.message, kept.endpoint.id, { createdAt: B0 }), { status: Status.success })]);
+        assert.equal(await store.stats.purge(B0, 10), 0);
+        assert.equal(await store.stats.purge(B0 + 1, 10), 1);
+        assert.deepEqual(await store.stats.attempts(kept.app.id, null, 0, T0 * 2), []);
+      });
+
+      it('deletes an application\'s rollup with the application', async () => {
+        const store = await fresh();
+        const { app, endpoint, message } = await queued(store);
+        const [delivery] = await claim(store);
+        await store.queue.complete([result(delivery!, anAttempt(message, endpoint.id), { status: Status.success })]);
+        assert.equal((await store.stats.attempts(app.id, null, 0, T0 * 2)).length, 1);
+        await store.apps.delete(app.id);
+        assert.deepEqual(await store.stats.attempts(app.id, null, 0, T0 * 2), []);
       });
     });
 

@@ -13,6 +13,7 @@ import type {
   Trigger,
 } from '../core/model.ts';
 import type { Bin, BinRequest } from '../core/bins.ts';
+import type { AttemptStatsRow } from '../core/attempt-stats.ts';
 
 /**
  * The one storage port. It speaks the pipeline's language (enqueue a message with its
@@ -34,6 +35,7 @@ export interface Store {
   readonly settings: SettingStore;
   readonly bins: BinStore;
   readonly tasks: TaskStore;
+  readonly stats: StatsStore;
   /**
    * Optional capability: calls `wake` whenever another process commits due work (PostgreSQL's
    * LISTEN/NOTIFY). Without it, workers rely on their own process's signals and on polling.
@@ -169,15 +171,20 @@ export interface EventTypeStore {
  */
 export interface EndpointStore {
   /**
-   * Throws StoreError('conflict') when the uid is taken within the application, and
+   * An endpoint with `listen` is a listen session: its deliveries are created pulled (see
+   * DeliveryQueue.pull). Throws StoreError('conflict') when the uid, or the session name, is taken
+   * within the application, and
    * StoreError('limit') when the application already has `maxPerApplication` live endpoints
    * (checked so that endpoints created at the same moment cannot pass it together).
    */
   create(endpoint: Endpoint, maxPerApplication?: number): Promise<Endpoint>;
   /** A live endpoint by id, then by uid. */
   get(appId: string, idOrUid: string): Promise<Endpoint | null>;
+  /** The application's endpoints, listen sessions left out (they are no URL of the application's). */
   list(appId: string, page: PageRequest): Promise<Page<Endpoint>>;
-  /** Every enabled endpoint of an application, for fan-out. */
+  /** A live listen session's endpoint by its name within the application. */
+  getListen(appId: string, name: string): Promise<Endpoint | null>;
+  /** Every enabled endpoint of an application, for fan-out (listen sessions' included). */
   listEnabled(appId: string): Promise<Endpoint[]>;
   /** Changes a live endpoint; one deleted meanwhile stays deleted. */
   update(endpoint: Endpoint): Promise<Endpoint>;
@@ -297,6 +304,28 @@ export interface DeliveryResult {
   disableEndpoint: boolean;
 }
 
+/** What a listen session's consumer asks for (see DeliveryQueue.pull). */
+export interface PullRequest {
+  endpointId: string;
+  now: number;
+  limit: number;
+  leaseMs: number;
+  /** The session keeps at most this many unfinished deliveries, the newest... */
+  keep: number;
+  /** ...and none made before this: older ones are dropped (failed, and counted) first. */
+  olderThan: number;
+}
+
+/** A pulled delivery's state, as a result for it needs it. */
+export interface PulledDelivery {
+  id: number;
+  lease: number;
+  status: Status;
+  attemptCount: number;
+  trigger: Trigger;
+  resumeAt: number | null;
+}
+
 export interface DeliveryStats {
   success: number;
   pending: number;
@@ -322,7 +351,10 @@ export interface DeliveryFilter extends MessageFilter {
 export interface DeliveryQueue {
   /** Takes due deliveries (pending and due, or sending with an expired lease) under a new lease. */
   claim(request: ClaimRequest): Promise<ClaimedDelivery[]>;
-  /** Appends each attempt and moves its delivery on, all in one transaction. */
+  /**
+   * Appends each attempt and moves its delivery on, and adds the attempts to the attempt rollup
+   * (one upsert per endpoint and five-minute bucket of the batch), all in one transaction.
+   */
   complete(results: readonly DeliveryResult[]): Promise<void>;
   /** Gives claimed deliveries that were never attempted back to the queue, due at `now`. */
   release(deliveries: ReadonlyArray<Pick<ClaimedDelivery, 'id' | 'lease'>>, now: number): Promise<void>;
@@ -342,6 +374,26 @@ export interface DeliveryQueue {
    */
   recover(endpointId: string, since: number, until: number, now: number): Promise<number>;
   stats(endpointId: string, range: TimeRange): Promise<DeliveryStats>;
+  /**
+   * For a listen session's endpoint, whose deliveries wait for their consumer rather than being
+   * sent (the dispatcher's claim never takes them): first drops its unfinished deliveries beyond
+   * the request's bounds (they fail, unattempted, and count in `listen.dropped`), then leases its
+   * oldest unfinished deliveries in arrival order, as many as are claimable in a row from the
+   * oldest. One not yet due (waiting for a retry) or still leased holds back every later one, so a
+   * session's consumer sees its deliveries in order, each at least once. A result is recorded with
+   * `complete`, as the dispatcher's are.
+   */
+  pull(request: PullRequest): Promise<ClaimedDelivery[]>;
+  /**
+   * Makes a listen session's leased deliveries claimable again at once, and with `waiting` its
+   * retries too: a new consumer took the session over, or one delivery went back to wait for a
+   * retry and those leased after it must wait behind it. Returns how many.
+   */
+  releasePulled(endpointId: string, now: number, waiting: boolean): Promise<number>;
+  /** The delivery of a message to a listen session's endpoint, or null. */
+  getPulled(endpointId: string, messageId: string): Promise<PulledDelivery | null>;
+  /** Applies every live listen session's bounds, as `pull` does for one. (Maintenance.) Returns how many were dropped. */
+  trimPulled(keep: number, olderThan: number, now: number): Promise<number>;
   listByMessage(messageId: string, page: PageRequest): Promise<Page<DestinationRow>>;
   listByEndpoint(endpointId: string, filter: DeliveryFilter, page: PageRequest): Promise<Page<AttemptedMessageRow>>;
 }
@@ -360,6 +412,28 @@ export interface AttemptStore {
   /** Replaces an attempt's response body with ERASED_RESPONSE; false when there is no such attempt. */
   eraseResponse(messageId: string, attemptId: string): Promise<boolean>;
   /** Deletes up to `limit` attempts made before `olderThan`; returns how many went. (Retention.) */
+  purge(olderThan: number, limit: number): Promise<number>;
+}
+
+/**
+ * The attempt rollup (src/core/attempt-stats.ts), which `DeliveryQueue.complete` keeps up to date in
+ * the transaction that records the attempts, and message counts by id range. Every read names an
+ * application and a time range, so it costs what the buckets shown cost, not what the attempts do.
+ */
+export interface StatsStore {
+  /**
+   * The rollup rows of an application, or of one of its endpoints, whose five-minute bucket starts
+   * in [from, to), oldest first.
+   */
+  attempts(appId: string, endpointId: string | null, from: number, to: number): Promise<Array<Omit<AttemptStatsRow, 'appId'>>>;
+  /**
+   * For each i, how many messages of the application (or fanned out or resent to one endpoint)
+   * were made in [bounds[i], bounds[i + 1]), by the time their ids carry: bounds.length - 1 counts.
+   */
+  messageCounts(appId: string, endpointId: string | null, bounds: readonly number[]): Promise<number[]>;
+  /** Attempts per endpoint (of those given) in the buckets starting at `since` or later; endpoints without any are left out. */
+  endpointTotals(appId: string, endpointIds: readonly string[], since: number): Promise<Map<string, { success: number; failure: number; canceled: number }>>;
+  /** Deletes up to `limit` rollup rows whose bucket started before `olderThan`. (Retention.) */
   purge(olderThan: number, limit: number): Promise<number>;
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Svix } from 'svix';
 import { type Config, loadConfig } from '../../src/config/config.ts';
+import type { Clock } from '../../src/core/clock.ts';
 import { type Herald, startHerald } from '../../src/herald.ts';
 import { after, before } from 'node:test';
 import { type Receiver, startReceiver } from './receiver.ts';
@@ -27,6 +28,8 @@ export interface TestHeraldOptions {
   store?: StoreKind;
   /** Settings, by environment variable name, over the test defaults. */
   env?: Record<string, string>;
+  /** The clock Herald reads (ids, attempts, retries), instead of the system's. */
+  clock?: Clock;
 }
 
 /**
@@ -34,7 +37,7 @@ export interface TestHeraldOptions {
  * (receivers run on 127.0.0.1) and a compressed retry schedule. Settings go through the real config
  * loader, so tests use the same names operators do.
  */
-export async function startTestHerald({ store = 'sqlite', env = {} }: TestHeraldOptions = {}): Promise<TestHerald> {
+export async function startTestHerald({ store = 'sqlite', env = {}, clock }: TestHeraldOptions = {}): Promise<TestHerald> {
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-test-'));
   const schema = store === 'postgres' ? uniqueSchema() : null;
   const config: Config = loadConfig({}, {
@@ -47,7 +50,7 @@ export async function startTestHerald({ store = 'sqlite', env = {} }: TestHerald
     HERALD_LOG_LEVEL: 'silent',
     ...env,
   });
-  const herald = await startHerald(config, { logger: pino({ level: config.logLevel }) });
+  const herald = await startHerald(config, { logger: pino({ level: config.logLevel }), ...(clock ? { clock } : {}) });
   const url = herald.url!;
   const token = herald.adminToken!;
   const svix = new Svix(token, { serverUrl: url });

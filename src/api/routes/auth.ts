@@ -26,11 +26,12 @@ const ExpireAllIn = Type.Object({
 });
 const WEEK_SECONDS = 7 * 24 * 3600;
 
-export function authRoutes(server: FastifyInstance, ctx: ApiContext): void {
+export function authRoutes(server: FastifyInstance, ctx: ApiContext, publicUrl: string | null = null): void {
   const app = server.withTypeProvider<TypeBoxTypeProvider>();
 
   // A token limited to one application, and within it to its capabilities (Svix's: all of them
-  // unless the caller names some). It is shown here once and kept only as a digest.
+  // unless the caller names some). It is shown here once and kept only as a digest. The URL opens
+  // the portal; the token rides in its fragment, which browsers never send to a server.
   app.post('/api/v1/auth/app-portal-access/:appId', { config: { secretResponse: true }, schema: { params: AppPath, body: AppPortalAccessIn } }, async (request) => {
     const body = request.body ?? {};
     const capabilities = capabilitiesOf(body.capabilities ?? null, body.readOnly ?? false);
@@ -50,7 +51,8 @@ export function authRoutes(server: FastifyInstance, ctx: ApiContext): void {
       createdAt: now,
       expiresAt: now + (body.expiry ?? WEEK_SECONDS) * 1000,
     });
-    return { url: `${request.protocol}://${request.host}/app-portal/${application.id}#token=${token}`, token };
+    const origin = publicUrl ?? `${request.protocol}://${request.host}`;
+    return { url: `${origin}/app-portal/${application.id}#token=${token}`, token };
   });
 
   // The store announces the expiry, so every process's token cache drops the application's tokens.

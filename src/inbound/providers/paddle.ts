@@ -1,5 +1,6 @@
-import { type HmacScheme, seconds, utf8, valuesOf, verifyHmac } from '../hmac-scheme.ts';
+import { type HmacScheme, hmacOf, seconds, utf8, valuesOf, verifyHmac } from '../hmac-scheme.ts';
 import { type Provider, stringAt } from '../request.ts';
+import { contentTypeOf, secretOf } from '../sign.ts';
 
 /** `Paddle-Signature: ts=…;h1=…`: HMAC-SHA256 of `${ts}:${body}`, within five seconds. */
 const scheme: HmacScheme = {
@@ -15,7 +16,11 @@ const scheme: HmacScheme = {
 };
 
 export const paddle: Provider = {
-  verify: (request, config) => verifyHmac(scheme, request, config.secret),
+  verify: (request, config) => verifyHmac(scheme, request, config),
   eventId: (r) => stringAt(r.json, 'event_id'),
   eventType: (r) => stringAt(r.json, 'event_type'),
+  sign({ body, timestamp }, config) {
+    const h1 = hmacOf(scheme.algorithm, scheme.key(secretOf(config, 'Paddle')), Buffer.concat([Buffer.from(`${timestamp}:`), body]), scheme.encoding);
+    return { headers: { 'Content-Type': contentTypeOf(body), 'Paddle-Signature': `ts=${timestamp};h1=${h1}` } };
+  },
 };

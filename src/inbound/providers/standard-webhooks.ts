@@ -1,5 +1,6 @@
-import { type HmacScheme, seconds, utf8, verifyHmac, whsecDecoded } from '../hmac-scheme.ts';
+import { type HmacScheme, hmacOf, seconds, utf8, verifyHmac, whsecDecoded } from '../hmac-scheme.ts';
 import { type InboundRequest, type Provider, stringAt } from '../request.ts';
+import { contentTypeOf, type SignInput, type Signed, secretOf } from '../sign.ts';
 
 /** Standard Webhooks (Svix, Clerk, …): `webhook-*` or `svix-*` headers, HMAC-SHA256 keyed by the decoded `whsec_` secret. */
 const header = (r: InboundRequest, name: string) => r.headers[`webhook-${name}`] ?? r.headers[`svix-${name}`];
@@ -17,8 +18,22 @@ const scheme: HmacScheme = {
   tolerance: { past: 300, future: 300 },
 };
 
-export const standardWebhooks: Provider = {
-  verify: (request, config) => verifyHmac(scheme, request, config.secret),
+const verifier: Provider = {
+  verify: (request, config) => verifyHmac(scheme, request, config),
   eventId: (r) => header(r, 'id'),
   eventType: (r) => stringAt(r.json, 'type') ?? stringAt(r.json, 'eventType'),
 };
+
+/** Signs under the `webhook-` names the specification gives, or the `svix-` names Svix (and Clerk) send. */
+function signer(prefix: 'webhook' | 'svix') {
+  return ({ body, timestamp, id }: SignInput, config: Record<string, unknown>): Signed => {
+    const msgId = `msg_${id.replaceAll('-', '')}`;
+    const content = Buffer.concat([Buffer.from(`${msgId}.${timestamp}.`), body]);
+    const signature = hmacOf(scheme.algorithm, scheme.key(secretOf(config, 'Standard Webhooks')), content, scheme.encoding);
+    return { headers: { 'Content-Type': contentTypeOf(body), [`${prefix}-id`]: msgId, [`${prefix}-timestamp`]: String(timestamp), [`${prefix}-signature`]: `v1,${signature}` } };
+  };
+}
+
+export const standardWebhooks: Provider = { ...verifier, sign: signer('webhook') };
+/** The same scheme; only the names of the headers it signs with differ. */
+export const svix: Provider = { ...verifier, sign: signer('svix') };

@@ -1,5 +1,6 @@
-import { type HmacScheme, seconds, utf8, valuesOf, verifyHmac, whsecDecoded } from '../hmac-scheme.ts';
+import { type HmacScheme, hmacOf, seconds, utf8, valuesOf, verifyHmac, whsecDecoded } from '../hmac-scheme.ts';
 import { type Provider, stringAt } from '../request.ts';
+import { contentTypeOf, secretOf } from '../sign.ts';
 
 /** `Stripe-Signature: t=…,v1=…`: HMAC-SHA256 of `${t}.${body}`, keyed by the whole `whsec_` string. */
 const scheme: HmacScheme = {
@@ -17,7 +18,11 @@ const scheme: HmacScheme = {
 };
 
 export const stripe: Provider = {
-  verify: (request, config) => verifyHmac(scheme, request, config.secret),
+  verify: (request, config) => verifyHmac(scheme, request, config),
   eventId: (r) => stringAt(r.json, 'id'),
   eventType: (r) => stringAt(r.json, 'type'),
+  sign({ body, timestamp }, config) {
+    const v1 = hmacOf(scheme.algorithm, scheme.key(secretOf(config, 'Stripe')), Buffer.concat([Buffer.from(`${timestamp}.`), body]), scheme.encoding);
+    return { headers: { 'Content-Type': `${contentTypeOf(body)}; charset=utf-8`, 'Stripe-Signature': `t=${timestamp},v1=${v1}` } };
+  },
 };

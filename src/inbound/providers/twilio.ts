@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { type HmacScheme, utf8, verifyHmac } from '../hmac-scheme.ts';
+import { type HmacScheme, hmacOf, utf8, verifyHmac } from '../hmac-scheme.ts';
 import { fail, type InboundRequest, type Provider } from '../request.ts';
+import { contentTypeOf, secretOf, SigningError } from '../sign.ts';
 
 /**
  * `X-Twilio-Signature`: base64 HMAC-SHA1 of the URL Twilio called followed, for a form post, by
@@ -8,12 +9,24 @@ import { fail, type InboundRequest, type Provider } from '../request.ts';
  * `bodySHA256` query parameter, which must match the body.
  */
 function signedContent(request: InboundRequest, body: Buffer): Buffer | null {
-  if (isForm(request)) {
-    const params = [...new URLSearchParams(body.toString('utf8'))];
-    params.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return Buffer.from(request.url + params.map(([name, value]) => name + value).join(''));
+  return Buffer.from(isForm(request) ? request.url + formParams(body) : request.url);
+}
+
+/** A form's parameters as Twilio signs them: each name and value, in name order. */
+function formParams(body: Buffer): string {
+  const params = [...new URLSearchParams(body.toString('utf8'))];
+  params.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return params.map(([name, value]) => name + value).join('');
+}
+
+function withQuery(url: string, name: string, value: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.searchParams.set(name, value);
+    return parsed.href;
+  } catch {
+    throw new SigningError(`Twilio signs the URL it calls, and ${JSON.stringify(url)} is not a URL.`);
   }
-  return Buffer.from(request.url);
 }
 
 const isForm = (request: InboundRequest) => (request.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded');
@@ -30,7 +43,7 @@ const scheme: HmacScheme = {
 
 export const twilio: Provider = {
   verify(request, config) {
-    const verified = verifyHmac(scheme, request, config.secret);
+    const verified = verifyHmac(scheme, request, config);
     if (!verified.ok || isForm(request)) return verified;
     const declared = new URL(request.url).searchParams.get('bodySHA256');
     if (declared && declared === createHash('sha256').update(request.body).digest('hex')) return verified;
@@ -38,4 +51,17 @@ export const twilio: Provider = {
   },
   eventId: (r) => r.headers['i-twilio-idempotency-token'],
   eventType: () => 'twilio.webhook',
+  sign({ body, url, id }, config) {
+    if (url === null) throw new SigningError('Twilio signs the URL it calls: give the URL.');
+    const key = utf8(secretOf(config, 'Twilio'));
+    const contentType = contentTypeOf(body);
+    const form = contentType === 'application/x-www-form-urlencoded';
+    // Anything but a form is covered by its hash in the URL, which is signed like any URL.
+    const called = form ? url : withQuery(url, 'bodySHA256', createHash('sha256').update(body).digest('hex'));
+    const content = Buffer.from(form ? url + formParams(body) : called);
+    return {
+      headers: { 'Content-Type': contentType, 'I-Twilio-Idempotency-Token': id, 'X-Twilio-Signature': hmacOf(scheme.algorithm, key, content, scheme.encoding) },
+      ...(form ? {} : { url: called }),
+    };
+  },
 };

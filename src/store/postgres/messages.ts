@@ -97,11 +97,11 @@ function enqueueBatch(db: PostgresDatabase) {
          ON CONFLICT (app_id, event_id) DO NOTHING
          RETURNING id, app_id, created_at
        ), queued AS (
-         INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
+         INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at, pulled)
          SELECT i.id, d.endpoint_id, i.app_id,
            CASE WHEN d.leased_until IS NULL THEN ${Status.pending} ELSE ${Status.sending} END, 0, ${Trigger.scheduled},
            coalesce(d.leased_until, i.created_at), CASE WHEN d.leased_until IS NULL THEN 0 ELSE 1 END,
-           i.created_at, i.created_at, i.created_at
+           i.created_at, i.created_at, i.created_at, e.listen_name IS NOT NULL
          FROM inserted i JOIN unnest(?::text[], ?::text[], ?::bigint[]) AS d(message_id, endpoint_id, leased_until) ON d.message_id = i.id
            -- A publisher's endpoint list may be older than a delete (another process's cache).
            JOIN endpoints e ON e.id = d.endpoint_id AND e.deleted_at IS NULL

@@ -1,3 +1,4 @@
+import { postgresStats } from './stats.ts';
 import { join } from 'node:path';
 import type { Store } from '../store.ts';
 import { postgresApplications } from './applications.ts';
@@ -33,6 +34,7 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
     messages: postgresMessages(db),
     queue: postgresQueue(db),
     attempts: postgresAttempts(db),
+    stats: postgresStats(db),
     sources: postgresSources(db),
     tokens: postgresTokens(db),
     settings: postgresSettings(db),

@@ -1,6 +1,7 @@
 import { Status, Trigger } from '../../core/model.ts';
 import { full } from '../claim-slots.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
+import { LATENCY_BINS, rollUp } from '../../core/attempt-stats.ts';
 import { KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
@@ -35,6 +36,55 @@ const CANDIDATES_PER_SLOT = 4;
 /** Claims, results and released leases: a crash that loses them only causes a resend. */
 const BOOKKEEPING = { durable: false, prepared: true } as const;
 
+/** What sending needs of leased deliveries: the deliveries first, then each message and endpoint once. */
+const LOAD_LEASED = `SELECT ${DELIVERY_ROW} AS kind, l.id, l.lease, l.attempt_count, l.trigger, l.resume_at, l.message_id, l.endpoint_id,
+           NULL AS app_id, NULL AS event_type, NULL::bytea AS payload, NULL::jsonb AS inbound,
+           NULL AS url, NULL::jsonb AS headers, NULL::jsonb AS secrets, NULL::boolean AS disabled
+         FROM leased l
+         UNION ALL
+         SELECT ${MESSAGE_ROW}, NULL, NULL, NULL, NULL, NULL, m.id, NULL, m.app_id, m.event_type, m.payload, m.inbound, NULL, NULL, NULL, NULL
+         FROM messages m WHERE m.id IN (SELECT message_id FROM leased)
+         UNION ALL
+         SELECT ${ENDPOINT_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, e.id, NULL, NULL, NULL, NULL, e.url, e.headers, e.secrets, e.disabled
+         FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM leased)`;
+
+function toClaimed(rows: ClaimRow[]): ClaimedDelivery[] {
+  const messages = new Map<string, ClaimedDelivery['message']>();
+  const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
+  for (const row of rows) {
+    if (row.kind === MESSAGE_ROW) {
+      messages.set(row.message_id!, { id: row.message_id!, appId: row.app_id!, eventType: row.event_type!, payload: row.payload!, inbound: row.inbound });
+    } else if (row.kind === ENDPOINT_ROW) {
+      endpoints.set(row.endpoint_id!, { id: row.endpoint_id!, url: row.url!, headers: row.headers!, secrets: row.secrets!, disabled: row.disabled! });
+    }
+  }
+  return rows.filter((row) => row.kind === DELIVERY_ROW).map((row): ClaimedDelivery => ({
+    id: row.id!,
+    lease: row.lease!,
+    attemptNumber: row.attempt_count! + 1,
+    trigger: row.trigger as Trigger,
+    resumeAt: row.resume_at,
+    message: messages.get(row.message_id!)!,
+    endpoint: endpoints.get(row.endpoint_id!)!,
+  }));
+}
+
+/** Drops a listen session's unfinished deliveries beyond its bounds, and counts them on its endpoint. */
+const TRIM = `WITH kept AS (
+    SELECT id FROM deliveries WHERE endpoint_id = ? AND pulled AND status IN (1, 3) ORDER BY id DESC LIMIT 1 OFFSET ?
+  ), dropped AS (
+    UPDATE deliveries SET status = ${Status.fail}, lease = lease + 1, run_at = ?, next_attempt_at = NULL, updated_at = ?
+    WHERE endpoint_id = ? AND pulled AND status IN (1, 3)
+      AND (created_at < ? OR id <= coalesce((SELECT id FROM kept), -1))
+    RETURNING 1
+  ), counted AS (
+    UPDATE endpoints SET listen_dropped = listen_dropped + (SELECT count(*) FROM dropped)
+    WHERE id = ? AND EXISTS (SELECT 1 FROM dropped)
+  )
+  SELECT count(*)::int AS n FROM dropped`;
+const trimParams = (endpointId: string, keep: number, olderThan: number, now: number) =>
+  [endpointId, keep, now, now, endpointId, olderThan, endpointId];
+
 export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
   const read: Reader = (sql, params) => db.query(sql, params);
   return {
@@ -49,7 +99,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
       const rows = await db.query<ClaimRow>(
         `WITH candidates AS (
            SELECT id, endpoint_id, app_id, run_at FROM deliveries
-           WHERE status IN (1, 3) AND run_at <= ? AND NOT (endpoint_id = ANY(?::text[])) AND NOT (app_id = ANY(?::text[]))
+           WHERE status IN (1, 3) AND NOT pulled AND run_at <= ? AND NOT (endpoint_id = ANY(?::text[])) AND NOT (app_id = ANY(?::text[]))
            ORDER BY run_at LIMIT ?
            FOR UPDATE SKIP LOCKED
          ), by_endpoint AS (
@@ -68,16 +118,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            FROM picked WHERE d.id = picked.id
            RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id
          )
-         SELECT ${DELIVERY_ROW} AS kind, l.id, l.lease, l.attempt_count, l.trigger, l.resume_at, l.message_id, l.endpoint_id,
-           NULL AS app_id, NULL AS event_type, NULL::bytea AS payload, NULL::jsonb AS inbound,
-           NULL AS url, NULL::jsonb AS headers, NULL::jsonb AS secrets, NULL::boolean AS disabled
-         FROM leased l
-         UNION ALL
-         SELECT ${MESSAGE_ROW}, NULL, NULL, NULL, NULL, NULL, m.id, NULL, m.app_id, m.event_type, m.payload, m.inbound, NULL, NULL, NULL, NULL
-         FROM messages m WHERE m.id IN (SELECT message_id FROM leased)
-         UNION ALL
-         SELECT ${ENDPOINT_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, e.id, NULL, NULL, NULL, NULL, e.url, e.headers, e.secrets, e.disabled
-         FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM leased)`,
+         ${LOAD_LEASED}`,
         [request.now, full(request.slots), full(request.appSlots), request.limit * CANDIDATES_PER_SLOT,
           request.defaultSlots, limited, free, request.defaultAppSlots, limitedApps, freeApps,
           request.limit, request.now + request.leaseMs, request.now],
@@ -85,34 +126,20 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
         // statement may settle on one generic plan after its fifth run.
         { durable: false },
       );
-      const messages = new Map<string, ClaimedDelivery['message']>();
-      const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
-      for (const row of rows) {
-        if (row.kind === MESSAGE_ROW) {
-          messages.set(row.message_id!, { id: row.message_id!, appId: row.app_id!, eventType: row.event_type!, payload: row.payload!, inbound: row.inbound });
-        } else if (row.kind === ENDPOINT_ROW) {
-          endpoints.set(row.endpoint_id!, { id: row.endpoint_id!, url: row.url!, headers: row.headers!, secrets: row.secrets!, disabled: row.disabled! });
-        }
-      }
-      return rows.filter((row) => row.kind === DELIVERY_ROW).map((row): ClaimedDelivery => ({
-        id: row.id!,
-        lease: row.lease!,
-        attemptNumber: row.attempt_count! + 1,
-        trigger: row.trigger as Trigger,
-        resumeAt: row.resume_at,
-        message: messages.get(row.message_id!)!,
-        endpoint: endpoints.get(row.endpoint_id!)!,
-      }));
+      return toClaimed(rows);
     },
 
     // One statement for a whole batch of results. An attempt whose message was deleted meanwhile
     // (with its application) is dropped rather than failing the batch on the foreign key. The
     // check locks the message as the foreign key's own check would, so a deletion still under way
-    // is waited for and then seen, instead of passing the check and failing the key.
+    // is waited for and then seen, instead of passing the check and failing the key. The attempt
+    // rollup is one upsert per endpoint and bucket of the batch, in the same statement; a row of an
+    // application deleted meanwhile is dropped the same way.
     async complete(results) {
       if (results.length === 0) return;
       const column = <T>(pick: (result: (typeof results)[number]) => T) => results.map(pick);
       const attempt = (pick: (a: (typeof results)[number]['attempt']) => unknown) => column((r) => pick(r.attempt));
+      const rollup = rollUp(results.map((r) => r.attempt));
       await db.query(
         `WITH recorded AS (
            INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
@@ -131,6 +158,18 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
          )
          , disabled AS (
            UPDATE endpoints SET disabled = true, updated_at = ? WHERE id = ANY(?::text[]) RETURNING app_id
+         ), latency AS (SELECT ?::int[] AS flat)
+         , rolled AS (
+           INSERT INTO attempt_stats AS s (app_id, bucket_start, endpoint_id, success, failure, canceled, latency)
+           SELECT r.app_id, r.bucket_start, r.endpoint_id, r.success, r.failure, r.canceled,
+             l.flat[(r.i - 1) * ${LATENCY_BINS} + 1 : r.i * ${LATENCY_BINS}]
+           FROM unnest(?::text[], ?::bigint[], ?::text[], ?::int[], ?::int[], ?::int[]) WITH ORDINALITY
+             AS r(app_id, bucket_start, endpoint_id, success, failure, canceled, i), latency l
+           WHERE EXISTS (SELECT 1 FROM applications a WHERE a.id = r.app_id FOR KEY SHARE)
+           ORDER BY r.i
+           ON CONFLICT (app_id, bucket_start, endpoint_id) DO UPDATE SET
+             success = s.success + excluded.success, failure = s.failure + excluded.failure, canceled = s.canceled + excluded.canceled,
+             latency = ARRAY(SELECT x + y FROM unnest(s.latency, excluded.latency) WITH ORDINALITY AS t(x, y, n) ORDER BY n)
          )
          SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM disabled`,
         [
@@ -144,6 +183,9 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
           column((r) => r.attempt.createdAt),
           Math.max(...column((r) => r.attempt.createdAt)),
           column((r) => r).filter((r) => r.disableEndpoint).map((r) => r.attempt.endpointId),
+          rollup.flatMap((row) => row.latency),
+          rollup.map((row) => row.appId), rollup.map((row) => row.bucketStart), rollup.map((row) => row.endpointId),
+          rollup.map((row) => row.success), rollup.map((row) => row.failure), rollup.map((row) => row.canceled),
         ],
         BOOKKEEPING,
       );
@@ -159,7 +201,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
     },
 
     async nextDueAt() {
-      const row = await db.one<{ at: number | null }>(`SELECT min(run_at) AS at FROM deliveries WHERE status IN (1, 3)`);
+      const row = await db.one<{ at: number | null }>(`SELECT min(run_at) AS at FROM deliveries WHERE status IN (1, 3) AND NOT pulled`);
       return row?.at ?? null;
     },
 
@@ -202,6 +244,64 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
         [endpointId, since, until, now, now, now],
       );
       return Number(rows[0]?.n ?? 0);
+    },
+
+    // The session's rows are locked in order, so two pulls of one session (a consumer and the one
+    // taking it over) take turns rather than both leasing the head.
+    pull(request) {
+      return db.transaction(async (query) => {
+        await query(TRIM, trimParams(request.endpointId, request.keep, request.olderThan, request.now));
+        const head = await query<{ id: number; run_at: number }>(
+          `SELECT id, run_at FROM deliveries WHERE endpoint_id = ? AND pulled AND status IN (1, 3) ORDER BY id LIMIT ? FOR UPDATE`,
+          [request.endpointId, request.limit],
+        );
+        const picked: number[] = [];
+        for (const row of head) {
+          if (Number(row.run_at) > request.now) break;
+          picked.push(Number(row.id));
+        }
+        if (picked.length === 0) return [];
+        const rows = await query<ClaimRow>(
+          `WITH leased AS (
+             UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
+             WHERE d.id = ANY(?::bigint[])
+             RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id
+           )
+           ${LOAD_LEASED}`,
+          [request.now + request.leaseMs, request.now, picked],
+        );
+        const order = new Map(picked.map((id, i) => [id, i]));
+        return toClaimed(rows).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      });
+    },
+
+    releasePulled(endpointId, now, waiting) {
+      return db.run(
+        `UPDATE deliveries SET status = ${Status.pending}, run_at = ?, next_attempt_at = ?, lease = lease + 1, updated_at = ?
+         WHERE endpoint_id = ? AND pulled AND run_at > ? AND (status = ${Status.sending} OR (? AND status = ${Status.pending}))`,
+        [now, now, now, endpointId, now, waiting],
+        BOOKKEEPING,
+      );
+    },
+
+    async getPulled(endpointId, messageId) {
+      const row = await db.one<{ id: number; lease: number; status: number; attempt_count: number; trigger: number; resume_at: number | null }>(
+        'SELECT id, lease, status, attempt_count, trigger, resume_at FROM deliveries WHERE endpoint_id = ? AND message_id = ? AND pulled',
+        [endpointId, messageId],
+      );
+      return row
+        ? { id: Number(row.id), lease: row.lease, status: row.status as Status, attemptCount: row.attempt_count, trigger: row.trigger as Trigger, resumeAt: row.resume_at === null ? null : Number(row.resume_at) }
+        : null;
+    },
+
+    async trimPulled(keep, olderThan, now) {
+      const sessions = await db.query<{ id: string }>('SELECT id FROM endpoints WHERE listen_name IS NOT NULL AND deleted_at IS NULL');
+      let dropped = 0;
+      for (const { id } of sessions) {
+        const [row] = await db.query<{ n: number }>(TRIM, trimParams(id, keep, olderThan, now));
+        dropped += row?.n ?? 0;
+      }
+      return dropped;
     },
 
     async stats(endpointId, range) {

@@ -90,6 +90,11 @@ export class SqliteDatabase {
     }
   }
 
+  /** Registers a deterministic SQL function written in JavaScript on this connection. */
+  defineFunction(name: string, fn: (...args: never[]) => unknown): void {
+    this.#db.function(name, { deterministic: true }, fn as (...args: SQLInputValue[]) => SQLInputValue);
+  }
+
   all<T = Row>(sql: string, ...params: unknown[]): T[] {
     return this.#statement(sql).all(...(params as SQLInputValue[])) as T[];
   }

@@ -17,14 +17,19 @@ export function sqliteMessages(db: SqliteDatabase, deleted: DeletedEndpoints): M
           message.id, message.appId, message.eventType, message.eventId, nullableJson(message.channels), message.payload,
           nullableJson(message.inbound), message.payloadExpiresAt ?? null, message.createdAt,
         );
+        // Listen sessions' endpoints, whose deliveries wait to be pulled: one look-up in the index
+        // of session names, which holds only them, and none when the application has no session.
+        const pulled = new Set(endpointIds.length === 0 ? [] : db.all<{ id: string }>(
+          'SELECT id FROM endpoints WHERE app_id = ? AND listen_name IS NOT NULL AND deleted_at IS NULL', message.appId,
+        ).map((row) => row.id));
         return endpointIds.map((endpointId) => {
           if (deleted.has(endpointId)) return null;
           const leased = lease?.endpointIds.has(endpointId) ?? false;
           return db.insert(
-            `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at)
-             VALUES (?, ?, ?, ?, 0, ${Trigger.scheduled}, ?, ?, ?, ?, ?)`,
+            `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at, pulled)
+             VALUES (?, ?, ?, ?, 0, ${Trigger.scheduled}, ?, ?, ?, ?, ?, ?)`,
             message.id, endpointId, message.appId, leased ? Status.sending : Status.pending, leased ? lease!.until : message.createdAt, leased ? 1 : 0,
-            message.createdAt, message.createdAt, message.createdAt,
+            message.createdAt, message.createdAt, message.createdAt, Number(pulled.has(endpointId)),
           );
         });
       });

@@ -5,6 +5,8 @@ import type { SqliteDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
 import { KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
+import { rollUp } from '../../core/attempt-stats.ts';
+import { upsertAttemptStats } from './stats.ts';
 
 interface MessageRow {
   id: string;
@@ -28,58 +30,80 @@ const CANDIDATES_PER_SLOT = 4;
 export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
   /** Claims, results and released leases: a power cut that loses them only causes a resend. */
   const bookkeeping = <T>(work: () => T) => db.write(work, { durable: false });
+
+  /**
+   * Leases the picked rows, then loads what sending needs: each message and endpoint once, however
+   * many of the deliveries share it (a fan-out's payload is read, and held, once). In the order picked.
+   */
+  function lease(picked: number[], now: number, leaseMs: number): ClaimedDelivery[] {
+    const leased = db.tuples<[id: number, lease: number, attemptCount: number, trigger: number, resumeAt: number | null, messageId: string, endpointId: string]>(
+      `UPDATE deliveries SET status = ${Status.sending}, run_at = ?, lease = lease + 1, updated_at = ?
+       WHERE id IN (SELECT value FROM json_each(?))
+       RETURNING id, lease, attempt_count, trigger, resume_at, message_id, endpoint_id`,
+      now + leaseMs, now, JSON.stringify(picked),
+    );
+    const messages = new Map(db.all<MessageRow>(
+      'SELECT id, app_id, event_type, payload, inbound FROM messages WHERE id IN (SELECT value FROM json_each(?))',
+      JSON.stringify([...new Set(leased.map((row) => row[5]))]),
+    ).map((row): [string, ClaimedDelivery['message']] =>
+      [row.id, { id: row.id, appId: row.app_id, eventType: row.event_type, payload: row.payload, inbound: row.inbound === null ? null : JSON.parse(row.inbound) }]));
+    const endpoints = new Map(db.all<EndpointRow>(
+      'SELECT id, url, headers, secrets, disabled FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
+      JSON.stringify([...new Set(leased.map((row) => row[6]))]),
+    ).map((row): [string, ClaimedDelivery['endpoint']] =>
+      [row.id, { id: row.id, url: row.url, headers: JSON.parse(row.headers), secrets: JSON.parse(row.secrets), disabled: row.disabled === 1 }]));
+    const order = new Map(picked.map((id, i) => [id, i]));
+    return leased
+      .sort((a, b) => order.get(a[0])! - order.get(b[0])!)
+      .map(([id, lease, attemptCount, trigger, resumeAt, messageId, endpointId]): ClaimedDelivery => ({
+        id,
+        lease,
+        attemptNumber: attemptCount + 1,
+        trigger: trigger as Trigger,
+        resumeAt,
+        message: messages.get(messageId)!,
+        endpoint: endpoints.get(endpointId)!,
+      }));
+  }
+
+  /** Drops a listen session's unfinished deliveries beyond its bounds, and counts them on its endpoint. */
+  function trim(endpointId: string, keep: number, olderThan: number, now: number): number {
+    const dropped = db.run(
+      `UPDATE deliveries SET status = ${Status.fail}, lease = lease + 1, run_at = ?, next_attempt_at = NULL, updated_at = ?
+       WHERE endpoint_id = ? AND pulled = 1 AND status IN (1, 3)
+         AND (created_at < ? OR id <= coalesce((SELECT id FROM deliveries WHERE endpoint_id = ? AND pulled = 1 AND status IN (1, 3)
+                                                ORDER BY id DESC LIMIT 1 OFFSET ?), -1))`,
+      now, now, endpointId, olderThan, endpointId, keep,
+    );
+    if (dropped > 0) db.run('UPDATE endpoints SET listen_dropped = listen_dropped + ? WHERE id = ?', dropped, endpointId);
+    return dropped;
+  }
+
   const read: Reader = (sql, params) => Promise.resolve(db.all(sql, ...params));
   return {
     claim(request) {
       return bookkeeping(() => {
         const candidates = db.tuples<[id: number, endpointId: string, appId: string]>(
           `SELECT id, endpoint_id, app_id FROM deliveries
-           WHERE status IN (1, 3) AND run_at <= ?
+           WHERE status IN (1, 3) AND pulled = 0 AND run_at <= ?
              AND endpoint_id NOT IN (SELECT value FROM json_each(?)) AND app_id NOT IN (SELECT value FROM json_each(?))
            ORDER BY run_at LIMIT ?`,
           request.now, JSON.stringify(full(request.slots)), JSON.stringify(full(request.appSlots)), request.limit * CANDIDATES_PER_SLOT,
         );
         const picked = takeWithinSlots(candidates, request).map(([id]) => id);
         if (picked.length === 0) return [];
-        // Lease the picked rows, then load what sending needs: each message and endpoint once, however
-        // many of the deliveries share it (a fan-out's payload is read, and held, once).
-        const leased = db.tuples<[id: number, lease: number, attemptCount: number, trigger: number, resumeAt: number | null, messageId: string, endpointId: string]>(
-          `UPDATE deliveries SET status = ${Status.sending}, run_at = ?, lease = lease + 1, updated_at = ?
-           WHERE id IN (SELECT value FROM json_each(?))
-           RETURNING id, lease, attempt_count, trigger, resume_at, message_id, endpoint_id`,
-          request.now + request.leaseMs, request.now, JSON.stringify(picked),
-        );
-        const messages = new Map(db.all<MessageRow>(
-          'SELECT id, app_id, event_type, payload, inbound FROM messages WHERE id IN (SELECT value FROM json_each(?))',
-          JSON.stringify([...new Set(leased.map((row) => row[5]))]),
-        ).map((row): [string, ClaimedDelivery['message']] =>
-          [row.id, { id: row.id, appId: row.app_id, eventType: row.event_type, payload: row.payload, inbound: row.inbound === null ? null : JSON.parse(row.inbound) }]));
-        const endpoints = new Map(db.all<EndpointRow>(
-          'SELECT id, url, headers, secrets, disabled FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
-          JSON.stringify([...new Set(leased.map((row) => row[6]))]),
-        ).map((row): [string, ClaimedDelivery['endpoint']] =>
-          [row.id, { id: row.id, url: row.url, headers: JSON.parse(row.headers), secrets: JSON.parse(row.secrets), disabled: row.disabled === 1 }]));
-        // In the order they were due, as the candidates came.
-        const order = new Map(picked.map((id, i) => [id, i]));
-        return leased
-          .sort((a, b) => order.get(a[0])! - order.get(b[0])!)
-          .map(([id, lease, attemptCount, trigger, resumeAt, messageId, endpointId]): ClaimedDelivery => ({
-            id,
-            lease,
-            attemptNumber: attemptCount + 1,
-            trigger: trigger as Trigger,
-            resumeAt,
-            message: messages.get(messageId)!,
-            endpoint: endpoints.get(endpointId)!,
-          }));
+        return lease(picked, request.now, request.leaseMs);
       });
     },
 
     // Each result is its own write, so one that fails undoes only itself (see SqliteDatabase.write);
     // they still share one transaction. An attempt whose message was deleted meanwhile (with its
-    // application) is dropped rather than failing on the foreign key.
+    // application) is dropped rather than failing on the foreign key. The batch's attempt rollup is
+    // one more job queued in the same turn, so it commits in the same transaction, one upsert per
+    // endpoint and bucket.
     async complete(results) {
-      await Promise.all(results.map(({ id, lease, attempt, next, attemptCount, disableEndpoint }) => bookkeeping(() => {
+      const rollup = rollUp(results.map((result) => result.attempt));
+      await Promise.all([...(rollup.length > 0 ? [bookkeeping(() => upsertAttemptStats(db, rollup))] : []), ...results.map(({ id, lease, attempt, next, attemptCount, disableEndpoint }) => bookkeeping(() => {
         db.run(
           `INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
              response_duration_ms, trigger, failure_reason, attempt_number, created_at)
@@ -98,7 +122,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
         if (disableEndpoint) {
           db.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', attempt.createdAt, attempt.endpointId);
         }
-      })));
+      }))]);
     },
 
     async release(deliveries, now) {
@@ -110,7 +134,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     },
 
     async nextDueAt() {
-      return db.get<{ at: number | null }>('SELECT min(run_at) AS at FROM deliveries WHERE status IN (1, 3)')?.at ?? null;
+      return db.get<{ at: number | null }>('SELECT min(run_at) AS at FROM deliveries WHERE status IN (1, 3) AND pulled = 0')?.at ?? null;
     },
 
     // A delivery created by a resend counts from its message's creation, as fan-out's do, so
@@ -139,6 +163,43 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
           now, now, now, endpointId, since, until,
         ),
       );
+    },
+
+    pull(request) {
+      return bookkeeping(() => {
+        trim(request.endpointId, request.keep, request.olderThan, request.now);
+        const head = db.tuples<[id: number, runAt: number]>(
+          `SELECT id, run_at FROM deliveries WHERE endpoint_id = ? AND pulled = 1 AND status IN (1, 3) ORDER BY id LIMIT ?`,
+          request.endpointId, request.limit,
+        );
+        const picked: number[] = [];
+        for (const [id, runAt] of head) {
+          if (runAt > request.now) break;
+          picked.push(id);
+        }
+        return picked.length === 0 ? [] : lease(picked, request.now, request.leaseMs);
+      });
+    },
+
+    releasePulled(endpointId, now, waiting) {
+      return bookkeeping(() => db.run(
+        `UPDATE deliveries SET status = ${Status.pending}, run_at = ?, next_attempt_at = ?, lease = lease + 1, updated_at = ?
+         WHERE endpoint_id = ? AND pulled = 1 AND run_at > ? AND (status = ${Status.sending} OR (? AND status = ${Status.pending}))`,
+        now, now, now, endpointId, now, Number(waiting),
+      ));
+    },
+
+    async getPulled(endpointId, messageId) {
+      const row = db.get<{ id: number; lease: number; status: number; attempt_count: number; trigger: number; resume_at: number | null }>(
+        'SELECT id, lease, status, attempt_count, trigger, resume_at FROM deliveries WHERE endpoint_id = ? AND message_id = ? AND pulled = 1',
+        endpointId, messageId,
+      );
+      return row ? { id: row.id, lease: row.lease, status: row.status as Status, attemptCount: row.attempt_count, trigger: row.trigger as Trigger, resumeAt: row.resume_at } : null;
+    },
+
+    trimPulled(keep, olderThan, now) {
+      return bookkeeping(() => db.all<{ id: string }>('SELECT id FROM endpoints WHERE listen_name IS NOT NULL AND deleted_at IS NULL')
+        .reduce((sum, { id }) => sum + trim(id, keep, olderThan, now), 0));
     },
 
     async stats(endpointId, range) {

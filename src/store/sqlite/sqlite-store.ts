@@ -5,6 +5,7 @@ import type { Store } from '../store.ts';
 import { sqliteApplications } from './applications.ts';
 import { sqliteBins } from './bins.ts';
 import { sqliteAttempts } from './attempts.ts';
+import { defineStatsFunctions, sqliteStats } from './stats.ts';
 import { SqliteDatabase } from './database.ts';
 import { DeletedEndpoints, sqliteEndpoints } from './endpoints.ts';
 import { sqliteEventTypes } from './event-types.ts';
@@ -31,6 +32,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
   db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ? WHERE status = ${Status.sending}`, now());
   db.run('DELETE FROM idempotency_keys WHERE status_code IS NULL');
   db.startCheckpointer();
+  defineStatsFunctions(db);
   const deleted = new DeletedEndpoints();
   const binListeners = new Set<(binId: string | null) => void>();
 
@@ -41,6 +43,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     messages: sqliteMessages(db, deleted),
     queue: sqliteQueue(db),
     attempts: sqliteAttempts(db),
+    stats: sqliteStats(db),
     sources: sqliteSources(db),
     tokens: sqliteTokens(db),
     settings: sqliteSettings(db),

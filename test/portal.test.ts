@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { before, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { browserSuite, requireBuiltUi, saveDocScreenshot } from './support/browser.ts';
+import { heraldAndReceiverPerSuite, type TestHerald } from './support/herald.ts';
+import type { Receiver } from './support/receiver.ts';
+
+browserSuite('the application portal, in Chromium', (browser) => {
+  let h: TestHerald;
+  let receiver: Receiver;
+  heraldAndReceiverPerSuite({}, (both) => ({ h, receiver } = both));
+  const apps: Record<'mine' | 'theirs', { id: string; endpointId: string }> = {} as never;
+  before(async () => {
+    requireBuiltUi();
+    await h.api('POST', '/api/v1/event-type', { name: 'order.shipped', description: 'An order left the warehouse' });
+    for (const [key, name] of [['mine', 'Acme Shop'], ['theirs', 'Other Tenant']] as const) {
+      const app = await h.api('POST', '/api/v1/app', { name });
+      const endpoint = await h.api('POST', `/api/v1/app/${app.body.id}/endpoint`, { url: `${receiver.url}/${key}`, description: `${key} endpoint` });
+      apps[key] = { id: app.body.id, endpointId: endpoint.body.id };
+    }
+  });
+
+  async function portal(t: Parameters<typeof browser.page>[0], body: object = {}, query = ''): Promise<{ page: Page; token: string }> {
+    const access = await h.api('POST', `/api/v1/auth/app-portal-access/${apps.mine.id}`, body);
+    assert.equal(access.status, 200);
+    const url = new URL(access.body.url);
+    const page = await browser.page(t);
+    await page.goto(`${h.url}${url.pathname}${query}${url.hash}`);
+    await page.locator('main[data-abilities="known"]').waitFor();
+    return { page, token: access.body.token };
+  }
+
+  it('opens from a portal link on its application alone, the token taken out of the address bar', async (t) => {
+    const { page } = await portal(t);
+    assert.equal(new URL(page.url()).hash, '');
+    await page.getByRole('heading', { name: 'Acme Shop' }).waitFor();
+    await page.getByRole('link', { name: `${receiver.url}/mine` }).waitFor();
+    assert.equal(await page.getByText(`${receiver.url}/theirs`).count(), 0);
+    assert.equal(await page.getByRole('link', { name: 'Applications' }).count(), 0);
+    await page.getByRole('link', { name: 'Event types' }).click();
+    await page.getByRole('cell', { name: 'order.shipped' }).waitFor();
+  });
+
+  it("is refused another application's endpoints and messages, even asked for from the page with its own token", async (t) => {
+    const { page } = await portal(t);
+    const statuses = await page.evaluate(async ([mine, theirs]) => {
+      const token = sessionStorage.getItem(`herald.portal.${mine}`);
+      const get = async (path: string) => (await fetch(path, { headers: { authorization: `Bearer ${token}` } })).status;
+      return {
+        own: await get(`/api/v1/app/${mine}/endpoint`),
+        endpoints: await get(`/api/v1/app/${theirs}/endpoint`),
+        messages: await get(`/api/v1/app/${theirs}/msg`),
+        apps: await get('/api/v1/app'),
+      };
+    }, [apps.mine.id, apps.theirs.id]);
+    assert.deepEqual(statuses, { own: 200, endpoints: 403, messages: 403, apps: 403 });
+  });
+
+  it('shows the secret and every control to a token with all capabilities', async (t) => {
+    const { page } = await portal(t);
+    await page.getByRole('link', { name: `${receiver.url}/mine` }).click();
+    await page.getByRole('heading', { name: 'Signing secret' }).waitFor();
+    for (const name of ['Send example', 'Recover', 'Disable', 'Edit', 'Delete', 'Reveal secret', 'Rotate secret']) {
+      assert.equal(await page.getByRole('button', { name, exact: true }).count(), 1, name);
+    }
+  });
+
+  it('shows a ViewBase token no secret and no control that changes anything', async (t) => {
+    const { page, token } = await portal(t, { capabilities: ['ViewBase'] });
+    await page.getByRole('link', { name: `${receiver.url}/mine` }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Add endpoint' }).count(), 0);
+    await page.getByRole('link', { name: `${receiver.url}/mine` }).click();
+    await page.getByRole('heading', { name: 'Details' }).waitFor();
+    assert.equal(await page.getByRole('heading', { name: 'Signing secret' }).count(), 0);
+    for (const name of ['Send example', 'Recover', 'Disable', 'Edit', 'Delete', 'Reveal secret', 'Rotate secret']) {
+      assert.equal(await page.getByRole('button', { name, exact: true }).count(), 0, name);
+    }
+    // And the API, not only the page, refuses it.
+    const secret = await fetch(`${h.url}/api/v1/app/${apps.mine.id}/endpoint/${apps.mine.endpointId}/secret`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(secret.status, 403);
+  });
+
+  it('takes its name, colour and dark theme from the link', async (t) => {
+    const { page } = await portal(t, {}, '?name=Acme%20Webhooks&color=%23e11d48&theme=dark');
+    await page.locator('.brand').getByText('Acme Webhooks').waitFor();
+    assert.equal(await page.evaluate("document.documentElement.dataset.theme"), 'dark');
+    assert.equal(await page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"), '#e11d48');
+    await saveDocScreenshot(page, 'portal');
+  });
+
+  it('says a link is needed when it has no token or a refused one', async (t) => {
+    const page = await browser.page(t);
+    await page.goto(`${h.url}/app-portal/${apps.mine.id}#token=appsk_not-a-real-token`);
+    await page.getByRole('alert').filter({ hasText: 'expired or was revoked' }).waitFor();
+  });
+});

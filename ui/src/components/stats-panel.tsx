@@ -1,0 +1,136 @@
+import { useQuery } from '@tanstack/preact-query';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type uPlot from 'uplot';
+import { ApiError, seg } from '../api/client.ts';
+import type { AttemptStats } from '../api/types.ts';
+import { useApi, useAppScope } from '../context.tsx';
+import { ErrorNote, Loading } from './feedback.tsx';
+
+type Range = 'hour' | 'day' | 'week';
+const RANGES: Record<Range, { label: string; ms: number; period: string }> = {
+  hour: { label: 'Last hour', ms: 3600_000, period: 'FiveMinutes' },
+  day: { label: 'Last day', ms: 24 * 3600_000, period: 'OneHour' },
+  week: { label: 'Last week', ms: 7 * 24 * 3600_000, period: 'OneHour' },
+};
+const PERIOD_MS: Record<string, number> = { FiveMinutes: 300_000, OneHour: 3600_000, OneDay: 86_400_000 };
+
+/**
+ * Attempts (succeeded, failed) and latency (p50, p95, p99) over the last hour, day or week, for an
+ * application or one of its endpoints, from GET /api/v1/stats/app/{app}/attempt.
+ */
+export function StatsPanel({ endpointId }: { endpointId?: string }) {
+  const api = useApi();
+  const scope = useAppScope();
+  const [range, setRange] = useState<Range>('day');
+  const stats = useQuery({
+    queryKey: ['stats', scope.appId, endpointId ?? null, range],
+    queryFn: () => {
+      const endDate = new Date();
+      const startDate = new Date(endDate.getTime() - RANGES[range].ms);
+      return api.get<AttemptStats>(`/api/v1/stats/app/${seg(scope.appId)}/attempt`, {
+        startDate: startDate.toISOString(),
+        endDate: endDate.toISOString(),
+        period: RANGES[range].period,
+        endpoint_id: endpointId,
+      });
+    },
+    refetchInterval: 60_000,
+    placeholderData: (previous) => previous,
+  });
+
+  let body;
+  if (stats.isPending) body = <Loading what="Loading statistics" />;
+  else if (stats.isError) {
+    body = stats.error instanceof ApiError && stats.error.status === 404 && stats.error.code === 'not_found' && /No route/.test(stats.error.message)
+      ? <p class="muted">This Herald does not serve statistics yet.</p>
+      : <ErrorNote error={stats.error} />;
+  } else {
+    const { data } = stats.data;
+    const step = PERIOD_MS[stats.data.period] ?? 3600_000;
+    const start = new Date(stats.data.startDate).getTime();
+    const xs = data.successCount.map((_, i) => (start + i * step) / 1000);
+    const total = data.successCount.reduce((a, b) => a + b, 0) + data.failureCount.reduce((a, b) => a + b, 0);
+    body = (
+      <>
+        <p class="muted small">{total === 0 ? 'No attempts in this range.' : `${total} attempt${total === 1 ? '' : 's'} in this range.`}</p>
+        <div class="charts">
+          <Chart title="Attempts" kind="bars" xs={xs} series={[
+            { label: 'Succeeded', values: data.successCount, color: '--ok' },
+            { label: 'Failed', values: data.failureCount, color: '--danger' },
+          ]} />
+          <Chart title="Latency (ms)" kind="lines" xs={xs} series={[
+            { label: 'p50', values: data.latencyP50 ?? [], color: '--accent' },
+            { label: 'p95', values: data.latencyP95 ?? [], color: '--warn' },
+            { label: 'p99', values: data.latencyP99 ?? [], color: '--danger' },
+          ]} />
+        </div>
+      </>
+    );
+  }
+  return (
+    <section class="card stats-panel" aria-label="Statistics">
+      <div class="stats-head">
+        <h2>Deliveries</h2>
+        <div class="range" role="group" aria-label="Range">
+          {(Object.keys(RANGES) as Range[]).map((key) => (
+            <button key={key} type="button" class="btn btn-small" aria-pressed={range === key} onClick={() => setRange(key)}>{RANGES[key].label}</button>
+          ))}
+        </div>
+      </div>
+      {body}
+    </section>
+  );
+}
+
+interface Series {
+  label: string;
+  values: Array<number | null>;
+  /** A CSS variable of the theme. */
+  color: string;
+}
+
+/** One uPlot chart, loaded on first use (its own chunk), sized to its box. */
+function Chart({ title, xs, series, kind }: { title: string; xs: number[]; series: Series[]; kind: 'bars' | 'lines' }) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    let plot: uPlot | null = null;
+    let cancelled = false;
+    let observer: ResizeObserver | null = null;
+    void Promise.all([import('uplot'), import('uplot/dist/uPlot.min.css')]).then(([{ default: UPlot }]) => {
+      if (cancelled || !box.current) return;
+      const css = getComputedStyle(document.documentElement);
+      const color = (name: string) => css.getPropertyValue(name).trim() || '#888';
+      const axis = { stroke: color('--muted'), grid: { stroke: color('--border'), width: 1 }, ticks: { stroke: color('--border') } };
+      const bars = kind === 'bars' ? UPlot.paths.bars!({ size: [0.6, 40] }) : undefined;
+      plot = new UPlot({
+        width: box.current.clientWidth || 400,
+        height: 200,
+        axes: [axis, { ...axis, size: 50 }],
+        scales: { x: { time: true } },
+        series: [
+          {},
+          ...series.map((item) => ({
+            label: item.label,
+            stroke: color(item.color),
+            width: kind === 'bars' ? 1 : 2,
+            ...(kind === 'bars' ? { fill: color(item.color), paths: bars } : {}),
+            spanGaps: false,
+          })),
+        ],
+      }, [xs, ...series.map((item) => item.values)] as uPlot.AlignedData, box.current);
+      observer = new ResizeObserver(() => plot?.setSize({ width: box.current?.clientWidth || 400, height: 200 }));
+      observer.observe(box.current);
+    });
+    return () => {
+      cancelled = true;
+      observer?.disconnect();
+      plot?.destroy();
+    };
+  }, [JSON.stringify([xs, series.map((item) => item.values)]), kind]);
+  return (
+    <figure class="chart">
+      <h3>{title}</h3>
+      <div ref={box} role="img" aria-label={`${title}: ${series.map((item) => `${item.label} ${item.values.reduce<number>((a, b) => a + (b ?? 0), 0)}`).join(', ')}`} />
+    </figure>
+  );
+}
