@@ -31,6 +31,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
   db.migrate(join(import.meta.dirname, 'migrations'));
   db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ? WHERE status = ${Status.sending}`, now());
   db.run('DELETE FROM idempotency_keys WHERE status_code IS NULL');
+  db.run("UPDATE background_tasks SET lease_until = 0 WHERE status = 'running'");
   db.startCheckpointer();
   defineStatsFunctions(db);
   const deleted = new DeletedEndpoints();
