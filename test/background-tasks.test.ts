@@ -87,7 +87,11 @@ await forEachStore((store) => describe(`background tasks: recover, replay-missin
     await h.svix.eventType.create({ name: 'order.paid', description: 'paid' }).catch(() => {});
     const late = (await h.api('POST', `/api/v1/app/${app.id}/endpoint`, { url: `${receiver.url}/late`, eventTypes: ['order.paid'] })).body;
 
-    const task = await finished((await h.api('POST', `/api/v1/app/${app.id}/endpoint/${late.id}/replay-missing`, { since: since() })).body.id);
+    const started = await h.svix.endpoint.replayMissing(app.id, late.id, { since: new Date(Date.now() - HOUR) });
+    const task = await finished(started.id);
+    const viaSdk = await h.svix.backgroundTask.get(started.id);
+    assert.equal(viaSdk.task, 'endpoint.replay');
+    assert.ok((await h.svix.backgroundTask.list({ task: viaSdk.task })).data.some((t) => t.id === started.id));
     assert.equal(task.task, 'endpoint.replay');
     assert.deepEqual([task.data.examined, task.data.matched, task.data.queued], [2, 1, 1], 'only the message its filter takes');
     await waitFor('the late endpoint to get the paid order', () => receiver.requests.some((r) => r.path === '/late' && r.headers['webhook-id'] === sent[0]!.id));
@@ -105,7 +109,7 @@ await forEachStore((store) => describe(`background tasks: recover, replay-missin
     for (const message of [ok, other]) await waitFor('delivered', async () => (await statusOf(app.id, message.id)) === MessageStatus.Success);
     const [failed] = await failedMessages(app.id, '/bulk', 1);
 
-    const bySuccess = await finished((await h.api('POST', `/api/v1/app/${app.id}/endpoint/${endpoint.id}/bulk-replay`, { since: since(), status: 0, channel: 'eu' })).body.id);
+    const bySuccess = await finished((await h.svix.endpoint.bulkReplay(app.id, endpoint.id, { since: new Date(Date.now() - HOUR), status: MessageStatus.Success, channel: 'eu' })).id);
     assert.deepEqual([bySuccess.data.matched, bySuccess.data.queued], [1, 1]);
     await waitFor('the replayed success', () => requestsOf(ok.id).length === 2);
     assert.equal(requestsOf(other.id).length, 1);
