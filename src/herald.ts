@@ -11,6 +11,7 @@ import { type Clock, type Random, systemClock, systemRandom } from './core/clock
 import { createIdGenerator, type IdGenerator } from './core/ids.ts';
 import { DEFAULT_JITTER } from './core/retry-policy.ts';
 import { Dispatcher } from './delivery/dispatcher.ts';
+import { TaskRunner } from './delivery/task-runner.ts';
 import { createHttpSender } from './delivery/http-sender.ts';
 import { retrySchedules } from './delivery/retry-schedules.ts';
 import { createPublisher } from './delivery/publish.ts';
@@ -90,8 +91,9 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
   const runsApi = config.role !== 'worker';
   const runsWorker = config.role !== 'api';
   const wake = runsWorker ? () => dispatcher.wake() : () => {};
+  const tasks = new TaskRunner({ store, clock, wake, onError: (error, context) => logger.error({ err: error }, `background tasks: ${context}`) });
   const api = buildApi({
-    context: { store, publisher: createPublisher(store, ids, clock, wake, runsWorker ? dispatcher.handoff : null, config.retentionMs), wake, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly },
+    context: { store, publisher: createPublisher(store, ids, clock, wake, runsWorker ? dispatcher.handoff : null, config.retentionMs), wake, tasksCreated: runsWorker ? () => tasks.poke() : undefined, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly },
     adminToken: config.adminToken,
     maxPayloadBytes: config.maxPayloadBytes,
     rateLimit: config.rateLimit,
@@ -112,7 +114,10 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     store, clock, retentionMs: config.retentionMs, logger, listen: { maxEvents: config.listenMaxEvents, maxAgeMs: config.listenMaxAgeMs },
   }) : undefined;
   const stopListening = runsWorker ? store.onDue?.(wake) : undefined;
-  if (runsWorker) dispatcher.start();
+  if (runsWorker) {
+    dispatcher.start();
+    tasks.start();
+  }
   const address = api.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -126,6 +131,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     logger,
     async close() {
       await stopMaintenance?.();
+      await tasks.stop();
       await api.close();
       await stopListening?.();
       await dispatcher.stop(SHUTDOWN_GRACE_MS);

@@ -217,11 +217,12 @@ describe('the API commands', () => {
     down.delete('/recover');
 
     const recovered = json(await herald(['endpoint', 'recover', app, 'main', '--since', '1h', '--json']));
-    assert.equal(recovered.recovered, 1);
+    assert.equal(recovered.status, 'finished');
+    assert.equal(recovered.data.queued, 1);
     await waitFor('the recovered request', () => requestsOf(message.id).length === failedRequests + 1);
     await waitFor('the delivery to succeed', async () => (await h.api('GET', `/api/v1/app/${app}/msg/${message.id}/endpoint`)).body.data[0]?.status === 0);
     const since = new Date(Date.now() - 3_600_000).toISOString();
-    assert.equal((await herald(['endpoint', 'recover', app, 'main', '--since', since])).stdout, `Recovering 0 failed deliveries since ${since}.\n`);
+    assert.match((await herald(['endpoint', 'recover', app, 'main', '--since', since])).stdout, new RegExp(`^Queued 0 failed deliveries \\(of \\d+ messages since ${since.replaceAll('.', '\\.')}\\)\\.\n$`));
   });
 
   it('rotates an endpoint secret and prints the new one', async () => {

@@ -97,7 +97,11 @@ await forEachStore((store) => describe(`manual attempts (${store})`, () => {
 
     const task = await h.api('POST', `/api/v1/app/${app.id}/endpoint/${endpoint.id}/recover`, { since: since.toISOString(), until: until.toISOString() });
     assert.equal(task.status, 202);
-    assert.equal(task.body.recovered, 2);
+    const ended = await waitFor('the recover task to end', async () => {
+      const { body } = await h.api('GET', `/api/v1/background-task/${task.body.id}`);
+      return body.status === 'finished' && body;
+    });
+    assert.equal(ended.data.queued, 2);
     for (const message of inWindow) {
       await waitFor(`the manual attempt of ${message.id}`, async () => (await attemptsOf(app.id, message.id)).length === 4);
     }

@@ -63,7 +63,11 @@ await forEachStore((store) => describe(`erasing payloads and responses on ${stor
     assert.equal(resend.body.code, 'missing_payload');
     const recovered = await h.api('POST', `/api/v1/app/${appId}/endpoint/${endpointId}/recover`, { since: new Date(Date.now() - HOUR).toISOString() });
     assert.equal(recovered.status, 202);
-    assert.equal(recovered.body.recovered, 0);
+    const task = await waitFor('the recover task to end', async () => {
+      const { body } = await h.api('GET', `/api/v1/background-task/${recovered.body.id}`);
+      return body.status === 'finished' && body;
+    });
+    assert.deepEqual([task.data.matched, task.data.queued], [0, 0]);
     assert.equal((await destinationOf(appId, sent.id)).status, 2);
     assert.equal(await h.herald.store.queue.nextDueAt(), null, 'nothing of it waits to be sent');
     assert.equal(failing.requests.filter((r) => r.headers['webhook-id'] === sent.id).length, 1);

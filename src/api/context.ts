@@ -14,6 +14,8 @@ export interface ApiContext {
   publisher: Publisher;
   /** Tells the dispatcher that deliveries became due (resend, recover). */
   wake: () => void;
+  /** Tells this process's task runner, if it has one, that a background task was created. */
+  tasksCreated?: () => void;
   ids: IdGenerator;
   clock: Clock;
   random: Random;

@@ -96,7 +96,27 @@ export const EndpointSecretRotateIn = Type.Object({
 });
 export const EndpointHeadersIn = Type.Object({ headers: Headers });
 export const EndpointHeadersPatchIn = Type.Object({ headers: Type.Record(Type.String({ minLength: 1 }), Nullable(Type.String())) });
-export const RecoverIn = Type.Object({ since: DateTime, until: Type.Optional(Nullable(DateTime)) });
+/** Herald's extensions to the replays' bodies: count without queueing, and queue at most `pace` a second. */
+const replayExtensions = {
+  dryRun: Type.Optional(Type.Boolean()),
+  pace: Type.Optional(Nullable(Type.Number({ exclusiveMinimum: 0, maximum: 100_000 }))),
+};
+export const RecoverIn = Type.Object({ since: DateTime, until: Type.Optional(Nullable(DateTime)), ...replayExtensions });
+export type RecoverIn = Static<typeof RecoverIn>;
+export const BulkReplayIn = Type.Object({
+  since: DateTime,
+  until: Type.Optional(Nullable(DateTime)),
+  eventTypes: Type.Optional(Nullable(Type.Array(EventTypeName, { uniqueItems: true }))),
+  channel: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 128 }))),
+  /** Svix's `MessageStatus` of the endpoint's delivery: 0 success, 2 fail (1 and 3 are under way, never replayed). */
+  status: Type.Optional(Nullable(Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2), Type.Literal(3)]))),
+  ...replayExtensions,
+});
+export type BulkReplayIn = Static<typeof BulkReplayIn>;
+const TaskStatus = Type.Union([Type.Literal('running'), Type.Literal('finished'), Type.Literal('failed')]);
+const TaskKind = Type.Union(['endpoint.replay', 'endpoint.recover', 'application.stats', 'message.broadcast', 'sdk.generate',
+  'event-type.aggregate', 'application.purge_content', 'endpoint.bulk-replay'].map((kind) => Type.Literal(kind)));
+export const TaskPath = Type.Object({ taskId: Type.String() });
 export const EventExampleIn = Type.Object({ eventType: EventTypeName });
 
 export const MessageIn = Type.Object({
@@ -130,6 +150,7 @@ export const EventTypeListQuery = Type.Object({ ...ListQuery.properties, include
 /** `status` (Herald's addition) is the message's, from its deliveries: see MessageListFilter. */
 export const MessageListQuery = Type.Object({ ...ListQuery.properties, ...filterFields, status: Type.Optional(Type.Integer({ minimum: 0, maximum: 3 })) });
 export type MessageListQuery = Static<typeof MessageListQuery>;
+export const TaskListQuery = Type.Object({ ...ListQuery.properties, status: Type.Optional(TaskStatus), task: Type.Optional(TaskKind) });
 const Status = Type.Integer({ minimum: 0, maximum: 3 });
 export const AttemptListQuery = Type.Object({
   ...ListQuery.properties,

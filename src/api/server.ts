@@ -14,6 +14,7 @@ import { rateLimiter } from './rate-limit.ts';
 import { applicationRoutes } from './routes/applications.ts';
 import { attemptRoutes } from './routes/attempts.ts';
 import { authRoutes } from './routes/auth.ts';
+import { backgroundTaskRoutes } from './routes/background-tasks.ts';
 import { binRoutes } from './routes/bins.ts';
 import { contentRoutes } from './routes/content.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
@@ -178,6 +179,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     routes(app, ctx);
   }
   authRoutes(app, ctx, options.publicUrl);
+  backgroundTaskRoutes(app, ctx);
   sourceRoutes(app, ctx, options.publicUrl);
   sourceRequestRoutes(app, ctx);
   for (const routes of [endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);

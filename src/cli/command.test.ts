@@ -147,7 +147,7 @@ describe('the herald command', () => {
       return bash.stdout.trim().split(' ').filter(Boolean);
     };
     assert.deepEqual(complete('herald ev'), ['event-type']);
-    assert.deepEqual(complete('herald endpoint re'), ['recover']);
+    assert.deepEqual(complete('herald endpoint re'), ['recover', 'replay-missing']);
     assert.deepEqual(complete('herald endpoint secret acme main --r'), ['--rotate']);
     assert.deepEqual(complete('herald message send acme invoice.paid --c'), ['--channel', '--count', '--concurrency']);
     assert.deepEqual(complete('herald bin request '), ['get', 'delete', '--help']);

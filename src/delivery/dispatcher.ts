@@ -1,4 +1,5 @@
 import type { Clock } from '../core/clock.ts';
+import { Status } from '../core/model.ts';
 import type { Store } from '../store/store.ts';
 import { type AttemptDependencies, attemptDelivery } from './attempt.ts';
 import { Lanes } from './lanes.ts';
@@ -37,6 +38,9 @@ const LOCKED_RETRY_MS = 10;
  * application and per endpoint; each attempt's result goes to the store in batches, and the retry policy decides what
  * comes next.
  */
+/** How long after a retry's due time the dispatcher looks for it: its result's commit must have landed. */
+const RESULT_COMMIT_MARGIN_MS = 15;
+
 export class Dispatcher {
   readonly #options: DispatcherOptions;
   readonly #lanes: Lanes;
@@ -47,6 +51,8 @@ export class Dispatcher {
   #woken = false;
   #lastClaimAt = 0;
   #lastClaimFound = false;
+  #wakeTimer: NodeJS.Timeout | undefined;
+  #wakeTimerAt = 0;
   /**
    * Deliveries straight from the publisher, stored already leased to this dispatcher: a message
    * accepted while its endpoints' lanes have room costs no claim (a write and a query) at all.
@@ -61,7 +67,10 @@ export class Dispatcher {
       perApp: options.maxInFlightPerApp,
       total: options.maxInFlight,
       send: (delivery) => attemptDelivery(options, delivery)
-        .then((result) => this.#results.write(result))
+        .then((result) => {
+          if (result.next.status === Status.pending) this.#wakeAt(result.next.runAt);
+          return this.#results.write(result);
+        })
         .catch((error) => options.onError(error, `delivering ${delivery.message.id} to ${delivery.endpoint.id}`)),
       onLow: () => this.wake(),
       // Empty lanes are worth a claim if the last one found work (it may have left some, skipped
@@ -99,6 +108,7 @@ export class Dispatcher {
    */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
+    clearTimeout(this.#wakeTimer);
     this.wake();
     await this.#running;
     const waiting = this.#lanes.takeWaiting();
@@ -162,6 +172,22 @@ export class Dispatcher {
     // Due work that was not claimed waits for a busy endpoint, whose lane wakes us when it runs
     // low; with nothing held, it was only busy for a moment (locked by another transaction).
     return this.#lanes.held === 0 ? LOCKED_RETRY_MS : this.#options.pollIntervalMs;
+  }
+
+  /**
+   * A retry falls due after the loop went idle, planning its next look by what was due then (the
+   * delivery was still in flight): wake it when the retry is due, a little after, so the result's
+   * commit (gathered for a few milliseconds) has landed. Only the earliest such time is kept.
+   */
+  #wakeAt(runAt: number): void {
+    if (this.#wakeTimer && this.#wakeTimerAt <= runAt) return;
+    clearTimeout(this.#wakeTimer);
+    this.#wakeTimerAt = runAt;
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = undefined;
+      this.wake();
+    }, Math.max(0, runAt - this.#options.clock.now()) + RESULT_COMMIT_MARGIN_MS);
+    this.#wakeTimer.unref();
   }
 
   #sleep(ms: number): Promise<void> {

@@ -1,3 +1,4 @@
+import type { BackgroundTask } from '../core/replay.ts';
 import type { Bin, BinRequest, BinRule } from '../core/bins.ts';
 import type { ApiToken, Application, Attempt, Delivery, Endpoint, EventType, FailureReason, Message, Source, Status, Trigger } from '../core/model.ts';
 
@@ -169,3 +170,17 @@ export function unprefix(row: Row, alias: string): Row {
   for (const [key, value] of Object.entries(row)) if (key.startsWith(prefix)) out[key.slice(prefix.length)] = value;
   return out;
 }
+
+export const toTask = (row: Row): BackgroundTask => ({
+  id: row.id as string,
+  kind: row.kind as BackgroundTask['kind'],
+  status: row.status as BackgroundTask['status'],
+  appId: row.app_id as string,
+  endpointId: row.endpoint_id as string,
+  params: json(row.params),
+  progress: json(row.progress),
+  cursor: row.cursor as string | null,
+  paceAt: Number(row.pace_at),
+  createdAt: Number(row.created_at),
+  updatedAt: Number(row.updated_at),
+});

@@ -5,6 +5,7 @@ import { createIdGenerator } from '../core/ids.ts';
 import { type ApiToken, type Application, type Attempt, type Endpoint, ERASED_RESPONSE, type EventType, type Message, Status, Trigger } from '../core/model.ts';
 import { type Bin, type BinRequest, DEFAULT_BIN_RESPONSE, DEFAULT_BIN_RULES } from '../core/bins.ts';
 import { bucketOf, LATENCY_BINS, latencyBin, ROLLUP_MS } from '../core/attempt-stats.ts';
+import type { BackgroundTask } from '../core/replay.ts';
 import { StoreError } from './errors.ts';
 import type { AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, PullRequest, Store } from './store.ts';
 
@@ -1098,6 +1099,82 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal((await store.tokens.find(later.digest, T0 + 99))?.expiresAt, T0 + 100);
         assert.equal(await store.tokens.find(later.digest, T0 + 100), null);
         assert.equal(await store.tokens.find(soon.digest, T0 + 10), null);
+      });
+    });
+
+    describe('background tasks', () => {
+      const aTask = (appId: string, endpointId: string, over: Partial<BackgroundTask> = {}): BackgroundTask => ({
+        id: ids('task'), kind: 'endpoint.recover', status: 'running', appId, endpointId,
+        params: { since: 0, until: Date.now() + 60_000, eventTypes: null, channel: null, statuses: null, dryRun: false, pace: null },
+        progress: { examined: 0, matched: 0, queued: 0 }, cursor: null, paceAt: T0, createdAt: T0, updatedAt: T0, ...over,
+      });
+
+      it('leases a running task to one worker at a time, and to another once the lease runs out', async () => {
+        const store = await fresh();
+        const { app, endpoint } = await queued(store);
+        const task = await store.tasks.create(aTask(app.id, endpoint.id));
+        assert.deepEqual(await store.tasks.get(task.id), task);
+        const first = await store.tasks.claim(T0, 1_000);
+        assert.equal(first?.task.id, task.id);
+        assert.equal(await store.tasks.claim(T0 + 500, 1_000), null, 'held by the first worker');
+        const second = await store.tasks.claim(T0 + 1_000, 1_000);
+        assert.equal(second?.task.id, task.id);
+        assert.equal(await store.tasks.save({ ...task, cursor: 'x' }, first!.lease, T0 + 5_000), false, 'the first lease is lost');
+        assert.equal(await store.tasks.save({ ...task, status: 'finished', updatedAt: T0 + 2 }, second!.lease, T0 + 5_000), true);
+        assert.equal((await store.tasks.get(task.id))!.status, 'finished');
+        assert.equal(await store.tasks.claim(T0 + 10_000, 1_000), null, 'a finished task is not run again');
+      });
+
+      it('cancels a running task: it ends failed and canceled, and its worker can no longer save', async () => {
+        const store = await fresh();
+        const { app, endpoint } = await queued(store);
+        const task = await store.tasks.create(aTask(app.id, endpoint.id));
+        const claimed = await store.tasks.claim(T0, 1_000);
+        const canceled = await store.tasks.cancel(task.id, T0 + 1);
+        assert.equal(canceled!.status, 'failed');
+        assert.equal(canceled!.progress.canceled, true);
+        assert.equal(await store.tasks.save({ ...task, cursor: 'x' }, claimed!.lease, T0 + 5_000), false);
+        assert.equal(await store.tasks.cancel('qtask_none', T0), null);
+      });
+
+      it('lists tasks newest first, filtered by status and kind', async () => {
+        const store = await fresh();
+        const { app, endpoint } = await queued(store);
+        const a = await store.tasks.create(aTask(app.id, endpoint.id));
+        const b = await store.tasks.create(aTask(app.id, endpoint.id, { kind: 'endpoint.replay', status: 'finished' }));
+        assert.deepEqual((await store.tasks.list({ status: null, kind: null }, page(10, 'desc'))).items.map((t) => t.id), [b.id, a.id]);
+        assert.deepEqual((await store.tasks.list({ status: 'finished', kind: null }, page(10, 'desc'))).items.map((t) => t.id), [b.id]);
+        assert.deepEqual((await store.tasks.list({ status: null, kind: 'endpoint.recover' }, page(10, 'desc'))).items.map((t) => t.id), [a.id]);
+      });
+
+      it("walks a window's messages after a cursor with the endpoint's delivery, and re-queues finished ones and missing ones only", async () => {
+        const store = await fresh();
+        const { app, endpoint, message: delivered } = await queued(store);
+        const [delivery] = await claim(store);
+        await store.queue.complete([result(delivery!, anAttempt(delivered, endpoint.id), { status: Status.success })]);
+        const missing = aMessage(app.id);
+        await store.messages.enqueue(missing, []);
+        const pending = aMessage(app.id);
+        await store.messages.enqueue(pending, [endpoint.id]);
+        const window = { since: Date.now() - 60_000, until: Date.now() + 60_000 };
+
+        const all = await store.tasks.candidates(app.id, endpoint.id, window, null, 10);
+        assert.deepEqual(all.map((c) => [c.messageId, c.deliveryStatus]), [[delivered.id, Status.success], [missing.id, null], [pending.id, Status.pending]]);
+        assert.deepEqual((await store.tasks.candidates(app.id, endpoint.id, window, delivered.id, 1)).map((c) => c.messageId), [missing.id]);
+        assert.deepEqual(await store.tasks.candidates(app.id, endpoint.id, { since: 0, until: 1 }, null, 10), []);
+
+        const taskId = ids('task');
+        const queuedNow = await store.tasks.requeue(taskId, endpoint.id, [delivered, missing, pending].map((m) => ({ messageId: m.id, runAt: T0 + 5 })), T0 + 1);
+        assert.equal(queuedNow, 2, 'the pending delivery is left as it is');
+        const after = await store.tasks.candidates(app.id, endpoint.id, window, null, 10);
+        assert.deepEqual(after.map((c) => c.deliveryStatus), [Status.pending, Status.pending, Status.pending]);
+        assert.equal(await store.tasks.finished(taskId), 0);
+        const claimed = await claim(store, { now: T0 + 10 });
+        const requeued = claimed.filter((d) => d.message.id === delivered.id || d.message.id === missing.id);
+        assert.equal(requeued.length, 2);
+        assert.ok(requeued.every((d) => d.trigger === Trigger.manual && d.attemptNumber === 1));
+        await store.queue.complete(requeued.map((d) => result(d, anAttempt(d.message as Message, endpoint.id), { status: Status.success })));
+        assert.equal(await store.tasks.finished(taskId), 2);
       });
     });
 

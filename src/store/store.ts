@@ -1,3 +1,4 @@
+import type { BackgroundTask, ReplayCandidate, TaskKind, TaskStatus } from '../core/replay.ts';
 import type {
   ApiToken,
   Application,
@@ -33,6 +34,7 @@ export interface Store {
   readonly sources: SourceStore;
   readonly settings: SettingStore;
   readonly bins: BinStore;
+  readonly tasks: TaskStore;
   readonly stats: StatsStore;
   /**
    * Optional capability: calls `wake` whenever another process commits due work (PostgreSQL's
@@ -496,4 +498,38 @@ export interface SettingStore {
    * processes starting together all get the first one written.
    */
   claim(name: string, value: string): Promise<string>;
+}
+
+export interface TaskFilter {
+  status: TaskStatus | null;
+  kind: TaskKind | null;
+}
+
+/** A re-queued delivery: its message, and when it falls due. */
+export interface Requeue {
+  messageId: string;
+  runAt: number;
+}
+
+/** Background tasks, leased by the worker running them (design invariant 2, for tasks). */
+export interface TaskStore {
+  create(task: BackgroundTask): Promise<BackgroundTask>;
+  get(id: string): Promise<BackgroundTask | null>;
+  list(filter: TaskFilter, page: PageRequest): Promise<Page<BackgroundTask>>;
+  /** Leases the oldest running task that no worker holds (or whose holder's lease ran out). */
+  claim(now: number, leaseMs: number): Promise<{ task: BackgroundTask; lease: number } | null>;
+  /** Saves a task's progress, cursor and status, and extends its lease; false when the lease was lost or the task canceled. */
+  save(task: BackgroundTask, lease: number, leaseUntil: number): Promise<boolean>;
+  /** Stops a running task: it ends `failed` with `canceled` in its progress. Null when there is no such task. */
+  cancel(id: string, now: number): Promise<BackgroundTask | null>;
+  /** The application's messages created in [since, until) after `after`, by id, with the endpoint's delivery of each. */
+  candidates(appId: string, endpointId: string, window: { since: number; until: number }, after: string | null, limit: number): Promise<ReplayCandidate[]>;
+  /**
+   * Queues one manual attempt per message to the endpoint, as the task's: a new delivery where
+   * there was none, a finished one sent again; one under way, or whose payload was erased, is left.
+   * Returns how many were queued.
+   */
+  requeue(taskId: string, endpointId: string, items: readonly Requeue[], now: number): Promise<number>;
+  /** How many of the deliveries the task queued have finished. */
+  finished(taskId: string): Promise<number>;
 }

@@ -6,12 +6,14 @@ import type { Application, Endpoint, EndpointSecret } from '../../core/model.ts'
 import { generateSecret, publicKeyOf } from '../../core/signing.ts';
 import { StoreError } from '../../store/errors.ts';
 import { type ApiContext, APP_SCOPE, findEndpoint, type OwnerScope } from '../context.ts';
+import { replayParams, startTask } from './background-tasks.ts';
 import { checkEndpointUrl, checkEventTypes, checkHeaders, checkSecret, type Filter, SENSITIVE_HEADERS } from '../endpoint-input.ts';
 import { invalid, notFound, orConflict } from '../errors.ts';
 import { planPage, timeParam } from '../pagination.ts';
 import { sentFields } from '../patch.ts';
 import {
   AppPath,
+  BulkReplayIn,
   EndpointHeadersIn,
   EndpointHeadersPatchIn,
   EndpointIn,
@@ -178,15 +180,21 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     return { ...stats, canceled: 0 };
   });
 
+  // Svix's recover, replay-missing and bulk-replay: each is a background task (202 at once), run
+  // by a worker in steps that survive a restart; GET /api/v1/background-task/{id} tells its progress.
   app.post(`${base}/:endpointId/recover`, { config: { access: scope.access('CreateAttempts') }, schema: { params: EndpointPath, body: RecoverIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
-    const now = ctx.clock.now();
-    const since = timeParam(request.body.since, ['body', 'since'])!;
-    const until = timeParam(request.body.until, ['body', 'until']) ?? now;
-    if (until < since) throw invalid(['body', 'until'], 'must not be before since');
-    const recovered = await ctx.store.queue.recover(endpoint.id, since, until, now);
-    if (recovered > 0) ctx.wake();
-    return reply.code(202).send({ id: ctx.ids('task'), status: 'running', task: 'endpoint.recover', updatedAt: iso(now), recovered });
+    return reply.code(202).send(await startTask(ctx, 'endpoint.recover', endpoint, replayParams(ctx, request.body)));
+  });
+
+  app.post(`${base}/:endpointId/replay-missing`, { config: { access: scope.access('CreateAttempts') }, schema: { params: EndpointPath, body: RecoverIn } }, async (request, reply) => {
+    const { endpoint } = await load(request.params);
+    return reply.code(202).send(await startTask(ctx, 'endpoint.replay', endpoint, replayParams(ctx, request.body)));
+  });
+
+  app.post(`${base}/:endpointId/bulk-replay`, { config: { access: scope.access('CreateAttempts') }, schema: { params: EndpointPath, body: BulkReplayIn } }, async (request, reply) => {
+    const { endpoint } = await load(request.params);
+    return reply.code(202).send(await startTask(ctx, 'endpoint.bulk-replay', endpoint, replayParams(ctx, request.body)));
   });
 
   app.post(`${base}/:endpointId/send-example`, { config: { access: scope.access('CreateAttempts') }, schema: { params: EndpointPath, body: EventExampleIn } }, async (request) => {

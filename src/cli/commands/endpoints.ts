@@ -1,7 +1,7 @@
 import { segment } from '../api-client.ts';
 import { apiCommand, defined, headersOption, intOption, LIST_OPTIONS, listOption, pairsOption, printDone, printList, printObject, somethingToChange, timeOption } from '../api-command.ts';
 import { type Command, UsageError } from '../command.ts';
-import { type Column, paint, when } from '../output.ts';
+import { type Column, paint, Progress, when } from '../output.ts';
 import { OWNER_ARG, ownerPath, SOURCE_OPTION } from './owner.ts';
 
 interface EndpointOut {
@@ -37,6 +37,73 @@ const FIELDS = {
 } as const;
 
 const endpointPath = (run: Parameters<typeof ownerPath>[0]) => `${ownerPath(run)}/endpoint/${segment(run.args[1]!)}`;
+
+interface TaskOut {
+  id: string;
+  status: 'running' | 'finished' | 'failed';
+  task: string;
+  data?: { examined: number; matched: number; queued: number; done: number; canceled?: boolean; error?: string };
+}
+
+const REPLAY_OPTIONS = {
+  since: { type: 'string', value: 'time', describe: 'a date-time, or a duration ago (2h, 7d); required' },
+  until: { type: 'string', value: 'time', describe: 'a date-time, or a duration ago (default now)' },
+  'dry-run': { type: 'boolean', describe: 'count what would be sent, and send nothing' },
+  pace: { type: 'string', value: 'per-second', describe: 'queue at most this many a second, so the endpoint is not flooded' },
+  'no-wait': { type: 'boolean', describe: 'print the background task and return at once' },
+} as const;
+
+/**
+ * recover, replay-missing and bulk-replay start a background task on the server; the command
+ * follows it (with a progress bar on a terminal) until it ends, unless `--no-wait`. Following
+ * needs an admin token, as the background-task routes do; with another it stops at the start.
+ */
+function replayCommand(name: string, summary: string, what: string, extra: Record<string, { type: 'string' | 'boolean'; value?: string; multiple?: boolean; describe: string }> = {}): Command {
+  return apiCommand({
+    name,
+    summary,
+    args: [OWNER_ARG, ENDPOINT_ARG],
+    options: { ...REPLAY_OPTIONS, ...extra, ...SOURCE_OPTION },
+    examples: [`herald endpoint ${name} acme main --since 6h`, `herald endpoint ${name} acme main --since 2025-06-01T00:00:00Z --until 2025-06-02T00:00:00Z --pace 20`],
+    async run(run) {
+      const since = timeOption(run.values, 'since');
+      if (!since) throw new UsageError(`Missing --since: the time to replay ${what} from.`);
+      const status = run.values.status;
+      if (status !== undefined && status !== 'success' && status !== 'fail') throw new UsageError(`--status must be success or fail; got ${JSON.stringify(status)}.`);
+      const pace = run.values.pace;
+      if (pace !== undefined && !(Number(pace) > 0)) throw new UsageError(`--pace must be a positive number; got ${JSON.stringify(pace)}.`);
+      const body = defined({
+        since,
+        until: timeOption(run.values, 'until'),
+        dryRun: run.values['dry-run'] === true ? true : undefined,
+        pace: pace === undefined ? undefined : Number(pace),
+        status: status === undefined ? undefined : status === 'success' ? 0 : 2,
+        eventTypes: listOption(run.values, 'event-type'),
+        channel: run.values.channel,
+      });
+      const started = await run.client.call<TaskOut>('POST', `${endpointPath(run)}/${name}`, { body });
+      if (run.values['no-wait']) return printDone(run, `Started background task ${started.body.id}.`, started);
+      const progress = new Progress(run.io.stderr, run.err, `${name} (messages looked at)`, null);
+      let task = started;
+      let seen = 0;
+      while (task.body.status === 'running') {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        task = await run.client.call<TaskOut>('GET', `/api/v1/background-task/${segment(task.body.id)}`);
+        const examined = task.body.data?.examined ?? 0;
+        progress.advance(examined - seen);
+        seen = examined;
+      }
+      progress.finish();
+      const data = task.body.data!;
+      const verb = run.values['dry-run'] ? 'Would send' : 'Queued';
+      const text = data.canceled ? `Canceled after queueing ${data.queued} of ${data.matched} ${what}.`
+        : data.error ? `Stopped: ${data.error}`
+        : `${verb} ${run.values['dry-run'] ? data.matched : data.queued} ${what} (of ${data.examined} messages since ${since}).`;
+      printDone(run, text, task);
+      if (task.body.status === 'failed') process.exitCode = 1;
+    },
+  });
+}
 
 export const endpoint: Command = {
   name: 'endpoint',
@@ -153,23 +220,12 @@ export const endpoint: Command = {
         }
       },
     }),
-    apiCommand({
-      name: 'recover',
-      summary: 'send again, once each, the failed deliveries of messages created since a time',
-      args: [OWNER_ARG, ENDPOINT_ARG],
-      options: {
-        since: { type: 'string', value: 'time', describe: 'a date-time, or a duration ago (2h, 7d); required' },
-        until: { type: 'string', value: 'time', describe: 'a date-time, or a duration ago (default now)' },
-        ...SOURCE_OPTION,
-      },
-      examples: ['herald endpoint recover acme main --since 6h', 'herald endpoint recover acme main --since 2025-06-01T00:00:00Z --until 2025-06-02T00:00:00Z'],
-      async run(run) {
-        const since = timeOption(run.values, 'since');
-        if (!since) throw new UsageError('Missing --since: the time to recover failed deliveries from.');
-        const answer = await run.client.call<{ recovered?: number }>('POST', `${endpointPath(run)}/recover`, { body: defined({ since, until: timeOption(run.values, 'until') }) });
-        const count = answer.body.recovered;
-        printDone(run, count === undefined ? `Recovering failed deliveries since ${since}.` : `Recovering ${count} failed ${count === 1 ? 'delivery' : 'deliveries'} since ${since}.`, answer);
-      },
+    replayCommand('recover', 'send again, once each, the failed deliveries of messages created since a time', 'failed deliveries'),
+    replayCommand('replay-missing', 'send the messages created since a time that this endpoint never got (it was disabled, or created later)', 'missing messages'),
+    replayCommand('bulk-replay', 'send again, once each, the messages this endpoint got since a time, filtered by status, event type or channel', 'messages', {
+      status: { type: 'string', value: 'success|fail', describe: 'only deliveries that ended so' },
+      'event-type': { type: 'string', multiple: true, value: 'name', describe: 'only these event types (repeat, or a,b)' },
+      channel: { type: 'string', value: 'name', describe: 'only messages on this channel' },
     }),
   ],
 };

@@ -11,6 +11,7 @@ import { postgresIdempotency } from './idempotency.ts';
 import { postgresMessages } from './messages.ts';
 import { postgresQueue } from './queue.ts';
 import { postgresSettings } from './settings.ts';
+import { postgresTasks } from './tasks.ts';
 import { postgresSources } from './sources.ts';
 import { postgresTokens } from './tokens.ts';
 
@@ -37,6 +38,7 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
     sources: postgresSources(db),
     tokens: postgresTokens(db),
     settings: postgresSettings(db),
+    tasks: postgresTasks(db),
     idempotency: postgresIdempotency(db),
     bins: postgresBins(db),
     onDue: (wake) => db.listen(DUE_CHANNEL, () => wake()),

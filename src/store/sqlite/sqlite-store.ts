@@ -14,6 +14,7 @@ import { sqliteMessages } from './messages.ts';
 import { sqliteQueue } from './queue.ts';
 import { sqliteSettings } from './settings.ts';
 import { sqliteSources } from './sources.ts';
+import { sqliteTasks } from './tasks.ts';
 import { sqliteTokens } from './tokens.ts';
 
 /**
@@ -30,6 +31,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
   db.migrate(join(import.meta.dirname, 'migrations'));
   db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ? WHERE status = ${Status.sending}`, now());
   db.run('DELETE FROM idempotency_keys WHERE status_code IS NULL');
+  db.run("UPDATE background_tasks SET lease_until = 0 WHERE status = 'running'");
   db.startCheckpointer();
   defineStatsFunctions(db);
   const deleted = new DeletedEndpoints();
@@ -46,6 +48,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     sources: sqliteSources(db),
     tokens: sqliteTokens(db),
     settings: sqliteSettings(db),
+    tasks: sqliteTasks(db),
     idempotency: sqliteIdempotency(db),
     bins: sqliteBins(db, (binId) => {
       for (const listener of binListeners) listener(binId);
