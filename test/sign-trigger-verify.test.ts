@@ -369,6 +369,25 @@ describe('herald sign, trigger and verify', () => {
       assert.equal(unchecked.code, 0, '--tolerance 0 checks no timestamp');
     });
 
+    it('verifies a request a bin captured, read with --request from `herald bin request get <bin> latest --reveal --json`', async () => {
+      const bin = (await h.api('POST', '/api/v1/bin', { name: 'verify' })).body;
+      const server = ['--url', h.url, '--token', h.token];
+      const triggered = await herald(['trigger', 'stripe', 'payment_intent.succeeded', '--secret', SECRETS.stripe!, '--to', bin.url]);
+      assert.equal(triggered.code, 0, triggered.stderr);
+      const revealed = await herald(['bin', 'request', 'get', bin.id, 'latest', '--reveal', '--json', ...server]);
+      assert.equal(revealed.code, 0, revealed.stderr);
+      const good = await herald(['verify', 'stripe', '--secret', SECRETS.stripe!, '--request', '-'], revealed.stdout);
+      assert.deepEqual([good.code, good.stdout], [0, 'verified\n']);
+      const wrong = await herald(['verify', 'stripe', '--secret', 'whsec_not_the_secret', '--request', '-'], revealed.stdout);
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /does not match/);
+      // Without --reveal the signature is masked, and cannot be checked: a usage error says how to get it.
+      const masked = await herald(['bin', 'request', 'get', bin.id, 'latest', '--json', ...server]);
+      const refused = await herald(['verify', 'stripe', '--secret', SECRETS.stripe!, '--request', '-'], masked.stdout);
+      assert.equal(refused.code, 2);
+      assert.match(refused.stderr, /masked; get the request with --reveal/);
+    });
+
     it('names a missing header, and the provider whose header came instead', async () => {
       const github = await herald(['sign', 'github', '--secret', 'x', '--body', `@${file}`]);
       const result = await check(['--secret', SECRETS.stripe!, '--body', `@${file}`, ...github.stdout.trim().split('\n').flatMap((line) => ['-H', line])]);

@@ -1,6 +1,6 @@
 import { segment } from '../api-client.ts';
 import { type ApiRun, apiCommand, headersOption, intOption, LIST_OPTIONS, numberOption, printDone, printList, printObject, somethingToChange } from '../api-command.ts';
-import type { Command, Values } from '../command.ts';
+import { type Command, UsageError, type Values } from '../command.ts';
 import { type Column, details, paint, printable, when } from '../output.ts';
 
 interface BinOut {
@@ -27,7 +27,7 @@ interface BinRequestOut {
 
 const BASE = '/api/v1/bin';
 const BIN_ARG = { name: 'bin', describe: 'bin id' } as const;
-const REQUEST_ARG = { name: 'request', describe: 'captured request id' } as const;
+const REQUEST_ARG = { name: 'request', describe: 'captured request id, or `latest`' } as const;
 const REVEAL = { reveal: { type: 'boolean', describe: 'show secret-looking headers (authorization, cookie, *-signature, *-token) too' } } as const;
 
 const BIN_COLUMNS: Column<BinOut>[] = [
@@ -172,7 +172,16 @@ export const bin: Command = {
           summary: 'show a captured request: its headers as they came, and its body',
           args: [BIN_ARG, REQUEST_ARG],
           options: REVEAL,
-          run: async (run) => printRequest(run, await run.client.get(`${binPath(run)}/request/${segment(run.args[1]!)}`, { reveal: run.values.reveal === true || undefined })),
+          async run(run) {
+            let id = run.args[1]!;
+            if (id === 'latest') {
+              const newest = await run.client.get<{ data: Array<{ id: string }> }>(`${binPath(run)}/request`, { limit: 1 });
+              const first = newest.body.data[0];
+              if (!first) throw new UsageError(`Bin ${run.args[0]} has captured no request yet.`);
+              id = first.id;
+            }
+            printRequest(run, await run.client.get(`${binPath(run)}/request/${segment(id)}`, { reveal: run.values.reveal === true || undefined }));
+          },
         }),
         apiCommand({
           name: 'delete',

@@ -17,12 +17,48 @@ function headersOf(values: Values): Record<string, string> {
   return headers;
 }
 
+/** A request as Herald captured it: a bin's (`herald bin request get --reveal --json`) or a source's. */
+interface Captured {
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/**
+ * Reads `--request`: the JSON of a captured request, whose `headers` are `[{name, value}]` in the
+ * order they came (or an object) and whose body is `bodyBase64` (or `body` as text). A header the
+ * API masked cannot be checked, so it is refused with the way to reveal it.
+ */
+async function capturedOf(values: Values): Promise<Captured | null> {
+  const given = await bodyOf(values, 'request');
+  if (!given) return null;
+  let request: { headers?: unknown; bodyBase64?: unknown; body?: unknown };
+  try {
+    request = JSON.parse(given.bytes.toString('utf8'));
+  } catch {
+    throw new UsageError('--request takes the JSON of a captured request, as `herald bin request get <bin> <request> --reveal --json` prints it.');
+  }
+  const entries: Array<[string, unknown]> = Array.isArray(request.headers)
+    ? request.headers.map((header: { name?: unknown; value?: unknown; masked?: unknown }) => {
+        if (header.masked || header.value === null) throw new UsageError(`--request: the header ${String(header.name)} is masked; get the request with --reveal.`);
+        return [String(header.name), header.value];
+      })
+    : Object.entries((request.headers ?? {}) as Record<string, unknown>);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of entries) {
+    const key = name.toLowerCase();
+    headers[key] = headers[key] === undefined ? String(value) : `${headers[key]}, ${String(value)}`;
+  }
+  const body = typeof request.bodyBase64 === 'string' ? Buffer.from(request.bodyBase64, 'base64') : Buffer.from(typeof request.body === 'string' ? request.body : '');
+  return { headers, body };
+}
+
 function verifyCommand(type: string): Command {
   const signsUrl = type === 'twilio' || type === 'hmac';
   const options: Record<string, Option> = {
     ...keyOptions(type, 'verify'),
     body: { type: 'string', value: BODY_VALUE, describe: 'the body as received, byte for byte' },
     header: { type: 'string', short: 'H', multiple: true, value: 'Name: value', describe: 'a header as received (repeat for each)' },
+    request: { type: 'string', value: BODY_VALUE, describe: 'a request Herald captured, as JSON (`herald bin request get … --reveal --json`): its headers and body; --body and -H win over it' },
     url: { type: 'string', describe: signsUrl ? 'the URL the provider called, which it may sign' : 'the URL the provider called' },
     tolerance: { type: 'string', value: 'seconds', describe: 'how old (or early) a signed timestamp may be; 0 checks none (default: the provider\'s)' },
   };
@@ -33,8 +69,9 @@ function verifyCommand(type: string): Command {
     options,
     examples: [`herald verify ${type} ${key} --body @body.json -H 'Name: value' -H 'Other: value'`],
     async run({ values }, io) {
-      const body = await bodyOf(values);
-      if (!body) throw new UsageError('--body is required.');
+      const captured = await capturedOf(values);
+      const body = (await bodyOf(values)) ?? (captured ? { bytes: captured.body, file: null } : null);
+      if (!body) throw new UsageError('--body (or --request) is required.');
       const config = await configOf(type, values, 'verify');
       if (typeof values.tolerance === 'string') {
         if (!/^\d{1,9}$/.test(values.tolerance)) throw new UsageError(`--tolerance takes whole seconds; got ${JSON.stringify(values.tolerance)}.`);
@@ -47,7 +84,7 @@ function verifyCommand(type: string): Command {
       const verdict = verifyRequest(PROVIDERS[type]!, {
         method: 'POST',
         url: url ?? 'http://localhost/',
-        headers: headersOf(values),
+        headers: { ...captured?.headers, ...headersOf(values) },
         body: body.bytes,
         json: parseJson(body.bytes),
         nowSeconds: Math.floor(Date.now() / 1000),
