@@ -38,7 +38,7 @@ browserSuite('the application portal, in Chromium', (browser) => {
     assert.equal(await page.getByText(`${receiver.url}/theirs`).count(), 0);
     assert.equal(await page.getByRole('link', { name: 'Applications' }).count(), 0);
     await page.getByRole('link', { name: 'Event types' }).click();
-    await page.getByRole('cell', { name: 'order.shipped' }).waitFor();
+    await page.getByRole('heading', { name: 'order.shipped' }).waitFor();
   });
 
   it("is refused another application's endpoints and messages, even asked for from the page with its own token", async (t) => {
