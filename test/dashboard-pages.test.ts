@@ -118,8 +118,14 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
     await app.settle();
     const page = await signedIn(t, `/dashboard/apps/${app.appId}/activity`);
     const attempts = page.getByRole('img', { name: /^Attempts:/ });
+    const drawn: string[] = [];
     for (const range of ['Last hour', 'Last day', 'Last week']) {
       await page.getByRole('button', { name: range }).click();
+      // Drawn anew for this range: other buckets than the last range's.
+      await waitFor(`the ${range} chart`, async () => {
+        const now = await attempts.getAttribute('data-drawn');
+        return now && !drawn.includes(now) ? drawn.push(now) : null;
+      });
       // The voided message failed on its first try and both retries: three failed attempts.
       await page.getByRole('img', { name: 'Attempts: Succeeded 3, Failed 3' }).waitFor();
       assert.equal(await attempts.locator('canvas').count(), 1, range);
@@ -127,8 +133,11 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
       await page.getByText('6 attempts in this range.').waitFor();
       await page.screenshot({ path: `test/screenshots/activity-${range.replace(/ /g, '-').toLowerCase()}.png` });
     }
-    // The legend shows each series.
-    for (const label of ['Succeeded', 'Failed', 'p50', 'p95', 'p99']) assert.ok(await page.locator('.u-legend').getByText(label, { exact: true }).count() >= 1, label);
+    assert.match(drawn.join(' '), /\/300s\/.* .*\/3600s\/.* .*\/3600s\//, 'five-minute buckets for the hour, hourly ones for the day and week');
+    // Away from the cursor, the legend shows each series' total.
+    const legend = attempts.locator('.u-legend');
+    assert.deepEqual(await legend.locator('.u-series').evaluateAll((rows) => rows.map((row) => row.textContent)), ['Timetotal', 'Succeeded3', 'Failed3']);
+    for (const label of ['p50', 'p95', 'p99']) assert.equal(await page.locator('.u-legend').getByText(label, { exact: true }).count(), 1, label);
 
     await page.goto(`${h.url}/dashboard/apps/${app.appId}/endpoints/${app.ok}`);
     await page.getByRole('img', { name: 'Attempts: Succeeded 3, Failed 0' }).waitFor();
@@ -290,11 +299,17 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
     const message = await send(app.appId, { eventType: 'invoice.paid', payload: { id: 'inv_phone' } });
     const page = await signedIn(t, `/dashboard/apps/${app.appId}/messages`, { width: 390, height: 844 });
     await page.locator(`tr[data-msg-id="${message.id}"]`).waitFor();
-    const overflow = () => page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
-    assert.ok((await overflow()) <= 0, 'the messages tab fits');
+    // What sticks out, named, when the page is wider than the phone.
+    const overflow = () => page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      if (document.documentElement.scrollWidth <= width) return '';
+      return [...document.querySelectorAll('main *')].filter((element) => element.getBoundingClientRect().right > width + 1)
+        .slice(0, 5).map((element) => `${element.tagName.toLowerCase()}.${element.className}`).join(', ');
+    });
+    assert.equal(await overflow(), '', 'the messages tab fits');
     await page.getByRole('link', { name: 'invoice.paid' }).click();
     await page.getByTestId('payload').waitFor();
-    assert.ok((await overflow()) <= 0, 'the message page fits');
+    assert.equal(await overflow(), '', 'the message page fits');
   });
 
   it('shows a populated Messages view at 1280×800 for the README', async (t) => {
