@@ -300,12 +300,12 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
     const page = await signedIn(t, `/dashboard/apps/${app.appId}/messages`, { width: 390, height: 844 });
     await page.locator(`tr[data-msg-id="${message.id}"]`).waitFor();
     // What sticks out, named, when the page is wider than the phone.
-    const overflow = () => page.evaluate(() => {
+    const overflow = () => page.evaluate<string>(`(() => {
       const width = document.documentElement.clientWidth;
       if (document.documentElement.scrollWidth <= width) return '';
       return [...document.querySelectorAll('main *')].filter((element) => element.getBoundingClientRect().right > width + 1)
-        .slice(0, 5).map((element) => `${element.tagName.toLowerCase()}.${element.className}`).join(', ');
-    });
+        .slice(0, 5).map((element) => element.tagName.toLowerCase() + '.' + element.className).join(', ');
+    })()`);
     assert.equal(await overflow(), '', 'the messages tab fits');
     await page.getByRole('link', { name: 'invoice.paid' }).click();
     await page.getByTestId('payload').waitFor();
