@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { browserSuite, requireBuiltUi, saveDocScreenshot } from './support/browser.ts';
+import { browserSuite, requireBuiltUi } from './support/browser.ts';
 import { heraldAndReceiverPerSuite, type TestHerald } from './support/herald.ts';
 import type { Receiver } from './support/receiver.ts';
 
@@ -184,11 +184,5 @@ browserSuite('the dashboard, in Chromium', (browser) => {
     assert.equal(await page.getByRole('link', { name: 'Bins' }).isVisible(), true);
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
-  });
-
-  it('shows the applications at 1280×800 for the README', async (t) => {
-    const page = await signedIn(t);
-    await page.getByRole('link', { name: 'Wayne Enterprises' }).waitFor();
-    await saveDocScreenshot(page, 'dashboard');
   });
 });

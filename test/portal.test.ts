@@ -4,20 +4,23 @@ import type { Page } from 'playwright-core';
 import { browserSuite, requireBuiltUi, saveDocScreenshot } from './support/browser.ts';
 import { heraldAndReceiverPerSuite, type TestHerald } from './support/herald.ts';
 import type { Receiver } from './support/receiver.ts';
+import { settled } from './support/wait.ts';
 
 browserSuite('the application portal, in Chromium', (browser) => {
   let h: TestHerald;
   let receiver: Receiver;
   heraldAndReceiverPerSuite({}, (both) => ({ h, receiver } = both));
-  const apps: Record<'mine' | 'theirs', { id: string; endpointId: string }> = {} as never;
+  const apps: Record<'mine' | 'theirs', { id: string; endpointId: string; msgId: string }> = {} as never;
   before(async () => {
     requireBuiltUi();
     await h.api('POST', '/api/v1/event-type', { name: 'order.shipped', description: 'An order left the warehouse' });
     for (const [key, name] of [['mine', 'Acme Shop'], ['theirs', 'Other Tenant']] as const) {
       const app = await h.api('POST', '/api/v1/app', { name });
       const endpoint = await h.api('POST', `/api/v1/app/${app.body.id}/endpoint`, { url: `${receiver.url}/${key}`, description: `${key} endpoint` });
-      apps[key] = { id: app.body.id, endpointId: endpoint.body.id };
+      const message = await h.api('POST', `/api/v1/app/${app.body.id}/msg`, { eventType: 'order.shipped', eventId: `evt-${key}`, payload: { order: key } });
+      apps[key] = { id: app.body.id, endpointId: endpoint.body.id, msgId: message.body.id };
     }
+    await settled((path) => h.api('GET', path), Object.values(apps).map((app) => `/api/v1/app/${app.id}/endpoint/${app.endpointId}`));
   });
 
   async function portal(t: Parameters<typeof browser.page>[0], body: object = {}, query = ''): Promise<{ page: Page; token: string }> {
@@ -38,7 +41,7 @@ browserSuite('the application portal, in Chromium', (browser) => {
     assert.equal(await page.getByText(`${receiver.url}/theirs`).count(), 0);
     assert.equal(await page.getByRole('link', { name: 'Applications' }).count(), 0);
     await page.getByRole('link', { name: 'Event types' }).click();
-    await page.getByRole('cell', { name: 'order.shipped' }).waitFor();
+    await page.getByRole('heading', { name: 'order.shipped' }).waitFor();
   });
 
   it("is refused another application's endpoints and messages, even asked for from the page with its own token", async (t) => {
@@ -78,6 +81,46 @@ browserSuite('the application portal, in Chromium', (browser) => {
     // And the API, not only the page, refuses it.
     const secret = await fetch(`${h.url}/api/v1/app/${apps.mine.id}/endpoint/${apps.mine.endpointId}/secret`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(secret.status, 403);
+  });
+
+  /** Opens the portal's own message, and its first attempt's request headers. */
+  async function openAttempt(page: Page) {
+    await page.getByRole('link', { name: 'Messages' }).click();
+    await page.locator(`tr[data-msg-id="${apps.mine.msgId}"]`).getByRole('link', { name: 'order.shipped' }).click();
+    const destination = page.getByRole('article', { name: `Destination ${receiver.url}/mine` });
+    await destination.locator('.attempt summary').first().click();
+    const signature = destination.getByRole('table', { name: 'Request headers' }).locator('tr[data-header="webhook-signature"] td');
+    await signature.waitFor();
+    return { destination, signature: (await signature.evaluate((td) => td.firstChild?.textContent)) ?? '' };
+  }
+
+  it("lists its own messages, not another application's, and shows a full token Resend and the signature as sent", async (t) => {
+    const { page } = await portal(t);
+    await page.getByRole('link', { name: 'Messages' }).click();
+    await page.locator(`tr[data-msg-id="${apps.mine.msgId}"]`).waitFor();
+    assert.equal(await page.locator(`tr[data-msg-id="${apps.theirs.msgId}"]`).count(), 0);
+    const { destination, signature } = await openAttempt(page);
+    const sent = receiver.requests.find((request) => request.path === '/mine' && request.headers['webhook-id'] === apps.mine.msgId);
+    assert.equal(signature, sent?.headers['webhook-signature']);
+    await destination.getByRole('button', { name: `Resend to ${receiver.url}/mine` }).click();
+    await destination.getByText('2 attempts', { exact: true }).waitFor();
+  });
+
+  it('shows a ViewBase token its messages with the signature masked and no Resend', async (t) => {
+    const { page } = await portal(t, { capabilities: ['ViewBase'] });
+    const { destination, signature } = await openAttempt(page);
+    assert.match(signature, /^v1,\*{4}$/);
+    assert.equal(await destination.getByRole('button', { name: /^Resend/ }).count(), 0);
+    await destination.getByRole('table', { name: 'Request headers' }).locator('tr[data-header="webhook-signature"]').getByText('masked').waitFor();
+  });
+
+  it("cannot open another application's message by its address", async (t) => {
+    const { page } = await portal(t);
+    await page.goto(`${h.url}/app-portal/${apps.mine.id}/messages/${apps.theirs.msgId}`);
+    await page.getByRole('alert').filter({ hasText: /not found/i }).waitFor();
+    assert.equal(await page.getByText('"order": "theirs"').count(), 0);
+    await page.goto(`${h.url}/app-portal/${apps.mine.id}/messages/evt-theirs`);
+    await page.getByRole('alert').filter({ hasText: /not found/i }).waitFor();
   });
 
   it('takes its name, colour and dark theme from the link', async (t) => {

@@ -1,9 +1,12 @@
 import { Route, Router } from 'preact-iso';
-import { Todo } from './components/feedback.tsx';
 import { Page } from './components/page.tsx';
 import { ApplicationsPage } from './pages/applications.tsx';
 import { ApplicationPage } from './pages/application.tsx';
 import { EndpointPage } from './pages/endpoint.tsx';
+import { MessagePage } from './pages/message.tsx';
+import { EventTypesPage } from './pages/event-types.tsx';
+import { SourcePage, SourcesPage } from './pages/sources.tsx';
+import { BinPage, BinsPage } from './pages/bins.tsx';
 import { DASHBOARD } from './session.ts';
 
 /**
@@ -15,19 +18,17 @@ export function DashboardRoutes() {
     <Router>
       <Route path={`${DASHBOARD}/`} component={ApplicationsPage} />
       <Route path={`${DASHBOARD}/apps/:appId/endpoints/:endpointId`} component={EndpointPage} />
+      <Route path={`${DASHBOARD}/apps/:appId/messages/:msgId`} component={MessagePage} />
       <Route path={`${DASHBOARD}/apps/:appId/:tab?`} component={ApplicationPage} />
       <Route path={`${DASHBOARD}/event-types`} component={EventTypesPage} />
       <Route path={`${DASHBOARD}/sources`} component={SourcesPage} />
+      <Route path={`${DASHBOARD}/sources/:sourceId`} component={SourcePage} />
       <Route path={`${DASHBOARD}/bins`} component={BinsPage} />
+      <Route path={`${DASHBOARD}/bins/:binId`} component={BinPage} />
       <Route default component={NotFound} />
     </Router>
   );
 }
-
-// Placeholders until their pages are built.
-const EventTypesPage = () => <Page title="Event types"><Todo what="Event types" /></Page>;
-const SourcesPage = () => <Page title="Sources"><Todo what="Sources" /></Page>;
-const BinsPage = () => <Page title="Bins"><Todo what="Bins" /></Page>;
 
 function NotFound() {
   return (

@@ -105,3 +105,99 @@ export interface AttemptStats {
     latencyP99?: Array<number | null>;
   };
 }
+
+/** A message's destination (`GET .../msg/{msg}/endpoint`): the endpoint and its delivery's state. */
+export interface MessageDestination extends Endpoint {
+  status: number;
+  statusText?: string;
+  nextAttempt: string | null;
+}
+
+/** Svix's MessageAttemptHeadersOut: the request's headers as sent, sensitive ones masked unless allowed. */
+export interface AttemptHeaders {
+  sentHeaders: Record<string, string>;
+  responseHeaders: Array<[string, string]> | null;
+  sensitive: string[];
+}
+
+/** Svix's MessageAttemptTriggerType. */
+export const TRIGGER: Record<number, string> = { 0: 'Scheduled', 1: 'Manual' };
+
+export interface Duration {
+  secs: number;
+  nanos: number;
+}
+
+export interface Source {
+  id: string;
+  uid: string | null;
+  name: string;
+  type: string;
+  config: Record<string, unknown>;
+  ingestUrl: string;
+  metadata: Metadata;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface SourceRequest {
+  id: string;
+  receivedAt: string;
+  method: string | null;
+  url: string | null;
+  /** Null when the source's type verifies nothing. */
+  verified: boolean | null;
+  diagnosis: string | null;
+  duplicateOf: string | null;
+  eventType: string;
+  eventId: string | null;
+  size: number;
+  payloadErased: boolean;
+}
+
+/** A header as request bins and sources show it: a masked one has no value until revealed. */
+export interface ShownHeader {
+  name: string;
+  value: string | null;
+  masked?: boolean;
+}
+
+export interface SourceRequestDetail extends SourceRequest {
+  headers: ShownHeader[];
+  body: string | null;
+  bodyBase64: string | null;
+}
+
+export interface BinResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  delayMs: number;
+}
+
+export interface Bin {
+  id: string;
+  name: string | null;
+  url: string;
+  response: BinResponse;
+  rules: Record<string, number>;
+  createdAt: string;
+  updatedAt: string;
+  lastRequestAt: string | null;
+}
+
+export interface BinRequest {
+  id: string;
+  binId: string;
+  method: string;
+  path: string;
+  query: string | null;
+  headers: ShownHeader[];
+  body: string | null;
+  bodyBase64: string | null;
+  size: number;
+  ip: string | null;
+  responseStatusCode: number | null;
+  rule: string | null;
+  createdAt: string;
+}

@@ -48,17 +48,24 @@ export function StatsPanel({ endpointId }: { endpointId?: string }) {
     const { data } = stats.data;
     const step = PERIOD_MS[stats.data.period] ?? 3600_000;
     const start = new Date(stats.data.startDate).getTime();
-    const xs = data.successCount.map((_, i) => (start + i * step) / 1000);
-    const total = data.successCount.reduce((a, b) => a + b, 0) + data.failureCount.reduce((a, b) => a + b, 0);
+    const sum = (values: Array<number | null> | undefined) => (values ?? []).reduce<number>((a, b) => a + (b ?? 0), 0);
+    const total = sum(data.successCount) + sum(data.failureCount);
+    const canceled = sum(data.canceledCount);
+    const messages = data.messageCount ? sum(data.messageCount) : null;
+    const summary = total === 0 ? 'No attempts in this range.' : `${total} attempt${total === 1 ? '' : 's'} in this range.`;
     body = (
       <>
-        <p class="muted small">{total === 0 ? 'No attempts in this range.' : `${total} attempt${total === 1 ? '' : 's'} in this range.`}</p>
+        <p class="muted small">
+          {summary}
+          {messages !== null && total > 0 ? ` ${messages} message${messages === 1 ? '' : 's'}.` : ''}
+          {canceled > 0 ? ` ${canceled} canceled (counted as failed).` : ''}
+        </p>
         <div class="charts">
-          <Chart title="Attempts" kind="bars" xs={xs} series={[
+          <Chart title="Attempts" kind="bars" start={start} step={step} series={[
             { label: 'Succeeded', values: data.successCount, color: '--ok' },
             { label: 'Failed', values: data.failureCount, color: '--danger' },
           ]} />
-          <Chart title="Latency (ms)" kind="lines" xs={xs} series={[
+          <Chart title="Latency (ms)" kind="lines" start={start} step={step} series={[
             { label: 'p50', values: data.latencyP50 ?? [], color: '--accent' },
             { label: 'p95', values: data.latencyP95 ?? [], color: '--warn' },
             { label: 'p99', values: data.latencyP99 ?? [], color: '--danger' },
@@ -89,9 +96,20 @@ interface Series {
   color: string;
 }
 
-/** One uPlot chart, loaded on first use (its own chunk), sized to its box. */
-function Chart({ title, xs, series, kind }: { title: string; xs: number[]; series: Series[]; kind: 'bars' | 'lines' }) {
+/**
+ * One uPlot chart, loaded on first use (its own chunk), sized to its box. Bucket i covers
+ * [start + i·step, start + (i+1)·step): each is drawn at its middle, the x scale spans every
+ * bucket whole (the current one too), and two bar series stand side by side in their bucket rather
+ * than one hiding the other. Away from the cursor the legend shows each series' total (bars) or
+ * its highest value (lines), not dashes.
+ */
+function Chart({ title, start, step, series, kind }: { title: string; start: number; step: number; series: Series[]; kind: 'bars' | 'lines' }) {
   const box = useRef<HTMLDivElement>(null);
+  const count = series[0]?.values.length ?? 0;
+  const xs = Array.from({ length: count }, (_, i) => (start + (i + 0.5) * step) / 1000);
+  const summaryOf = (values: Array<number | null>) => (kind === 'bars'
+    ? values.reduce<number>((a, b) => a + (b ?? 0), 0)
+    : values.reduce<number | null>((a, b) => (b === null ? a : a === null ? b : Math.max(a, b)), null));
   useEffect(() => {
     let plot: uPlot | null = null;
     let cancelled = false;
@@ -101,23 +119,34 @@ function Chart({ title, xs, series, kind }: { title: string; xs: number[]; serie
       const css = getComputedStyle(document.documentElement);
       const color = (name: string) => css.getPropertyValue(name).trim() || '#888';
       const axis = { stroke: color('--muted'), grid: { stroke: color('--border'), width: 1 }, ticks: { stroke: color('--border') } };
-      const bars = kind === 'bars' ? UPlot.paths.bars!({ size: [0.6, 40] }) : undefined;
+      const side = series.length > 1 ? 0.4 : 0.7;
+      const bars = (align: -1 | 0 | 1) => UPlot.paths.bars!({ size: [side, 48, 2], align });
+      const timeOf = UPlot.fmtDate('{YYYY}-{MM}-{DD} {HH}:{mm}');
+      const range: uPlot.Range.MinMax = [start / 1000, (start + count * step) / 1000];
       plot = new UPlot({
         width: box.current.clientWidth || 400,
         height: 200,
         axes: [axis, { ...axis, size: 50 }],
-        scales: { x: { time: true } },
+        scales: { x: { time: true, range: () => range }, y: kind === 'bars' ? { range: (_u, _min, max) => [0, Math.max(1, max)] } : {} },
         series: [
-          {},
-          ...series.map((item) => ({
+          { label: 'Time', value: (_u, value) => (value === null ? (kind === 'bars' ? 'total' : 'highest') : timeOf(new Date((value * 1000) - step / 2))) },
+          ...series.map((item, index) => ({
             label: item.label,
             stroke: color(item.color),
-            width: kind === 'bars' ? 1 : 2,
-            ...(kind === 'bars' ? { fill: color(item.color), paths: bars } : {}),
+            width: kind === 'bars' ? 0 : 2,
+            value: (_u: uPlot, value: number | null, _s: number, idx: number | null) => {
+              const shown = idx === null ? summaryOf(item.values) : value;
+              return shown === null ? '—' : String(Math.round(shown * 10) / 10);
+            },
+            ...(kind === 'bars'
+              ? { fill: color(item.color), paths: bars(series.length === 2 ? (index === 0 ? -1 : 1) : 0), points: { show: false } }
+              : { points: { show: true, size: 5, fill: color(item.color) } }),
             spanGaps: false,
           })),
         ],
       }, [xs, ...series.map((item) => item.values)] as uPlot.AlignedData, box.current);
+      // Which buckets are on the canvas now: tests wait for it after a change of range.
+      box.current.dataset.drawn = `${new Date(start).toISOString()}/${step / 1000}s/${count}`;
       observer = new ResizeObserver(() => plot?.setSize({ width: box.current?.clientWidth || 400, height: 200 }));
       observer.observe(box.current);
     });
@@ -125,12 +154,13 @@ function Chart({ title, xs, series, kind }: { title: string; xs: number[]; serie
       cancelled = true;
       observer?.disconnect();
       plot?.destroy();
+      if (box.current) delete box.current.dataset.drawn;
     };
-  }, [JSON.stringify([xs, series.map((item) => item.values)]), kind]);
+  }, [JSON.stringify([start, step, series.map((item) => item.values)]), kind]);
   return (
     <figure class="chart">
       <h3>{title}</h3>
-      <div ref={box} role="img" aria-label={`${title}: ${series.map((item) => `${item.label} ${item.values.reduce<number>((a, b) => a + (b ?? 0), 0)}`).join(', ')}`} />
+      <div ref={box} role="img" aria-label={`${title}: ${series.map((item) => `${item.label} ${summaryOf(item.values) ?? 'none'}`).join(', ')}`} />
     </figure>
   );
 }

@@ -2,10 +2,17 @@ import { useMutation, useQuery } from '@tanstack/preact-query';
 import type { ComponentType } from 'preact';
 import { seg } from '../api/client.ts';
 import type { Application } from '../api/types.ts';
-import { ErrorNote, Loading, Todo } from '../components/feedback.tsx';
+import { ErrorNote, Loading } from '../components/feedback.tsx';
+import { StatsPanel } from '../components/stats-panel.tsx';
 import { AppScopeContext, type AppScope, useApi } from '../context.tsx';
 import { EndpointsTab } from './endpoints.tsx';
 import { EventTypeCatalogue } from './event-catalogue.tsx';
+import { MessagesTab } from './messages.tsx';
+
+/** The whole application's deliveries over time. */
+function ActivityTab() {
+  return <StatsPanel />;
+}
 
 export interface AppTab {
   id: string;
@@ -21,8 +28,8 @@ export interface AppTab {
  */
 export const APP_TABS: AppTab[] = [
   { id: 'endpoints', label: 'Endpoints', component: EndpointsTab, where: 'both' },
-  { id: 'messages', label: 'Messages', component: () => <Todo what="Messages" />, where: 'both' },
-  { id: 'activity', label: 'Activity', component: () => <Todo what="Activity" />, where: 'both' },
+  { id: 'messages', label: 'Messages', component: MessagesTab, where: 'both' },
+  { id: 'activity', label: 'Activity', component: ActivityTab, where: 'both' },
   { id: 'event-types', label: 'Event types', component: EventTypeCatalogue, where: 'portal' },
 ];
 

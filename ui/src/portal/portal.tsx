@@ -7,6 +7,7 @@ import { ErrorNote, Loading } from '../components/feedback.tsx';
 import { type Abilities, AppScopeContext, type AppScope, type Capability, UiContext, useAppScope, useSessionToken } from '../context.tsx';
 import { AppView, useApplication } from '../pages/app-view.tsx';
 import { EndpointView } from '../pages/endpoint.tsx';
+import { MessageView } from '../pages/message.tsx';
 import { PORTAL, type Session } from '../session.ts';
 import { applyTheme } from '../theme.ts';
 import { applyAccent, brandingFrom } from './branding.ts';
@@ -73,6 +74,7 @@ function PortalFrame({ appId, abilities, error }: { appId: string; abilities: Ab
           <AppScopeContext.Provider value={scope}>
             <Router>
               <Route path={`${PORTAL}/:appId/endpoints/:endpointId`} component={PortalEndpoint} />
+              <Route path={`${PORTAL}/:appId/messages/:msgId`} component={PortalMessage} />
               <Route path={`${PORTAL}/:appId/:tab?`} component={PortalTab} />
             </Router>
           </AppScopeContext.Provider>
@@ -84,6 +86,7 @@ function PortalFrame({ appId, abilities, error }: { appId: string; abilities: Ab
 
 // Route components live at module level: one made inline would be new at each render, and remount.
 const PortalEndpoint = ({ endpointId }: { endpointId: string }) => <EndpointView endpointId={endpointId} />;
+const PortalMessage = ({ msgId }: { msgId: string }) => <MessageView msgId={msgId} />;
 
 function PortalTab({ tab }: { tab?: string }) {
   return <AppView scope={useAppScope()} tab={tab} />;
