@@ -3,6 +3,7 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { postgresReachable } from '../test/support/stores.ts';
 import { backlog } from './scenarios/backlog.ts';
+import { dashboard } from './scenarios/dashboard.ts';
 import { deliveryBaseline, deliveryHerald, fanOut, isolation } from './scenarios/delivery.ts';
 import { ingest, IngestBaseline } from './scenarios/ingest.ts';
 import { inboundAck, inboundBaseline } from './scenarios/inbound.ts';
@@ -19,12 +20,12 @@ const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, smoke: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
 });
 const quick = values.quick! || values.smoke!;
-const only = new Set((values.only ?? 'ingest,delivery,latency,inbound,fanout,isolation,backlog').split(','));
+const only = new Set((values.only ?? 'ingest,delivery,latency,inbound,fanout,isolation,backlog,dashboard').split(','));
 const size = values.smoke
-  ? { ingestMs: 500, deliveries: 300, latencyMs: 1_000, latencyBaselineMs: 1_000, inboundMs: 1_000, isolation: 60, backlog: 3_000, backlogRunMs: 500 }
+  ? { ingestMs: 500, deliveries: 300, latencyMs: 1_000, latencyBaselineMs: 1_000, inboundMs: 1_000, isolation: 60, backlog: 3_000, backlogRunMs: 500, dashboard: 200 }
   : quick
-  ? { ingestMs: 1_000, deliveries: 2_000, latencyMs: 2_000, latencyBaselineMs: 1_000, inboundMs: 1_000, isolation: 300, backlog: 20_000, backlogRunMs: 1_000 }
-  : { ingestMs: 5_000, deliveries: 20_000, latencyMs: 30_000, latencyBaselineMs: 3_000, inboundMs: 5_000, isolation: 2_500, backlog: 1_000_000, backlogRunMs: 5_000 };
+  ? { ingestMs: 1_000, deliveries: 2_000, latencyMs: 2_000, latencyBaselineMs: 1_000, inboundMs: 1_000, isolation: 300, backlog: 20_000, backlogRunMs: 1_000, dashboard: 10_000 }
+  : { ingestMs: 5_000, deliveries: 20_000, latencyMs: 30_000, latencyBaselineMs: 3_000, inboundMs: 5_000, isolation: 2_500, backlog: 1_000_000, backlogRunMs: 5_000, dashboard: 100_000 };
 const stores: StoreKind[] = (await postgresReachable()) ? ['sqlite', 'postgres'] : ['sqlite'];
 const started = performance.now();
 const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
@@ -108,6 +109,14 @@ if (only.has('backlog')) {
   const backlogs = await backlog(stores, size.backlog, size.backlogRunMs);
   for (const store of stores) results[store].backlog = backlogs[store];
 }
+if (only.has('dashboard')) {
+  for (const store of stores) {
+    log(`dashboard first screen with ${size.dashboard.toLocaleString('en')} messages: Herald on ${store}, in Chromium`);
+    const figure = await dashboard(store, size.dashboard);
+    if (figure) results[store].dashboard = figure;
+    else log('dashboard: skipped, Chromium is not installed (apt-get install -y chromium)');
+  }
+}
 results.durationSeconds = Math.round((performance.now() - started) / 1000);
 
 const targets = [
@@ -120,6 +129,7 @@ const targets = [
   ...stores.map((store) => ({ figure: `fan-out 1 → 100, ${label(store)}`, target: '≥ single-endpoint delivery', value: results[store].fanOut?.ratioToSingle, pass: (v: number) => v >= 1, show: ratio })),
   ...stores.map((store) => ({ figure: `isolation, ${label(store)}`, target: 'healthy keeps > 90% of its rate', value: results[store].isolation?.ratio, pass: (v: number) => v > 0.9, show: ratio })),
   ...stores.map((store) => ({ figure: `backlog RSS, ${label(store)}`, target: '≤ 300 MB', value: results[store].backlog?.maxRssMb, pass: (v: number) => v <= 300, show: (v: number) => `${v.toFixed(0)} MB` })),
+  ...stores.map((store) => ({ figure: `dashboard first screen, ${results[store].dashboard?.messages.toLocaleString('en') ?? 0} messages, ${label(store)}`, target: '< 1 s, cold', value: results[store].dashboard?.coldMs, pass: (v: number) => v < 1_000, show: ms })),
   ...stores.map((store) => ({
     figure: `backlog claim latency end/start, ${label(store)}`, target: 'flat (≤ 2×)',
     value: results[store].backlog ? results[store].backlog.claimAtEndMs / results[store].backlog.claimAtStartMs : undefined,
@@ -174,6 +184,9 @@ function report(): string {
   if (results.sqlite.backlog) {
     row(`backlog ${size.backlog.toLocaleString('en')}: max RSS`, (s) => `${at(s, 'backlog.maxRssMb')?.toFixed(0)} MB`);
     row('backlog: claim of 100, start → end', (s) => `${ms(at(s, 'backlog.claimAtStartMs'))} → ${ms(at(s, 'backlog.claimAtEndMs'))}`);
+  }
+  if (results.sqlite.dashboard) {
+    row('dashboard first screen (messages tab): cold / reload; applications', (s) => `${ms(at(s, 'dashboard.coldMs'))} / ${ms(at(s, 'dashboard.warmMs'))}; ${ms(at(s, 'dashboard.applicationsMs'))}`);
   }
   lines.push('', '| target | value | met |', '|---|---|---|');
   for (const t of targets) if (t.value !== undefined) lines.push(`| ${t.figure}: ${t.target} | ${t.show(t.value)} | ${t.pass(t.value) ? 'yes' : '**no**'} |`);
