@@ -163,6 +163,10 @@ describe('the API commands', () => {
 
     assert.deepEqual(json(await herald(['message', 'get', app, 'inv_1', '--json'])), (await h.api('GET', `/api/v1/app/${app}/msg/inv_1`)).body);
     assert.deepEqual(json(await herald(['message', 'list', app, '--json'])), (await h.api('GET', `/api/v1/app/${app}/msg`)).body.data);
+    const feed = (await h.api('GET', `/api/v1/app/${app}/events?event_types=invoice.paid`)).body.data;
+    assert.deepEqual(feed.map((m: { id: string }) => m.id), [message.id]);
+    assert.deepEqual(json(await herald(['message', 'events', app, '--event-type', 'invoice.paid', '--all', '--json'])), feed);
+    assert.deepEqual(json(await herald(['message', 'events', app, '--event-type', 'other.type', '--json'])), []);
     const attempts = await waitFor('the attempt recorded', async () => {
       const listed = json(await herald(['attempt', 'list', app, '--msg', message.id, '--json']));
       return listed.length === 1 && listed;

@@ -10,8 +10,8 @@
  * - Endpoint: replayMissing, bulkReplay, transformationPartialUpdate, transformation.get,
  *   transformation.patch
  * - EventType: importOpenapi
- * - Message: precheck, bulkExpungeContent, expungeAllContents, poller.poll, poller.consumerPoll,
- *   poller.consumerSeek
+ * - Message: precheck, bulkExpungeContent, expungeAllContents (poller.poll, poller.consumerPoll and
+ *   poller.consumerSeek are called in test/polling.test.ts)
  * - Ingest: authentication.consumerPortalAccess, endpoint.transformation.get,
  *   endpoint.transformation.patch
  */

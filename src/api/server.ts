@@ -22,6 +22,7 @@ import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { listenRoutes, type ListenOptions } from './routes/listen.ts';
+import { pollingRoutes } from './routes/polling.ts';
 import { sourceRoutes } from './routes/sources.ts';
 import { sourceRequestRoutes } from './routes/source-requests.ts';
 import { type UiFiles, uiRoutes } from './ui-files.ts';
@@ -186,6 +187,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   receiveRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, publicUrl: options.publicUrl });
   binRoutes(app, ctx, { publicUrl: options.publicUrl, maxHoldMs: options.bins.maxHoldMs });
   listenRoutes(app, ctx, options.listen);
+  pollingRoutes(app, ctx);
   listenRoutes(app, ctx, options.listen, SOURCE_SCOPE);
   binCaptureRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, ...options.bins });
   uiRoutes(app, options.ui ?? { files: null, portalFrameAncestors: "'self'" });

@@ -68,6 +68,11 @@ export interface Endpoint {
    */
   listen?: { name: string; dropped: number };
   /**
+   * Set on a polling endpoint (Svix's `pollingEndpoint` destination): nothing is sent to it; its
+   * consumers read its messages through the API, each from its own committed offset.
+   */
+  polling?: true;
+  /**
    * Set (saying why) on an endpoint read for delivery or listing whose secrets or header values
    * could not be opened, having been sealed under another encryption key: `secrets` and `headers`
    * are then empty, and its deliveries fail with `secret_unavailable` instead of being sent.

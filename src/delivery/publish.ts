@@ -59,8 +59,9 @@ export function createPublisher(
     const payloadExpiresAt = payloadRetentionMs != null && payloadRetentionMs < retentionMs ? createdAt + payloadRetentionMs : null;
     const message: Message = { id: ids('message'), appId: app.id, ...input, payloadExpiresAt, createdAt };
     const taker = handoff;
-    // A listen session's deliveries wait for its consumer to pull them: never handed to the dispatcher.
-    const sent = endpoints.filter((endpoint) => !endpoint.listen);
+    // A listen session's deliveries wait for its consumer to pull them, and a polling endpoint's
+    // are read by its consumers: neither is ever handed to the dispatcher.
+    const sent = endpoints.filter((endpoint) => !endpoint.listen && !endpoint.polling);
     const leased = new Set(taker ? sent.filter((endpoint) => taker.reserve(app.id, endpoint.id)).map((endpoint) => endpoint.id) : []);
     const stored = store.messages.enqueue(
       message,

@@ -129,6 +129,10 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
         const result = await store.endpoints.list(appId, page);
         return { ...result, items: result.items.map(openEndpointOrMark) };
       },
+      listPolling: async (appId, page) => {
+        const result = await store.endpoints.listPolling(appId, page);
+        return { ...result, items: result.items.map(openEndpointOrMark) };
+      },
       listEnabled: async (appId) => (await store.endpoints.listEnabled(appId)).map(openEndpointOrMark),
     },
     messages: {

@@ -54,6 +54,7 @@ export const toEndpoint = (row: Row): Endpoint => ({
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at),
   ...(row.listen_name === null || row.listen_name === undefined ? {} : { listen: { name: row.listen_name as string, dropped: Number(row.listen_dropped) } }),
+  ...(bool(row.polling) ? { polling: true as const } : {}),
 });
 
 export const toMessage = (row: Row): Message => ({

@@ -28,6 +28,7 @@ export interface Store {
   readonly endpoints: EndpointStore;
   readonly messages: MessageStore;
   readonly queue: DeliveryQueue;
+  readonly polling: PollingStore;
   readonly attempts: AttemptStore;
   readonly idempotency: IdempotencyStore;
   readonly tokens: TokenStore;
@@ -180,8 +181,10 @@ export interface EndpointStore {
   create(endpoint: Endpoint, maxPerApplication?: number): Promise<Endpoint>;
   /** A live endpoint by id, then by uid. */
   get(appId: string, idOrUid: string): Promise<Endpoint | null>;
-  /** The application's endpoints, listen sessions left out (they are no URL of the application's). */
+  /** The application's endpoints, listen sessions and polling endpoints left out (they are no URL of the application's). */
   list(appId: string, page: PageRequest): Promise<Page<Endpoint>>;
+  /** The application's polling endpoints. */
+  listPolling(appId: string, page: PageRequest): Promise<Page<Endpoint>>;
   /** A live listen session's endpoint by its name within the application. */
   getListen(appId: string, name: string): Promise<Endpoint | null>;
   /** Every enabled endpoint of an application, for fan-out (listen sessions' included). */
@@ -207,6 +210,8 @@ export interface EnqueueLease {
 export interface MessageFilter extends TimeRange {
   eventTypes: string[] | null;
   channel: string | null;
+  /** Messages with any of these channels (the events feed's `channels`). */
+  channels?: string[] | null;
 }
 
 /**
@@ -396,6 +401,57 @@ export interface DeliveryQueue {
   trimPulled(keep: number, olderThan: number, now: number): Promise<number>;
   listByMessage(messageId: string, page: PageRequest): Promise<Page<DestinationRow>>;
   listByEndpoint(endpointId: string, filter: DeliveryFilter, page: PageRequest): Promise<Page<AttemptedMessageRow>>;
+}
+
+/** A message in a polling endpoint's log, at its offset (its delivery's id: increasing in commit order). */
+export interface PolledMessage {
+  offset: number;
+  message: Message;
+}
+
+export interface PolledPage {
+  items: PolledMessage[];
+  /** No message after the last one given (when given). */
+  done: boolean;
+}
+
+/** What a polling endpoint's consumer asks for (see PollingStore.poll). */
+export interface PollRequest {
+  endpointId: string;
+  consumerId: string;
+  now: number;
+  limit: number;
+  /** How long what is handed out stays leased to the consumer; 0 leases nothing. */
+  leaseMs: number;
+  /** Where a consumer not seen before starts: before the first message kept, or after the last. */
+  start: 'earliest' | 'latest';
+}
+
+/**
+ * Polling endpoints' logs and their consumers' positions. A polling endpoint's log is its
+ * deliveries (made by fan-out, with its filters, stored done and pulled), in offset order; each
+ * consumer keeps the offset it committed, and a lease on what it was handed beyond it.
+ */
+export interface PollingStore {
+  /**
+   * Up to `limit` messages after the consumer's position, creating the consumer (at `start`) the
+   * first time. The position is the committed offset, or the end of what the consumer's current
+   * lease handed out while that lease lasts: polls within a lease go on where the last stopped,
+   * and once it runs out uncommitted the same messages are handed out again. What is handed out
+   * is leased for `leaseMs` (0: nothing is, the next poll starts from the committed offset).
+   */
+  poll(request: PollRequest): Promise<PolledPage>;
+  /**
+   * Sets the consumer's committed offset (creating it), and ends its lease once the offset
+   * covers what the lease handed out.
+   */
+  commit(endpointId: string, consumerId: string, offset: number, now: number): Promise<void>;
+  /** The consumer's committed offset, or null when it has none yet. */
+  position(endpointId: string, consumerId: string): Promise<number | null>;
+  /** Up to `limit` messages after `offset`, changing nothing. */
+  read(endpointId: string, offset: number, limit: number): Promise<PolledPage>;
+  /** The offset of the endpoint's last message made at or before `at` (0 when none is); with null, of its last message. */
+  offsetAt(endpointId: string, at: number | null): Promise<number>;
 }
 
 export interface AttemptFilter extends MessageFilter {

@@ -49,6 +49,23 @@ export const message: Command = {
       }, COLUMNS, { one: 'message', many: 'messages' }),
     }),
     apiCommand({
+      name: 'events',
+      summary: "the application's messages after a cursor, oldest first (for reconciliation)",
+      args: [{ name: 'app', describe: 'application id or uid' }],
+      options: {
+        ...LIST_OPTIONS,
+        'event-type': { type: 'string', multiple: true, value: 'name', describe: 'only these event types (repeat, or a,b)' },
+        channel: { type: 'string', multiple: true, value: 'name', describe: 'only messages on any of these channels (repeat, or a,b)' },
+        after: { type: 'string', value: 'time', describe: 'only messages created after: a date-time or a duration ago (1h)' },
+      },
+      examples: ['herald message events acme --after 1h --all --json', 'herald message events acme --iterator msg_…'],
+      run: (run) => printList(run, `/api/v1/app/${segment(run.args[0]!)}/events`, {
+        event_types: listOption(run.values, 'event-type'),
+        channels: listOption(run.values, 'channel'),
+        after: timeOption(run.values, 'after'),
+      }, COLUMNS, { one: 'message', many: 'messages' }),
+    }),
+    apiCommand({
       name: 'get',
       summary: 'show a message and its payload',
       args: [OWNER_ARG, { name: 'message', describe: 'message id, or the eventId it was sent with' }],

@@ -14,14 +14,14 @@ export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
   ];
   const INSERT = `WITH created AS (
       INSERT INTO endpoints (uid, url, description, event_types, channels, disabled, metadata, throttle_rate, headers, secrets, retry_schedule,
-        updated_at, id, app_id, created_at, listen_name)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING app_id
+        updated_at, id, app_id, created_at, listen_name, polling)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING app_id
     )
     SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM created`;
 
   return {
     async create(endpoint, maxPerApplication = Infinity) {
-      const values = [...columns(endpoint), endpoint.id, endpoint.appId, endpoint.createdAt, endpoint.listen?.name ?? null];
+      const values = [...columns(endpoint), endpoint.id, endpoint.appId, endpoint.createdAt, endpoint.listen?.name ?? null, endpoint.polling ?? false];
       if (!Number.isFinite(maxPerApplication)) {
         await db.query(INSERT, values);
         return endpoint;
@@ -47,7 +47,12 @@ export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
 
     async list(appId, page) {
       const { where, params, tail } = keyset('id', page);
-      return toPage(await db.query(`SELECT * FROM endpoints WHERE app_id = ? AND deleted_at IS NULL AND listen_name IS NULL AND ${where} ${tail}`, [appId, ...params]), page.limit, toEndpoint);
+      return toPage(await db.query(`SELECT * FROM endpoints WHERE app_id = ? AND deleted_at IS NULL AND listen_name IS NULL AND NOT polling AND ${where} ${tail}`, [appId, ...params]), page.limit, toEndpoint);
+    },
+
+    async listPolling(appId, page) {
+      const { where, params, tail } = keyset('id', page);
+      return toPage(await db.query(`SELECT * FROM endpoints WHERE app_id = ? AND deleted_at IS NULL AND polling AND ${where} ${tail}`, [appId, ...params]), page.limit, toEndpoint);
     },
 
     async getListen(appId, name) {

@@ -99,9 +99,10 @@ function enqueueBatch(db: PostgresDatabase) {
        ), queued AS (
          INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at, pulled)
          SELECT i.id, d.endpoint_id, i.app_id,
-           CASE WHEN d.leased_until IS NULL THEN ${Status.pending} ELSE ${Status.sending} END, 0, ${Trigger.scheduled},
+           -- A polling endpoint's delivery is stored done: it is in the endpoint's log, to be read.
+           CASE WHEN e.polling THEN ${Status.success} WHEN d.leased_until IS NULL THEN ${Status.pending} ELSE ${Status.sending} END, 0, ${Trigger.scheduled},
            coalesce(d.leased_until, i.created_at), CASE WHEN d.leased_until IS NULL THEN 0 ELSE 1 END,
-           i.created_at, i.created_at, i.created_at, e.listen_name IS NOT NULL
+           CASE WHEN e.polling THEN NULL ELSE i.created_at END, i.created_at, i.created_at, e.listen_name IS NOT NULL OR e.polling
          FROM inserted i JOIN unnest(?::text[], ?::text[], ?::bigint[]) AS d(message_id, endpoint_id, leased_until) ON d.message_id = i.id
            -- A publisher's endpoint list may be older than a delete (another process's cache).
            JOIN endpoints e ON e.id = d.endpoint_id AND e.deleted_at IS NULL
@@ -150,6 +151,7 @@ export function messageConditions(conditions: Conditions, filter: MessageFilter,
   return conditions
     .addIf(filter.eventTypes?.length, 'm.event_type = ANY(?::text[])', filter.eventTypes)
     .addIf(filter.channel, 'm.channels @> jsonb_build_array(?::text)', filter.channel)
+    .addIf(filter.channels?.length, 'jsonb_exists_any(m.channels, ?::text[])', filter.channels)
     .addIf(filter.before, `${timeColumn} < ?`, filter.before)
     .addIf(filter.after, `${timeColumn} > ?`, filter.after);
 }

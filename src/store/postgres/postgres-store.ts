@@ -9,6 +9,7 @@ import { postgresEndpoints } from './endpoints.ts';
 import { postgresEventTypes } from './event-types.ts';
 import { postgresIdempotency } from './idempotency.ts';
 import { postgresMessages } from './messages.ts';
+import { postgresPolling } from './polling.ts';
 import { postgresQueue } from './queue.ts';
 import { postgresSettings } from './settings.ts';
 import { postgresTasks } from './tasks.ts';
@@ -33,6 +34,7 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
     endpoints: postgresEndpoints(db),
     messages: postgresMessages(db),
     queue: postgresQueue(db),
+    polling: postgresPolling(db),
     attempts: postgresAttempts(db),
     stats: postgresStats(db),
     sources: postgresSources(db),

@@ -43,9 +43,9 @@ export function sqliteEndpoints(db: SqliteDatabase, deleted: DeletedEndpoints): 
         }
         db.run(
           `INSERT INTO endpoints (uid, url, description, event_types, channels, disabled, metadata, throttle_rate, headers, secrets, retry_schedule,
-             updated_at, id, app_id, created_at, listen_name)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          ...columns(endpoint), endpoint.id, endpoint.appId, endpoint.createdAt, endpoint.listen?.name ?? null,
+             updated_at, id, app_id, created_at, listen_name, polling)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          ...columns(endpoint), endpoint.id, endpoint.appId, endpoint.createdAt, endpoint.listen?.name ?? null, Number(endpoint.polling ?? false),
         );
       });
       return endpoint;
@@ -59,7 +59,12 @@ export function sqliteEndpoints(db: SqliteDatabase, deleted: DeletedEndpoints): 
 
     async list(appId, page) {
       const { where, params, tail } = keyset('id', page);
-      return toPage(db.all(`SELECT * FROM endpoints WHERE app_id = ? AND deleted_at IS NULL AND listen_name IS NULL AND ${where} ${tail}`, appId, ...params), page.limit, toEndpoint);
+      return toPage(db.all(`SELECT * FROM endpoints WHERE app_id = ? AND deleted_at IS NULL AND listen_name IS NULL AND polling = 0 AND ${where} ${tail}`, appId, ...params), page.limit, toEndpoint);
+    },
+
+    async listPolling(appId, page) {
+      const { where, params, tail } = keyset('id', page);
+      return toPage(db.all(`SELECT * FROM endpoints WHERE app_id = ? AND deleted_at IS NULL AND polling = 1 AND ${where} ${tail}`, appId, ...params), page.limit, toEndpoint);
     },
 
     async getListen(appId, name) {

@@ -17,19 +17,22 @@ export function sqliteMessages(db: SqliteDatabase, deleted: DeletedEndpoints): M
           message.id, message.appId, message.eventType, message.eventId, nullableJson(message.channels), message.payload,
           nullableJson(message.inbound), message.payloadExpiresAt ?? null, message.createdAt,
         );
-        // Listen sessions' endpoints, whose deliveries wait to be pulled: one look-up in the index
-        // of session names, which holds only them, and none when the application has no session.
-        const pulled = new Set(endpointIds.length === 0 ? [] : db.all<{ id: string }>(
-          'SELECT id FROM endpoints WHERE app_id = ? AND listen_name IS NOT NULL AND deleted_at IS NULL', message.appId,
-        ).map((row) => row.id));
+        // Listen sessions' and polling endpoints, whose deliveries are pulled rather than sent: one
+        // look-up in an index that holds only them, and none when the application has neither.
+        // A polling endpoint's delivery is stored done: it is in the endpoint's log, to be read.
+        const pulled = new Map(endpointIds.length === 0 ? [] : db.tuples<[id: string, polling: number]>(
+          'SELECT id, polling FROM endpoints WHERE app_id = ? AND (listen_name IS NOT NULL OR polling = 1) AND deleted_at IS NULL', message.appId,
+        ));
         return endpointIds.map((endpointId) => {
           if (deleted.has(endpointId)) return null;
           const leased = lease?.endpointIds.has(endpointId) ?? false;
+          const polling = pulled.get(endpointId) === 1;
           return db.insert(
             `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at, pulled)
              VALUES (?, ?, ?, ?, 0, ${Trigger.scheduled}, ?, ?, ?, ?, ?, ?)`,
-            message.id, endpointId, message.appId, leased ? Status.sending : Status.pending, leased ? lease!.until : message.createdAt, leased ? 1 : 0,
-            message.createdAt, message.createdAt, message.createdAt, Number(pulled.has(endpointId)),
+            message.id, endpointId, message.appId, polling ? Status.success : leased ? Status.sending : Status.pending,
+            leased ? lease!.until : message.createdAt, leased ? 1 : 0,
+            polling ? null : message.createdAt, message.createdAt, message.createdAt, Number(pulled.has(endpointId)),
           );
         });
       });
@@ -89,6 +92,7 @@ export function messageConditions(conditions: Conditions, filter: MessageFilter,
   return conditions
     .addIf(filter.eventTypes?.length, 'm.event_type IN (SELECT value FROM json_each(?))', JSON.stringify(filter.eventTypes))
     .addIf(filter.channel, 'EXISTS (SELECT 1 FROM json_each(m.channels) WHERE value = ?)', filter.channel)
+    .addIf(filter.channels?.length, 'EXISTS (SELECT 1 FROM json_each(m.channels) WHERE value IN (SELECT value FROM json_each(?)))', JSON.stringify(filter.channels))
     .addIf(filter.before, `${timeColumn} < ?`, filter.before)
     .addIf(filter.after, `${timeColumn} > ?`, filter.after);
 }

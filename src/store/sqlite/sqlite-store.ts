@@ -11,6 +11,7 @@ import { DeletedEndpoints, sqliteEndpoints } from './endpoints.ts';
 import { sqliteEventTypes } from './event-types.ts';
 import { sqliteIdempotency } from './idempotency.ts';
 import { sqliteMessages } from './messages.ts';
+import { sqlitePolling } from './polling.ts';
 import { sqliteQueue } from './queue.ts';
 import { sqliteSettings } from './settings.ts';
 import { sqliteSources } from './sources.ts';
@@ -43,6 +44,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     endpoints: sqliteEndpoints(db, deleted),
     messages: sqliteMessages(db, deleted),
     queue: sqliteQueue(db),
+    polling: sqlitePolling(db),
     attempts: sqliteAttempts(db),
     stats: sqliteStats(db),
     sources: sqliteSources(db),
