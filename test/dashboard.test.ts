@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { browserSuite, requireBuiltUi } from './support/browser.ts';
 import { heraldAndReceiverPerSuite, type TestHerald } from './support/herald.ts';
 import type { Receiver } from './support/receiver.ts';
+import { waitFor } from './support/wait.ts';
 
 browserSuite('the dashboard, in Chromium', (browser) => {
   let h: TestHerald;
@@ -120,8 +121,11 @@ browserSuite('the dashboard, in Chromium', (browser) => {
     assert.equal(before, (await h.api('GET', `/api/v1/app/${appId}/endpoint/${endpointId}/secret`)).body.key);
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Rotate' }).click();
-    const after = (await h.api('GET', `/api/v1/app/${appId}/endpoint/${endpointId}/secret`)).body.key;
-    assert.notEqual(after, before);
+    // The click only starts the rotation: the API has the new secret once its request is answered.
+    const after: string = await waitFor('the rotated secret', async () => {
+      const key = (await h.api('GET', `/api/v1/app/${appId}/endpoint/${endpointId}/secret`)).body.key;
+      return key !== before && key;
+    });
     await page.getByTestId('secret').filter({ hasText: after }).waitFor();
   });
 

@@ -288,15 +288,17 @@ await forEachStore((store) => describe(`delivery (${store})`, () => {
   });
 
   it('keeps delivering to a healthy endpoint while another one is slow', async () => {
-    const isolated = await startTestHerald({ store, env: { HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '10s' } });
-    const slow = await receiver(() => ({ status: 200, delayMs: 1_500 }));
+    // The slow endpoint holds each request far longer than the test can take, even on a loaded
+    // machine, so every request it has seen is still in flight when the count is read.
+    const isolated = await startTestHerald({ store, env: { HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '30s' } });
+    const slow = await receiver(() => ({ status: 200, delayMs: 8_000 }));
     const fast = await receiver();
     try {
       const app = await isolated.svix.application.create({ name: 'isolation' });
       await isolated.svix.endpoint.create(app.id, { url: slow.url });
       await isolated.svix.endpoint.create(app.id, { url: fast.url });
       for (let i = 0; i < 10; i++) await isolated.svix.message.create(app.id, { eventType: 'isolation.test', payload: { i } });
-      await waitFor('all ten at the fast endpoint', () => fast.requests.length === 10, 1_400);
+      await waitFor('all ten at the fast endpoint', () => fast.requests.length === 10, 7_000);
       assert.ok(slow.requests.length <= 2, `the slow endpoint holds at most its two slots (${slow.requests.length} sent)`);
     } finally {
       await isolated.close();
