@@ -59,7 +59,10 @@ export function createPublisher(
     const payloadExpiresAt = payloadRetentionMs != null && payloadRetentionMs < retentionMs ? createdAt + payloadRetentionMs : null;
     const message: Message = { id: ids('message'), appId: app.id, ...input, payloadExpiresAt, createdAt };
     const taker = handoff;
-    const leased = new Set(taker ? endpoints.filter((endpoint) => taker.reserve(app.id, endpoint.id)).map((endpoint) => endpoint.id) : []);
+    // A rate limit, or a disabled endpoint (a test send), is for the claim to apply: not handed over.
+    const leased = new Set(taker && app.throttleRate === null
+      ? endpoints.filter((endpoint) => endpoint.throttleRate === null && !endpoint.disabled && taker.reserve(app.id, endpoint.id)).map((endpoint) => endpoint.id)
+      : []);
     const stored = store.messages.enqueue(
       message,
       endpoints.map((endpoint) => endpoint.id),

@@ -8,6 +8,7 @@ import { postgresEndpoints } from './endpoints.ts';
 import { postgresEventTypes } from './event-types.ts';
 import { postgresIdempotency } from './idempotency.ts';
 import { postgresMessages } from './messages.ts';
+import { postgresFlow } from './flow.ts';
 import { postgresQueue } from './queue.ts';
 import { postgresSettings } from './settings.ts';
 import { postgresSources } from './sources.ts';
@@ -31,6 +32,7 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
     endpoints: postgresEndpoints(db),
     messages: postgresMessages(db),
     queue: postgresQueue(db),
+    flow: postgresFlow(db),
     attempts: postgresAttempts(db),
     sources: postgresSources(db),
     tokens: postgresTokens(db),

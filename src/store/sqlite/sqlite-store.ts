@@ -10,6 +10,7 @@ import { DeletedEndpoints, sqliteEndpoints } from './endpoints.ts';
 import { sqliteEventTypes } from './event-types.ts';
 import { sqliteIdempotency } from './idempotency.ts';
 import { sqliteMessages } from './messages.ts';
+import { sqliteFlow } from './flow.ts';
 import { sqliteQueue } from './queue.ts';
 import { sqliteSettings } from './settings.ts';
 import { sqliteSources } from './sources.ts';
@@ -39,6 +40,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     endpoints: sqliteEndpoints(db, deleted),
     messages: sqliteMessages(db, deleted),
     queue: sqliteQueue(db),
+    flow: sqliteFlow(db),
     attempts: sqliteAttempts(db),
     sources: sqliteSources(db),
     tokens: sqliteTokens(db),
