@@ -5,6 +5,7 @@ import { createIdGenerator } from '../core/ids.ts';
 import { type ApiToken, type Application, type Attempt, type Endpoint, ERASED_RESPONSE, type EventType, type Message, Status, Trigger } from '../core/model.ts';
 import { type Bin, type BinRequest, DEFAULT_BIN_RESPONSE, DEFAULT_BIN_RULES } from '../core/bins.ts';
 import { StoreError } from './errors.ts';
+import { flowContract } from './flow-contract.ts';
 import type { AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, Store } from './store.ts';
 
 /** A store opened for one test, and how to get rid of it: `keep` leaves a failed test's data for a look. */
@@ -1172,5 +1173,6 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal((await claimAt(store, 'young', 'e', T0 + 20)).state, 'pending');
       });
     });
+    flowContract(fresh);
   });
 }
