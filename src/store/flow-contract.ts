@@ -98,14 +98,13 @@ export function flowContract(fresh: () => Promise<Store>): void {
 
     it('keeps a disabled endpoint\'s deliveries waiting, and lets them go when it is resumed', async () => {
       const store = await fresh();
-      const { app, endpoints: [endpoint] } = await backlog(store, 2, {}, {});
+      const { endpoints: [endpoint] } = await backlog(store, 2, {}, {});
       await store.endpoints.update({ ...endpoint!, disabled: true, disabledReason: 'manual', disabledAt: T0 });
       assert.deepEqual(await claim(store, T0), []);
       assert.equal((await store.queue.stats(endpoint!.id, { before: null, after: null })).pending, 2);
       await store.endpoints.update({ ...endpoint!, disabled: false });
       assert.equal(await store.flow.resume(endpoint!.id, T0 + 1), 2);
       assert.equal((await claim(store, T0 + 1)).length, 2);
-      void app;
     });
 
     it('lets retention purge a disabled endpoint\'s waiting deliveries with their messages', async () => {
