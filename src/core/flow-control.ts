@@ -16,11 +16,19 @@
 export const BURST_MS = 1_000;
 /** The lowest rate adaptive flow control goes down to: one request every 5 s. */
 export const FLOOR_RATE = 0.2;
+/** The rate is halved at most once in this long. */
+export const DECREASE_EVERY_MS = 1_000;
 /** The first probe of an open circuit waits this long, then each waits twice the one before, up to PROBE_MAX_MS. */
 export const PROBE_MIN_MS = 5_000;
 export const PROBE_MAX_MS = 10 * 60_000;
 /** The longest a `Retry-After` pauses an endpoint. */
 export const MAX_PAUSE_MS = 60 * 60_000;
+/**
+ * How far past the next allowed time a claim spreads the deliveries it defers. Further out they
+ * would keep the pace of the rate they were deferred at after the rate went up again; within it,
+ * a claim defers at most its candidates again once the spread has passed.
+ */
+export const MAX_SPREAD_MS = 1_000;
 /** How often the deliveries of a disabled endpoint are looked at again (re-enabling makes them due at once). */
 export const DISABLED_RECHECK_MS = 60 * 60_000;
 
@@ -168,7 +176,7 @@ export function planClaim<Row extends readonly [id: unknown, endpointId: string,
     const appTat = plan.apps.get(appId) ?? appGate?.tat ?? 0;
     const appRate = appGate?.configuredRate ?? null;
     const appWait = appRate !== null && allowance(appTat, appRate, now) === 0
-      ? nextAllowedAt(appTat, appRate, now) + (waitingByApp.get(appId) ?? 0) * emission(appRate)
+      ? nextAllowedAt(appTat, appRate, now) + Math.min(MAX_SPREAD_MS, (waitingByApp.get(appId) ?? 0) * emission(appRate))
       : null;
     if (endpointWait !== null || appWait !== null) {
       plan.deferred.push({ row, runAt: Math.ceil(Math.max(endpointWait ?? 0, appWait ?? 0)) });
@@ -201,7 +209,7 @@ export function planClaim<Row extends readonly [id: unknown, endpointId: string,
 function endpointWaitsUntil(state: FlowState, gate: EndpointGate, now: number, waiting: number): number | null {
   if (gate.disabled) return now + DISABLED_RECHECK_MS;
   const rate = effectiveRate(gate.configuredRate, state);
-  const spread = rate === null ? 0 : waiting * emission(rate);
+  const spread = rate === null ? 0 : Math.min(MAX_SPREAD_MS, waiting * emission(rate));
   if (state.circuitOpenedAt !== null) {
     // One probe when it is due; the backlog waits for the probe after.
     return state.probeAt !== null && state.probeAt <= now ? null : (state.probeAt ?? now + PROBE_MIN_MS);
@@ -273,9 +281,10 @@ export function applySignals(
   let disable = false;
   for (const signal of signals) {
     if (signal.kind === 'throttled' || signal.kind === 'unavailable' || signal.kind === 'timeout') {
-      // Answers to requests sent before the last decrease were sent too fast for it: they say
-      // nothing new, so one overload halves the rate once.
-      if (state.decreasedAt === null || signal.sentAt >= state.decreasedAt) {
+      // Answers to requests sent before the last decrease were sent too fast for it, and those of
+      // the second after it still meet the overload it answered: neither says anything new, so one
+      // overload halves the rate once.
+      if (state.decreasedAt === null || (signal.sentAt >= state.decreasedAt && signal.at - state.decreasedAt >= DECREASE_EVERY_MS)) {
         const base = effectiveRate(configuredRate, state) ?? Math.max(1, observedRate());
         state.rate = Math.max(FLOOR_RATE, base / 2);
         state.ceiling = base;

@@ -20,6 +20,14 @@ export const FRESH_START = `rate = NULL, rate_reason = NULL, ceiling = NULL, dec
  */
 export const DEFERRED = `status = 1 AND run_at > ? AND run_at > coalesce(next_attempt_at, 0)`;
 
+/**
+ * How fast an endpoint was being sent to, when it is first throttled with no rate to halve: its
+ * attempts in the last second, and the requests still in flight (a burst's answers come in over
+ * several result batches, and the first 429 may arrive with few of them recorded).
+ */
+export const OBSERVED = `SELECT (SELECT count(*) FROM attempts WHERE endpoint_id = ? AND id >= ?)
+  + (SELECT count(*) FROM deliveries WHERE endpoint_id = ? AND status = 3) AS n`;
+
 type Row = Record<string, unknown>;
 const numberOrNull = (value: unknown) => (value === null || value === undefined ? null : Number(value));
 

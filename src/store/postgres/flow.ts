@@ -1,6 +1,6 @@
 import { applySignals, type FlowState, holdsBack } from '../../core/flow-control.ts';
 import { smallestIdAt } from '../../core/ids.ts';
-import { DEFERRED, FLOW_COLUMNS, FRESH_START, flowStateOf, flowValues, signalsByEndpoint, toFlowState, WATCHED } from '../flow-rows.ts';
+import { DEFERRED, OBSERVED, FLOW_COLUMNS, FRESH_START, flowStateOf, flowValues, signalsByEndpoint, toFlowState, WATCHED } from '../flow-rows.ts';
 import type { FlowOutcome, FlowStore } from '../store.ts';
 import { CONFIG_CHANNEL, DUE_CHANNEL, type PostgresDatabase } from './database.ts';
 
@@ -60,8 +60,7 @@ export function postgresFlow(db: PostgresDatabase): FlowStore {
           // Asked for only when an unlimited endpoint is first throttled: how fast it was being sent to.
           const firstThrottled = list.some((s) => s.kind !== 'success' && s.kind !== 'failure') && row.rate === null && row.throttle_rate === null;
           if (firstThrottled) {
-            observed = Number((await query<{ n: number }>('SELECT count(*)::int AS n FROM attempts WHERE endpoint_id = ? AND id >= ?',
-              [endpointId, smallestIdAt('attempt', last - 1_000)]))[0]?.n ?? 1);
+            observed = Number((await query<{ n: number }>(OBSERVED, [endpointId, smallestIdAt('attempt', last - 1_000), endpointId]))[0]?.n ?? 1);
           }
           const change = applySignals(flowStateOf(row), row.throttle_rate as number | null, list, policy, () => observed);
           states.set(endpointId, change.state);

@@ -1,6 +1,6 @@
 import { applySignals, holdsBack } from '../../core/flow-control.ts';
 import { smallestIdAt } from '../../core/ids.ts';
-import { DEFERRED, FLOW_COLUMNS, FRESH_START, flowStateOf, flowValues, signalsByEndpoint, toFlowState, WATCHED } from '../flow-rows.ts';
+import { DEFERRED, FLOW_COLUMNS, OBSERVED, FRESH_START, flowStateOf, flowValues, signalsByEndpoint, toFlowState, WATCHED } from '../flow-rows.ts';
 import type { FlowOutcome, FlowStore } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
 
@@ -44,8 +44,7 @@ export function sqliteFlow(db: SqliteDatabase): FlowStore {
           );
           if (!row) continue;
           const last = list.at(-1)!.at;
-          const change = applySignals(flowStateOf(row), row.throttle_rate as number | null, list, policy, () =>
-            db.get<{ n: number }>('SELECT count(*) AS n FROM attempts WHERE endpoint_id = ? AND id >= ?', endpointId, smallestIdAt('attempt', last - 1_000))!.n);
+          const change = applySignals(flowStateOf(row), row.throttle_rate as number | null, list, policy, () => db.get<{ n: number }>(OBSERVED, endpointId, smallestIdAt('attempt', last - 1_000), endpointId)!.n);
           saveFlow(db, endpointId, change.state);
           if (change.opened) outcome.opened.push(endpointId);
           if (change.closed) {
