@@ -1,6 +1,9 @@
 import type { FlowPolicy, FlowSignal } from '../core/flow-control.ts';
 import type { DeliveryResult, FlowOutcome, FlowStore } from '../store/store.ts';
 
+/** How long signals gather before they are recorded together. */
+const RECORD_WINDOW_MS = 50;
+
 export interface FlowWatchOptions {
   flow: FlowStore;
   policy: FlowPolicy;
@@ -15,7 +18,7 @@ export interface FlowWatchOptions {
  * of successes to endpoints nobody watches changes nothing and is not recorded, so a healthy
  * endpoint's results cost flow control no write; the list is read again every `refreshMs`, so
  * what another worker learned reaches this one that soon. Records run one after another, each
- * taking every signal that arrived meanwhile.
+ * taking every signal that arrived meanwhile and within RECORD_WINDOW_MS.
  */
 export class FlowWatch {
   readonly #options: FlowWatchOptions;
@@ -58,6 +61,10 @@ export class FlowWatch {
 
   async #drain(): Promise<void> {
     while (this.#pending.length > 0) {
+      // Gathers what arrives within a short window, so a flaky endpoint's steady trickle of
+      // failures costs a record (a transaction on PostgreSQL) every RECORD_WINDOW_MS, not one per
+      // result batch.
+      await new Promise((resolve) => setTimeout(resolve, RECORD_WINDOW_MS));
       const signals = this.#pending.splice(0);
       try {
         const outcome = await this.#options.flow.record(signals, this.#options.policy);

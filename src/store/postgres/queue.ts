@@ -96,14 +96,16 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            SELECT id FROM by_app WHERE n <= free ORDER BY run_at LIMIT ?
          ), ${LEASE_AND_LOAD}
          UNION ALL
-         SELECT ${GATED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, g.endpoint_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM gated g`,
+         SELECT ${GATED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, g.endpoint_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM gated g
+         WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = g.endpoint_id AND d.status IN (1, 3) AND d.run_at <= ?)`,
         [request.now, full(request.slots), full(request.appSlots), request.limit * CANDIDATES_PER_SLOT,
           request.defaultSlots, limited, free, request.defaultAppSlots, limitedApps, freeApps,
-          request.limit, request.now + request.leaseMs, request.now],
+          request.limit, request.now + request.leaseMs, request.now, request.now],
         // Not prepared: the best plan depends on how many endpoints are busy, and a prepared
         // statement may settle on one generic plan after its fifth run.
         { durable: false },
       );
+      // Gated endpoints with due work: only then is the gated claim worth its transaction.
       const gated = rows.filter((row) => row.kind === GATED_ROW).map((row) => row.endpoint_id!);
       const all = gated.length === 0 ? rows : [...rows, ...(await claimGated(db, request, gated, rows))];
       return parkDisabled(db, toClaimed(all), all, request.now);
@@ -285,11 +287,11 @@ async function claimGated(db: PostgresDatabase, request: ClaimRequest, gated: st
   if (limit <= 0) return [];
   await db.run(
     `WITH endpoints_flow AS (
-       INSERT INTO endpoint_flow (endpoint_id) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING RETURNING 1
+       INSERT INTO endpoint_flow (endpoint_id) SELECT id FROM unnest(?::text[]) AS g(id) ORDER BY id ON CONFLICT DO NOTHING RETURNING 1
      )
      INSERT INTO application_flow (app_id)
      SELECT a.id FROM applications a WHERE a.throttle_rate IS NOT NULL AND a.id IN (SELECT app_id FROM endpoints WHERE id = ANY(?::text[]))
-     ON CONFLICT DO NOTHING`,
+     ORDER BY a.id ON CONFLICT DO NOTHING`,
     [gated, gated],
     BOOKKEEPING,
   );
