@@ -137,24 +137,30 @@ for (const [store, reachable] of STORES) {
       assert.equal(healthy.requests.length, 10);
     });
 
-    it('disables an endpoint that answers 410 with the reason shown, and lets its waiting deliveries go when PATCHed enabled', async () => {
-      const h = await herald({ HERALD_RETRY_SCHEDULE: '100ms,100ms,100ms' });
-      let gone = true;
-      const target = await receiver((_, index) => (index === 0 ? { status: 410 } : gone ? { status: 500 } : { status: 200 }));
-      const { appId, path } = await endpoint(h, target.url, { uid: 'gone' });
-      await send(h, appId, 3);
+    it('disables an endpoint that answers 410 with the reason shown, keeps its other deliveries waiting rather than failing them, and lets them go when PATCHed enabled', async () => {
+      const h = await herald({ HERALD_RETRY_SCHEDULE: Array.from({ length: 20 }, () => '200ms').join(',') });
+      let broken = true;
+      // Message 0 is answered 410; the others fail until the endpoint is enabled again.
+      const target = await receiver((request) => (JSON.parse(request.body.toString()).i === 0 ? { status: 410 } : broken ? { status: 500 } : { status: 200 }));
+      const { appId, path } = await endpoint(h, target.url);
+      // The two that will wait are published first: fan-out gives a disabled endpoint no new message.
+      for (const i of [1, 2]) assert.equal((await h.api('POST', `/api/v1/app/${appId}/msg`, { eventType: 'flow.test', payload: { i } })).status, 202);
+      await waitFor('both tried once', () => target.requests.length >= 2);
+      assert.equal((await h.api('POST', `/api/v1/app/${appId}/msg`, { eventType: 'flow.test', payload: { i: 0 } })).status, 202);
       const disabled = await waitFor('the endpoint disabled', async () => {
         const body = (await h.api('GET', path)).body;
         return body.disabled ? body : null;
       });
       assert.equal(disabled.disabledReason, 'gone');
       assert.ok(disabled.disabledAt);
-      // The two deliveries answered 500 wait for the endpoint rather than failing.
-      await waitFor('the other two to have been tried', () => target.requests.length >= 3);
+      // Five retry periods: before flow control, each retry claimed meanwhile failed with endpoint_disabled.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
       const waiting = (await h.api('GET', `${path}/stats`)).body;
-      assert.equal(waiting.fail, 1);
+      assert.equal(waiting.fail, 1, 'only the 410');
       assert.equal(waiting.pending + waiting.sending, 2);
-      gone = false;
+      const attempts = (await h.api('GET', `/api/v1/app/${appId}/attempt/endpoint/${disabled.id}`)).body.data;
+      assert.ok(attempts.every((a: { failureReason: string | null }) => a.failureReason !== 'endpoint_disabled'));
+      broken = false;
       const enabled = (await h.api('PATCH', path, { disabled: false })).body;
       assert.equal(enabled.disabledReason, null);
       assert.equal(enabled.disabledAt, null);
