@@ -141,9 +141,12 @@ export interface ReceiverStats {
   firstAt: Array<number | null>;
   lastAt: Array<number | null>;
   latencies: number[];
+  /** For "limit:<n>" servers: when each request was taken, and when each was refused with 429. */
+  acceptedAt: number[][];
+  refusedAt: number[][];
 }
 
-/** The receiver process, one server per behaviour ("ok", "slow:5000", "flaky:0.2"). */
+/** The receiver process, one server per behaviour ("ok", "slow:5000", "flaky:0.2", "limit:50"). */
 export async function startReceiver(behaviours: string[]): Promise<{ child: Child; urls: string[]; stats(): Promise<ReceiverStats> }> {
   const child = new Child('./processes/receiver.ts', behaviours);
   const { ports } = await child.ready;

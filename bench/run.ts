@@ -8,6 +8,7 @@ import { deliveryBaseline, deliveryHerald, fanOut, isolation } from './scenarios
 import { ingest, IngestBaseline } from './scenarios/ingest.ts';
 import { inboundAck, inboundBaseline } from './scenarios/inbound.ts';
 import { latency, latencyBaseline } from './scenarios/latency.ts';
+import { throttled } from './scenarios/throttled.ts';
 import type { StoreKind } from './lib.ts';
 
 /**
@@ -20,12 +21,12 @@ const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, smoke: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
 });
 const quick = values.quick! || values.smoke!;
-const only = new Set((values.only ?? 'ingest,delivery,latency,inbound,fanout,isolation,backlog,dashboard').split(','));
+const only = new Set((values.only ?? 'ingest,delivery,latency,inbound,fanout,isolation,backlog,throttled,dashboard').split(','));
 const size = values.smoke
-  ? { ingestMs: 500, deliveries: 300, latencyMs: 1_000, latencyBaselineMs: 1_000, inboundMs: 1_000, isolation: 60, backlog: 3_000, backlogRunMs: 500, dashboard: 200 }
+  ? { ingestMs: 500, deliveries: 300, latencyMs: 1_000, latencyBaselineMs: 1_000, inboundMs: 1_000, isolation: 60, backlog: 3_000, backlogRunMs: 500, throttled: 100, dashboard: 200 }
   : quick
-  ? { ingestMs: 1_000, deliveries: 2_000, latencyMs: 2_000, latencyBaselineMs: 1_000, inboundMs: 1_000, isolation: 300, backlog: 20_000, backlogRunMs: 1_000, dashboard: 10_000 }
-  : { ingestMs: 5_000, deliveries: 20_000, latencyMs: 30_000, latencyBaselineMs: 3_000, inboundMs: 5_000, isolation: 2_500, backlog: 1_000_000, backlogRunMs: 5_000, dashboard: 100_000 };
+  ? { ingestMs: 1_000, deliveries: 2_000, latencyMs: 2_000, latencyBaselineMs: 1_000, inboundMs: 1_000, isolation: 300, backlog: 20_000, backlogRunMs: 1_000, throttled: 300, dashboard: 10_000 }
+  : { ingestMs: 5_000, deliveries: 20_000, latencyMs: 30_000, latencyBaselineMs: 3_000, inboundMs: 5_000, isolation: 2_500, backlog: 1_000_000, backlogRunMs: 5_000, throttled: 1_000, dashboard: 100_000 };
 const stores: StoreKind[] = (await postgresReachable()) ? ['sqlite', 'postgres'] : ['sqlite'];
 const started = performance.now();
 const log = (line: string) => process.stderr.write(`[${((performance.now() - started) / 1000).toFixed(0).padStart(3)} s] ${line}\n`);
@@ -109,6 +110,12 @@ if (only.has('backlog')) {
   const backlogs = await backlog(stores, size.backlog, size.backlogRunMs);
   for (const store of stores) results[store].backlog = backlogs[store];
 }
+if (only.has('throttled')) {
+  for (const store of stores) {
+    log(`throttled receiver (50/s, 429 beyond): Herald on ${store}`);
+    results[store].throttled = await throttled(store, size.throttled, 180_000);
+  }
+}
 if (only.has('dashboard')) {
   for (const store of stores) {
     log(`dashboard first screen with ${size.dashboard.toLocaleString('en')} messages: Herald on ${store}, in Chromium`);
@@ -181,6 +188,10 @@ function report(): string {
   }
   if (results.sqlite.fanOut) row('fan-out 1 → 100, deliveries/s (× single)', (s) => `${perSecond(at(s, 'fanOut.rate'))} (${ratio(at(s, 'fanOut.ratioToSingle'))})`);
   if (results.sqlite.isolation) row('isolation: healthy rate beside slow + failing (ratio)', (s) => `${perSecond(at(s, 'isolation.beside'))} (${ratio(at(s, 'isolation.ratio'))})`);
+  if (results.sqlite.throttled) {
+    row('receiver allowing 50/s: 429s drawn; settled after; accepted rate once settled', (s) =>
+      `${at(s, 'throttled.refused')} 429s; ${at(s, 'throttled.settleSeconds')} s; ${perSecond(at(s, 'throttled.settledRate'))}/s`);
+  }
   if (results.sqlite.backlog) {
     row(`backlog ${size.backlog.toLocaleString('en')}: max RSS`, (s) => `${at(s, 'backlog.maxRssMb')?.toFixed(0)} MB`);
     row('backlog: claim of 100, start → end', (s) => `${ms(at(s, 'backlog.claimAtStartMs'))} → ${ms(at(s, 'backlog.claimAtEndMs'))}`);

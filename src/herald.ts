@@ -86,6 +86,8 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     maxInFlightPerApp: config.maxInFlightPerApp,
     leaseMs: config.leaseMs,
     pollIntervalMs: 1_000,
+    flowPolicy: { circuitFailures: config.circuitFailures, circuitWindowMs: config.circuitWindowMs, disableAfterMs: config.disableAfterMs },
+    onFlowChange: (event, endpointId) => logger.warn({ endpointId }, `flow control: ${event.replace('_', ' ')}`),
     onError: (error, context) => logger.error({ err: error }, `dispatcher: ${context}`),
   });
   const runsApi = config.role !== 'worker';

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A webhook receiver for the benchmarks, in its own process: one HTTP server per behaviour
- * ("ok", "slow:<ms>", "flaky:<fraction>"), counting requests per server and, for payloads that
+ * ("ok", "slow:<ms>", "flaky:<fraction>", "limit:<per second>", which answers 429 beyond that rate
+ * with a token bucket of one second's worth, as a rate-limited API does), counting requests per server and, for payloads that
  * carry `sentAt` (epoch ms with a fraction), how long after publishing each one arrived.
  * The parent asks for counts and latencies over IPC.
  */
@@ -12,6 +13,10 @@ const counts = behaviours.map(() => 0);
 const firstAt: Array<number | null> = behaviours.map(() => null);
 const lastAt: Array<number | null> = behaviours.map(() => null);
 let latencies: number[] = [];
+/** For "limit" servers: when each request was taken, and when each was refused with 429. */
+const acceptedAt: number[][] = behaviours.map(() => []);
+const refusedAt: number[][] = behaviours.map(() => []);
+const buckets = behaviours.map((behaviour) => ({ tokens: Number(behaviour.split(':')[1] ?? 0), at: 0 }));
 const now = () => performance.timeOrigin + performance.now();
 
 const ports = await Promise.all(behaviours.map((behaviour, index) => new Promise<number>((resolve) => {
@@ -27,6 +32,18 @@ const ports = await Promise.all(behaviours.map((behaviour, index) => new Promise
       counts[index]!++;
       firstAt[index] ??= at;
       lastAt[index] = at;
+      if (kind === 'limit') {
+        const bucket = buckets[index]!;
+        const limit = Number(arg);
+        bucket.tokens = Math.min(limit, bucket.tokens + ((at - (bucket.at || at)) / 1000) * limit);
+        bucket.at = at;
+        const taken = bucket.tokens >= 1;
+        if (taken) bucket.tokens -= 1;
+        (taken ? acceptedAt : refusedAt)[index]!.push(at);
+        res.writeHead(taken ? 200 : 429, { 'content-type': 'text/plain' });
+        res.end(taken ? 'ok' : 'slow down');
+        return;
+      }
       const answer = () => {
         res.writeHead(kind === 'flaky' && Math.random() < Number(arg) ? 500 : 200, { 'content-type': 'text/plain' });
         res.end('ok');
@@ -40,7 +57,7 @@ const ports = await Promise.all(behaviours.map((behaviour, index) => new Promise
 })));
 
 process.on('message', (message: { cmd: string }) => {
-  if (message.cmd === 'stats') process.send!({ counts, firstAt, lastAt, latencies, cpu: process.cpuUsage() });
+  if (message.cmd === 'stats') process.send!({ counts, firstAt, lastAt, latencies, acceptedAt, refusedAt, cpu: process.cpuUsage() });
   if (message.cmd === 'reset') {
     counts.fill(0);
     firstAt.fill(null);

@@ -3,6 +3,7 @@ import type { Bin, BinRequest } from '../core/bins.ts';
 import { nestsDeeperThan } from '../core/json-depth.ts';
 import { STATUS_TEXT, type Application, type Attempt, type Delivery, type Endpoint, type EventType, type InboundEnvelope, type Message } from '../core/model.ts';
 import type { ApplicationStats, Page } from '../store/store.ts';
+import { effectiveRate, type FlowState, NEUTRAL_FLOW } from '../core/flow-control.ts';
 import type { PagePlan } from './pagination.ts';
 
 /** The Svix `*Out` shapes: what the SDKs parse. Herald-only fields are additions, never changes. */
@@ -45,6 +46,46 @@ export function eventTypeOut(eventType: EventType, withContent = true) {
   };
 }
 
+/**
+ * Herald's additions to an endpoint's stats: the circuit, the rate deliveries go at and why it is
+ * lower than configured, the failure run, and why the endpoint is disabled.
+ */
+export function flowStatsOut(endpoint: Endpoint, flow: FlowState | null, now: number) {
+  const state = flow ?? NEUTRAL_FLOW;
+  const circuit = state.circuitOpenedAt === null ? 'closed' : 'open';
+  const paused = state.pausedUntil !== null && state.pausedUntil > now;
+  return {
+    circuit,
+    circuitOpenedAt: isoOrNull(state.circuitOpenedAt),
+    nextProbeAt: isoOrNull(state.probeAt),
+    throttleRate: endpoint.throttleRate,
+    effectiveRate: effectiveRate(endpoint.throttleRate, state),
+    rateReason: paused ? 'retry_after' : state.rateReason,
+    pausedUntil: paused ? iso(state.pausedUntil!) : null,
+    consecutiveFailures: state.consecutiveFailures,
+    failingSince: isoOrNull(state.failingSince),
+    disabledReason: endpoint.disabledReason ?? null,
+    disabledAt: isoOrNull(endpoint.disabledAt ?? null),
+  };
+}
+
+/**
+ * Svix's `EndpointThrottleRateStatusOut` (`status`, `throttledSince`): RateLimited while anything
+ * holds the endpoint below what it may take (a lowered rate, a pause, an open circuit). Herald adds
+ * the configured limits and the state behind the answer.
+ */
+export function rateLimitStatusOut(endpoint: Endpoint, app: Application, flow: FlowState | null, now: number) {
+  const state = flow ?? NEUTRAL_FLOW;
+  const limited = state.rate !== null || (state.pausedUntil !== null && state.pausedUntil > now) || state.circuitOpenedAt !== null;
+  const since = state.throttledSince ?? state.circuitOpenedAt;
+  return {
+    status: limited ? 'RateLimited' : 'Ok',
+    throttledSince: limited && since !== null ? iso(since) : null,
+    applicationThrottleRate: app.throttleRate,
+    ...flowStatsOut(endpoint, flow, now),
+  };
+}
+
 export function endpointOut(endpoint: Endpoint) {
   return {
     id: endpoint.id,
@@ -58,6 +99,8 @@ export function endpointOut(endpoint: Endpoint) {
     metadata: endpoint.metadata,
     throttleRate: endpoint.throttleRate,
     retrySchedule: durationsOut(endpoint.retrySchedule ?? null),
+    disabledReason: endpoint.disabledReason ?? null,
+    disabledAt: isoOrNull(endpoint.disabledAt ?? null),
     createdAt: iso(endpoint.createdAt),
     updatedAt: iso(endpoint.updatedAt),
   };

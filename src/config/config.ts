@@ -45,6 +45,11 @@ export interface Config {
   listenMaxAgeMs: number;
   /** CSP frame-ancestors of the portal: the pages that may embed it in an iframe. */
   portalFrameAncestors: string;
+  /** Failures in a row (within circuitWindowMs of the first) that open an endpoint's circuit. */
+  circuitFailures: number;
+  circuitWindowMs: number;
+  /** An endpoint failing without a single success for this long is disabled. */
+  disableAfterMs: number;
 }
 
 export class ConfigError extends Error {
@@ -102,6 +107,9 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'listenMaxEvents', flag: 'listen-max-events', env: 'HERALD_LISTEN_MAX_EVENTS', default: '10000', describe: 'events each `herald listen` session keeps while no listener takes them, the oldest dropped first', parse: integer(1, 10_000_000), expected: 'a positive integer' },
   { key: 'listenMaxAgeMs', flag: 'listen-max-age', env: 'HERALD_LISTEN_MAX_AGE', default: '7d', describe: 'how long a `herald listen` session keeps an event no listener took', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 7d' },
   { key: 'portalFrameAncestors', flag: 'portal-frame-ancestors', env: 'HERALD_PORTAL_FRAME_ANCESTORS', default: "'self'", describe: 'who may embed the portal in an iframe (CSP frame-ancestors)', parse: (value) => frameAncestors(value), expected: "space-separated CSP sources such as 'self' https://app.example.com, or 'none'" },
+  { key: 'circuitFailures', flag: 'circuit-failures', env: 'HERALD_CIRCUIT_FAILURES', default: '10', describe: 'failures in a row that open an endpoint\'s circuit (its deliveries wait; one probe goes out at growing intervals)', parse: integer(1, 1_000_000), expected: 'a positive integer' },
+  { key: 'circuitWindowMs', flag: 'circuit-window', env: 'HERALD_CIRCUIT_WINDOW', default: '10m', describe: 'how close together those failures must come', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 10m' },
+  { key: 'disableAfterMs', flag: 'disable-after', env: 'HERALD_DISABLE_AFTER', default: '5d', describe: 'how long an endpoint may fail without a single success before it is disabled', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 5d' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 

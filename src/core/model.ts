@@ -42,6 +42,8 @@ export interface EndpointSecret {
   expiresAt: number | null;
 }
 
+export type DisabledReason = 'manual' | 'gone' | 'failing';
+
 export interface Endpoint {
   id: string;
   appId: string;
@@ -51,6 +53,9 @@ export interface Endpoint {
   eventTypes: string[] | null;
   channels: string[] | null;
   disabled: boolean;
+  /** Why it was disabled (Herald's extension): `manual`, `gone` (the receiver answered 410) or `failing` (auto-disable). */
+  disabledReason?: DisabledReason | null;
+  disabledAt?: number | null;
   metadata: Record<string, string>;
   throttleRate: number | null;
   /** Delays between attempts (ms) for deliveries to this endpoint (Herald's extension); null for the event type's or the default. */

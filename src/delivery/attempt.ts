@@ -1,7 +1,8 @@
 import type { Clock, Random } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
 import { type Attempt, Status, Trigger } from '../core/model.ts';
-import { isSuccess, nextStep, type NextStep, type RetryPolicy } from '../core/retry-policy.ts';
+import { isSuccess, nextStep, type NextStep, parseRetryAfter, type RetryPolicy } from '../core/retry-policy.ts';
+import { type FlowSignal, signalKind } from '../core/flow-control.ts';
 import type { ClaimedDelivery, DeliveryNext, DeliveryResult } from '../store/store.ts';
 import type { HttpSender, SendResult } from './http-sender.ts';
 import { deliveryHeaders } from './request-headers.ts';
@@ -91,6 +92,15 @@ export function decide(
     attemptNumber: delivery.attemptNumber,
     createdAt: startedAt,
   };
+  const kind = signalKind(result.statusCode, result.failure);
+  const signal: FlowSignal | undefined = kind === null ? undefined : {
+    endpointId: delivery.endpoint.id,
+    appId: delivery.message.appId,
+    kind,
+    sentAt: startedAt,
+    at: finishedAt,
+    retryAfterMs: kind !== 'success' && result.retryAfter ? parseRetryAfter(result.retryAfter, finishedAt) : null,
+  };
   return {
     id: delivery.id,
     lease: delivery.lease,
@@ -98,6 +108,7 @@ export function decide(
     next,
     attemptCount: resumes ? delivery.attemptNumber - 1 : delivery.attemptNumber,
     disableEndpoint: step.kind === 'gone',
+    ...(signal ? { signal } : {}),
   };
 }
 

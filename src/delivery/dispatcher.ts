@@ -1,5 +1,7 @@
 import type { Clock } from '../core/clock.ts';
 import { Status } from '../core/model.ts';
+import { DEFAULT_FLOW_POLICY, type FlowPolicy } from '../core/flow-control.ts';
+import { FlowWatch } from './flow-watch.ts';
 import type { Store } from '../store/store.ts';
 import { type AttemptDependencies, attemptDelivery } from './attempt.ts';
 import { Lanes } from './lanes.ts';
@@ -20,6 +22,10 @@ export interface DispatcherOptions extends AttemptDependencies {
   /** How often an idle dispatcher looks for work it was not told about. */
   pollIntervalMs: number;
   onError: (error: unknown, context: string) => void;
+  /** The circuit breaker's and auto-disable's settings. */
+  flowPolicy?: FlowPolicy;
+  /** Told when flow control opened or closed a circuit, or disabled an endpoint. */
+  onFlowChange?: (event: 'circuit_opened' | 'circuit_closed' | 'endpoint_disabled', endpointId: string) => void;
 }
 
 /** The largest batch one claim takes, so a big backlog does not delay the first sends. */
@@ -45,6 +51,7 @@ export class Dispatcher {
   readonly #options: DispatcherOptions;
   readonly #lanes: Lanes;
   readonly #results: ResultWriter;
+  readonly #flow: FlowWatch;
   #running: Promise<void> | null = null;
   #stopping = false;
   #wake: (() => void) | null = null;
@@ -61,7 +68,26 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
-    this.#results = new ResultWriter(options.store.queue, (error) => options.onError(error, 'recording delivery results'));
+    this.#flow = new FlowWatch({
+      flow: options.store.flow,
+      policy: options.flowPolicy ?? DEFAULT_FLOW_POLICY,
+      refreshMs: 1_000,
+      onError: options.onError,
+      onOutcome: (outcome, signals) => {
+        // Deliveries claimed before the endpoint was slowed down or its circuit opened go back to
+        // the queue, where the claim makes them wait, rather than out at the old pace.
+        const slowed = new Set([...outcome.opened, ...signals.filter((s) => s.kind !== 'success' && s.kind !== 'failure').map((s) => s.endpointId)]);
+        const waiting = [...slowed].flatMap((endpointId) => this.#lanes.takeWaitingFor(endpointId));
+        if (waiting.length > 0) {
+          void options.store.queue.release(waiting, options.clock.now()).then(() => this.wake(), (error) => options.onError(error, 'giving back leases'));
+        }
+        for (const id of outcome.opened) options.onFlowChange?.('circuit_opened', id);
+        for (const id of outcome.closed) options.onFlowChange?.('circuit_closed', id);
+        for (const { endpointId } of outcome.disabled) options.onFlowChange?.('endpoint_disabled', endpointId);
+        if (outcome.closed.length > 0) this.wake();
+      },
+    });
+    this.#results = new ResultWriter(options.store.queue, (error) => options.onError(error, 'recording delivery results'), {}, (results) => this.#flow.learn(results));
     this.#lanes = new Lanes({
       perEndpoint: options.maxInFlightPerEndpoint,
       perApp: options.maxInFlightPerApp,
@@ -79,7 +105,8 @@ export class Dispatcher {
     });
     this.handoff = {
       leaseMs: options.leaseMs,
-      reserve: (appId, endpointId) => this.#running !== null && !this.#stopping && this.#lanes.reserve(appId, endpointId),
+      // An endpoint flow control watches gets its deliveries through the claim, which gates them.
+      reserve: (appId, endpointId) => this.#running !== null && !this.#stopping && !this.#flow.watches(endpointId) && this.#lanes.reserve(appId, endpointId),
       fill: (appId, endpointId, delivery) => {
         if (delivery && this.#stopping) {
           // Stopped meanwhile: the lease goes back rather than waiting out its expiry.
@@ -93,7 +120,9 @@ export class Dispatcher {
   }
 
   start(): void {
-    this.#running ??= this.#loop();
+    if (this.#running) return;
+    this.#flow.start();
+    this.#running = this.#loop();
   }
 
   /** Tells the dispatcher there may be new due work (a message was accepted, a resend asked). */
@@ -118,7 +147,7 @@ export class Dispatcher {
     }
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([this.#lanes.settled().then(() => this.#results.flush()), grace]);
+    await Promise.race([this.#lanes.settled().then(() => this.#results.flush()).then(() => this.#flow.stop()), grace]);
     clearTimeout(timer);
   }
 

@@ -146,6 +146,17 @@ export class Lanes {
     return waiting;
   }
 
+  /** Takes the deliveries waiting to go to one endpoint (flow control says they must wait). */
+  takeWaitingFor(endpointId: string): ClaimedDelivery[] {
+    const lane = this.#lanes.get(endpointId);
+    if (!lane) return [];
+    const waiting = lane.waiting.splice(0);
+    lane.app.holding -= waiting.length;
+    this.#held -= waiting.length;
+    this.#forgetIfEmpty(endpointId, lane);
+    return waiting;
+  }
+
   /** Resolves when every send under way has settled. */
   async settled(): Promise<void> {
     await Promise.all(this.#sends);

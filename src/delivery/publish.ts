@@ -60,9 +60,12 @@ export function createPublisher(
     const message: Message = { id: ids('message'), appId: app.id, ...input, payloadExpiresAt, createdAt };
     const taker = handoff;
     // A listen session's deliveries wait for its consumer to pull them, and a polling endpoint's
-    // are read by its consumers: neither is ever handed to the dispatcher.
+    // are read by its consumers: neither is ever handed to the dispatcher. Nor is what a rate limit
+    // or a disabled endpoint (a test send) holds back: the claim applies those.
     const sent = endpoints.filter((endpoint) => !endpoint.listen && !endpoint.polling);
-    const leased = new Set(taker ? sent.filter((endpoint) => taker.reserve(app.id, endpoint.id)).map((endpoint) => endpoint.id) : []);
+    const leased = new Set(taker && app.throttleRate === null
+      ? sent.filter((endpoint) => endpoint.throttleRate === null && !endpoint.disabled && taker.reserve(app.id, endpoint.id)).map((endpoint) => endpoint.id)
+      : []);
     const stored = store.messages.enqueue(
       message,
       endpoints.map((endpoint) => endpoint.id),

@@ -37,7 +37,11 @@ export class ResultWriter {
   #flushing = false;
   #windowEnds: (() => void) | null = null;
 
-  constructor(queue: DeliveryQueue, onError: (error: unknown) => void, limits: Partial<ResultWriterLimits> = {}) {
+  readonly #afterCommit: ((results: readonly DeliveryResult[]) => void) | undefined;
+
+  /** `afterCommit` sees each batch once it is committed (flow control learns from it there). */
+  constructor(queue: DeliveryQueue, onError: (error: unknown) => void, limits: Partial<ResultWriterLimits> = {}, afterCommit?: (results: readonly DeliveryResult[]) => void) {
+    this.#afterCommit = afterCommit;
     this.#queue = queue;
     this.#onError = onError;
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
@@ -72,7 +76,9 @@ export class ResultWriter {
       await this.#window();
       const batch = this.#pending.splice(0, this.#limits.maxBatch);
       try {
-        await this.#queue.complete(batch.map((entry) => entry.result));
+        const results = batch.map((entry) => entry.result);
+        await this.#queue.complete(results);
+        this.#afterCommit?.(results);
         this.#settle(batch);
         backoffMs = 100;
       } catch (error) {

@@ -55,6 +55,15 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
       update: (app) => store.apps.update(app).finally(() => forget(app.id)),
       delete: (id) => store.apps.delete(id).finally(() => forget(id)),
     },
+    // An endpoint flow control disabled leaves fan-out at once, as one disabled through the API does.
+    flow: {
+      ...store.flow,
+      async record(signals, policy) {
+        const outcome = await store.flow.record(signals, policy);
+        for (const { appId } of outcome.disabled) forget(appId);
+        return outcome;
+      },
+    },
     endpoints: {
       ...store.endpoints,
       async listEnabled(appId) {

@@ -46,6 +46,8 @@ export const toEndpoint = (row: Row): Endpoint => ({
   eventTypes: jsonOrNull(row.event_types),
   channels: jsonOrNull(row.channels),
   disabled: bool(row.disabled),
+  disabledReason: (row.disabled_reason ?? null) as Endpoint['disabledReason'],
+  disabledAt: numberOrNull(row.disabled_at ?? null),
   metadata: json(row.metadata),
   throttleRate: row.throttle_rate as number | null,
   retrySchedule: jsonOrNull(row.retry_schedule),

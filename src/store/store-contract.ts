@@ -7,6 +7,7 @@ import { type Bin, type BinRequest, DEFAULT_BIN_RESPONSE, DEFAULT_BIN_RULES } fr
 import { bucketOf, LATENCY_BINS, latencyBin, ROLLUP_MS } from '../core/attempt-stats.ts';
 import type { BackgroundTask } from '../core/replay.ts';
 import { StoreError } from './errors.ts';
+import { flowContract } from './flow-contract.ts';
 import type { AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, PollRequest, PullRequest, Store } from './store.ts';
 
 /** A store opened for one test, and how to get rid of it: `keep` leaves a failed test's data for a look. */
@@ -39,7 +40,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       ({ id: ids('application'), uid: null, name: 'App', metadata: {}, throttleRate: null, createdAt: T0, updatedAt: T0, ...over });
     const anEndpoint = (appId: string, over: Partial<Endpoint> = {}): Endpoint => ({
       id: ids('endpoint'), appId, uid: null, url: 'http://127.0.0.1:9/hook', description: '', eventTypes: null, channels: null,
-      disabled: false, metadata: {}, throttleRate: null, retrySchedule: null, headers: {}, secrets: [{ key: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', expiresAt: null }],
+      disabled: false, disabledReason: null, disabledAt: null, metadata: {}, throttleRate: null, retrySchedule: null, headers: {}, secrets: [{ key: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', expiresAt: null }],
       createdAt: T0, updatedAt: T0, ...over,
     });
     const aMessage = (appId: string, over: Partial<Message> = {}): Message => ({
@@ -217,7 +218,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const endpoint = await store.endpoints.create(anEndpoint(app.id));
         const changed: Endpoint = {
           ...endpoint, uid: 'u', url: 'http://127.0.0.1:9/x', description: 'desc', eventTypes: ['a.b', 'c.d'], channels: ['eu'],
-          disabled: true, metadata: { k: 'v' }, throttleRate: 3, retrySchedule: [1_000, 60_000], headers: { 'X-A': '1' },
+          disabled: true, disabledReason: 'manual', disabledAt: T0 + 1, metadata: { k: 'v' }, throttleRate: 3, retrySchedule: [1_000, 60_000], headers: { 'X-A': '1' },
           secrets: [{ key: 'whsec_bmV3bmV3bmV3bmV3bmV3bmV3bmV3bmV3', expiresAt: null }, { key: endpoint.secrets[0]!.key, expiresAt: T0 + 5 }],
           updatedAt: T0 + 1,
         };
@@ -1467,5 +1468,6 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal((await claimAt(store, 'young', 'e', T0 + 20)).state, 'pending');
       });
     });
+    flowContract(fresh);
   });
 }

@@ -14,6 +14,7 @@ import type {
 } from '../core/model.ts';
 import type { Bin, BinRequest } from '../core/bins.ts';
 import type { AttemptStatsRow } from '../core/attempt-stats.ts';
+import type { FlowPolicy, FlowSignal, FlowState } from '../core/flow-control.ts';
 
 /**
  * The one storage port. It speaks the pipeline's language (enqueue a message with its
@@ -37,6 +38,7 @@ export interface Store {
   readonly bins: BinStore;
   readonly tasks: TaskStore;
   readonly stats: StatsStore;
+  readonly flow: FlowStore;
   /**
    * Optional capability: calls `wake` whenever another process commits due work (PostgreSQL's
    * LISTEN/NOTIFY). Without it, workers rely on their own process's signals and on polling.
@@ -307,6 +309,8 @@ export interface DeliveryResult {
   attemptCount: number;
   /** Set when the receiver answered 410 Gone. */
   disableEndpoint: boolean;
+  /** What the attempt tells flow control about its endpoint (FlowStore.record); absent when no request was made. */
+  signal?: FlowSignal;
 }
 
 /** What a listen session's consumer asks for (see DeliveryQueue.pull). */
@@ -452,6 +456,41 @@ export interface PollingStore {
   read(endpointId: string, offset: number, limit: number): Promise<PolledPage>;
   /** The offset of the endpoint's last message made at or before `at` (0 when none is); with null, of its last message. */
   offsetAt(endpointId: string, at: number | null): Promise<number>;
+}
+
+/** What recording a batch's signals changed, for the dispatcher to act on and log. */
+export interface FlowOutcome {
+  /** Endpoints whose circuit opened. */
+  opened: string[];
+  /** Endpoints whose circuit closed (their waiting deliveries were made due). */
+  closed: string[];
+  /** Endpoints disabled for failing too long. */
+  disabled: Array<{ endpointId: string; appId: string }>;
+  /** Endpoints whose state holds deliveries back now (rate, pause or open circuit). */
+  holding: string[];
+}
+
+/**
+ * Flow control's state (design invariant 10): per endpoint, GCRA's tat, the adaptive rate, the
+ * pause `Retry-After` asked for and the circuit breaker; per application, its tat. The claim reads
+ * and advances it in the transaction that leases (`DeliveryQueue.claim`); results feed it here.
+ */
+export interface FlowStore {
+  /** An endpoint's state; null when it never had one (neutral). */
+  get(endpointId: string): Promise<FlowState | null>;
+  /** Endpoints whose state is not neutral (holds deliveries back, or counts failures): a worker's watch list. */
+  watched(): Promise<string[]>;
+  /**
+   * Applies a batch's signals, in the order their answers came, each endpoint's state updated once
+   * under its row lock. An endpoint failing without a success for `policy.disableAfterMs` is
+   * disabled (reason `failing`); a closed circuit makes the deliveries it held back due at once.
+   */
+  record(signals: readonly FlowSignal[], policy: FlowPolicy): Promise<FlowOutcome>;
+  /**
+   * Starts an endpoint afresh (re-enabled, or its rate changed): failures forgotten, circuit
+   * closed, and the deliveries flow control had deferred due at `now`. Returns how many.
+   */
+  resume(endpointId: string, now: number): Promise<number>;
 }
 
 export interface AttemptFilter extends MessageFilter {

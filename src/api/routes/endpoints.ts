@@ -27,7 +27,7 @@ import {
   StatsQuery,
 } from '../schemas.ts';
 import { checkUid, uidFromPath } from '../uids.ts';
-import { durationsIn, endpointOut, iso, listOut, messageOut } from '../views.ts';
+import { durationsIn, endpointOut, flowStatsOut, iso, listOut, messageOut, rateLimitStatusOut } from '../views.ts';
 
 const UID_TAKEN = 'An endpoint with this uid already exists in this application.';
 /** The test event Svix's dashboard sends, with the body Svix sends for it. */
@@ -176,8 +176,15 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
 
   app.get(`${base}/:endpointId/stats`, { config: { access: scope.access('ViewBase') }, schema: { params: EndpointPath, querystring: StatsQuery } }, async (request) => {
     const { endpoint } = await load(request.params);
-    const stats = await ctx.store.queue.stats(endpoint.id, { after: timeParam(request.query.since, ['query', 'since']), before: timeParam(request.query.until, ['query', 'until']) });
-    return { ...stats, canceled: 0 };
+    const range = { after: timeParam(request.query.since, ['query', 'since']), before: timeParam(request.query.until, ['query', 'until']) };
+    const [stats, flow] = await Promise.all([ctx.store.queue.stats(endpoint.id, range), ctx.store.flow.get(endpoint.id)]);
+    return { ...stats, canceled: 0, ...flowStatsOut(endpoint, flow, ctx.clock.now()) };
+  });
+
+  // Svix's status, and Herald's detail beside it: the limit, the rate deliveries go at now and why.
+  app.get(`${base}/:endpointId/rate-limit-status`, { config: { access: scope.access('ViewBase') }, schema: { params: EndpointPath } }, async (request) => {
+    const { application, endpoint } = await load(request.params);
+    return rateLimitStatusOut(endpoint, application, await ctx.store.flow.get(endpoint.id), ctx.clock.now());
   });
 
   // Svix's recover, replay-missing and bulk-replay: each is a background task (202 at once), run
@@ -248,7 +255,16 @@ async function saveEndpoint(ctx: ApiContext, existing: Endpoint, changes: Endpoi
   if (changes.url !== undefined) checkEndpointUrl(changes.url, ctx.addresses, ctx.httpsOnly);
   checkUid('endpoint', changes.uid, ['body', 'uid']);
   if (changes.eventTypes !== undefined) await checkEventTypes(ctx.store, { field: filterField, names: changes.eventTypes }, existing.eventTypes);
-  return orConflict(ctx.store.endpoints.update({ ...existing, ...changes, updatedAt: ctx.clock.now() }), UID_TAKEN);
+  const now = ctx.clock.now();
+  const enabled = existing.disabled && changes.disabled === false;
+  const disabled = !existing.disabled && changes.disabled === true;
+  const why = enabled ? { disabledReason: null, disabledAt: null } : disabled ? { disabledReason: 'manual' as const, disabledAt: now } : {};
+  const saved = await orConflict(ctx.store.endpoints.update({ ...existing, ...changes, ...why, updatedAt: now }), UID_TAKEN);
+  // Enabled again, or its rate changed: flow control starts afresh and what it held back is due now.
+  if (enabled || (changes.throttleRate !== undefined && changes.throttleRate !== existing.throttleRate)) {
+    if ((await ctx.store.flow.resume(saved.id, now)) > 0) ctx.wake();
+  }
+  return saved;
 }
 
 /** The first `examples` entry of the event type's newest schema version, if it has one. */

@@ -10,6 +10,7 @@ import { postgresEventTypes } from './event-types.ts';
 import { postgresIdempotency } from './idempotency.ts';
 import { postgresMessages } from './messages.ts';
 import { postgresPolling } from './polling.ts';
+import { postgresFlow } from './flow.ts';
 import { postgresQueue } from './queue.ts';
 import { postgresSettings } from './settings.ts';
 import { postgresTasks } from './tasks.ts';
@@ -35,6 +36,7 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
     messages: postgresMessages(db),
     queue: postgresQueue(db),
     polling: postgresPolling(db),
+    flow: postgresFlow(db),
     attempts: postgresAttempts(db),
     stats: postgresStats(db),
     sources: postgresSources(db),

@@ -1,14 +1,17 @@
 import { Status, Trigger } from '../../core/model.ts';
 import { full } from '../claim-slots.ts';
+import { type AppGate, DISABLED_RECHECK_MS, type EndpointGate, planClaim } from '../../core/flow-control.ts';
+import { flowStateOf, HOLDS_BACK } from '../flow-rows.ts';
+import { flowArrays, UPDATE_FLOWS } from './flow.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
 import { LATENCY_BINS, rollUp } from '../../core/attempt-stats.ts';
 import { KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
-import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
+import type { ClaimedDelivery, ClaimRequest, DeliveryQueue } from '../store.ts';
 import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
 
-/** What each row of a claim's answer holds. */
-const [DELIVERY_ROW, MESSAGE_ROW, ENDPOINT_ROW] = [0, 1, 2];
+/** What each row of a claim's answer holds: a gated row names an endpoint flow control gates. */
+const [DELIVERY_ROW, MESSAGE_ROW, ENDPOINT_ROW, GATED_ROW] = [0, 1, 2, 3];
 
 /** A row of a claim's answer; bigints come as numbers (see PostgresDatabase). */
 interface ClaimRow {
@@ -28,7 +31,37 @@ interface ClaimRow {
   headers: Record<string, string> | null;
   secrets: ClaimedDelivery['endpoint']['secrets'] | null;
   disabled: boolean | null;
+  deleted: boolean | null;
 }
+
+/**
+ * The endpoints flow control gates: a configured rate (theirs or their application's), or a state
+ * that holds back. Few rows, each found through a partial index; the main claim leaves their
+ * deliveries to the gated claim, which takes their flow rows' locks.
+ */
+const GATED = `SELECT id AS endpoint_id FROM endpoints WHERE throttle_rate IS NOT NULL AND deleted_at IS NULL
+  UNION SELECT f.endpoint_id FROM endpoint_flow f WHERE ${HOLDS_BACK('f')}
+  UNION SELECT e.id FROM applications a JOIN endpoints e ON e.app_id = a.id WHERE a.throttle_rate IS NOT NULL AND e.deleted_at IS NULL`;
+
+/** What sending needs of leased deliveries (the CTE `leased`): the deliveries first, then each message and endpoint once. */
+const LOAD_LEASED = `SELECT ${DELIVERY_ROW} AS kind, l.id, l.lease, l.attempt_count, l.trigger, l.resume_at, l.message_id, l.endpoint_id,
+     NULL AS app_id, NULL AS event_type, NULL::bytea AS payload, NULL::jsonb AS inbound,
+     NULL AS url, NULL::jsonb AS headers, NULL::jsonb AS secrets, NULL::boolean AS disabled, NULL::boolean AS deleted
+   FROM leased l
+   UNION ALL
+   SELECT ${MESSAGE_ROW}, NULL, NULL, NULL, NULL, NULL, m.id, NULL, m.app_id, m.event_type, m.payload, m.inbound, NULL, NULL, NULL, NULL, NULL
+   FROM messages m WHERE m.id IN (SELECT message_id FROM leased)
+   UNION ALL
+   SELECT ${ENDPOINT_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, e.id, NULL, NULL, NULL, NULL, e.url, e.headers, e.secrets, e.disabled, e.deleted_at IS NOT NULL
+   FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM leased)`;
+
+/** Leases the ids in the CTE `picked` and answers with what sending needs of them (LOAD_LEASED). */
+const LEASE_AND_LOAD = `leased AS (
+     UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
+     FROM picked WHERE d.id = picked.id
+     RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id
+   )
+   ${LOAD_LEASED}`;
 
 /** How many due rows a claim looks at per slot it wants to fill, so busy endpoints can be skipped. */
 const CANDIDATES_PER_SLOT = 4;
@@ -36,38 +69,6 @@ const CANDIDATES_PER_SLOT = 4;
 /** Claims, results and released leases: a crash that loses them only causes a resend. */
 const BOOKKEEPING = { durable: false, prepared: true } as const;
 
-/** What sending needs of leased deliveries: the deliveries first, then each message and endpoint once. */
-const LOAD_LEASED = `SELECT ${DELIVERY_ROW} AS kind, l.id, l.lease, l.attempt_count, l.trigger, l.resume_at, l.message_id, l.endpoint_id,
-           NULL AS app_id, NULL AS event_type, NULL::bytea AS payload, NULL::jsonb AS inbound,
-           NULL AS url, NULL::jsonb AS headers, NULL::jsonb AS secrets, NULL::boolean AS disabled
-         FROM leased l
-         UNION ALL
-         SELECT ${MESSAGE_ROW}, NULL, NULL, NULL, NULL, NULL, m.id, NULL, m.app_id, m.event_type, m.payload, m.inbound, NULL, NULL, NULL, NULL
-         FROM messages m WHERE m.id IN (SELECT message_id FROM leased)
-         UNION ALL
-         SELECT ${ENDPOINT_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, e.id, NULL, NULL, NULL, NULL, e.url, e.headers, e.secrets, e.disabled
-         FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM leased)`;
-
-function toClaimed(rows: ClaimRow[]): ClaimedDelivery[] {
-  const messages = new Map<string, ClaimedDelivery['message']>();
-  const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
-  for (const row of rows) {
-    if (row.kind === MESSAGE_ROW) {
-      messages.set(row.message_id!, { id: row.message_id!, appId: row.app_id!, eventType: row.event_type!, payload: row.payload!, inbound: row.inbound });
-    } else if (row.kind === ENDPOINT_ROW) {
-      endpoints.set(row.endpoint_id!, { id: row.endpoint_id!, url: row.url!, headers: row.headers!, secrets: row.secrets!, disabled: row.disabled! });
-    }
-  }
-  return rows.filter((row) => row.kind === DELIVERY_ROW).map((row): ClaimedDelivery => ({
-    id: row.id!,
-    lease: row.lease!,
-    attemptNumber: row.attempt_count! + 1,
-    trigger: row.trigger as Trigger,
-    resumeAt: row.resume_at,
-    message: messages.get(row.message_id!)!,
-    endpoint: endpoints.get(row.endpoint_id!)!,
-  }));
-}
 
 /** Drops a listen session's unfinished deliveries beyond its bounds, and counts them on its endpoint. */
 const TRIM = `WITH kept AS (
@@ -97,9 +98,10 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
       const [limited, free] = [[...request.slots.keys()], [...request.slots.values()]];
       const [limitedApps, freeApps] = [[...request.appSlots.keys()], [...request.appSlots.values()]];
       const rows = await db.query<ClaimRow>(
-        `WITH candidates AS (
+        `WITH gated AS (${GATED}), candidates AS (
            SELECT id, endpoint_id, app_id, run_at FROM deliveries
            WHERE status IN (1, 3) AND NOT pulled AND run_at <= ? AND NOT (endpoint_id = ANY(?::text[])) AND NOT (app_id = ANY(?::text[]))
+             AND endpoint_id NOT IN (SELECT endpoint_id FROM gated)
            ORDER BY run_at LIMIT ?
            FOR UPDATE SKIP LOCKED
          ), by_endpoint AS (
@@ -113,20 +115,21 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            WHERE b.n <= b.free
          ), picked AS (
            SELECT id FROM by_app WHERE n <= free ORDER BY run_at LIMIT ?
-         ), leased AS (
-           UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
-           FROM picked WHERE d.id = picked.id
-           RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id
-         )
-         ${LOAD_LEASED}`,
+         ), ${LEASE_AND_LOAD}
+         UNION ALL
+         SELECT ${GATED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, g.endpoint_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM gated g
+         WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = g.endpoint_id AND d.status IN (1, 3) AND d.run_at <= ?)`,
         [request.now, full(request.slots), full(request.appSlots), request.limit * CANDIDATES_PER_SLOT,
           request.defaultSlots, limited, free, request.defaultAppSlots, limitedApps, freeApps,
-          request.limit, request.now + request.leaseMs, request.now],
+          request.limit, request.now + request.leaseMs, request.now, request.now],
         // Not prepared: the best plan depends on how many endpoints are busy, and a prepared
         // statement may settle on one generic plan after its fifth run.
         { durable: false },
       );
-      return toClaimed(rows);
+      // Gated endpoints with due work: only then is the gated claim worth its transaction.
+      const gated = rows.filter((row) => row.kind === GATED_ROW).map((row) => row.endpoint_id!);
+      const all = gated.length === 0 ? rows : [...rows, ...(await claimGated(db, request, gated, rows))];
+      return parkDisabled(db, toClaimed(all), all, request.now);
     },
 
     // One statement for a whole batch of results. An attempt whose message was deleted meanwhile
@@ -157,7 +160,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            WHERE d.id = r.id AND d.lease = r.lease
          )
          , disabled AS (
-           UPDATE endpoints SET disabled = true, updated_at = ? WHERE id = ANY(?::text[]) RETURNING app_id
+           UPDATE endpoints SET disabled = true, disabled_reason = 'gone', disabled_at = ?, updated_at = ? WHERE id = ANY(?::text[]) AND NOT disabled RETURNING app_id
          ), latency AS (SELECT ?::int[] AS flat)
          , rolled AS (
            INSERT INTO attempt_stats AS s (app_id, bucket_start, endpoint_id, success, failure, canceled, latency)
@@ -181,7 +184,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
           column((r) => (r.next.status === Status.pending ? r.next.runAt : r.attempt.createdAt)),
           column((r) => (r.next.status === Status.pending ? r.next.runAt : null)),
           column((r) => r.attempt.createdAt),
-          Math.max(...column((r) => r.attempt.createdAt)),
+          Math.max(...column((r) => r.attempt.createdAt)), Math.max(...column((r) => r.attempt.createdAt)),
           column((r) => r).filter((r) => r.disableEndpoint).map((r) => r.attempt.endpointId),
           rollup.flatMap((row) => row.latency),
           rollup.map((row) => row.appId), rollup.map((row) => row.bucketStart), rollup.map((row) => row.endpointId),
@@ -312,4 +315,119 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
     listByMessage: (messageId, page) => deliveriesByMessage(read, messageId, page),
     listByEndpoint: (endpointId, filter, page) => deliveriesByEndpoint(read, messageConditions, endpointId, filter, page),
   };
+}
+
+/** The claimed deliveries of a claim's answer rows, each with its message and endpoint. */
+function toClaimed(rows: readonly ClaimRow[]): ClaimedDelivery[] {
+  const messages = new Map<string, ClaimedDelivery['message']>();
+  const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
+  for (const row of rows) {
+    if (row.kind === MESSAGE_ROW) {
+      messages.set(row.message_id!, { id: row.message_id!, appId: row.app_id!, eventType: row.event_type!, payload: row.payload!, inbound: row.inbound });
+    } else if (row.kind === ENDPOINT_ROW) {
+      endpoints.set(row.endpoint_id!, { id: row.endpoint_id!, url: row.url!, headers: row.headers!, secrets: row.secrets!, disabled: row.disabled! });
+    }
+  }
+  return rows.filter((row) => row.kind === DELIVERY_ROW).map((row): ClaimedDelivery => ({
+    id: row.id!,
+    lease: row.lease!,
+    attemptNumber: row.attempt_count! + 1,
+    trigger: row.trigger as Trigger,
+    resumeAt: row.resume_at,
+    message: messages.get(row.message_id!)!,
+    endpoint: endpoints.get(row.endpoint_id!)!,
+  }));
+}
+
+/**
+ * A disabled (not deleted) endpoint's deliveries wait for it to be enabled again, which makes them
+ * due; meanwhile they are looked at hourly. Rare: fan-out skips disabled endpoints, so only retries
+ * scheduled before the endpoint was disabled come here.
+ */
+async function parkDisabled(db: PostgresDatabase, claimed: ClaimedDelivery[], rows: readonly ClaimRow[], now: number): Promise<ClaimedDelivery[]> {
+  const parked = new Set(rows.filter((row) => row.kind === ENDPOINT_ROW && row.disabled && !row.deleted).map((row) => row.endpoint_id!));
+  if (parked.size === 0) return claimed;
+  const waiting = claimed.filter((delivery) => parked.has(delivery.endpoint.id));
+  await db.run(
+    `UPDATE deliveries d SET status = ${Status.pending}, run_at = ?, updated_at = ?
+     FROM unnest(?::bigint[], ?::int[]) AS r(id, lease) WHERE d.id = r.id AND d.lease = r.lease`,
+    [now + DISABLED_RECHECK_MS, now, waiting.map((d) => d.id), waiting.map((d) => d.lease)],
+    BOOKKEEPING,
+  );
+  return claimed.filter((delivery) => !parked.has(delivery.endpoint.id));
+}
+
+/**
+ * The claim of gated endpoints' deliveries, in one transaction: lock their flow rows (and their
+ * applications'), skipping those another worker holds, which is claiming them right now; take
+ * their due deliveries; let planClaim decide which go now and which wait until when; lease the
+ * first, defer the others and write the new flow state, all before the locks are released, so
+ * two workers never spend one rate twice.
+ */
+async function claimGated(db: PostgresDatabase, request: ClaimRequest, gated: string[], mainRows: readonly ClaimRow[]): Promise<ClaimRow[]> {
+  // What the main claim took already uses up slots.
+  const slots = new Map(request.slots);
+  const appSlots = new Map(request.appSlots);
+  let taken = 0;
+  for (const row of mainRows) {
+    if (row.kind !== DELIVERY_ROW) continue;
+    taken++;
+    slots.set(row.endpoint_id!, (slots.get(row.endpoint_id!) ?? request.defaultSlots) - 1);
+  }
+  const appOf = new Map(mainRows.filter((row) => row.kind === MESSAGE_ROW).map((row) => [row.message_id!, row.app_id!]));
+  for (const row of mainRows) {
+    if (row.kind !== DELIVERY_ROW) continue;
+    const appId = appOf.get(row.message_id!)!;
+    appSlots.set(appId, (appSlots.get(appId) ?? request.defaultAppSlots) - 1);
+  }
+  const limit = request.limit - taken;
+  if (limit <= 0) return [];
+  await db.run(
+    `WITH endpoints_flow AS (
+       INSERT INTO endpoint_flow (endpoint_id) SELECT id FROM unnest(?::text[]) AS g(id) ORDER BY id ON CONFLICT DO NOTHING RETURNING 1
+     )
+     INSERT INTO application_flow (app_id)
+     SELECT a.id FROM applications a WHERE a.throttle_rate IS NOT NULL AND a.id IN (SELECT app_id FROM endpoints WHERE id = ANY(?::text[]))
+     ORDER BY a.id ON CONFLICT DO NOTHING`,
+    [gated, gated],
+    BOOKKEEPING,
+  );
+  return db.transaction(async (query) => {
+    const flows = await query(
+      `SELECT e.app_id, e.throttle_rate, a.throttle_rate AS app_rate, f.*
+       FROM endpoint_flow f JOIN endpoints e ON e.id = f.endpoint_id JOIN applications a ON a.id = e.app_id
+       WHERE f.endpoint_id = ANY(?::text[]) FOR UPDATE OF f SKIP LOCKED`,
+      [gated],
+    );
+    const apps = await query<{ id: string; throttle_rate: number; tat: number }>(
+      `SELECT a.id, a.throttle_rate, f.tat FROM application_flow f JOIN applications a ON a.id = f.app_id
+       WHERE a.throttle_rate IS NOT NULL AND f.app_id = ANY(?::text[]) FOR UPDATE OF f SKIP LOCKED`,
+      [[...new Set(flows.map((row) => row.app_id as string))]],
+    );
+    const appGates = new Map(apps.map((row): [string, AppGate] => [row.id, { configuredRate: row.throttle_rate, tat: Number(row.tat) }]));
+    // An endpoint whose application another worker holds waits for that worker's claim.
+    const lockedApps = new Set(appGates.keys());
+    const endpointGates = new Map(flows.filter((row) => row.app_rate === null || lockedApps.has(row.app_id as string)).map((row): [string, EndpointGate] =>
+      [row.endpoint_id as string, { configuredRate: row.throttle_rate as number | null, disabled: false, state: flowStateOf(row) }]));
+    if (endpointGates.size === 0) return [];
+    const candidates = await query<{ id: number; endpoint_id: string; app_id: string }>(
+      `SELECT id, endpoint_id, app_id FROM deliveries
+       WHERE endpoint_id = ANY(?::text[]) AND status IN (1, 3) AND run_at <= ?
+       ORDER BY run_at LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [[...endpointGates.keys()], request.now, limit * CANDIDATES_PER_SLOT],
+    );
+    const plan = planClaim(candidates.map((c) => [Number(c.id), c.endpoint_id, c.app_id] as const),
+      { ...request, limit, slots, appSlots }, endpointGates, appGates, request.now);
+    const flowParams = flowArrays(plan.endpoints);
+    return query<ClaimRow>(
+      `WITH deferred AS (
+         UPDATE deliveries d SET status = ${Status.pending}, run_at = r.run_at, updated_at = ?
+         FROM unnest(?::bigint[], ?::bigint[]) AS r(id, run_at) WHERE d.id = r.id
+       ), flows AS (${UPDATE_FLOWS}), apps AS (
+         UPDATE application_flow f SET tat = r.tat FROM unnest(?::text[], ?::float8[]) AS r(app_id, tat) WHERE f.app_id = r.app_id
+       ), picked AS (SELECT unnest(?::bigint[]) AS id), ${LEASE_AND_LOAD}`,
+      [request.now, plan.deferred.map((d) => d.row[0]), plan.deferred.map((d) => d.runAt), ...flowParams,
+        [...plan.apps.keys()], [...plan.apps.values()], plan.picked.map((row) => row[0]), request.now + request.leaseMs, request.now],
+    );
+  });
 }

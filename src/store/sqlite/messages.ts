@@ -58,7 +58,8 @@ export function sqliteMessages(db: SqliteDatabase, deleted: DeletedEndpoints): M
           `DELETE FROM messages WHERE id IN (
              SELECT m.id FROM messages m
              WHERE m.id < ? AND (m.inbound IS NULL OR m.id < ?)
-               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN (1, 3))
+               AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN (1, 3)
+               AND NOT (d.status = 1 AND EXISTS (SELECT 1 FROM endpoints e WHERE e.id = d.endpoint_id AND e.disabled = 1 AND e.deleted_at IS NULL)))
              LIMIT ?)`,
           smallestIdAt('message', olderThan), smallestIdAt('message', inboundOlderThan), limit,
         ),

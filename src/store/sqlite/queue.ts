@@ -1,5 +1,8 @@
 import { Status, Trigger } from '../../core/model.ts';
-import { full, takeWithinSlots } from '../claim-slots.ts';
+import { full } from '../claim-slots.ts';
+import { type AppGate, DISABLED_RECHECK_MS, type EndpointGate, planClaim } from '../../core/flow-control.ts';
+import { flowStateOf, HOLDS_BACK } from '../flow-rows.ts';
+import { saveFlow } from './flow.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
@@ -22,6 +25,7 @@ interface EndpointRow {
   headers: string;
   secrets: string;
   disabled: number;
+  deleted_at: number | null;
 }
 
 /** How many due rows a claim looks at per slot it wants to fill, so busy endpoints can be skipped. */
@@ -33,9 +37,11 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
 
   /**
    * Leases the picked rows, then loads what sending needs: each message and endpoint once, however
-   * many of the deliveries share it (a fan-out's payload is read, and held, once). In the order picked.
+   * many of the deliveries share it (a fan-out's payload is read, and held, once). In the order
+   * picked. With `park`, a disabled (not deleted) endpoint's deliveries are not handed out: they
+   * wait for it to be enabled again (which makes them due), looked at hourly meanwhile.
    */
-  function lease(picked: number[], now: number, leaseMs: number): ClaimedDelivery[] {
+  function lease(picked: number[], now: number, leaseMs: number, park = false): ClaimedDelivery[] {
     const leased = db.tuples<[id: number, lease: number, attemptCount: number, trigger: number, resumeAt: number | null, messageId: string, endpointId: string]>(
       `UPDATE deliveries SET status = ${Status.sending}, run_at = ?, lease = lease + 1, updated_at = ?
        WHERE id IN (SELECT value FROM json_each(?))
@@ -47,13 +53,19 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
       JSON.stringify([...new Set(leased.map((row) => row[5]))]),
     ).map((row): [string, ClaimedDelivery['message']] =>
       [row.id, { id: row.id, appId: row.app_id, eventType: row.event_type, payload: row.payload, inbound: row.inbound === null ? null : JSON.parse(row.inbound) }]));
-    const endpoints = new Map(db.all<EndpointRow>(
-      'SELECT id, url, headers, secrets, disabled FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
+    const endpointRows = db.all<EndpointRow>(
+      'SELECT id, url, headers, secrets, disabled, deleted_at FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
       JSON.stringify([...new Set(leased.map((row) => row[6]))]),
-    ).map((row): [string, ClaimedDelivery['endpoint']] =>
+    );
+    const endpoints = new Map(endpointRows.map((row): [string, ClaimedDelivery['endpoint']] =>
       [row.id, { id: row.id, url: row.url, headers: JSON.parse(row.headers), secrets: JSON.parse(row.secrets), disabled: row.disabled === 1 }]));
+    const parked = new Set(park ? endpointRows.filter((row) => row.disabled === 1 && row.deleted_at === null).map((row) => row.id) : []);
+    for (const row of leased) {
+      if (parked.has(row[6])) db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ? WHERE id = ?`, now + DISABLED_RECHECK_MS, row[0]);
+    }
     const order = new Map(picked.map((id, i) => [id, i]));
     return leased
+      .filter((row) => !parked.has(row[6]))
       .sort((a, b) => order.get(a[0])! - order.get(b[0])!)
       .map(([id, lease, attemptCount, trigger, resumeAt, messageId, endpointId]): ClaimedDelivery => ({
         id,
@@ -80,6 +92,18 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
   }
 
   const read: Reader = (sql, params) => Promise.resolve(db.all(sql, ...params));
+  // The gates of the candidates' endpoints and applications: only those with a configured rate or
+  // a flow state that holds back (a few primary-key reads; most endpoints have neither).
+  const endpointGates = (candidates: ReadonlyArray<readonly [number, string, string]>) => new Map(db.all(
+    `SELECT e.id, e.throttle_rate, f.* FROM endpoints e LEFT JOIN endpoint_flow f ON f.endpoint_id = e.id
+     WHERE e.id IN (SELECT value FROM json_each(?)) AND e.deleted_at IS NULL AND (e.throttle_rate IS NOT NULL OR ${HOLDS_BACK('f')})`,
+    JSON.stringify([...new Set(candidates.map((row) => row[1]))]),
+  ).map((row): [string, EndpointGate] => [row.id as string, { configuredRate: row.throttle_rate as number | null, disabled: false, state: flowStateOf(row) }]));
+  const appGates = (candidates: ReadonlyArray<readonly [number, string, string]>) => new Map(db.all<{ id: string; throttle_rate: number; tat: number }>(
+    `SELECT a.id, a.throttle_rate, coalesce(f.tat, 0) AS tat FROM applications a LEFT JOIN application_flow f ON f.app_id = a.id
+     WHERE a.id IN (SELECT value FROM json_each(?)) AND a.throttle_rate IS NOT NULL`,
+    JSON.stringify([...new Set(candidates.map((row) => row[2]))]),
+  ).map((row): [string, AppGate] => [row.id, { configuredRate: row.throttle_rate, tat: row.tat }]));
   return {
     claim(request) {
       return bookkeeping(() => {
@@ -90,9 +114,17 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
            ORDER BY run_at LIMIT ?`,
           request.now, JSON.stringify(full(request.slots)), JSON.stringify(full(request.appSlots)), request.limit * CANDIDATES_PER_SLOT,
         );
-        const picked = takeWithinSlots(candidates, request).map(([id]) => id);
+        const plan = planClaim(candidates, request, endpointGates(candidates), appGates(candidates), request.now);
+        for (const { row, runAt } of plan.deferred) {
+          db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ?, updated_at = ? WHERE id = ?`, runAt, request.now, row[0]);
+        }
+        for (const [endpointId, state] of plan.endpoints) saveFlow(db, endpointId, state);
+        for (const [appId, tat] of plan.apps) {
+          db.run('INSERT INTO application_flow (app_id, tat) VALUES (?, ?) ON CONFLICT (app_id) DO UPDATE SET tat = excluded.tat', appId, tat);
+        }
+        const picked = plan.picked.map(([id]) => id);
         if (picked.length === 0) return [];
-        return lease(picked, request.now, request.leaseMs);
+        return lease(picked, request.now, request.leaseMs, true);
       });
     },
 
@@ -120,7 +152,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
           next.status, attemptCount, runAt, next.status === Status.pending ? runAt : null, attempt.createdAt, id, lease,
         );
         if (disableEndpoint) {
-          db.run('UPDATE endpoints SET disabled = 1, updated_at = ? WHERE id = ?', attempt.createdAt, attempt.endpointId);
+          db.run(`UPDATE endpoints SET disabled = 1, disabled_reason = 'gone', disabled_at = ?, updated_at = ? WHERE id = ? AND disabled = 0`, attempt.createdAt, attempt.createdAt, attempt.endpointId);
         }
       }))]);
     },

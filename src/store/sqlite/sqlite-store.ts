@@ -12,6 +12,7 @@ import { sqliteEventTypes } from './event-types.ts';
 import { sqliteIdempotency } from './idempotency.ts';
 import { sqliteMessages } from './messages.ts';
 import { sqlitePolling } from './polling.ts';
+import { sqliteFlow } from './flow.ts';
 import { sqliteQueue } from './queue.ts';
 import { sqliteSettings } from './settings.ts';
 import { sqliteSources } from './sources.ts';
@@ -45,6 +46,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     messages: sqliteMessages(db, deleted),
     queue: sqliteQueue(db),
     polling: sqlitePolling(db),
+    flow: sqliteFlow(db),
     attempts: sqliteAttempts(db),
     stats: sqliteStats(db),
     sources: sqliteSources(db),

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { startTestHerald, type TestHerald } from './support/herald.ts';
+import { type Receiver, type Responder, startReceiver } from './support/receiver.ts';
+import { postgresReachable, SKIPPED_POSTGRES, trackFailures } from './support/stores.ts';
+import { waitFor } from './support/wait.ts';
+
+/**
+ * Flow control end to end: real receivers on loopback that misbehave on purpose (429 with and
+ * without Retry-After, dead, flapping, 410), on both stores. Assertions count requests; the only
+ * ones about time are lower bounds (nothing arrived before a pause ended) or upper bounds on what
+ * a second may hold, which a loaded machine can only make easier to meet.
+ */
+const STORES = [['sqlite', true], ['postgres', await postgresReachable()]] as const;
+
+/**
+ * The most requests that arrived within any one second. The rate is kept when deliveries are
+ * claimed and they arrive a little later, so tests allow two requests over rate + burst.
+ */
+function busiestSecond(receiver: Receiver): number {
+  const times = receiver.requests.map((r) => r.receivedAt).sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! >= 1_000) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  return most;
+}
+
+for (const [store, reachable] of STORES) {
+  (reachable ? describe : describe.skip)(reachable ? `flow control (${store})` : SKIPPED_POSTGRES, () => {
+    const failures = trackFailures();
+    const running: Array<{ close(keep?: boolean): Promise<void> }> = [];
+    after(async () => {
+      for (const item of running.reverse()) await item.close(failures.any());
+    });
+    const herald = async (env: Record<string, string> = {}) => {
+      const h = await startTestHerald({ store, env });
+      running.push(h);
+      return h;
+    };
+    const receiver = async (respond?: Responder) => {
+      const r = await startReceiver(respond);
+      running.push(r);
+      return r;
+    };
+    const endpoint = async (h: TestHerald, url: string, fields: Record<string, unknown> = {}) => {
+      const app = (await h.api('POST', '/api/v1/app', { name: 'flow' })).body;
+      const ep = (await h.api('POST', `/api/v1/app/${app.id}/endpoint`, { url, ...fields })).body;
+      return { appId: app.id as string, id: ep.id as string, path: `/api/v1/app/${app.id}/endpoint/${ep.id}` };
+    };
+    const send = async (h: TestHerald, appId: string, count: number) => {
+      for (let i = 0; i < count; i++) {
+        const answer = await h.api('POST', `/api/v1/app/${appId}/msg`, { eventType: 'flow.test', payload: { i } });
+        assert.equal(answer.status, 202);
+      }
+    };
+
+    it('holds an endpoint to its throttleRate: no second sees more than the rate and its burst, and every message arrives', async () => {
+      const h = await herald();
+      const target = await receiver();
+      const { appId } = await endpoint(h, target.url, { throttleRate: 5 });
+      await send(h, appId, 25);
+      await waitFor('every message at the receiver', () => target.requests.length >= 25, 30_000);
+      assert.ok(busiestSecond(target) <= 12, `the busiest second held ${busiestSecond(target)} requests`);
+      assert.equal(target.requests.length, 25, 'none twice');
+    });
+
+    it('spreads an application\'s throttleRate over all its endpoints', async () => {
+      const h = await herald();
+      const [a, b] = [await receiver(), await receiver()];
+      const app = (await h.api('POST', '/api/v1/app', { name: 'flow', throttleRate: 4 })).body;
+      for (const r of [a, b]) await h.api('POST', `/api/v1/app/${app.id}/endpoint`, { url: r.url });
+      await send(h, app.id, 10);
+      await waitFor('every message at both', () => a.requests.length >= 10 && b.requests.length >= 10, 30_000);
+      const merged = { requests: [...a.requests, ...b.requests] } as Receiver;
+      assert.ok(busiestSecond(merged) <= 10, `the busiest second held ${busiestSecond(merged)} requests to the application`);
+    });
+
+    it('pauses an endpoint for as long as a 429\'s Retry-After asks, then sends what waited; rate-limit-status says RateLimited meanwhile', async () => {
+      const h = await herald({ HERALD_RETRY_SCHEDULE: '100ms,100ms,100ms' });
+      const target = await receiver((_, index) => (index === 0 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 }));
+      const { appId, path } = await endpoint(h, target.url);
+      await send(h, appId, 1);
+      await waitFor('the 429', () => target.requests.length === 1);
+      const status = await waitFor('the pause to be recorded', async () => {
+        const body = (await h.api('GET', `${path}/rate-limit-status`)).body;
+        return body.status === 'RateLimited' ? body : null;
+      });
+      assert.equal(status.rateReason, 'retry_after');
+      assert.ok(status.throttledSince);
+      const answeredAt = target.requests[0]!.receivedAt;
+      await send(h, appId, 3);
+      await waitFor('the message that was refused and the three that waited', () => target.requests.length >= 5, 20_000);
+      for (const request of target.requests.slice(1)) {
+        assert.ok(request.receivedAt >= answeredAt + 1_900, `a request came ${request.receivedAt - answeredAt} ms after the 429 asked for 2 s`);
+      }
+    });
+
+    it('halves the effective rate on a 429 without Retry-After, says why in the stats, and still delivers everything', async () => {
+      const h = await herald({ HERALD_RETRY_SCHEDULE: '100ms,100ms,100ms,100ms,100ms' });
+      const target = await receiver((_, index) => (index < 2 ? { status: 429 } : { status: 200 }));
+      const { appId, path } = await endpoint(h, target.url, { throttleRate: 20 });
+      await send(h, appId, 1);
+      const stats = await waitFor('the lower rate in the stats', async () => {
+        const body = (await h.api('GET', `${path}/stats`)).body;
+        return body.effectiveRate !== null && body.effectiveRate < 20 ? body : null;
+      });
+      assert.equal(stats.rateReason, 'throttled');
+      assert.equal(stats.throttleRate, 20);
+      await send(h, appId, 9);
+      await waitFor('every message delivered', async () => (await h.api('GET', `${path}/stats`)).body.success === 10, 30_000);
+    });
+
+    it('opens a dead endpoint\'s circuit: its deliveries wait instead of spending their attempts, a healthy endpoint beside it is untouched, and the first successful probe lets the backlog go', async () => {
+      // Three attempts 100 ms apart: without the circuit every delivery would be exhausted long before the receiver recovers.
+      const h = await herald({ HERALD_RETRY_SCHEDULE: '100ms,100ms', HERALD_CIRCUIT_FAILURES: '3' });
+      let dead = true;
+      const target = await receiver(() => (dead ? { status: 500 } : { status: 200 }));
+      const healthy = await receiver();
+      const { appId, path } = await endpoint(h, target.url);
+      await h.api('POST', `/api/v1/app/${appId}/endpoint`, { url: healthy.url });
+      await send(h, appId, 10);
+      await waitFor('the healthy endpoint to get every message', () => healthy.requests.length >= 10);
+      const open = await waitFor('the circuit to open', async () => {
+        const body = (await h.api('GET', `${path}/stats`)).body;
+        return body.circuit === 'open' ? body : null;
+      });
+      assert.ok(open.consecutiveFailures >= 3);
+      assert.ok(open.failingSince);
+      assert.equal((await h.api('GET', `${path}/rate-limit-status`)).body.status, 'RateLimited');
+      dead = false;
+      await waitFor('every message delivered after the probe', async () => (await h.api('GET', `${path}/stats`)).body.success === 10, 30_000);
+      const stats = (await h.api('GET', `${path}/stats`)).body;
+      assert.equal(stats.fail, 0, 'no delivery used up its attempts while the circuit was open');
+      assert.equal(stats.circuit, 'closed');
+      assert.equal(healthy.requests.length, 10);
+    });
+
+    it('disables an endpoint that answers 410 with the reason shown, keeps its other deliveries waiting rather than failing them, and lets them go when PATCHed enabled', async () => {
+      const h = await herald({ HERALD_RETRY_SCHEDULE: Array.from({ length: 20 }, () => '200ms').join(',') });
+      let broken = true;
+      // Message 0 is answered 410; the others fail until the endpoint is enabled again.
+      const target = await receiver((request) => (JSON.parse(request.body.toString()).i === 0 ? { status: 410 } : broken ? { status: 500 } : { status: 200 }));
+      const { appId, path } = await endpoint(h, target.url);
+      // The two that will wait are published first: fan-out gives a disabled endpoint no new message.
+      for (const i of [1, 2]) assert.equal((await h.api('POST', `/api/v1/app/${appId}/msg`, { eventType: 'flow.test', payload: { i } })).status, 202);
+      await waitFor('both tried once', () => target.requests.length >= 2);
+      assert.equal((await h.api('POST', `/api/v1/app/${appId}/msg`, { eventType: 'flow.test', payload: { i: 0 } })).status, 202);
+      const disabled = await waitFor('the endpoint disabled', async () => {
+        const body = (await h.api('GET', path)).body;
+        return body.disabled ? body : null;
+      });
+      assert.equal(disabled.disabledReason, 'gone');
+      assert.ok(disabled.disabledAt);
+      // Five retry periods: before flow control, each retry claimed meanwhile failed with endpoint_disabled.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const waiting = (await h.api('GET', `${path}/stats`)).body;
+      assert.equal(waiting.fail, 1, 'only the 410');
+      assert.equal(waiting.pending + waiting.sending, 2);
+      const attempts = (await h.api('GET', `/api/v1/app/${appId}/attempt/endpoint/${disabled.id}`)).body.data;
+      assert.ok(attempts.every((a: { failureReason: string | null }) => a.failureReason !== 'endpoint_disabled'));
+      broken = false;
+      const enabled = (await h.api('PATCH', path, { disabled: false })).body;
+      assert.equal(enabled.disabledReason, null);
+      assert.equal(enabled.disabledAt, null);
+      await waitFor('the waiting deliveries delivered', async () => (await h.api('GET', `${path}/stats`)).body.success === 2, 20_000);
+    });
+
+    it('disables an endpoint failing without a single success for HERALD_DISABLE_AFTER, saying why', async () => {
+      const h = await herald({ HERALD_RETRY_SCHEDULE: '200ms,200ms,200ms,200ms,200ms,200ms,200ms,200ms', HERALD_DISABLE_AFTER: '600ms', HERALD_CIRCUIT_FAILURES: '1000' });
+      const target = await receiver(() => ({ status: 500 }));
+      const { appId, path } = await endpoint(h, target.url);
+      await send(h, appId, 1);
+      const disabled = await waitFor('the endpoint disabled', async () => {
+        const body = (await h.api('GET', path)).body;
+        return body.disabled ? body : null;
+      }, 20_000);
+      assert.equal(disabled.disabledReason, 'failing');
+      assert.ok(target.requests.length >= 2, 'it failed more than once first');
+      const stats = (await h.api('GET', `${path}/stats`)).body;
+      assert.equal(stats.disabledReason, 'failing');
+      assert.ok(stats.failingSince);
+    });
+  });
+}
