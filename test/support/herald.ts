@@ -46,6 +46,9 @@ export async function startTestHerald({ store = 'sqlite', env = {}, clock }: Tes
     HERALD_DATA_DIR: dataDir,
     HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
     HERALD_RETRY_SCHEDULE: '100ms,200ms',
+    // With retries 100 ms apart, ten failures in a row come in a second, and the circuit breaker
+    // would hold back every test's failing endpoint; its own tests set it.
+    HERALD_CIRCUIT_FAILURES: '1000000',
     HERALD_REQUEST_TIMEOUT: '2s',
     HERALD_LOG_LEVEL: 'silent',
     ...env,
