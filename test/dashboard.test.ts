@@ -3,7 +3,7 @@ import { before, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { browserSuite, requireBuiltUi } from './support/browser.ts';
 import { heraldAndReceiverPerSuite, type TestHerald } from './support/herald.ts';
-import type { Receiver } from './support/receiver.ts';
+import { type Receiver, startReceiver } from './support/receiver.ts';
 import { waitFor } from './support/wait.ts';
 
 browserSuite('the dashboard, in Chromium', (browser) => {
@@ -127,6 +127,29 @@ browserSuite('the dashboard, in Chromium', (browser) => {
       return key !== before && key;
     });
     await page.getByTestId('secret').filter({ hasText: after }).waitFor();
+  });
+
+  it('recovers failed messages as a background task whose progress the dialog follows, and shows how deliveries flow', async (t) => {
+    let up = false;
+    const flaky = await startReceiver(() => (up ? { status: 200 } : { status: 500 }));
+    try {
+      const app = await h.api('POST', '/api/v1/app', { name: 'Recovering' });
+      const endpoint = await h.api('POST', `/api/v1/app/${app.body.id}/endpoint`, { url: `${flaky.url}/hooks`, throttleRate: 5 });
+      const message = await h.api('POST', `/api/v1/app/${app.body.id}/msg`, { eventType: 'invoice.paid', payload: { n: 1 } });
+      await waitFor('the delivery to fail for good', async () =>
+        (await h.api('GET', `/api/v1/app/${app.body.id}/msg/${message.body.id}/endpoint`)).body.data[0]?.status === 2);
+      up = true;
+      const page = await signedIn(t, `/dashboard/apps/${app.body.id}/endpoints/${endpoint.body.id}`);
+      const health = page.getByTestId('delivery-health');
+      await health.getByText('Closed').waitFor();
+      await health.getByText('5 a second').waitFor();
+      await page.getByRole('button', { name: 'Recover' }).click();
+      await page.getByRole('dialog').getByRole('button', { name: 'Recover' }).click();
+      await page.getByTestId('recover-progress').filter({ hasText: '1 failed message queued again; 1 attempted.' }).waitFor();
+      assert.equal((await h.api('GET', `/api/v1/app/${app.body.id}/msg/${message.body.id}/endpoint`)).body.data[0].status, 0);
+    } finally {
+      await flaky.close();
+    }
   });
 
   it('disables and enables an endpoint', async (t) => {

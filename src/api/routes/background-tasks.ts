@@ -77,7 +77,14 @@ export function backgroundTaskRoutes(server: FastifyInstance, ctx: ApiContext): 
     return listOut(page, plan, (task) => task.id, (task) => byId.get(task.id)!);
   });
 
-  app.get('/api/v1/background-task/:taskId', { schema: { params: TaskPath } }, async (request) => taskOut(ctx, await find(request.params.taskId)));
+  // An application's token may follow the tasks it started on its own endpoints (the portal's
+  // Recover); any other task is, to it, not there.
+  app.get('/api/v1/background-task/:taskId', { config: { access: 'ViewBase' }, schema: { params: TaskPath } }, async (request) => {
+    const task = await find(request.params.taskId);
+    const principal = request.principal;
+    if (principal?.kind === 'app' && principal.appId !== task.appId) throw notFound('Background task');
+    return taskOut(ctx, task);
+  });
 
   // Herald's extension: a running task stops after the step under way; what it queued stays queued.
   app.post('/api/v1/background-task/:taskId/cancel', { schema: { params: TaskPath } }, async (request) => {

@@ -74,6 +74,7 @@ export function EndpointView({ endpointId }: { endpointId: string }) {
         </div>
         {abilities.can('ViewEndpointSecret') ? <SecretCard endpoint={ep} /> : null}
       </div>
+      <DeliveryHealth endpoint={ep} />
       <StatsPanel endpointId={ep.id} />
       {dialog === 'edit' ? <EndpointDialog endpoint={ep} onClose={() => setDialog(null)} onSaved={() => setDialog(null)} /> : null}
       {dialog === 'delete' ? <DeleteEndpoint endpoint={ep} onClose={() => setDialog(null)} /> : null}
@@ -228,26 +229,109 @@ function SendExample({ endpoint, onClose }: { endpoint: Endpoint; onClose: () =>
   );
 }
 
-/** Sends again every failed delivery to this endpoint since a time. */
+/** How its deliveries flow now: flow control's state, from the endpoint's stats (Herald's fields). */
+function DeliveryHealth({ endpoint }: { endpoint: Endpoint }) {
+  const api = useApi();
+  const scope = useAppScope();
+  const stats = useQuery({
+    queryKey: ['endpoint-health', scope.appId, endpoint.id],
+    queryFn: () => api.get<EndpointHealth>(`${endpointPath(scope.appId, endpoint.id)}/stats`),
+    refetchInterval: 5_000,
+  });
+  if (!stats.data) return null;
+  const health = stats.data;
+  const circuit = health.circuit ?? 'closed';
+  return (
+    <div class="card" data-testid="delivery-health">
+      <h2>Delivery</h2>
+      <dl class="details">
+        <dt>Waiting</dt><dd>{health.pending} pending, {health.sending} sending</dd>
+        <dt>Circuit</dt>
+        <dd>
+          <span class={`badge ${circuit === 'open' ? 'badge-bad' : 'badge-ok'}`}>{circuit === 'open' ? 'Open' : 'Closed'}</span>
+          {circuit === 'open' && health.nextProbeAt ? <span class="muted"> next probe {dateTime(health.nextProbeAt)}</span> : null}
+        </dd>
+        <dt>Rate</dt>
+        <dd>
+          {health.effectiveRate != null ? `${Number(health.effectiveRate.toFixed(2))} a second` : health.throttleRate ? `${health.throttleRate} a second` : 'no limit'}
+          {health.rateReason ? <span class="muted"> (lowered: {RATE_REASONS[health.rateReason] ?? health.rateReason})</span> : null}
+          {health.pausedUntil ? <span class="muted"> paused until {dateTime(health.pausedUntil)}</span> : null}
+        </dd>
+        {health.consecutiveFailures ? <><dt>Failing</dt><dd>{health.consecutiveFailures} in a row{health.failingSince ? `, since ${dateTime(health.failingSince)}` : ''}</dd></> : null}
+        {endpoint.disabled && health.disabledReason ? <><dt>Disabled</dt><dd>{DISABLED_REASONS[health.disabledReason] ?? health.disabledReason}{health.disabledAt ? `, ${dateTime(health.disabledAt)}` : ''}</dd></> : null}
+      </dl>
+    </div>
+  );
+}
+
+interface EndpointHealth {
+  pending: number;
+  sending: number;
+  circuit?: 'open' | 'closed';
+  nextProbeAt?: string | null;
+  throttleRate?: number | null;
+  effectiveRate?: number | null;
+  rateReason?: string | null;
+  pausedUntil?: string | null;
+  consecutiveFailures?: number;
+  failingSince?: string | null;
+  disabledReason?: string | null;
+  disabledAt?: string | null;
+}
+
+const RATE_REASONS: Record<string, string> = { throttled: 'it answered 429', unavailable: 'it answered 503', timeout: 'it timed out', retry_after: 'it asked to wait' };
+const DISABLED_REASONS: Record<string, string> = { manual: 'by hand', gone: 'it answered 410 Gone', failing: 'it kept failing' };
+
+interface TaskOut {
+  id: string;
+  status: 'running' | 'finished' | 'failed';
+  data?: { examined: number; matched: number; queued: number; done: number; canceled?: boolean; error?: string };
+}
+
+/**
+ * Sends again every failed delivery to this endpoint since a time: a background task on the
+ * server, followed here until it ends (its progress, then how many of what it queued are done).
+ */
 function Recover({ endpoint, onClose }: { endpoint: Endpoint; onClose: () => void }) {
   const api = useApi();
   const scope = useAppScope();
   const [since, setSince] = useState(() => localInput(new Date(Date.now() - 24 * 3600_000)));
   const recover = useMutation({
-    mutationFn: () => api.post<{ recovered?: number }>(`${endpointPath(scope.appId, endpoint.id)}/recover`, { since: new Date(since).toISOString() }),
+    mutationFn: () => api.post<TaskOut>(`${endpointPath(scope.appId, endpoint.id)}/recover`, { since: new Date(since).toISOString() }),
   });
+  const taskId = recover.data?.id;
+  const task = useQuery({
+    queryKey: ['background-task', taskId],
+    queryFn: () => api.get<TaskOut>(`/api/v1/background-task/${seg(taskId!)}`),
+    enabled: taskId !== undefined,
+    // Until the task ends and what it queued has been attempted.
+    refetchInterval: (query) => {
+      const data = query.state.data?.data;
+      return query.state.data?.status === 'running' || (data && data.done < data.queued) ? 500 : false;
+    },
+  });
+  const progress = task.data?.data;
   return (
     <Dialog title="Recover failed messages" onClose={onClose}>
       <form onSubmit={(event) => { event.preventDefault(); recover.mutate(); }}>
-        <p class="muted">Herald sends again every message that failed to reach this endpoint since the time below.</p>
+        <p class="muted">Herald sends again, once, every message that failed to reach this endpoint since the time below.</p>
         <Field label="Since">
           <input name="since" type="datetime-local" required value={since} onInput={(event) => setSince(event.currentTarget.value)} />
         </Field>
         {recover.isError ? <ErrorNote error={recover.error} /> : null}
-        {recover.data ? <p class="note note-ok" role="status">Recovery started{recover.data.recovered !== undefined ? `: ${recover.data.recovered} message${recover.data.recovered === 1 ? '' : 's'} to send again` : ''}.</p> : null}
+        {task.isError ? <ErrorNote error={task.error} /> : null}
+        {recover.data ? (
+          <p class="note note-ok" role="status" data-testid="recover-progress">
+            {!progress || task.data?.status === 'running'
+              ? `Recovering: ${progress?.examined ?? 0} messages looked at, ${progress?.queued ?? 0} queued again.`
+              : task.data?.status === 'failed'
+                ? `Stopped${progress.error ? `: ${progress.error}` : ''} after queueing ${progress.queued}.`
+                : `${progress.queued} failed ${progress.queued === 1 ? 'message' : 'messages'} queued again; ${progress.done} attempted.`}
+          </p>
+        ) : null}
         <footer class="dialog-foot">
           <button type="button" class="btn" onClick={onClose}>Close</button>
-          <button type="submit" class="btn btn-primary" disabled={recover.isPending}>Recover</button>
+          <button type="submit" class="btn btn-primary" disabled={recover.isPending || task.data?.status === 'running'}>Recover</button>
         </footer>
       </form>
     </Dialog>
