@@ -1,6 +1,7 @@
 import type { Clock, Random } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
 import { type Attempt, Status, Trigger } from '../core/model.ts';
+import { attemptNotices } from '../core/operational-events.ts';
 import { isSuccess, nextStep, type NextStep, type RetryPolicy } from '../core/retry-policy.ts';
 import type { ClaimedDelivery, DeliveryNext, DeliveryResult } from '../store/store.ts';
 import type { HttpSender, SendResult } from './http-sender.ts';
@@ -52,8 +53,8 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
  * session's consumer reports for the deliveries it pulled, so both follow one policy.
  */
 export function decide(
-  deps: Pick<AttemptDependencies, 'random' | 'ids' | 'retry'>, delivery: Pick<ClaimedDelivery, 'id' | 'lease' | 'attemptNumber' | 'trigger' | 'resumeAt'> & {
-    message: Pick<ClaimedDelivery['message'], 'id' | 'appId'>; endpoint: Pick<ClaimedDelivery['endpoint'], 'id' | 'url'>;
+  deps: Pick<AttemptDependencies, 'random' | 'ids' | 'retry'>, delivery: Pick<ClaimedDelivery, 'id' | 'lease' | 'attemptNumber' | 'trigger' | 'resumeAt' | 'alerted'> & {
+    message: Pick<ClaimedDelivery['message'], 'id' | 'appId' | 'eventId'>; endpoint: Pick<ClaimedDelivery['endpoint'], 'id' | 'url'>;
   },
   result: SendResult, startedAt: number, finishedAt: number, { retry: retrying = true }: { retry?: boolean } = {},
 ): DeliveryResult {
@@ -91,14 +92,29 @@ export function decide(
     attemptNumber: delivery.attemptNumber,
     createdAt: startedAt,
   };
-  return {
+  const delivered = step.kind === 'delivered';
+  const wasAlerted = delivery.alerted ?? false;
+  const outcome: DeliveryResult = {
     id: delivery.id,
     lease: delivery.lease,
     attempt,
     next,
     attemptCount: resumes ? delivery.attemptNumber - 1 : delivery.attemptNumber,
     disableEndpoint: step.kind === 'gone',
+    alerted: false,
   };
+  // The ordinary success (a delivery no operational event spoke of) stops here: nothing to tell.
+  if (delivered && !wasAlerted) return outcome;
+  const { notices, alerted } = attemptNotices({
+    trigger: delivery.trigger, attemptNumber: delivery.attemptNumber, succeeded: delivered, final: next.status === Status.fail,
+    failureReason: result.failure, alerted: wasAlerted,
+  });
+  outcome.alerted = alerted;
+  if (notices) {
+    outcome.notices = notices;
+    outcome.msgEventId = delivery.message.eventId ?? null;
+  }
+  return outcome;
 }
 
 function nextState(step: NextStep, now: number): DeliveryNext {

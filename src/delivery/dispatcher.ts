@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import { Status } from '../core/model.ts';
-import type { Store } from '../store/store.ts';
+import type { CompleteOutcome, DeliveryResult, Store } from '../store/store.ts';
 import { type AttemptDependencies, attemptDelivery } from './attempt.ts';
 import { Lanes } from './lanes.ts';
 import type { Handoff } from './publish.ts';
@@ -20,6 +20,8 @@ export interface DispatcherOptions extends AttemptDependencies {
   /** How often an idle dispatcher looks for work it was not told about. */
   pollIntervalMs: number;
   onError: (error: unknown, context: string) => void;
+  /** Sees each batch of results once committed, without blocking the writer (operational events). */
+  onRecorded?: (results: readonly DeliveryResult[], outcome: CompleteOutcome) => void;
 }
 
 /** The largest batch one claim takes, so a big backlog does not delay the first sends. */
@@ -61,7 +63,7 @@ export class Dispatcher {
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
-    this.#results = new ResultWriter(options.store.queue, (error) => options.onError(error, 'recording delivery results'));
+    this.#results = new ResultWriter(options.store.queue, (error) => options.onError(error, 'recording delivery results'), {}, options.onRecorded ?? null);
     this.#lanes = new Lanes({
       perEndpoint: options.maxInFlightPerEndpoint,
       perApp: options.maxInFlightPerApp,
