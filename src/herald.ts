@@ -12,9 +12,11 @@ import { createIdGenerator, type IdGenerator } from './core/ids.ts';
 import { DEFAULT_JITTER } from './core/retry-policy.ts';
 import { Dispatcher } from './delivery/dispatcher.ts';
 import { TaskRunner } from './delivery/task-runner.ts';
+import type { OperationalEvents } from './delivery/operational-events.ts';
 import { createHttpSender } from './delivery/http-sender.ts';
 import { retrySchedules } from './delivery/retry-schedules.ts';
 import { createPublisher } from './delivery/publish.ts';
+import { createOperationalEvents, ensureOperationalApp } from './delivery/operational-events.ts';
 import { startMaintenance } from './maintenance.ts';
 import { addressPolicy } from './core/address-policy.ts';
 import { createSecretBox } from './core/secret-box.ts';
@@ -65,6 +67,12 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     throw error;
   }
   const ids = createIdGenerator(clock, random);
+  try {
+    await ensureOperationalApp(store, clock);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   const generatedToken = config.adminToken ? null : await ensureAdminToken(store, ids, clock, random);
   const addresses = addressPolicy(config.allowPrivateNetworks, config.allowedNetworks);
   const sender = createHttpSender({
@@ -73,6 +81,11 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     connectionsPerOrigin: config.maxInFlightPerEndpoint,
   });
   const retry = { delaysMs: config.retryScheduleMs, jitter: DEFAULT_JITTER };
+  const runsApi = config.role !== 'worker';
+  const runsWorker = config.role !== 'api';
+  // Late-bound: the publisher hands deliveries to the dispatcher, which raises operational events
+  // through the publisher once their results are committed.
+  let operational: OperationalEvents | null = null;
   const dispatcher = new Dispatcher({
     store,
     sender,
@@ -87,15 +100,25 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     leaseMs: config.leaseMs,
     pollIntervalMs: 1_000,
     flowPolicy: { circuitFailures: config.circuitFailures, circuitWindowMs: config.circuitWindowMs, disableAfterMs: config.disableAfterMs },
-    onFlowChange: (event, endpointId) => logger.warn({ endpointId }, `flow control: ${event.replace('_', ' ')}`),
+    onFlowChange: (event, endpointId, appId) => {
+      logger.warn({ endpointId }, `flow control: ${event.replace('_', ' ')}`);
+      // Failing without a success for HERALD_DISABLE_AFTER: operational endpoints hear of it, with since when.
+      if (event === 'endpoint_disabled' && appId) {
+        void store.flow.get(endpointId).then(
+          (state) => operational?.endpointDisabled(appId, endpointId, { trigger: 'automatic', failSince: state?.failingSince ?? null }),
+          (error) => logger.error({ err: error }, 'operational webhooks: raising endpoint.disabled'),
+        );
+      }
+    },
     onError: (error, context) => logger.error({ err: error }, `dispatcher: ${context}`),
+    onRecorded: (results, outcome) => operational?.recorded(results, outcome),
   });
-  const runsApi = config.role !== 'worker';
-  const runsWorker = config.role !== 'api';
   const wake = runsWorker ? () => dispatcher.wake() : () => {};
+  const publisher = createPublisher(store, ids, clock, wake, runsWorker ? dispatcher.handoff : null, config.retentionMs);
+  operational = createOperationalEvents({ store, publisher, onError: (error) => logger.error({ err: error }, 'operational webhooks: raising an event') });
   const tasks = new TaskRunner({ store, clock, wake, onError: (error, context) => logger.error({ err: error }, `background tasks: ${context}`) });
   const api = buildApi({
-    context: { store, publisher: createPublisher(store, ids, clock, wake, runsWorker ? dispatcher.handoff : null, config.retentionMs), wake, tasksCreated: runsWorker ? () => tasks.poke() : undefined, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly },
+    context: { store, publisher, operational, wake, tasksCreated: runsWorker ? () => tasks.poke() : undefined, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly },
     adminToken: config.adminToken,
     maxPayloadBytes: config.maxPayloadBytes,
     rateLimit: config.rateLimit,

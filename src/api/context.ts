@@ -3,6 +3,8 @@ import type { Clock, Random } from '../core/clock.ts';
 import { ID_PREFIX, type IdGenerator } from '../core/ids.ts';
 import { type Application, applicationOf, type Endpoint } from '../core/model.ts';
 import type { Publisher } from '../delivery/publish.ts';
+import type { OperationalEvents } from '../delivery/operational-events.ts';
+import { isOperationalApp } from '../core/operational-events.ts';
 import type { Store } from '../store/store.ts';
 import type { AppPortalCapability } from '../core/model.ts';
 import type { Access } from './auth.ts';
@@ -12,6 +14,8 @@ import { notFound } from './errors.ts';
 export interface ApiContext {
   store: Store;
   publisher: Publisher;
+  /** Raises operational webhooks (endpoint.created...); returns at once, never throws. */
+  operational: OperationalEvents;
   /** Tells the dispatcher that deliveries became due (resend, recover). */
   wake: () => void;
   /** Tells this process's task runner, if it has one, that a background task was created. */
@@ -27,8 +31,9 @@ export interface ApiContext {
 
 export async function findApp(ctx: ApiContext, idOrUid: string): Promise<Application> {
   const app = await ctx.store.apps.get(idOrUid);
-  // A source's application is reached through /ingest, never as an application of its own.
-  if (!app || app.id.startsWith(`${ID_PREFIX.source}_`)) throw notFound('Application');
+  // A source's application is reached through /ingest, never as an application of its own, and
+  // the internal one holding the operational endpoints through /api/v1/operational-webhook only.
+  if (!app || app.id.startsWith(`${ID_PREFIX.source}_`) || isOperationalApp(app.id)) throw notFound('Application');
   return app;
 }
 

@@ -1,4 +1,5 @@
 import type { AddressPolicy } from '../core/address-policy.ts';
+import type { EndpointSecret } from '../core/model.ts';
 import { normaliseSecret } from '../core/signing.ts';
 import { refusedHeaderName, refusedHeaderValue } from '../delivery/custom-headers.ts';
 import type { Store } from '../store/store.ts';
@@ -40,6 +41,25 @@ export function checkSecret(secret: string, loc: string[]): string {
 
 /** Header names whose values the API never echoes back. */
 export const SENSITIVE_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
+
+/** What `GET …/headers` shows: values, except those of sensitive headers, which are only named. */
+export function headersOut(headers: Record<string, string>) {
+  const entries = Object.entries(headers);
+  return {
+    headers: Object.fromEntries(entries.filter(([name]) => !SENSITIVE_HEADERS.has(name.toLowerCase()))),
+    sensitive: entries.map(([name]) => name).filter((name) => SENSITIVE_HEADERS.has(name.toLowerCase())),
+  };
+}
+
+/** A rotation: the new secret first; the old one keeps signing for the grace period, so receivers can roll over. */
+export function rotatedSecrets(secrets: readonly EndpointSecret[], key: string, graceMs: number, now: number): EndpointSecret[] {
+  const [current, ...older] = secrets;
+  return [
+    { key, expiresAt: null },
+    ...(current && graceMs > 0 ? [{ key: current.key, expiresAt: now + graceMs }] : []),
+    ...older.filter((secret) => secret.expiresAt !== null && secret.expiresAt > now),
+  ];
+}
 
 /** An endpoint's event-type filter as a request set it, under the name it used. */
 export interface Filter {

@@ -25,6 +25,7 @@ const KEY_NAMES: Record<ListKey, string> = {
   source: 'a source id',
   bin: 'a bin id',
   binRequest: 'a bin request id',
+  operational: 'an application id',
   'event-type': 'an event type name',
 };
 

@@ -95,6 +95,27 @@ export const EndpointSecretRotateIn = Type.Object({
   gracePeriodSeconds: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 604_800 }))),
 });
 export const EndpointHeadersIn = Type.Object({ headers: Headers });
+
+/** Svix's operational webhook endpoints: an endpoint's fields, filtered on the operational event types. */
+const operationalEndpointFields = {
+  url: Url,
+  description: Type.Optional(Type.String()),
+  uid: Type.Optional(Nullable(Uid)),
+  disabled: Type.Optional(Type.Boolean()),
+  eventTypes: Type.Optional(Nullable(EventTypeList)),
+  /** What older Svix clients call `eventTypes`. */
+  filterTypes: Type.Optional(Nullable(EventTypeList)),
+  metadata: Type.Optional(Metadata),
+  throttleRate: Type.Optional(Nullable(ThrottleRate)),
+};
+export const OperationalEndpointIn = Type.Object({ ...operationalEndpointFields, secret: Type.Optional(Nullable(Secret)), headers: Type.Optional(Nullable(Headers)) });
+export type OperationalEndpointIn = Static<typeof OperationalEndpointIn>;
+export const OperationalEndpointUpsertIn = Type.Object(operationalEndpointFields);
+export const OperationalEndpointPath = Type.Object({ endpointId: Type.String() });
+export const OperationalSecretRotateIn = Type.Object({
+  key: Type.Optional(Nullable(Secret)),
+  gracePeriodSeconds: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 604_800 }))),
+});
 export const EndpointHeadersPatchIn = Type.Object({ headers: Type.Record(Type.String({ minLength: 1 }), Nullable(Type.String())) });
 /** Herald's extensions to the replays' bodies: count without queueing, and queue at most `pace` a second. */
 const replayExtensions = {
@@ -148,10 +169,11 @@ const filterFields = {
 };
 export const EventTypeListQuery = Type.Object({ ...ListQuery.properties, include_archived: Type.Optional(Type.Boolean()), with_content: Type.Optional(Type.Boolean()) });
 /** `status` (Herald's addition) is the message's, from its deliveries: see MessageListFilter. */
-export const MessageListQuery = Type.Object({ ...ListQuery.properties, ...filterFields, status: Type.Optional(Type.Integer({ minimum: 0, maximum: 3 })) });
+export const MessageListQuery = Type.Object({ ...ListQuery.properties, ...filterFields, status: Type.Optional(Type.Integer({ minimum: 0, maximum: 4 })) });
 export type MessageListQuery = Static<typeof MessageListQuery>;
 export const TaskListQuery = Type.Object({ ...ListQuery.properties, status: Type.Optional(TaskStatus), task: Type.Optional(TaskKind) });
-const Status = Type.Integer({ minimum: 0, maximum: 3 });
+/** Svix's `MessageStatus`: 4 is Canceled (cancel-msgs), shown only with `expanded_statuses`. */
+const Status = Type.Integer({ minimum: 0, maximum: 4 });
 export const AttemptListQuery = Type.Object({
   ...ListQuery.properties,
   ...filterFields,
@@ -161,7 +183,9 @@ export const AttemptListQuery = Type.Object({
   with_msg: Type.Optional(Type.Boolean()),
 });
 export type AttemptListQuery = Static<typeof AttemptListQuery>;
-export const AttemptedMessagesQuery = Type.Object({ ...ListQuery.properties, ...filterFields, status: Type.Optional(Status) });
+export const AttemptedMessagesQuery = Type.Object({ ...ListQuery.properties, ...filterFields, status: Type.Optional(Status), expanded_statuses: Type.Optional(Type.Boolean()) });
+export const DestinationsQuery = Type.Object({ ...ListQuery.properties, expanded_statuses: Type.Optional(Type.Boolean()) });
+export const CancelMsgsIn = Type.Object({ createdBefore: DateTime });
 export type AttemptedMessagesQuery = Static<typeof AttemptedMessagesQuery>;
 export const StatsQuery = Type.Object({ since: Type.Optional(DateTime), until: Type.Optional(DateTime) });
 /** Herald's addition to Svix's endpoint list: `with_stats` adds each endpoint's last 24 hours of attempts. */

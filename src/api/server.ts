@@ -15,6 +15,7 @@ import { applicationRoutes } from './routes/applications.ts';
 import { attemptRoutes } from './routes/attempts.ts';
 import { authRoutes } from './routes/auth.ts';
 import { backgroundTaskRoutes } from './routes/background-tasks.ts';
+import { operationalWebhookRoutes } from './routes/operational-webhooks.ts';
 import { binRoutes } from './routes/bins.ts';
 import { contentRoutes } from './routes/content.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
@@ -181,6 +182,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   }
   authRoutes(app, ctx, options.publicUrl);
   backgroundTaskRoutes(app, ctx);
+  operationalWebhookRoutes(app, ctx);
   sourceRoutes(app, ctx, options.publicUrl);
   sourceRequestRoutes(app, ctx);
   for (const routes of [endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);

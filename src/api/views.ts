@@ -1,7 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Bin, BinRequest } from '../core/bins.ts';
 import { nestsDeeperThan } from '../core/json-depth.ts';
-import { STATUS_TEXT, type Application, type Attempt, type Delivery, type Endpoint, type EventType, type InboundEnvelope, type Message } from '../core/model.ts';
+import { Status, STATUS_TEXT, type Application, type Attempt, type Delivery, type Endpoint, type EventType, type InboundEnvelope, type Message } from '../core/model.ts';
 import type { ApplicationStats, Page } from '../store/store.ts';
 import { effectiveRate, type FlowState, NEUTRAL_FLOW } from '../core/flow-control.ts';
 import type { PagePlan } from './pagination.ts';
@@ -144,16 +144,21 @@ function decodePayload(message: Message): unknown {
   }
 }
 
-function deliveryStatus(delivery: Delivery) {
-  return { status: delivery.status, statusText: STATUS_TEXT[delivery.status], nextAttempt: isoOrNull(delivery.nextAttemptAt) };
+/**
+ * A delivery's status. A canceled one (4) shows as success (0) unless `expanded` (Svix's
+ * `expanded_statuses`), as Svix keeps its older clients, which know 0 to 3, working.
+ */
+function deliveryStatus(delivery: Delivery, expanded: boolean) {
+  const status = delivery.status === Status.canceled && !expanded ? Status.success : delivery.status;
+  return { status, statusText: STATUS_TEXT[status], nextAttempt: isoOrNull(delivery.nextAttemptAt) };
 }
 
-export function messageEndpointOut(delivery: Delivery, endpoint: Endpoint) {
-  return { ...endpointOut(endpoint), ...deliveryStatus(delivery) };
+export function messageEndpointOut(delivery: Delivery, endpoint: Endpoint, expanded = false) {
+  return { ...endpointOut(endpoint), ...deliveryStatus(delivery, expanded) };
 }
 
-export function endpointMessageOut(delivery: Delivery, message: Message, withContent: boolean) {
-  return { ...messageOut(message, withContent), ...deliveryStatus(delivery) };
+export function endpointMessageOut(delivery: Delivery, message: Message, withContent: boolean, expanded = false) {
+  return { ...messageOut(message, withContent), ...deliveryStatus(delivery, expanded) };
 }
 
 export function attemptOut(attempt: Attempt, withContent = true, message?: Message) {

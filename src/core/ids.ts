@@ -11,6 +11,8 @@ export const ID_PREFIX = {
   source: 'src',
   bin: 'bin',
   binRequest: 'breq',
+  /** The one internal application whose endpoints are the operational webhook endpoints. */
+  operational: 'ops',
 } as const;
 export type IdKind = keyof typeof ID_PREFIX;
 

@@ -147,10 +147,14 @@ export function applicationOf(source: Source): Application {
   return { id: source.id, uid: source.uid, name: source.name, metadata: source.metadata, throttleRate: null, createdAt: source.createdAt, updatedAt: source.updatedAt };
 }
 
-/** Svix's `MessageStatus` numbers, used for deliveries and attempts alike. */
-export const Status = { success: 0, pending: 1, fail: 2, sending: 3 } as const;
+/**
+ * Svix's `MessageStatus` numbers, used for deliveries and attempts alike. `canceled` (4) is only
+ * ever a delivery's (cancel-msgs: never sent, no attempt made); as in Svix, the API shows it as
+ * success (0) unless the caller asks for `expanded_statuses`.
+ */
+export const Status = { success: 0, pending: 1, fail: 2, sending: 3, canceled: 4 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
-export const STATUS_TEXT = ['success', 'pending', 'fail', 'sending'] as const;
+export const STATUS_TEXT = ['success', 'pending', 'fail', 'sending', 'canceled'] as const;
 
 /** Svix's `MessageAttemptTriggerType`. */
 export const Trigger = { scheduled: 0, manual: 1 } as const;

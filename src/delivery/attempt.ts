@@ -1,6 +1,7 @@
 import type { Clock, Random } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
 import { type Attempt, Status, Trigger } from '../core/model.ts';
+import { attemptNotices } from '../core/operational-events.ts';
 import { isSuccess, nextStep, type NextStep, parseRetryAfter, type RetryPolicy } from '../core/retry-policy.ts';
 import { type FlowSignal, signalKind } from '../core/flow-control.ts';
 import type { ClaimedDelivery, DeliveryNext, DeliveryResult } from '../store/store.ts';
@@ -53,8 +54,8 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
  * session's consumer reports for the deliveries it pulled, so both follow one policy.
  */
 export function decide(
-  deps: Pick<AttemptDependencies, 'random' | 'ids' | 'retry'>, delivery: Pick<ClaimedDelivery, 'id' | 'lease' | 'attemptNumber' | 'trigger' | 'resumeAt'> & {
-    message: Pick<ClaimedDelivery['message'], 'id' | 'appId'>; endpoint: Pick<ClaimedDelivery['endpoint'], 'id' | 'url'>;
+  deps: Pick<AttemptDependencies, 'random' | 'ids' | 'retry'>, delivery: Pick<ClaimedDelivery, 'id' | 'lease' | 'attemptNumber' | 'trigger' | 'resumeAt' | 'alerted'> & {
+    message: Pick<ClaimedDelivery['message'], 'id' | 'appId' | 'eventId'>; endpoint: Pick<ClaimedDelivery['endpoint'], 'id' | 'url'>;
   },
   result: SendResult, startedAt: number, finishedAt: number, { retry: retrying = true }: { retry?: boolean } = {},
 ): DeliveryResult {
@@ -101,7 +102,9 @@ export function decide(
     at: finishedAt,
     retryAfterMs: kind !== 'success' && result.retryAfter ? parseRetryAfter(result.retryAfter, finishedAt) : null,
   };
-  return {
+  const delivered = step.kind === 'delivered';
+  const wasAlerted = delivery.alerted ?? false;
+  const outcome: DeliveryResult = {
     id: delivery.id,
     lease: delivery.lease,
     attempt,
@@ -109,7 +112,20 @@ export function decide(
     attemptCount: resumes ? delivery.attemptNumber - 1 : delivery.attemptNumber,
     disableEndpoint: step.kind === 'gone',
     ...(signal ? { signal } : {}),
+    alerted: false,
   };
+  // The ordinary success (a delivery no operational event spoke of) stops here: nothing to tell.
+  if (delivered && !wasAlerted) return outcome;
+  const { notices, alerted } = attemptNotices({
+    trigger: delivery.trigger, attemptNumber: delivery.attemptNumber, succeeded: delivered, final: next.status === Status.fail,
+    failureReason: result.failure, alerted: wasAlerted,
+  });
+  outcome.alerted = alerted;
+  if (notices) {
+    outcome.notices = notices;
+    outcome.msgEventId = delivery.message.eventId ?? null;
+  }
+  return outcome;
 }
 
 function nextState(step: NextStep, now: number): DeliveryNext {

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import { Status } from '../core/model.ts';
 import { DEFAULT_FLOW_POLICY, type FlowPolicy } from '../core/flow-control.ts';
 import { FlowWatch } from './flow-watch.ts';
-import type { Store } from '../store/store.ts';
+import type { CompleteOutcome, DeliveryResult, Store } from '../store/store.ts';
 import { type AttemptDependencies, attemptDelivery } from './attempt.ts';
 import { Lanes } from './lanes.ts';
 import type { Handoff } from './publish.ts';
@@ -25,7 +25,9 @@ export interface DispatcherOptions extends AttemptDependencies {
   /** The circuit breaker's and auto-disable's settings. */
   flowPolicy?: FlowPolicy;
   /** Told when flow control opened or closed a circuit, or disabled an endpoint. */
-  onFlowChange?: (event: 'circuit_opened' | 'circuit_closed' | 'endpoint_disabled', endpointId: string) => void;
+  onFlowChange?: (event: 'circuit_opened' | 'circuit_closed' | 'endpoint_disabled', endpointId: string, appId: string | null) => void;
+  /** Sees each batch of results once committed, without blocking the writer (operational events). */
+  onRecorded?: (results: readonly DeliveryResult[], outcome: CompleteOutcome) => void;
 }
 
 /** The largest batch one claim takes, so a big backlog does not delay the first sends. */
@@ -81,13 +83,17 @@ export class Dispatcher {
         if (waiting.length > 0) {
           void options.store.queue.release(waiting, options.clock.now()).then(() => this.wake(), (error) => options.onError(error, 'giving back leases'));
         }
-        for (const id of outcome.opened) options.onFlowChange?.('circuit_opened', id);
-        for (const id of outcome.closed) options.onFlowChange?.('circuit_closed', id);
-        for (const { endpointId } of outcome.disabled) options.onFlowChange?.('endpoint_disabled', endpointId);
+        for (const id of outcome.opened) options.onFlowChange?.('circuit_opened', id, null);
+        for (const id of outcome.closed) options.onFlowChange?.('circuit_closed', id, null);
+        for (const { endpointId, appId } of outcome.disabled) options.onFlowChange?.('endpoint_disabled', endpointId, appId);
         if (outcome.closed.length > 0) this.wake();
       },
     });
-    this.#results = new ResultWriter(options.store.queue, (error) => options.onError(error, 'recording delivery results'), {}, (results) => this.#flow.learn(results));
+    // Once a batch is committed, flow control learns from it and operational events describe it.
+    this.#results = new ResultWriter(options.store.queue, (error) => options.onError(error, 'recording delivery results'), {}, (results, outcome) => {
+      this.#flow.learn(results);
+      options.onRecorded?.(results, outcome);
+    });
     this.#lanes = new Lanes({
       perEndpoint: options.maxInFlightPerEndpoint,
       perApp: options.maxInFlightPerApp,

@@ -1,5 +1,5 @@
 import { StoreError } from '../store/errors.ts';
-import type { DeliveryResult, DeliveryQueue } from '../store/store.ts';
+import type { CompleteOutcome, DeliveryResult, DeliveryQueue } from '../store/store.ts';
 
 export interface ResultWriterLimits {
   /**
@@ -31,20 +31,25 @@ export class ResultWriter {
   readonly #queue: DeliveryQueue;
   readonly #onError: (error: unknown) => void;
   readonly #limits: ResultWriterLimits;
+  readonly #onWritten: ((results: readonly DeliveryResult[], outcome: CompleteOutcome) => void) | null;
   #pending: Array<{ result: DeliveryResult; done: () => void }> = [];
   #unwritten = 0;
   #writing: Promise<void> | null = null;
   #flushing = false;
   #windowEnds: (() => void) | null = null;
 
-  readonly #afterCommit: ((results: readonly DeliveryResult[]) => void) | undefined;
-
-  /** `afterCommit` sees each batch once it is committed (flow control learns from it there). */
-  constructor(queue: DeliveryQueue, onError: (error: unknown) => void, limits: Partial<ResultWriterLimits> = {}, afterCommit?: (results: readonly DeliveryResult[]) => void) {
-    this.#afterCommit = afterCommit;
+  /**
+   * `onWritten` sees each batch once it is committed (operational events are raised from there, so
+   * they only ever describe what was recorded). It must not block: it is called in the drain loop.
+   */
+  constructor(
+    queue: DeliveryQueue, onError: (error: unknown) => void, limits: Partial<ResultWriterLimits> = {},
+    onWritten: ((results: readonly DeliveryResult[], outcome: CompleteOutcome) => void) | null = null,
+  ) {
     this.#queue = queue;
     this.#onError = onError;
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
+    this.#onWritten = onWritten;
   }
 
   /**
@@ -77,10 +82,16 @@ export class ResultWriter {
       const batch = this.#pending.splice(0, this.#limits.maxBatch);
       try {
         const results = batch.map((entry) => entry.result);
-        await this.#queue.complete(results);
-        this.#afterCommit?.(results);
+        const outcome = await this.#queue.complete(results);
         this.#settle(batch);
         backoffMs = 100;
+        if (this.#onWritten) {
+          try {
+            this.#onWritten(results, outcome);
+          } catch (error) {
+            this.#onError(error);
+          }
+        }
       } catch (error) {
         if (error instanceof StoreError && error.code === 'unavailable') {
           this.#pending.unshift(...batch);

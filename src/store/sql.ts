@@ -52,7 +52,7 @@ export function attemptConditions(conditions: Conditions, filter: AttemptFilter)
 
 /** `SELECT status, count(*) AS n … GROUP BY status` rows as DeliveryStats. */
 export function toStats(rows: ReadonlyArray<{ status: number; n: number }>): DeliveryStats {
-  const stats: DeliveryStats = { success: 0, pending: 0, sending: 0, fail: 0 };
+  const stats: DeliveryStats = { success: 0, pending: 0, sending: 0, fail: 0, canceled: 0 };
   for (const row of rows) {
     const key = STATUS_TEXT[Number(row.status)];
     if (key) stats[key] = Number(row.n);
@@ -83,14 +83,17 @@ export const KEEP_PLACE_ON_SCHEDULE = `
     ELSE excluded.run_at END,
   attempt_count = CASE WHEN d.status IN (${Status.pending}, ${Status.sending}) THEN d.attempt_count ELSE 0 END`;
 
-/** Sources are applications too, with `src_` ids; application listings leave them out. */
-export const NOT_A_SOURCE = "id NOT LIKE 'src\\_%' ESCAPE '\\'";
+/**
+ * Sources are applications too, with `src_` ids, and so is the internal one holding the
+ * operational webhook endpoints (`ops_`); application listings leave them out.
+ */
+export const NOT_A_SOURCE = "id NOT LIKE 'src\\_%' ESCAPE '\\' AND id NOT LIKE 'ops\\_%' ESCAPE '\\'";
 
 /**
  * A message's status from its deliveries (`m` is the messages alias), one status per message:
  * Fail when any delivery failed, else Sending when any is in flight, else Pending when any waits,
- * else Success when it has deliveries and all succeeded. A message that went to no endpoint has
- * none. Each is an EXISTS on deliveries by message id, which the (message_id, endpoint_id) unique
+ * else Success when any succeeded (canceled ones aside), else Canceled (4) when cancel-msgs ended
+ * them all. A message that went to no endpoint has none. Each is an EXISTS on deliveries by message id, which the (message_id, endpoint_id) unique
  * index answers: a seek per message the list walks, never a scan of deliveries.
  */
 const anyDelivery = (statuses: string) => `EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = m.id AND d.status IN (${statuses}))`;
@@ -99,6 +102,7 @@ export const MESSAGE_STATUS_CONDITIONS: Record<number, string> = {
   [Status.sending]: `NOT ${anyDelivery(`${Status.fail}`)} AND ${anyDelivery(`${Status.sending}`)}`,
   [Status.pending]: `NOT ${anyDelivery(`${Status.fail}, ${Status.sending}`)} AND ${anyDelivery(`${Status.pending}`)}`,
   [Status.success]: `NOT ${anyDelivery(`${Status.fail}, ${Status.sending}, ${Status.pending}`)} AND ${anyDelivery(`${Status.success}`)}`,
+  [Status.canceled]: `NOT ${anyDelivery(`${Status.fail}, ${Status.sending}, ${Status.pending}, ${Status.success}`)} AND ${anyDelivery(`${Status.canceled}`)}`,
 };
 
 /** `LIKE` pattern text matching `value` literally (escape character `\`). */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { systemClock, systemRandom } from '../core/clock.ts';
-import { createIdGenerator } from '../core/ids.ts';
+import { createIdGenerator, smallestIdAt } from '../core/ids.ts';
+import { OPERATIONAL_APP_ID } from '../core/operational-events.ts';
 import { type ApiToken, type Application, type Attempt, type Endpoint, ERASED_RESPONSE, type EventType, type Message, Status, Trigger } from '../core/model.ts';
 import { type Bin, type BinRequest, DEFAULT_BIN_RESPONSE, DEFAULT_BIN_RULES } from '../core/bins.ts';
 import { bucketOf, LATENCY_BINS, latencyBin, ROLLUP_MS } from '../core/attempt-stats.ts';
@@ -598,7 +599,8 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(delivery!.attemptNumber, 1);
         assert.equal(delivery!.trigger, Trigger.scheduled);
         assert.deepEqual(Buffer.from(delivery!.message.payload), Buffer.from(message.payload));
-        assert.deepEqual({ ...delivery!.message, payload: null }, { id: message.id, appId: message.appId, eventType: message.eventType, payload: null, inbound: null });
+        assert.deepEqual({ ...delivery!.message, payload: null }, { id: message.id, appId: message.appId, eventId: null, eventType: message.eventType, payload: null, inbound: null });
+        assert.equal(delivery!.alerted, false);
         assert.deepEqual(delivery!.endpoint, { id: endpoint.id, url: endpoint.url, headers: { 'X-A': '1' }, secrets: endpoint.secrets, disabled: false });
       });
 
@@ -736,12 +738,56 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(await store.queue.nextDueAt(), null);
       });
 
-      it('disables the endpoint when a result asks for it', async () => {
+      it('disables the endpoint when a result asks for it, and reports it only the first time', async () => {
         const store = await fresh();
         const { app, endpoint, message } = await queued(store);
-        const [delivery] = await claim(store);
-        await store.queue.complete([result(delivery!, anAttempt(message, endpoint.id, { status: Status.fail, responseStatusCode: 410 }), { status: Status.fail }, true)]);
+        const second = aMessage(app.id);
+        await store.messages.enqueue(second, [endpoint.id]);
+        const [delivery, other] = await claim(store);
+        const gone = (d: typeof delivery, m: Message) => result(d!, anAttempt(m, endpoint.id, { status: Status.fail, responseStatusCode: 410 }), { status: Status.fail }, true);
+        assert.deepEqual(await store.queue.complete([gone(delivery, message)]), { disabledEndpoints: [endpoint.id] });
         assert.equal((await store.endpoints.get(app.id, endpoint.id))!.disabled, true);
+        assert.deepEqual(await store.queue.complete([gone(other, second)]), { disabledEndpoints: [] }, 'an endpoint already disabled is not reported again');
+      });
+
+      it('keeps whether a delivery was alerted, and hands it and the message\'s eventId to the next claim', async () => {
+        const store = await fresh();
+        const { endpoint, message } = await queued(store, {}, { eventId: 'evt-1' });
+        const [first] = await claim(store);
+        assert.equal(first!.message.eventId, 'evt-1');
+        await store.queue.complete([{ ...result(first!, anAttempt(message, endpoint.id, { status: Status.fail, responseStatusCode: 500 }), { status: Status.pending, runAt: T0 + 1 }), alerted: true }]);
+        const [second] = await claim(store, { now: T0 + 1 });
+        assert.equal(second!.alerted, true);
+        await store.queue.complete([result(second!, anAttempt(message, endpoint.id, { attemptNumber: 2 }), { status: Status.success })]);
+        await store.queue.resend(message.id, endpoint.id, T0 + 2);
+        assert.equal((await claim(store, { now: T0 + 2 }))[0]!.alerted, false, 'a success clears it');
+      });
+
+      it('cancels an endpoint\'s pending deliveries of messages made before a time, leaving in-flight ones and other endpoints\' alone', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const endpoint = await store.endpoints.create(anEndpoint(app.id));
+        const other = await store.endpoints.create(anEndpoint(app.id));
+        const made = (at: number) => aMessage(app.id, { id: smallestIdAt('message', at).slice(0, -1) + 'z', createdAt: at });
+        const [inFlight, waiting, later] = [made(T0), made(T0 + 1), made(T0 + 10)];
+        for (const m of [inFlight, waiting, later]) await store.messages.enqueue(m, [endpoint.id, other.id]);
+        const claimed = await claim(store, { now: T0 + 20, limit: 1, slots: new Map([[other.id, 0]]) });
+        assert.equal(claimed[0]!.message.id, inFlight.id);
+        assert.equal(await store.queue.cancel(endpoint.id, T0 + 5, T0 + 20), 1);
+        const stats = await store.queue.stats(endpoint.id, { before: null, after: null });
+        assert.deepEqual(stats, { success: 0, pending: 1, sending: 1, fail: 0, canceled: 1 });
+        assert.equal((await store.queue.stats(other.id, { before: null, after: null })).canceled, 0);
+        const next = await claim(store, { now: T0 + 20 });
+        assert.ok(!next.some((d) => d.message.id === waiting.id && d.endpoint.id === endpoint.id), 'a canceled delivery is never claimed');
+        assert.equal((await store.messages.list(app.id, { ...noFilter, status: Status.canceled }, page())).items.length, 0,
+          'a message with other deliveries still going is not canceled as a whole');
+      });
+
+      it('leaves the internal operational application out of application lists', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        await store.apps.create(anApp({ id: OPERATIONAL_APP_ID }));
+        assert.deepEqual((await store.apps.list(page(50, 'asc'))).items.map((a) => a.id), [app.id]);
       });
 
       it('takes no more from an endpoint than its free slots, and still serves the others', async () => {
@@ -845,8 +891,8 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(recovered!.message.id, messages[1]!.id);
         assert.deepEqual([recovered!.trigger, recovered!.attemptNumber, recovered!.resumeAt], [Trigger.manual, 1, null]);
         const stats = await store.queue.stats(endpoint.id, { before: null, after: null });
-        assert.deepEqual(stats, { success: 0, pending: 0, sending: 1, fail: 2 });
-        assert.deepEqual(await store.queue.stats(endpoint.id, { before: T0 + 10, after: null }), { success: 0, pending: 0, sending: 0, fail: 1 });
+        assert.deepEqual(stats, { success: 0, pending: 0, sending: 1, fail: 2, canceled: 0 });
+        assert.deepEqual(await store.queue.stats(endpoint.id, { before: T0 + 10, after: null }), { success: 0, pending: 0, sending: 0, fail: 1, canceled: 0 });
       });
 
       it('recovers by the message\'s creation time and leaves pending and in-flight deliveries alone', async () => {

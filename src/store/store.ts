@@ -15,6 +15,7 @@ import type {
 import type { Bin, BinRequest } from '../core/bins.ts';
 import type { AttemptStatsRow } from '../core/attempt-stats.ts';
 import type { FlowPolicy, FlowSignal, FlowState } from '../core/flow-control.ts';
+import type { AttemptNotice } from '../core/operational-events.ts';
 
 /**
  * The one storage port. It speaks the pipeline's language (enqueue a message with its
@@ -271,8 +272,10 @@ export interface ClaimedDelivery {
    * failed manual attempt ends the delivery.
    */
   resumeAt: number | null;
-  message: Pick<Message, 'id' | 'appId' | 'eventType' | 'payload' | 'inbound'>;
+  message: Pick<Message, 'id' | 'appId' | 'eventType' | 'payload' | 'inbound'> & { eventId?: string | null };
   endpoint: Pick<Endpoint, 'id' | 'url' | 'headers' | 'disabled'> & { secrets: EndpointSecret[] };
+  /** An operational event already said this delivery was failing or exhausted (so a success is a recovery). */
+  alerted?: boolean;
   /** Why it cannot be sent, when a secret it needs could not be opened: it fails with `secret_unavailable`. */
   unavailable?: string;
 }
@@ -311,6 +314,21 @@ export interface DeliveryResult {
   disableEndpoint: boolean;
   /** What the attempt tells flow control about its endpoint (FlowStore.record); absent when no request was made. */
   signal?: FlowSignal;
+  /** Whether the delivery counts as alerted once this result lands (see ClaimedDelivery.alerted); false when absent. */
+  alerted?: boolean;
+  /**
+   * The operational events this result calls for, once committed (core/operational-events.ts);
+   * absent on the ordinary path, so a success of a delivery never alerted costs nothing more.
+   */
+  notices?: AttemptNotice[] | null;
+  /** The message's eventId, for those events. */
+  msgEventId?: string | null;
+}
+
+/** What recording a batch of results changed beyond the deliveries themselves. */
+export interface CompleteOutcome {
+  /** Endpoints a 410 disabled in this batch that were enabled before it: each is reported once. */
+  disabledEndpoints: string[];
 }
 
 /** What a listen session's consumer asks for (see DeliveryQueue.pull). */
@@ -340,6 +358,8 @@ export interface DeliveryStats {
   pending: number;
   sending: number;
   fail: number;
+  /** Deliveries cancel-msgs ended before they were sent. */
+  canceled: number;
 }
 
 export interface DestinationRow {
@@ -363,8 +383,16 @@ export interface DeliveryQueue {
   /**
    * Appends each attempt and moves its delivery on, and adds the attempts to the attempt rollup
    * (one upsert per endpoint and five-minute bucket of the batch), all in one transaction.
+   * Reports the endpoints it disabled (a 410) that were not disabled already.
    */
-  complete(results: readonly DeliveryResult[]): Promise<void>;
+  complete(results: readonly DeliveryResult[]): Promise<CompleteOutcome>;
+  /**
+   * Svix's cancel-msgs: the endpoint's pending deliveries of messages created before `createdBefore`
+   * become canceled (status 4) and are never sent. In-flight ones are left alone. Works through
+   * the backlog in batches, so one call on a huge backlog never holds the writer for long.
+   * Returns how many were canceled.
+   */
+  cancel(endpointId: string, createdBefore: number, now: number): Promise<number>;
   /** Gives claimed deliveries that were never attempted back to the queue, due at `now`. */
   release(deliveries: ReadonlyArray<Pick<ClaimedDelivery, 'id' | 'lease'>>, now: number): Promise<void>;
   /** When the earliest pending delivery or lease falls due, or null when the queue is idle. */

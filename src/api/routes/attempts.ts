@@ -5,7 +5,7 @@ import type { Message, Status } from '../../core/model.ts';
 import { type ApiContext, APP_SCOPE, findEndpoint, type OwnerScope } from '../context.ts';
 import { HttpError, notFound } from '../errors.ts';
 import { planPage } from '../pagination.ts';
-import { AttemptedMessagesQuery, AttemptListQuery, EndpointPath, ListQuery, MessagePath } from '../schemas.ts';
+import { AttemptedMessagesQuery, AttemptListQuery, DestinationsQuery, EndpointPath, MessagePath } from '../schemas.ts';
 import { attemptOut, endpointMessageOut, listOut, messageEndpointOut } from '../views.ts';
 import { messageFilter } from './messages.ts';
 import { attemptHeaders } from '../attempt-headers.ts';
@@ -64,11 +64,12 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
   });
 
   // By endpoint id, newest endpoint first, as Svix lists a message's destinations.
-  app.get(`${scope.base}/msg/:msgId/endpoint`, { config: { access: scope.access('ViewBase') }, schema: { params: MessagePath, querystring: ListQuery } }, async (request) => {
+  app.get(`${scope.base}/msg/:msgId/endpoint`, { config: { access: scope.access('ViewBase') }, schema: { params: MessagePath, querystring: DestinationsQuery } }, async (request) => {
     const { message } = await findMessage(request.params.appId, request.params.msgId);
     const plan = planPage(request.query, 'desc', 'endpoint');
     const page = await ctx.store.queue.listByMessage(message.id, plan.page);
-    return listOut(page, plan, (row) => row.endpoint.id, (row) => messageEndpointOut(row.delivery, row.endpoint));
+    const expanded = request.query.expanded_statuses ?? false;
+    return listOut(page, plan, (row) => row.endpoint.id, (row) => messageEndpointOut(row.delivery, row.endpoint, expanded));
   });
 
   app.get(`${scope.base}/endpoint/:endpointId/msg`, { config: { access: scope.access('ViewBase') }, schema: { params: EndpointPath, querystring: AttemptedMessagesQuery } }, async (request) => {
@@ -78,7 +79,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     const plan = planPage(query, 'desc', 'message');
     const filter = { ...messageFilter(query), status: (query.status ?? null) as Status | null };
     const page = await ctx.store.queue.listByEndpoint(endpoint.id, filter, plan.page);
-    return listOut(page, plan, (row) => row.message.id, (row) => endpointMessageOut(row.delivery, row.message, query.with_content ?? true));
+    return listOut(page, plan, (row) => row.message.id, (row) => endpointMessageOut(row.delivery, row.message, query.with_content ?? true, query.expanded_statuses ?? false));
   });
 
   app.post(`${scope.base}/msg/:msgId/endpoint/:endpointId/resend`, { config: { access: scope.access('CreateAttempts') }, schema: { params: ResendPath } }, async (request, reply) => {

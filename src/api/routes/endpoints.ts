@@ -2,18 +2,19 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { bucketOf } from '../../core/attempt-stats.ts';
 import { MAX_ENDPOINTS_PER_APPLICATION } from '../../core/limits.ts';
-import type { Application, Endpoint, EndpointSecret } from '../../core/model.ts';
+import type { Application, Endpoint } from '../../core/model.ts';
 import { generateSecret, publicKeyOf } from '../../core/signing.ts';
 import { StoreError } from '../../store/errors.ts';
 import { type ApiContext, APP_SCOPE, findEndpoint, type OwnerScope } from '../context.ts';
 import { replayParams, startTask } from './background-tasks.ts';
-import { checkEndpointUrl, checkEventTypes, checkHeaders, checkSecret, type Filter, SENSITIVE_HEADERS } from '../endpoint-input.ts';
+import { checkEndpointUrl, checkEventTypes, checkHeaders, checkSecret, type Filter, headersOut, rotatedSecrets } from '../endpoint-input.ts';
 import { invalid, notFound, orConflict } from '../errors.ts';
 import { planPage, timeParam } from '../pagination.ts';
 import { sentFields } from '../patch.ts';
 import {
   AppPath,
   BulkReplayIn,
+  CancelMsgsIn,
   EndpointHeadersIn,
   EndpointHeadersPatchIn,
   EndpointIn,
@@ -33,7 +34,7 @@ const UID_TAKEN = 'An endpoint with this uid already exists in this application.
 /** The test event Svix's dashboard sends, with the body Svix sends for it. */
 const PING_EVENT_TYPE = 'svix.ping';
 const PING_PAYLOAD = { success: true };
-const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
+export const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
 /** What `with_stats` sums: the last 24 hours, from the start of the rollup bucket they begin in. */
 const STATS_WINDOW_MS = 24 * 60 * 60_000;
 
@@ -75,6 +76,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
   app.post(base, { config: { access: scope.access('ManageEndpoint') }, schema: { params: AppPath, body: EndpointIn } }, async (request, reply) => {
     const application = await scope.find(ctx, request.params.appId);
     const endpoint = await createEndpoint(ctx, application, request.body);
+    ctx.operational.endpointChanged('created', application, endpoint);
     return reply.code(201).send(endpointOut(endpoint));
   });
 
@@ -87,10 +89,12 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     const body = request.body;
     if (!existing) {
       const pathUid = uidFromPath('endpoint', request.params.endpointId, ['path', 'endpointId']);
-      return reply.code(201).send(endpointOut(await createEndpoint(ctx, application, { ...body, uid: body.uid ?? pathUid })));
+      const created = await createEndpoint(ctx, application, { ...body, uid: body.uid ?? pathUid });
+      ctx.operational.endpointChanged('created', application, created);
+      return reply.code(201).send(endpointOut(created));
     }
     const filter = filterOf(body);
-    return endpointOut(await saveEndpoint(ctx, existing, {
+    return endpointOut(await saveEndpoint(ctx, application, existing, {
       url: body.url,
       description: body.description ?? '',
       uid: body.uid ?? null,
@@ -104,11 +108,11 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
   });
 
   app.patch(`${base}/:endpointId`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: EndpointPath, body: EndpointPatch } }, async (request) => {
-    const { endpoint } = await load(request.params);
+    const { application, endpoint } = await load(request.params);
     const { filterTypes, description, metadata, retrySchedule, ...fields } = request.body;
     // Absent leaves a field as it is; null clears it, to its default where it has one.
     const eventTypesSent = fields.eventTypes !== undefined;
-    return endpointOut(await saveEndpoint(ctx, endpoint, sentFields({
+    return endpointOut(await saveEndpoint(ctx, application, endpoint, sentFields({
       ...fields,
       eventTypes: eventTypesSent ? fields.eventTypes : filterTypes,
       description: description === null ? '' : description,
@@ -119,7 +123,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
 
   app.delete(`${base}/:endpointId`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: EndpointPath } }, async (request, reply) => {
     const { application, endpoint } = await load(request.params);
-    await ctx.store.endpoints.delete(application.id, endpoint.id, ctx.clock.now());
+    if (await ctx.store.endpoints.delete(application.id, endpoint.id, ctx.clock.now())) ctx.operational.endpointChanged('deleted', application, endpoint);
     return reply.code(204).send();
   });
 
@@ -136,23 +140,13 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     const keyType = request.body.keyType ?? (endpoint.secrets[0] && publicKeyOf(endpoint.secrets[0].key) ? 'ed25519' : 'hmac');
     const key = request.body.key ? checkSecret(request.body.key, ['body', 'key']) : generateSecret(ctx.random, keyType);
     const graceMs = (request.body.gracePeriodSeconds ?? DEFAULT_GRACE_SECONDS) * 1000;
-    const [current, ...older] = endpoint.secrets;
-    const secrets: EndpointSecret[] = [
-      { key, expiresAt: null },
-      ...(current && graceMs > 0 ? [{ key: current.key, expiresAt: now + graceMs }] : []),
-      ...older.filter((secret) => secret.expiresAt !== null && secret.expiresAt > now),
-    ];
-    await ctx.store.endpoints.update({ ...endpoint, secrets, updatedAt: now });
+    await ctx.store.endpoints.update({ ...endpoint, secrets: rotatedSecrets(endpoint.secrets, key, graceMs, now), updatedAt: now });
     return reply.code(204).send();
   });
 
   app.get(`${base}/:endpointId/headers`, { config: { access: scope.access('ViewBase') }, schema: { params: EndpointPath } }, async (request) => {
     const { endpoint } = await load(request.params);
-    const entries = Object.entries(endpoint.headers);
-    return {
-      headers: Object.fromEntries(entries.filter(([name]) => !SENSITIVE_HEADERS.has(name.toLowerCase()))),
-      sensitive: entries.map(([name]) => name).filter((name) => SENSITIVE_HEADERS.has(name.toLowerCase())),
-    };
+    return headersOut(endpoint.headers);
   });
 
   app.put(`${base}/:endpointId/headers`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: EndpointPath, body: EndpointHeadersIn } }, async (request, reply) => {
@@ -178,13 +172,22 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     const { endpoint } = await load(request.params);
     const range = { after: timeParam(request.query.since, ['query', 'since']), before: timeParam(request.query.until, ['query', 'until']) };
     const [stats, flow] = await Promise.all([ctx.store.queue.stats(endpoint.id, range), ctx.store.flow.get(endpoint.id)]);
-    return { ...stats, canceled: 0, ...flowStatsOut(endpoint, flow, ctx.clock.now()) };
+    return { ...stats, ...flowStatsOut(endpoint, flow, ctx.clock.now()) };
   });
 
   // Svix's status, and Herald's detail beside it: the limit, the rate deliveries go at now and why.
   app.get(`${base}/:endpointId/rate-limit-status`, { config: { access: scope.access('ViewBase') }, schema: { params: EndpointPath } }, async (request) => {
     const { application, endpoint } = await load(request.params);
     return rateLimitStatusOut(endpoint, application, await ctx.store.flow.get(endpoint.id), ctx.clock.now());
+  });
+
+  // Svix's cancel-msgs: the endpoint's deliveries still waiting (not in flight) of messages created
+  // before `createdBefore` end canceled (status 4) and are never sent; stats count them as canceled.
+  app.post(`${base}/:endpointId/cancel-msgs`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: EndpointPath, body: CancelMsgsIn } }, async (request, reply) => {
+    const { endpoint } = await load(request.params);
+    const createdBefore = timeParam(request.body.createdBefore, ['body', 'createdBefore'])!;
+    await ctx.store.queue.cancel(endpoint.id, createdBefore, ctx.clock.now());
+    return reply.code(204).send();
   });
 
   // Svix's recover, replay-missing and bulk-replay: each is a background task (202 at once), run
@@ -251,7 +254,8 @@ async function createEndpoint(ctx: ApiContext, application: Application, body: E
   }
 }
 
-async function saveEndpoint(ctx: ApiContext, existing: Endpoint, changes: EndpointFields, filterField: Filter['field']): Promise<Endpoint> {
+/** Saves an endpoint's changes; raises endpoint.updated, and endpoint.enabled or .disabled (manual) when that flipped. */
+async function saveEndpoint(ctx: ApiContext, application: Application, existing: Endpoint, changes: EndpointFields, filterField: Filter['field']): Promise<Endpoint> {
   if (changes.url !== undefined) checkEndpointUrl(changes.url, ctx.addresses, ctx.httpsOnly);
   checkUid('endpoint', changes.uid, ['body', 'uid']);
   if (changes.eventTypes !== undefined) await checkEventTypes(ctx.store, { field: filterField, names: changes.eventTypes }, existing.eventTypes);
@@ -263,6 +267,10 @@ async function saveEndpoint(ctx: ApiContext, existing: Endpoint, changes: Endpoi
   // Enabled again, or its rate changed: flow control starts afresh and what it held back is due now.
   if (enabled || (changes.throttleRate !== undefined && changes.throttleRate !== existing.throttleRate)) {
     if ((await ctx.store.flow.resume(saved.id, now)) > 0) ctx.wake();
+  }
+  ctx.operational.endpointChanged('updated', application, saved);
+  if (saved.disabled !== existing.disabled) {
+    ctx.operational.endpointChanged(saved.disabled ? 'disabled' : 'enabled', application, saved, { trigger: 'manual', failSince: null });
   }
   return saved;
 }

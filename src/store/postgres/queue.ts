@@ -1,3 +1,4 @@
+import { smallestIdAt } from '../../core/ids.ts';
 import { Status, Trigger } from '../../core/model.ts';
 import { full } from '../claim-slots.ts';
 import { type AppGate, DISABLED_RECHECK_MS, type EndpointGate, planClaim } from '../../core/flow-control.ts';
@@ -23,7 +24,9 @@ interface ClaimRow {
   resume_at: number | null;
   message_id: string | null;
   endpoint_id: string | null;
+  alerted: boolean | null;
   app_id: string | null;
+  event_id: string | null;
   event_type: string | null;
   payload: Uint8Array | null;
   inbound: ClaimedDelivery['message']['inbound'];
@@ -44,27 +47,29 @@ const GATED = `SELECT id AS endpoint_id FROM endpoints WHERE throttle_rate IS NO
   UNION SELECT e.id FROM applications a JOIN endpoints e ON e.app_id = a.id WHERE a.throttle_rate IS NOT NULL AND e.deleted_at IS NULL`;
 
 /** What sending needs of leased deliveries (the CTE `leased`): the deliveries first, then each message and endpoint once. */
-const LOAD_LEASED = `SELECT ${DELIVERY_ROW} AS kind, l.id, l.lease, l.attempt_count, l.trigger, l.resume_at, l.message_id, l.endpoint_id,
-     NULL AS app_id, NULL AS event_type, NULL::bytea AS payload, NULL::jsonb AS inbound,
+const LOAD_LEASED = `SELECT ${DELIVERY_ROW} AS kind, l.id, l.lease, l.attempt_count, l.trigger, l.resume_at, l.message_id, l.endpoint_id, l.alerted,
+     NULL AS app_id, NULL AS event_id, NULL AS event_type, NULL::bytea AS payload, NULL::jsonb AS inbound,
      NULL AS url, NULL::jsonb AS headers, NULL::jsonb AS secrets, NULL::boolean AS disabled, NULL::boolean AS deleted
    FROM leased l
    UNION ALL
-   SELECT ${MESSAGE_ROW}, NULL, NULL, NULL, NULL, NULL, m.id, NULL, m.app_id, m.event_type, m.payload, m.inbound, NULL, NULL, NULL, NULL, NULL
+   SELECT ${MESSAGE_ROW}, NULL, NULL, NULL, NULL, NULL, m.id, NULL, NULL, m.app_id, m.event_id, m.event_type, m.payload, m.inbound, NULL, NULL, NULL, NULL, NULL
    FROM messages m WHERE m.id IN (SELECT message_id FROM leased)
    UNION ALL
-   SELECT ${ENDPOINT_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, e.id, NULL, NULL, NULL, NULL, e.url, e.headers, e.secrets, e.disabled, e.deleted_at IS NOT NULL
+   SELECT ${ENDPOINT_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, e.id, NULL, NULL, NULL, NULL, NULL, NULL, e.url, e.headers, e.secrets, e.disabled, e.deleted_at IS NOT NULL
    FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM leased)`;
 
 /** Leases the ids in the CTE `picked` and answers with what sending needs of them (LOAD_LEASED). */
 const LEASE_AND_LOAD = `leased AS (
      UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
      FROM picked WHERE d.id = picked.id
-     RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id
+     RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id, d.alerted
    )
    ${LOAD_LEASED}`;
 
 /** How many due rows a claim looks at per slot it wants to fill, so busy endpoints can be skipped. */
 const CANDIDATES_PER_SLOT = 4;
+/** Deliveries one cancel-msgs statement ends at most. */
+const CANCEL_BATCH = 5_000;
 
 /** Claims, results and released leases: a crash that loses them only causes a resend. */
 const BOOKKEEPING = { durable: false, prepared: true } as const;
@@ -117,7 +122,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            SELECT id FROM by_app WHERE n <= free ORDER BY run_at LIMIT ?
          ), ${LEASE_AND_LOAD}
          UNION ALL
-         SELECT ${GATED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, g.endpoint_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM gated g
+         SELECT ${GATED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, g.endpoint_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM gated g
          WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = g.endpoint_id AND d.status IN (1, 3) AND d.run_at <= ?)`,
         [request.now, full(request.slots), full(request.appSlots), request.limit * CANDIDATES_PER_SLOT,
           request.defaultSlots, limited, free, request.defaultAppSlots, limitedApps, freeApps,
@@ -139,11 +144,11 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
     // rollup is one upsert per endpoint and bucket of the batch, in the same statement; a row of an
     // application deleted meanwhile is dropped the same way.
     async complete(results) {
-      if (results.length === 0) return;
+      if (results.length === 0) return { disabledEndpoints: [] };
       const column = <T>(pick: (result: (typeof results)[number]) => T) => results.map(pick);
       const attempt = (pick: (a: (typeof results)[number]['attempt']) => unknown) => column((r) => pick(r.attempt));
       const rollup = rollUp(results.map((r) => r.attempt));
-      await db.query(
+      const disabled = await db.query<{ id: string }>(
         `WITH recorded AS (
            INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
              response_duration_ms, trigger, failure_reason, attempt_number, created_at)
@@ -154,13 +159,13 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = a.message_id FOR KEY SHARE)
          ), moved AS (
            UPDATE deliveries d SET status = r.status, attempt_count = r.attempt_count, trigger = ${Trigger.scheduled}, resume_at = NULL,
-             run_at = r.run_at, next_attempt_at = r.next_attempt_at, updated_at = r.updated_at
-           FROM unnest(?::bigint[], ?::int[], ?::smallint[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[])
-             AS r(id, lease, status, attempt_count, run_at, next_attempt_at, updated_at)
+             run_at = r.run_at, next_attempt_at = r.next_attempt_at, updated_at = r.updated_at, alerted = r.alerted
+           FROM unnest(?::bigint[], ?::int[], ?::smallint[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::boolean[])
+             AS r(id, lease, status, attempt_count, run_at, next_attempt_at, updated_at, alerted)
            WHERE d.id = r.id AND d.lease = r.lease
          )
          , disabled AS (
-           UPDATE endpoints SET disabled = true, disabled_reason = 'gone', disabled_at = ?, updated_at = ? WHERE id = ANY(?::text[]) AND NOT disabled RETURNING app_id
+           UPDATE endpoints SET disabled = true, disabled_reason = 'gone', disabled_at = ?, updated_at = ? WHERE id = ANY(?::text[]) AND NOT disabled RETURNING id, app_id
          ), latency AS (SELECT ?::int[] AS flat)
          , rolled AS (
            INSERT INTO attempt_stats AS s (app_id, bucket_start, endpoint_id, success, failure, canceled, latency)
@@ -174,7 +179,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
              success = s.success + excluded.success, failure = s.failure + excluded.failure, canceled = s.canceled + excluded.canceled,
              latency = ARRAY(SELECT x + y FROM unnest(s.latency, excluded.latency) WITH ORDINALITY AS t(x, y, n) ORDER BY n)
          )
-         SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM disabled`,
+         SELECT id, pg_notify('${CONFIG_CHANNEL}', app_id) FROM disabled`,
         [
           attempt((a) => a.id), attempt((a) => a.appId), attempt((a) => a.messageId), attempt((a) => a.endpointId),
           attempt((a) => a.url), attempt((a) => a.status), attempt((a) => a.responseStatusCode), attempt((a) => a.response),
@@ -184,6 +189,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
           column((r) => (r.next.status === Status.pending ? r.next.runAt : r.attempt.createdAt)),
           column((r) => (r.next.status === Status.pending ? r.next.runAt : null)),
           column((r) => r.attempt.createdAt),
+          column((r) => r.alerted ?? false),
           Math.max(...column((r) => r.attempt.createdAt)), Math.max(...column((r) => r.attempt.createdAt)),
           column((r) => r).filter((r) => r.disableEndpoint).map((r) => r.attempt.endpointId),
           rollup.flatMap((row) => row.latency),
@@ -192,6 +198,31 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
         ],
         BOOKKEEPING,
       );
+      return { disabledEndpoints: disabled.map((row) => row.id) };
+    },
+
+    // Through the backlog in batches: the endpoint's deliveries by message id (ids begin with their
+    // time) on the (endpoint_id, message_id) index, pending ones only, so in-flight ones stay; a row
+    // a claim holds is skipped (it is in flight by the time the claim commits).
+    async cancel(endpointId, createdBefore, now) {
+      const before = smallestIdAt('message', createdBefore);
+      let total = 0;
+      for (;;) {
+        const [row] = await db.query<{ n: number }>(
+          `WITH picked AS (
+             SELECT id FROM deliveries WHERE endpoint_id = ? AND message_id < ? AND status = ${Status.pending}
+             LIMIT ${CANCEL_BATCH} FOR UPDATE SKIP LOCKED
+           ), canceled AS (
+             UPDATE deliveries d SET status = ${Status.canceled}, lease = d.lease + 1, next_attempt_at = NULL, resume_at = NULL, updated_at = ?
+             FROM picked WHERE d.id = picked.id AND d.status = ${Status.pending}
+             RETURNING 1
+           )
+           SELECT count(*)::int AS n FROM canceled`,
+          [endpointId, before, now],
+        );
+        total += row?.n ?? 0;
+        if ((row?.n ?? 0) < CANCEL_BATCH) return total;
+      }
     },
 
     async release(deliveries, now) {
@@ -268,7 +299,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
           `WITH leased AS (
              UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
              WHERE d.id = ANY(?::bigint[])
-             RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id
+             RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id, d.alerted
            )
            ${LOAD_LEASED}`,
           [request.now + request.leaseMs, request.now, picked],
@@ -323,7 +354,7 @@ function toClaimed(rows: readonly ClaimRow[]): ClaimedDelivery[] {
   const endpoints = new Map<string, ClaimedDelivery['endpoint']>();
   for (const row of rows) {
     if (row.kind === MESSAGE_ROW) {
-      messages.set(row.message_id!, { id: row.message_id!, appId: row.app_id!, eventType: row.event_type!, payload: row.payload!, inbound: row.inbound });
+      messages.set(row.message_id!, { id: row.message_id!, appId: row.app_id!, eventId: row.event_id, eventType: row.event_type!, payload: row.payload!, inbound: row.inbound });
     } else if (row.kind === ENDPOINT_ROW) {
       endpoints.set(row.endpoint_id!, { id: row.endpoint_id!, url: row.url!, headers: row.headers!, secrets: row.secrets!, disabled: row.disabled! });
     }
@@ -336,6 +367,7 @@ function toClaimed(rows: readonly ClaimRow[]): ClaimedDelivery[] {
     resumeAt: row.resume_at,
     message: messages.get(row.message_id!)!,
     endpoint: endpoints.get(row.endpoint_id!)!,
+    alerted: row.alerted === true,
   }));
 }
 

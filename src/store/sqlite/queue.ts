@@ -1,3 +1,4 @@
+import { smallestIdAt } from '../../core/ids.ts';
 import { Status, Trigger } from '../../core/model.ts';
 import { full } from '../claim-slots.ts';
 import { type AppGate, DISABLED_RECHECK_MS, type EndpointGate, planClaim } from '../../core/flow-control.ts';
@@ -14,6 +15,7 @@ import { upsertAttemptStats } from './stats.ts';
 interface MessageRow {
   id: string;
   app_id: string;
+  event_id: string | null;
   event_type: string;
   payload: Uint8Array;
   inbound: string | null;
@@ -30,6 +32,8 @@ interface EndpointRow {
 
 /** How many due rows a claim looks at per slot it wants to fill, so busy endpoints can be skipped. */
 const CANDIDATES_PER_SLOT = 4;
+/** Deliveries one cancel-msgs write ends at most. */
+const CANCEL_BATCH = 5_000;
 
 export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
   /** Claims, results and released leases: a power cut that loses them only causes a resend. */
@@ -42,17 +46,17 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
    * wait for it to be enabled again (which makes them due), looked at hourly meanwhile.
    */
   function lease(picked: number[], now: number, leaseMs: number, park = false): ClaimedDelivery[] {
-    const leased = db.tuples<[id: number, lease: number, attemptCount: number, trigger: number, resumeAt: number | null, messageId: string, endpointId: string]>(
+    const leased = db.tuples<[id: number, lease: number, attemptCount: number, trigger: number, resumeAt: number | null, messageId: string, endpointId: string, alerted: number]>(
       `UPDATE deliveries SET status = ${Status.sending}, run_at = ?, lease = lease + 1, updated_at = ?
        WHERE id IN (SELECT value FROM json_each(?))
-       RETURNING id, lease, attempt_count, trigger, resume_at, message_id, endpoint_id`,
+       RETURNING id, lease, attempt_count, trigger, resume_at, message_id, endpoint_id, alerted`,
       now + leaseMs, now, JSON.stringify(picked),
     );
     const messages = new Map(db.all<MessageRow>(
-      'SELECT id, app_id, event_type, payload, inbound FROM messages WHERE id IN (SELECT value FROM json_each(?))',
+      'SELECT id, app_id, event_id, event_type, payload, inbound FROM messages WHERE id IN (SELECT value FROM json_each(?))',
       JSON.stringify([...new Set(leased.map((row) => row[5]))]),
     ).map((row): [string, ClaimedDelivery['message']] =>
-      [row.id, { id: row.id, appId: row.app_id, eventType: row.event_type, payload: row.payload, inbound: row.inbound === null ? null : JSON.parse(row.inbound) }]));
+      [row.id, { id: row.id, appId: row.app_id, eventId: row.event_id, eventType: row.event_type, payload: row.payload, inbound: row.inbound === null ? null : JSON.parse(row.inbound) }]));
     const endpointRows = db.all<EndpointRow>(
       'SELECT id, url, headers, secrets, disabled, deleted_at FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
       JSON.stringify([...new Set(leased.map((row) => row[6]))]),
@@ -67,7 +71,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     return leased
       .filter((row) => !parked.has(row[6]))
       .sort((a, b) => order.get(a[0])! - order.get(b[0])!)
-      .map(([id, lease, attemptCount, trigger, resumeAt, messageId, endpointId]): ClaimedDelivery => ({
+      .map(([id, lease, attemptCount, trigger, resumeAt, messageId, endpointId, alerted]): ClaimedDelivery => ({
         id,
         lease,
         attemptNumber: attemptCount + 1,
@@ -75,6 +79,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
         resumeAt,
         message: messages.get(messageId)!,
         endpoint: endpoints.get(endpointId)!,
+        alerted: alerted === 1,
       }));
   }
 
@@ -135,7 +140,8 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     // endpoint and bucket.
     async complete(results) {
       const rollup = rollUp(results.map((result) => result.attempt));
-      await Promise.all([...(rollup.length > 0 ? [bookkeeping(() => upsertAttemptStats(db, rollup))] : []), ...results.map(({ id, lease, attempt, next, attemptCount, disableEndpoint }) => bookkeeping(() => {
+      const disabledEndpoints: string[] = [];
+      await Promise.all([...(rollup.length > 0 ? [bookkeeping(() => upsertAttemptStats(db, rollup))] : []), ...results.map(({ id, lease, attempt, next, attemptCount, disableEndpoint, alerted }) => bookkeeping(() => {
         db.run(
           `INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
              response_duration_ms, trigger, failure_reason, attempt_number, created_at)
@@ -147,14 +153,31 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
         const runAt = next.status === Status.pending ? next.runAt : attempt.createdAt;
         db.run(
           `UPDATE deliveries SET status = ?, attempt_count = ?, trigger = ${Trigger.scheduled}, resume_at = NULL,
-             run_at = ?, next_attempt_at = ?, updated_at = ?
+             run_at = ?, next_attempt_at = ?, updated_at = ?, alerted = ?
            WHERE id = ? AND lease = ?`,
-          next.status, attemptCount, runAt, next.status === Status.pending ? runAt : null, attempt.createdAt, id, lease,
+          next.status, attemptCount, runAt, next.status === Status.pending ? runAt : null, attempt.createdAt, Number(alerted ?? false), id, lease,
         );
-        if (disableEndpoint) {
-          db.run(`UPDATE endpoints SET disabled = 1, disabled_reason = 'gone', disabled_at = ?, updated_at = ? WHERE id = ? AND disabled = 0`, attempt.createdAt, attempt.createdAt, attempt.endpointId);
+        if (disableEndpoint && db.run(`UPDATE endpoints SET disabled = 1, disabled_reason = 'gone', disabled_at = ?, updated_at = ? WHERE id = ? AND disabled = 0`, attempt.createdAt, attempt.createdAt, attempt.endpointId) > 0) {
+          disabledEndpoints.push(attempt.endpointId);
         }
       }))]);
+      return { disabledEndpoints };
+    },
+
+    // Through the backlog in batches: the endpoint's deliveries by message id (ids begin with their
+    // time) on the (endpoint_id, message_id) index, pending ones only, so in-flight ones stay.
+    async cancel(endpointId, createdBefore, now) {
+      const before = smallestIdAt('message', createdBefore);
+      let total = 0;
+      for (;;) {
+        const canceled = await db.write(() => db.run(
+          `UPDATE deliveries SET status = ${Status.canceled}, lease = lease + 1, next_attempt_at = NULL, resume_at = NULL, updated_at = ?
+           WHERE id IN (SELECT id FROM deliveries WHERE endpoint_id = ? AND message_id < ? AND status = ${Status.pending} LIMIT ${CANCEL_BATCH})`,
+          now, endpointId, before,
+        ));
+        total += canceled;
+        if (canceled < CANCEL_BATCH) return total;
+      }
     },
 
     async release(deliveries, now) {
