@@ -3,7 +3,7 @@ import type { IdGenerator } from '../core/ids.ts';
 import { type Attempt, Status, Trigger } from '../core/model.ts';
 import { attemptNotices } from '../core/operational-events.ts';
 import { isSuccess, nextStep, type NextStep, parseRetryAfter, type RetryPolicy } from '../core/retry-policy.ts';
-import { type FlowSignal, signalKind } from '../core/flow-control.ts';
+import { type FlowSignal, MAX_PAUSE_MS, signalKind } from '../core/flow-control.ts';
 import type { ClaimedDelivery, DeliveryNext, DeliveryResult } from '../store/store.ts';
 import type { HttpSender, SendResult } from './http-sender.ts';
 import { deliveryHeaders } from './request-headers.ts';
@@ -102,6 +102,12 @@ export function decide(
     at: finishedAt,
     retryAfterMs: kind !== 'success' && result.retryAfter ? parseRetryAfter(result.retryAfter, finishedAt) : null,
   };
+  // Retry-After pauses the whole endpoint (flow control), which the claim learns once this batch is
+  // recorded; the delivery that was told to wait waits that long itself, so its own retry cannot
+  // slip out before the pause lands.
+  if (signal?.retryAfterMs != null && next.status === Status.pending) {
+    next = { status: Status.pending, runAt: Math.max(next.runAt, finishedAt + Math.min(MAX_PAUSE_MS, signal.retryAfterMs)) };
+  }
   const delivered = step.kind === 'delivered';
   const wasAlerted = delivery.alerted ?? false;
   const outcome: DeliveryResult = {
