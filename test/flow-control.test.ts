@@ -113,8 +113,10 @@ for (const [store, reachable] of STORES) {
     });
 
     it('opens a dead endpoint\'s circuit: its deliveries wait instead of spending their attempts, a healthy endpoint beside it is untouched, and the first successful probe lets the backlog go', async () => {
-      // Three attempts 100 ms apart: without the circuit every delivery would be exhausted long before the receiver recovers.
-      const h = await herald({ HERALD_RETRY_SCHEDULE: '100ms,100ms', HERALD_CIRCUIT_FAILURES: '3' });
+      // Nine attempts 300 ms apart: without the circuit every delivery is exhausted in under 3 s, long
+      // before the receiver recovers (after the first probe, 5 s after the circuit opens); with it,
+      // none is, even when a loaded machine takes a second to record the failures that open it.
+      const h = await herald({ HERALD_RETRY_SCHEDULE: Array.from({ length: 8 }, () => '300ms').join(','), HERALD_CIRCUIT_FAILURES: '3' });
       let dead = true;
       const target = await receiver(() => (dead ? { status: 500 } : { status: 200 }));
       const healthy = await receiver();
