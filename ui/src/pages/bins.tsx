@@ -1,12 +1,13 @@
+import { PagedTable } from '../components/paged-table.tsx';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
 import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { seg } from '../api/client.ts';
 import { openStream } from '../api/stream.ts';
 import type { Bin, BinRequest, ListResponse } from '../api/types.ts';
-import { CopyButton, Field, fieldError, KeyValueEditor, Pager, pairsOf, recordOf, usePager, type Pair } from '../components/controls.tsx';
+import { CopyButton, Field, fieldError, KeyValueEditor, pairsOf, recordOf, type Pair } from '../components/controls.tsx';
 import { Confirm, Dialog } from '../components/dialog.tsx';
-import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
+import { ErrorNote, Loading } from '../components/feedback.tsx';
 import { ago, dateTime } from '../components/format.ts';
 import { Page } from '../components/page.tsx';
 import { bytes, ReceivedBody, ReceivedHeaders } from '../components/request-view.tsx';
@@ -20,47 +21,27 @@ const SHOWN = 100;
 
 /** Request bins: URLs that record whatever is sent to them and answer as told, for testing senders. */
 export function BinsPage() {
-  const api = useApi();
   const { route } = useLocation();
-  const pager = usePager();
   const [creating, setCreating] = useState(false);
-  const list = useQuery({
-    queryKey: ['bins', pager.iterator],
-    queryFn: () => api.get<ListResponse<Bin>>(BINS, { limit: 50, iterator: pager.iterator }),
-    placeholderData: (previous) => previous,
-  });
-  let body;
-  if (list.isPending) body = <Loading />;
-  else if (list.isError) body = <ErrorNote error={list.error} />;
-  else if (list.data.data.length === 0 && pager.page === 1) {
-    body = (
-      <Empty title="No bins yet">
+  const body = (
+    <PagedTable<Bin>
+      queryKey={['bins']}
+      path={BINS}
+      empty={{ title: 'No bins yet', children: <>
         <p class="muted">A bin is a URL that records every request sent to it (method, headers, body, byte for byte) and answers as you set: point a webhook sender at it to see what it sends.</p>
         <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>Create bin</button>
-      </Empty>
-    );
-  } else {
-    body = (
-      <>
-        <div class="table-wrap">
-          <table>
-            <thead><tr><th scope="col">Bin</th><th scope="col">URL</th><th scope="col" class="minor">Answers</th><th scope="col" class="minor">Last request</th></tr></thead>
-            <tbody>
-              {list.data.data.map((bin) => (
-                <tr key={bin.id}>
-                  <td class="cell-main"><a href={`${DASHBOARD}/bins/${seg(bin.id)}`}>{bin.name ?? bin.id}</a></td>
-                  <td><div class="row"><code class="url small">{bin.url}</code><CopyButton text={bin.url} /></div></td>
-                  <td class="minor mono">{bin.response.status}</td>
-                  <td class="minor">{bin.lastRequestAt ? <time dateTime={bin.lastRequestAt} title={dateTime(bin.lastRequestAt)}>{ago(bin.lastRequestAt)}</time> : <span class="muted">—</span>}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        <Pager pager={pager} done={list.data.done} nextIterator={list.data.iterator} />
-      </>
-    );
-  }
+      </> }}
+      head={<><th scope="col">Bin</th><th scope="col">URL</th><th scope="col" class="minor">Answers</th><th scope="col" class="minor">Last request</th></>}
+      row={(bin) => (
+        <tr key={bin.id}>
+          <td class="cell-main"><a href={`${DASHBOARD}/bins/${seg(bin.id)}`}>{bin.name ?? bin.id}</a></td>
+          <td><div class="row"><code class="url small">{bin.url}</code><CopyButton text={bin.url} /></div></td>
+          <td class="minor mono">{bin.response.status}</td>
+          <td class="minor">{bin.lastRequestAt ? <time dateTime={bin.lastRequestAt} title={dateTime(bin.lastRequestAt)}>{ago(bin.lastRequestAt)}</time> : <span class="muted">—</span>}</td>
+        </tr>
+      )}
+    />
+  );
   return (
     <Page title="Bins" actions={<button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>Create bin</button>}>
       {body}

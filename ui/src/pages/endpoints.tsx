@@ -1,11 +1,12 @@
+import { PagedTable } from '../components/paged-table.tsx';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { seg } from '../api/client.ts';
-import type { Endpoint, ListResponse } from '../api/types.ts';
-import { Field, fieldError, KeyValueEditor, Pager, pairsOf, recordOf, usePager, type Pair } from '../components/controls.tsx';
+import type { Endpoint } from '../api/types.ts';
+import { Field, fieldError, KeyValueEditor, pairsOf, recordOf, type Pair } from '../components/controls.tsx';
 import { Dialog } from '../components/dialog.tsx';
-import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
+import { ErrorNote, Loading } from '../components/feedback.tsx';
 import { percent } from '../components/format.ts';
 import { useAbilities, useApi, useAppScope } from '../context.tsx';
 import { useEventTypes } from './event-catalogue.tsx';
@@ -17,63 +18,38 @@ export const endpointPath = (appId: string, endpointId: string) => `${endpointsP
 
 /** An application's endpoints: where they point, whether they are on, what they take, how they do. */
 export function EndpointsTab() {
-  const api = useApi();
   const scope = useAppScope();
   const abilities = useAbilities();
   const { route } = useLocation();
-  const pager = usePager();
   const [creating, setCreating] = useState(false);
-  const list = useQuery({
-    queryKey: ['endpoints', scope.appId, pager.iterator],
-    queryFn: () => api.get<ListResponse<Endpoint>>(endpointsPath(scope.appId), { with_stats: true, limit: PAGE_SIZE, iterator: pager.iterator }),
-    placeholderData: (previous) => previous,
-  });
   const canManage = abilities.can('ManageEndpoint');
   const create = canManage ? <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>Add endpoint</button> : null;
-
-  let body;
-  if (list.isPending) body = <Loading />;
-  else if (list.isError) body = <ErrorNote error={list.error} />;
-  else if (list.data.data.length === 0 && pager.page === 1) {
-    body = (
-      <Empty title="No endpoints yet">
-        <p class="muted">An endpoint is a URL that receives this application's webhooks, signed.</p>
-        {create}
-      </Empty>
-    );
-  } else {
-    body = (
-      <>
-        <div class="toolbar"><span class="muted">Success rate over the last 24 hours.</span><span class="page-actions">{create}</span></div>
-        <div class="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">URL</th>
-                <th scope="col">State</th>
-                <th scope="col" class="minor">Filters</th>
-                <th scope="col">Success (24 h)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {list.data.data.map((endpoint) => (
-                <tr key={endpoint.id}>
-                  <td class="cell-main url">
-                    <a href={`${scope.base}/endpoints/${seg(endpoint.id)}`}>{endpoint.url}</a>
-                    {endpoint.description ? <div class="muted small">{endpoint.description}</div> : null}
-                  </td>
-                  <td><EndpointState endpoint={endpoint} /></td>
-                  <td class="minor"><Filters endpoint={endpoint} /></td>
-                  <td><SuccessRate endpoint={endpoint} /></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        <Pager pager={pager} done={list.data.done} nextIterator={list.data.iterator} />
-      </>
-    );
-  }
+  const body = (
+    <PagedTable<Endpoint>
+      queryKey={['endpoints', scope.appId]}
+      path={endpointsPath(scope.appId)}
+      params={{ with_stats: true, limit: PAGE_SIZE }}
+      empty={{ title: 'No endpoints yet', children: <><p class="muted">An endpoint is a URL that receives this application's webhooks, signed.</p>{create}</> }}
+      toolbar={<div class="toolbar"><span class="muted">Success rate over the last 24 hours.</span><span class="page-actions">{create}</span></div>}
+      head={<>
+        <th scope="col">URL</th>
+        <th scope="col">State</th>
+        <th scope="col" class="minor">Filters</th>
+        <th scope="col">Success (24 h)</th>
+      </>}
+      row={(endpoint) => (
+        <tr key={endpoint.id}>
+          <td class="cell-main url">
+            <a href={`${scope.base}/endpoints/${seg(endpoint.id)}`}>{endpoint.url}</a>
+            {endpoint.description ? <div class="muted small">{endpoint.description}</div> : null}
+          </td>
+          <td><EndpointState endpoint={endpoint} /></td>
+          <td class="minor"><Filters endpoint={endpoint} /></td>
+          <td><SuccessRate endpoint={endpoint} /></td>
+        </tr>
+      )}
+    />
+  );
   return (
     <>
       {body}

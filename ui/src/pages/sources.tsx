@@ -1,3 +1,4 @@
+import { PagedTable } from '../components/paged-table.tsx';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
@@ -5,7 +6,7 @@ import { seg } from '../api/client.ts';
 import type { Endpoint, ListResponse, Source, SourceRequest, SourceRequestDetail } from '../api/types.ts';
 import { CopyButton, Field, fieldError, Pager, usePager } from '../components/controls.tsx';
 import { Confirm, Dialog } from '../components/dialog.tsx';
-import { Empty, ErrorNote, Loading } from '../components/feedback.tsx';
+import { ErrorNote, Loading } from '../components/feedback.tsx';
 import { ago, dateTime } from '../components/format.ts';
 import { Page } from '../components/page.tsx';
 import { bytes, ReceivedBody, ReceivedHeaders } from '../components/request-view.tsx';
@@ -53,46 +54,26 @@ const TYPES: Record<string, ConfigField[]> = {
 
 /** Inbound sources: where providers send their webhooks, each verified as its type says. */
 export function SourcesPage() {
-  const api = useApi();
   const { route } = useLocation();
-  const pager = usePager();
   const [creating, setCreating] = useState(false);
-  const list = useQuery({
-    queryKey: ['sources', pager.iterator],
-    queryFn: () => api.get<ListResponse<Source>>(SOURCES, { limit: 50, iterator: pager.iterator }),
-    placeholderData: (previous) => previous,
-  });
-  let body;
-  if (list.isPending) body = <Loading />;
-  else if (list.isError) body = <ErrorNote error={list.error} />;
-  else if (list.data.data.length === 0 && pager.page === 1) {
-    body = (
-      <Empty title="No sources yet">
+  const body = (
+    <PagedTable<Source>
+      queryKey={['sources']}
+      path={SOURCES}
+      empty={{ title: 'No sources yet', children: <>
         <p class="muted">A source takes webhooks from a provider (Stripe, GitHub, Shopify, …) at its own ingest URL, checks their signatures, and forwards them to your endpoints.</p>
         <button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>Create source</button>
-      </Empty>
-    );
-  } else {
-    body = (
-      <>
-        <div class="table-wrap">
-          <table>
-            <thead><tr><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Ingest URL</th></tr></thead>
-            <tbody>
-              {list.data.data.map((source) => (
-                <tr key={source.id}>
-                  <td class="cell-main"><a href={`${DASHBOARD}/sources/${seg(source.id)}`}>{source.name}</a>{source.uid ? <div class="muted small mono">{source.uid}</div> : null}</td>
-                  <td><span class="chip">{source.type}</span></td>
-                  <td><div class="row"><code class="url small">{source.ingestUrl}</code><CopyButton text={source.ingestUrl} /></div></td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-        <Pager pager={pager} done={list.data.done} nextIterator={list.data.iterator} />
-      </>
-    );
-  }
+      </> }}
+      head={<><th scope="col">Name</th><th scope="col">Type</th><th scope="col">Ingest URL</th></>}
+      row={(source) => (
+        <tr key={source.id}>
+          <td class="cell-main"><a href={`${DASHBOARD}/sources/${seg(source.id)}`}>{source.name}</a>{source.uid ? <div class="muted small mono">{source.uid}</div> : null}</td>
+          <td><span class="chip">{source.type}</span></td>
+          <td><div class="row"><code class="url small">{source.ingestUrl}</code><CopyButton text={source.ingestUrl} /></div></td>
+        </tr>
+      )}
+    />
+  );
   return (
     <Page title="Sources" actions={<button type="button" class="btn btn-primary" onClick={() => setCreating(true)}>Create source</button>}>
       {body}
