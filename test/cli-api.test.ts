@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
 import { PROVIDER_CASES } from './support/providers.ts';
 import { type Receiver, type ReceivedRequest, startReceiver } from './support/receiver.ts';
+import { BIN, type CliResult, NODE_FLAGS, runCli } from './support/process.ts';
 import { trackFailures } from './support/stores.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -20,30 +20,13 @@ import { waitFor } from './support/wait.ts';
  * one store (SQLite) serves; the API's parity across stores is pinned by the API's own suites.
  */
 
-const BIN = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
-const NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
 /** The environment of the tests' process, without what would change the CLI's behaviour. */
 const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(HERALD_|NO_COLOR$|COLUMNS$|FORCE_COLOR$)/.test(name)));
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Result = CliResult;
 
 /** Runs `herald …` as a child process, with `input` on its stdin. */
-function run(args: string[], env: Record<string, string>, input = ''): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...NODE_FLAGS, BIN, ...args], { env: { ...BASE_ENV, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const run = (args: string[], env: Record<string, string>, input = '') => runCli(args, { ...BASE_ENV, ...env }, input);
 
 const json = (result: Result) => {
   assert.equal(result.code, 0, `exit ${result.code}: ${result.stderr}`);

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import Stripe from 'stripe';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
 import { type Receiver, startReceiver } from './support/receiver.ts';
+import { BIN, NODE_FLAGS } from './support/process.ts';
 import { trackFailures } from './support/stores.ts';
 import { waitFor } from './support/wait.ts';
 
@@ -15,8 +14,6 @@ import { waitFor } from './support/wait.ts';
  * session's server side is the delivery queue, whose store parity the contract suite pins.
  */
 
-const BIN = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
-const NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
 const BASE_ENV = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(HERALD_|NO_COLOR$|COLUMNS$|FORCE_COLOR$)/.test(name)));
 
 interface Listening {

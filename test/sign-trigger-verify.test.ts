@@ -5,7 +5,6 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { LinearWebhookClient } from '@linear/sdk/webhooks';
 import { verify as githubVerify } from '@octokit/webhooks-methods';
@@ -20,6 +19,7 @@ import { Webhook as SvixWebhook } from 'svix';
 import twilio from 'twilio';
 import { FIXTURES } from '../src/inbound/fixtures/index.ts';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
+import { type CliResult, runCli } from './support/process.ts';
 import { trackFailures } from './support/stores.ts';
 
 /**
@@ -30,27 +30,10 @@ import { trackFailures } from './support/stores.ts';
  * against published vectors and the same libraries in provider-vectors.test.ts.
  */
 
-const BIN = fileURLToPath(new URL('../bin/herald.js', import.meta.url));
-const NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
 
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Result = CliResult;
 
-function herald(args: string[], input = ''): Promise<Result> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...NODE_FLAGS, BIN, ...args], { env: { ...process.env, NO_COLOR: '1' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const herald = (args: string[], input = '') => runCli(args, { ...process.env, NO_COLOR: '1' }, input);
 
 function sh(script: string): Promise<Result> {
   return new Promise((resolve, reject) => {

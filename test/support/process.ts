@@ -4,11 +4,31 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/herald.js', import.meta.url));
 /** The Node.js flags bin/herald.js asks for on its shebang line, so tests run Herald the same way. */
-const NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
+export const NODE_FLAGS = readFileSync(BIN, 'utf8').split('\n')[0]!.split(/\s+/).slice(3);
 
 export const TEST_TOKEN = 'hrld_test_token_for_process_tests';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `herald …` as a user does, in a child process with this environment, `input` on its stdin. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv, input = ''): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...NODE_FLAGS, BIN, ...args], { env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin!.end(input);
+  });
+}
 
 export interface HeraldProcess {
   child: ChildProcess;
