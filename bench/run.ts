@@ -135,6 +135,7 @@ const targets = [
   { figure: 'ingest, PostgreSQL', target: '≥ 5,000 msg/s', value: results.postgres.ingest?.rate, pass: (v: number) => v >= 5_000, show: perSecond },
   ...stores.map((store) => ({ figure: `fan-out 1 → 100, ${label(store)}`, target: '≥ single-endpoint delivery', value: results[store].fanOut?.ratioToSingle, pass: (v: number) => v >= 1, show: ratio })),
   ...stores.map((store) => ({ figure: `isolation, ${label(store)}`, target: 'healthy keeps > 90% of its rate', value: results[store].isolation?.ratio, pass: (v: number) => v > 0.9, show: ratio })),
+  ...stores.map((store) => ({ figure: `isolation beside an open circuit, ${label(store)}`, target: 'healthy keeps > 90% of its rate', value: results[store].isolation?.ratioBesideDead, pass: (v: number) => v > 0.9, show: ratio })),
   ...stores.map((store) => ({ figure: `backlog RSS, ${label(store)}`, target: '≤ 300 MB', value: results[store].backlog?.maxRssMb, pass: (v: number) => v <= 300, show: (v: number) => `${v.toFixed(0)} MB` })),
   ...stores.map((store) => ({ figure: `dashboard first screen, ${results[store].dashboard?.messages.toLocaleString('en') ?? 0} messages, ${label(store)}`, target: '< 1 s, cold', value: results[store].dashboard?.coldMs, pass: (v: number) => v < 1_000, show: ms })),
   ...stores.map((store) => ({
@@ -187,7 +188,10 @@ function report(): string {
       `node:http ${ms(b.inbound.p50)} / ${ms(b.inbound.p99)} / ${ms(b.inbound.p999)}`);
   }
   if (results.sqlite.fanOut) row('fan-out 1 → 100, deliveries/s (× single)', (s) => `${perSecond(at(s, 'fanOut.rate'))} (${ratio(at(s, 'fanOut.ratioToSingle'))})`);
-  if (results.sqlite.isolation) row('isolation: healthy rate beside slow + failing (ratio)', (s) => `${perSecond(at(s, 'isolation.beside'))} (${ratio(at(s, 'isolation.ratio'))})`);
+  if (results.sqlite.isolation) {
+    row('isolation: healthy rate beside slow + failing (ratio)', (s) => `${perSecond(at(s, 'isolation.beside'))} (${ratio(at(s, 'isolation.ratio'))})`);
+    row('… beside slow + dead, its circuit open (ratio)', (s) => `${perSecond(at(s, 'isolation.besideDead'))} (${ratio(at(s, 'isolation.ratioBesideDead'))})`);
+  }
   if (results.sqlite.throttled) {
     row('receiver allowing 50/s: 429s drawn; settled after; accepted rate once settled', (s) =>
       `${at(s, 'throttled.refused')} 429s; ${at(s, 'throttled.settleSeconds')} s; ${perSecond(at(s, 'throttled.settledRate'))}/s`);

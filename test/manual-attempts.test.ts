@@ -10,7 +10,7 @@ import { waitFor } from './support/wait.ts';
  * How long a test waits to see that no further attempt comes. Each test first checks that it is
  * far longer than the gaps it saw between the scheduled retries of the same endpoint.
  */
-const QUIET_MS = 2_500;
+const QUIET_MS = 4_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -58,8 +58,14 @@ export async function fanOut(kind: StoreKind, messages: number): Promise<{ rate:
  * requests, against its rate next to two healthy endpoints with the same number of messages:
  * the loss that misbehaving neighbours cause, with the work they add held equal.
  */
-export async function isolation(kind: StoreKind, count: number): Promise<{ alone: number; beside: number; ratio: number }> {
+/**
+ * A healthy endpoint's rate alone, beside a slow one and a flaky one, and beside a slow one and a
+ * dead one (every request 500, so its circuit opens after HERALD_CIRCUIT_FAILURES failures and its
+ * deliveries wait for probes): the healthy one should keep its rate in both.
+ */
+export async function isolation(kind: StoreKind, count: number): Promise<{ alone: number; beside: number; ratio: number; besideDead: number; ratioBesideDead: number }> {
   const alone = (await drain(kind, ['ok', 'ok', 'ok'], count, 120_000, 0)).rate;
   const beside = (await drain(kind, ['ok', 'slow:5000', 'flaky:0.2'], count, 120_000, 0)).rate;
-  return { alone, beside, ratio: beside / alone };
+  const besideDead = (await drain(kind, ['ok', 'slow:5000', 'flaky:1'], count, 120_000, 0)).rate;
+  return { alone, beside, ratio: beside / alone, besideDead, ratioBesideDead: besideDead / alone };
 }

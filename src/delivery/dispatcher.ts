@@ -46,9 +46,6 @@ const LOCKED_RETRY_MS = 10;
  * application and per endpoint; each attempt's result goes to the store in batches, and the retry policy decides what
  * comes next.
  */
-/** How long after a retry's due time the dispatcher looks for it: its result's commit must have landed. */
-const RESULT_COMMIT_MARGIN_MS = 15;
-
 export class Dispatcher {
   readonly #options: DispatcherOptions;
   readonly #lanes: Lanes;
@@ -91,6 +88,7 @@ export class Dispatcher {
     });
     // Once a batch is committed, flow control learns from it and operational events describe it.
     this.#results = new ResultWriter(options.store.queue, (error) => options.onError(error, 'recording delivery results'), {}, (results, outcome) => {
+      for (const result of results) if (result.next.status === Status.pending) this.#wakeAt(result.next.runAt);
       this.#flow.learn(results);
       options.onRecorded?.(results, outcome);
     });
@@ -99,10 +97,7 @@ export class Dispatcher {
       perApp: options.maxInFlightPerApp,
       total: options.maxInFlight,
       send: (delivery) => attemptDelivery(options, delivery)
-        .then((result) => {
-          if (result.next.status === Status.pending) this.#wakeAt(result.next.runAt);
-          return this.#results.write(result);
-        })
+        .then((result) => this.#results.write(result))
         .catch((error) => options.onError(error, `delivering ${delivery.message.id} to ${delivery.endpoint.id}`)),
       onLow: () => this.wake(),
       // Empty lanes are worth a claim if the last one found work (it may have left some, skipped
@@ -211,8 +206,8 @@ export class Dispatcher {
 
   /**
    * A retry falls due after the loop went idle, planning its next look by what was due then (the
-   * delivery was still in flight): wake it when the retry is due, a little after, so the result's
-   * commit (gathered for a few milliseconds) has landed. Only the earliest such time is kept.
+   * delivery was still in flight, its row leased): once the result that rescheduled it is
+   * committed, wake the loop when it is due. Only the earliest such time is kept.
    */
   #wakeAt(runAt: number): void {
     if (this.#wakeTimer && this.#wakeTimerAt <= runAt) return;
@@ -221,7 +216,7 @@ export class Dispatcher {
     this.#wakeTimer = setTimeout(() => {
       this.#wakeTimer = undefined;
       this.wake();
-    }, Math.max(0, runAt - this.#options.clock.now()) + RESULT_COMMIT_MARGIN_MS);
+    }, Math.max(0, runAt - this.#options.clock.now()));
     this.#wakeTimer.unref();
   }
 
