@@ -97,17 +97,8 @@ export const EndpointSecretRotateIn = Type.Object({
 export const EndpointHeadersIn = Type.Object({ headers: Headers });
 
 /** Svix's operational webhook endpoints: an endpoint's fields, filtered on the operational event types. */
-const operationalEndpointFields = {
-  url: Url,
-  description: Type.Optional(Type.String()),
-  uid: Type.Optional(Nullable(Uid)),
-  disabled: Type.Optional(Type.Boolean()),
-  eventTypes: Type.Optional(Nullable(EventTypeList)),
-  /** What older Svix clients call `eventTypes`. */
-  filterTypes: Type.Optional(Nullable(EventTypeList)),
-  metadata: Type.Optional(Metadata),
-  throttleRate: Type.Optional(Nullable(ThrottleRate)),
-};
+const { url, description, uid, disabled, eventTypes, filterTypes, metadata, throttleRate } = endpointFields;
+const operationalEndpointFields = { url, description, uid, disabled, eventTypes, filterTypes, metadata, throttleRate };
 export const OperationalEndpointIn = Type.Object({ ...operationalEndpointFields, secret: Type.Optional(Nullable(Secret)), headers: Type.Optional(Nullable(Headers)) });
 export type OperationalEndpointIn = Static<typeof OperationalEndpointIn>;
 export const OperationalEndpointUpsertIn = Type.Object(operationalEndpointFields);
