@@ -1,4 +1,5 @@
-import { useMutation, useQuery } from '@tanstack/preact-query';
+import { useQuery } from '@tanstack/preact-query';
+import { useAction } from '../api/action.ts';
 import type { ComponentType } from 'preact';
 import { seg } from '../api/client.ts';
 import type { Application } from '../api/types.ts';
@@ -70,7 +71,7 @@ export function AppView({ scope, tab, title }: { scope: AppScope; tab: string | 
 /** Mints a portal link for the application (a token in its fragment) and opens it in a new tab. */
 function OpenPortal({ appId }: { appId: string }) {
   const api = useApi();
-  const open = useMutation({
+  const open = useAction({
     mutationFn: () => api.post<{ url: string; token: string }>(`/api/v1/auth/app-portal-access/${seg(appId)}`, {}),
     onSuccess: ({ url }) => {
       // Not through window.open's return value: noopener keeps the portal from reaching back here.

@@ -1,4 +1,5 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useAction } from '../api/action.ts';
 import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { seg } from '../api/client.ts';
@@ -104,7 +105,7 @@ export function ApplicationDialog({ app, onClose, onSaved }: { app?: Application
   const queries = useQueryClient();
   const [name, setName] = useState(app?.name ?? '');
   const [uid, setUid] = useState(app?.uid ?? '');
-  const save = useMutation({
+  const save = useAction({
     mutationFn: () => {
       const body = { name, uid: uid.trim() || null };
       return app ? api.patch<Application>(`/api/v1/app/${seg(app.id)}`, body) : api.post<Application>('/api/v1/app', body);
@@ -137,7 +138,7 @@ export function ApplicationDialog({ app, onClose, onSaved }: { app?: Application
 export function DeleteApplication({ app, onClose, onDeleted }: { app: Application; onClose: () => void; onDeleted?: () => void }) {
   const api = useApi();
   const queries = useQueryClient();
-  const remove = useMutation({
+  const remove = useAction({
     mutationFn: () => api.delete(`/api/v1/app/${seg(app.id)}`),
     onSuccess: () => {
       queries.invalidateQueries({ queryKey: ['apps'] });

@@ -1,5 +1,6 @@
 import { PagedTable } from '../components/paged-table.tsx';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useAction } from '../api/action.ts';
+import { useQuery, useQueryClient } from '@tanstack/preact-query';
 import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { seg } from '../api/client.ts';
@@ -59,7 +60,7 @@ function BinDialog({ bin, onClose, onSaved }: { bin?: Bin; onClose: () => void; 
   const [headers, setHeaders] = useState<Pair[]>(pairsOf(bin?.response.headers));
   const [body, setBody] = useState(bin?.response.body ?? '');
   const [delayMs, setDelayMs] = useState(String(bin?.response.delayMs ?? 0));
-  const save = useMutation({
+  const save = useAction({
     mutationFn: () => {
       const fields = {
         name: name.trim() || null,
@@ -149,7 +150,7 @@ export function BinPage({ binId }: { binId: string }) {
   const [selected, setSelected] = useState<string | null>(null);
   const bin = useQuery({ queryKey: ['bin', binId], queryFn: () => api.get<Bin>(binPath(binId)) });
   const live = useLiveRequests(binId);
-  const remove = useMutation({
+  const remove = useAction({
     mutationFn: () => api.delete(binPath(binId)),
     onSuccess: () => {
       void queries.invalidateQueries({ queryKey: ['bins'] });
@@ -230,7 +231,7 @@ function BinRequestDetail({ bin, request, onClose, onDeleted }: { bin: Bin; requ
     queryFn: () => api.get<BinRequest>(`${binPath(bin.id)}/request/${seg(request.id)}`, { reveal: true }),
     enabled: reveal,
   });
-  const remove = useMutation({
+  const remove = useAction({
     mutationFn: () => api.delete(`${binPath(bin.id)}/request/${seg(request.id)}`),
     onSuccess: onDeleted,
   });

@@ -1,4 +1,5 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useAction } from '../api/action.ts';
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { seg } from '../api/client.ts';
@@ -100,7 +101,7 @@ function SecretCard({ endpoint }: { endpoint: Endpoint }) {
     staleTime: 0,
     gcTime: 0,
   });
-  const rotate = useMutation({
+  const rotate = useAction({
     mutationFn: () => api.post<void>(`${endpointPath(scope.appId, endpoint.id)}/secret/rotate`, {}),
     onSuccess: async () => {
       setRotating(false);
@@ -141,7 +142,7 @@ function ToggleEnabled({ endpoint }: { endpoint: Endpoint }) {
   const api = useApi();
   const scope = useAppScope();
   const queries = useQueryClient();
-  const toggle = useMutation({
+  const toggle = useAction({
     mutationFn: () => api.patch<Endpoint>(endpointPath(scope.appId, endpoint.id), { disabled: !endpoint.disabled }),
     onSuccess: (saved) => {
       queries.setQueryData(['endpoint', scope.appId, endpoint.id], saved);
@@ -161,7 +162,7 @@ function DeleteEndpoint({ endpoint, onClose }: { endpoint: Endpoint; onClose: ()
   const scope = useAppScope();
   const queries = useQueryClient();
   const { route } = useLocation();
-  const remove = useMutation({
+  const remove = useAction({
     mutationFn: () => api.delete(endpointPath(scope.appId, endpoint.id)),
     onSuccess: () => {
       queries.invalidateQueries({ queryKey: ['endpoints', scope.appId] });
@@ -187,7 +188,7 @@ function SendExample({ endpoint, onClose }: { endpoint: Endpoint; onClose: () =>
   const names = subscribed.length > 0 ? subscribed : (catalogue.data?.data.filter((type) => !type.archived).map((type) => type.name) ?? []);
   const [eventType, setEventType] = useState('');
   const chosen = eventType || names[0] || 'svix.ping';
-  const send = useMutation({
+  const send = useAction({
     mutationFn: () => api.post<Message>(`${endpointPath(scope.appId, endpoint.id)}/send-example`, { eventType: chosen }),
   });
   const attempts = useQuery({
@@ -296,7 +297,7 @@ function Recover({ endpoint, onClose }: { endpoint: Endpoint; onClose: () => voi
   const api = useApi();
   const scope = useAppScope();
   const [since, setSince] = useState(() => localInput(new Date(Date.now() - 24 * 3600_000)));
-  const recover = useMutation({
+  const recover = useAction({
     mutationFn: () => api.post<TaskOut>(`${endpointPath(scope.appId, endpoint.id)}/recover`, { since: new Date(since).toISOString() }),
   });
   const taskId = recover.data?.id;

@@ -1,5 +1,6 @@
 import { PagedTable } from '../components/paged-table.tsx';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useAction } from '../api/action.ts';
+import { useQuery, useQueryClient } from '@tanstack/preact-query';
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { seg } from '../api/client.ts';
@@ -115,7 +116,7 @@ export function EndpointDialog({ endpoint, onClose, onSaved }: { endpoint?: Endp
   const [headerPairs, setHeaderPairs] = useState<Pair[] | null>(endpoint ? null : []);
   const shownHeaders = headerPairs ?? pairsOf(headers.data?.headers);
 
-  const save = useMutation({
+  const save = useAction({
     mutationFn: async () => {
       const fields = {
         url: url.trim(),

@@ -1,4 +1,5 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useAction } from '../api/action.ts';
 import { useState } from 'preact/hooks';
 import { seg } from '../api/client.ts';
 import type { Duration, EventType, ListResponse } from '../api/types.ts';
@@ -65,7 +66,7 @@ function EventTypeCard({ type, editable }: { type: EventType; editable: boolean 
   const api = useApi();
   const queries = useQueryClient();
   const [dialog, setDialog] = useState<'edit' | 'retries' | null>(null);
-  const archive = useMutation({
+  const archive = useAction({
     mutationFn: async () => {
       if (type.archived) await api.patch<EventType>(typePath(type.name), { archived: false });
       else await api.delete(typePath(type.name));
@@ -143,7 +144,7 @@ function RetryScheduleDialog({ name, onClose }: { name: string; onClose: () => v
   const shownText = text ?? (current ? formatDurations(current) : '');
   const shownDefault = useDefault ?? (schedule.isSuccess && current === null);
   const parsed = parseDurations(shownText);
-  const save = useMutation({
+  const save = useAction({
     mutationFn: () => api.put<{ retrySchedule: Duration[] | null }>(`${typePath(name)}/retry-schedule`, { retrySchedule: shownDefault ? null : 'value' in parsed ? parsed.value : [] }),
     onSuccess: (saved) => {
       queries.setQueryData(['retry-schedule', name], saved);
@@ -196,7 +197,7 @@ function EventTypeDialog({ type, onClose }: { type?: EventType; onClose: () => v
   const [schemas, setSchemas] = useState(type?.schemas ? JSON.stringify(type.schemas, null, 2) : '');
   const [deprecated, setDeprecated] = useState(type?.deprecated ?? false);
   const parsed = parseSchemas(schemas);
-  const save = useMutation({
+  const save = useAction({
     mutationFn: () => {
       const body = { description, schemas: 'value' in parsed ? parsed.value : null, deprecated };
       return type ? api.patch<EventType>(typePath(type.name), body) : api.post<EventType>('/api/v1/event-type', { name: name.trim(), ...body });

@@ -1,4 +1,5 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useAction } from '../api/action.ts';
 import { useEffect, useState } from 'preact/hooks';
 import { seg } from '../api/client.ts';
 import { ATTEMPT_STATUS, type Attempt, type AttemptHeaders, type ListResponse, type Message, type MessageDestination, TRIGGER } from '../api/types.ts';
@@ -127,7 +128,7 @@ function DestinationCard({ message, destination, attempts, onResent }: {
   const scope = useAppScope();
   const abilities = useAbilities();
   const queries = useQueryClient();
-  const resend = useMutation({
+  const resend = useAction({
     mutationFn: () => api.post<unknown>(`${messagePath(scope.appId, message.id)}/endpoint/${seg(destination.id)}/resend`, {}),
     onSuccess: () => {
       onResent(attempts.length);

@@ -1,4 +1,5 @@
-import { useMutation, useQuery } from '@tanstack/preact-query';
+import { useQuery } from '@tanstack/preact-query';
+import { useAction } from '../api/action.ts';
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { ApiError, seg } from '../api/client.ts';
@@ -149,7 +150,7 @@ function FindMessage() {
   const scope = useAppScope();
   const { route } = useLocation();
   const [text, setText] = useState('');
-  const find = useMutation({
+  const find = useAction({
     mutationFn: (idOrEventId: string) => api.get<Message>(messagePath(scope.appId, idOrEventId), { with_content: false }),
     onSuccess: (message) => route(`${scope.base}/messages/${seg(message.id)}`),
   });

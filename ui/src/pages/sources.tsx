@@ -1,5 +1,6 @@
 import { PagedTable } from '../components/paged-table.tsx';
-import { useMutation, useQuery, useQueryClient } from '@tanstack/preact-query';
+import { useAction } from '../api/action.ts';
+import { useQuery, useQueryClient } from '@tanstack/preact-query';
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { seg } from '../api/client.ts';
@@ -90,7 +91,7 @@ function SourceDialog({ onClose, onSaved }: { onClose: () => void; onSaved: (sou
   const [type, setType] = useState('github');
   const [config, setConfig] = useState<Record<string, string>>({});
   const fields = TYPES[type] ?? [];
-  const save = useMutation({
+  const save = useAction({
     mutationFn: () => {
       const values: Record<string, unknown> = {};
       for (const field of fields) {
@@ -161,7 +162,7 @@ export function SourcePage({ sourceId }: { sourceId: string }) {
   const [selected, setSelected] = useState<string | null>(null);
   const source = useQuery({ queryKey: ['source', sourceId], queryFn: () => api.get<Source>(sourcePath(sourceId)) });
   const queries = useQueryClient();
-  const remove = useMutation({
+  const remove = useAction({
     mutationFn: () => api.delete(sourcePath(sourceId)),
     onSuccess: () => {
       void queries.invalidateQueries({ queryKey: ['sources'] });
@@ -293,14 +294,14 @@ function Destinations({ sourceId }: { sourceId: string }) {
   const [removing, setRemoving] = useState<Endpoint | null>(null);
   const path = `${sourcePath(sourceId)}/endpoint`;
   const list = useQuery({ queryKey: ['source-endpoints', sourceId], queryFn: () => api.get<ListResponse<Endpoint>>(path, { limit: 250 }) });
-  const add = useMutation({
+  const add = useAction({
     mutationFn: () => api.post<Endpoint>(path, { url: url.trim() }),
     onSuccess: () => {
       setUrl('');
       void queries.invalidateQueries({ queryKey: ['source-endpoints', sourceId] });
     },
   });
-  const remove = useMutation({
+  const remove = useAction({
     mutationFn: (endpoint: Endpoint) => api.delete(`${path}/${seg(endpoint.id)}`),
     onSuccess: () => {
       setRemoving(null);
