@@ -37,8 +37,12 @@ export interface Herald {
   store: Store;
   dispatcher: Dispatcher;
   logger: FastifyBaseLogger;
-  /** Stops taking requests and work, lets deliveries in flight finish (bounded), closes the database. */
-  close(): Promise<void>;
+  /**
+   * Stops taking requests and work, lets deliveries in flight finish (bounded), closes the database.
+   * With `drainMs`, readiness first answers 503 for that long while everything still runs, so a load
+   * balancer polling it stops sending here before the API stops listening.
+   */
+  close(options?: { drainMs?: number }): Promise<void>;
 }
 
 export interface HeraldDependencies {
@@ -117,8 +121,9 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
   const publisher = createPublisher(store, ids, clock, wake, runsWorker ? dispatcher.handoff : null, config.retentionMs);
   operational = createOperationalEvents({ store, publisher, onError: (error) => logger.error({ err: error }, 'operational webhooks: raising an event') });
   const tasks = new TaskRunner({ store, clock, wake, onError: (error, context) => logger.error({ err: error }, `background tasks: ${context}`) });
+  const lifecycle = { draining: false };
   const api = buildApi({
-    context: { store, publisher, operational, wake, tasksCreated: runsWorker ? () => tasks.poke() : undefined, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly },
+    context: { lifecycle, store, publisher, operational, wake, tasksCreated: runsWorker ? () => tasks.poke() : undefined, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly },
     adminToken: config.adminToken,
     maxPayloadBytes: config.maxPayloadBytes,
     rateLimit: config.rateLimit,
@@ -154,7 +159,9 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     store,
     dispatcher,
     logger,
-    async close() {
+    async close({ drainMs = 0 } = {}) {
+      lifecycle.draining = true;
+      if (drainMs > 0 && runsApi) await new Promise((resolve) => setTimeout(resolve, drainMs));
       await stopMaintenance?.();
       await tasks.stop();
       await api.close();

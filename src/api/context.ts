@@ -27,6 +27,12 @@ export interface ApiContext {
   addresses: AddressPolicy;
   /** HERALD_ENDPOINT_HTTPS_ONLY: refuse plain-http endpoint URLs. */
   httpsOnly: boolean;
+  /** Where the process is in its life: draining once SIGTERM came, which readiness reports. */
+  lifecycle?: Lifecycle;
+}
+
+export interface Lifecycle {
+  draining: boolean;
 }
 
 export async function findApp(ctx: ApiContext, idOrUid: string): Promise<Application> {

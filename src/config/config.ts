@@ -50,6 +50,8 @@ export interface Config {
   circuitWindowMs: number;
   /** An endpoint failing without a single success for this long is disabled. */
   disableAfterMs: number;
+  /** After SIGTERM, how long readiness answers 503 while the API still serves, before it stops listening. */
+  drainDelayMs: number;
 }
 
 export class ConfigError extends Error {
@@ -110,6 +112,7 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'circuitFailures', flag: 'circuit-failures', env: 'HERALD_CIRCUIT_FAILURES', default: '10', describe: 'failures in a row that open an endpoint\'s circuit (its deliveries wait; one probe goes out at growing intervals)', parse: integer(1, 1_000_000), expected: 'a positive integer' },
   { key: 'circuitWindowMs', flag: 'circuit-window', env: 'HERALD_CIRCUIT_WINDOW', default: '10m', describe: 'how close together those failures must come', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 10m' },
   { key: 'disableAfterMs', flag: 'disable-after', env: 'HERALD_DISABLE_AFTER', default: '5d', describe: 'how long an endpoint may fail without a single success before it is disabled', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 5d' },
+  { key: 'drainDelayMs', flag: 'drain-delay', env: 'HERALD_DRAIN_DELAY', default: '5s', describe: 'after SIGTERM, how long /api/v1/health/ready answers 503 while the API still serves, so load balancers stop sending first (Ctrl-C does not wait)', parse: (value) => orInvalid(parseDuration(value)), expected: 'a duration such as 5s, or 0' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 

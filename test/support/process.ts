@@ -76,6 +76,8 @@ function serve(dataDir: string, port: number, env: Record<string, string>): Chil
       HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
       HERALD_RETRY_SCHEDULE: '200ms,400ms,800ms',
       HERALD_LOG_LEVEL: env.HERALD_ROLE === 'worker' ? 'info' : 'warn',
+      // Tests that stop Herald with SIGTERM need not wait for load balancers; the drain's own test sets it.
+      HERALD_DRAIN_DELAY: '0s',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -37,9 +37,12 @@ export const serve: Command = {
     );
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
-        herald.logger.info(`${signal}: finishing deliveries in flight, then stopping`);
+        herald.logger.info(signal === 'SIGTERM' && config.drainDelayMs > 0
+          ? `${signal}: readiness answers 503 for ${config.drainDelayMs} ms, then finishing deliveries in flight and stopping`
+          : `${signal}: finishing deliveries in flight, then stopping`);
         process.once(signal, () => process.exit(130)); // a second signal does not wait
-        herald.close().then(resolve, (error) => {
+        // An orchestrator's SIGTERM gets the drain delay (readiness fails first); a person's Ctrl-C does not wait.
+        herald.close({ drainMs: signal === 'SIGTERM' ? config.drainDelayMs : 0 }).then(resolve, (error) => {
           herald.logger.error({ err: error }, 'shutdown failed');
           resolve();
         });
