@@ -123,7 +123,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
   const tasks = new TaskRunner({ store, clock, wake, onError: (error, context) => logger.error({ err: error }, `background tasks: ${context}`) });
   const lifecycle = { draining: false };
   const api = buildApi({
-    context: { lifecycle, store, publisher, operational, wake, tasksCreated: runsWorker ? () => tasks.poke() : undefined, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly },
+    context: { lifecycle, store, publisher, operational, wake, tasksCreated: runsWorker ? () => tasks.poke() : undefined, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly, schemaValidation: config.schemaValidation },
     adminToken: config.adminToken,
     maxPayloadBytes: config.maxPayloadBytes,
     rateLimit: config.rateLimit,

@@ -6,6 +6,7 @@ import type { Publisher } from '../delivery/publish.ts';
 import type { OperationalEvents } from '../delivery/operational-events.ts';
 import { isOperationalApp } from '../core/operational-events.ts';
 import type { Store } from '../store/store.ts';
+import type { SchemaValidation } from '../core/payload-schemas.ts';
 import type { AppPortalCapability } from '../core/model.ts';
 import type { Access } from './auth.ts';
 import { notFound } from './errors.ts';
@@ -27,6 +28,8 @@ export interface ApiContext {
   addresses: AddressPolicy;
   /** HERALD_ENDPOINT_HTTPS_ONLY: refuse plain-http endpoint URLs. */
   httpsOnly: boolean;
+  /** HERALD_SCHEMA_VALIDATION: how payloads are checked against their event type's schema, unless it says otherwise. */
+  schemaValidation: SchemaValidation;
   /** Where the process is in its life: draining once SIGTERM came, which readiness reports. */
   lifecycle?: Lifecycle;
 }

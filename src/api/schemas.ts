@@ -45,6 +45,9 @@ export type ApplicationIn = Static<typeof ApplicationIn>;
 export const ApplicationPatch = Type.Partial(ApplicationIn);
 export type ApplicationPatch = Static<typeof ApplicationPatch>;
 
+const SchemaValidationMode = Type.Union([Type.Literal('off'), Type.Literal('warn'), Type.Literal('enforce')]);
+/** A key of an event type's `schemas`: "1", "2"… */
+const SchemaVersion = Type.String({ minLength: 1, maxLength: 64 });
 export const EventTypeIn = Type.Object({
   name: EventTypeName,
   description: Type.String(),
@@ -52,6 +55,8 @@ export const EventTypeIn = Type.Object({
   archived: Type.Optional(Type.Boolean()),
   deprecated: Type.Optional(Type.Boolean()),
   featureFlag: Type.Optional(Nullable(Uid)),
+  /** Herald's extension: how payloads are checked against `schemas`; null follows HERALD_SCHEMA_VALIDATION. */
+  schemaValidation: Type.Optional(Nullable(SchemaValidationMode)),
 });
 export type EventTypeIn = Static<typeof EventTypeIn>;
 export const EventTypeUpdate = Type.Omit(EventTypeIn, ['name']);
@@ -139,8 +144,15 @@ export const MessageIn = Type.Object({
   application: Type.Optional(Nullable(ApplicationIn)),
   payloadRetentionPeriod: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 90 }))),
   payloadRetentionHours: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 90 * 24 }))),
+  /** Herald's extension: the version of the event type's schema the payload follows; absent or null, the newest. */
+  schemaVersion: Type.Optional(Nullable(SchemaVersion)),
 });
 export type MessageIn = Static<typeof MessageIn>;
+/** Herald's extension: a payload checked against an event type's schema without publishing it. */
+export const PayloadValidateIn = Type.Object({
+  payload: Type.Object({}),
+  schemaVersion: Type.Optional(Nullable(SchemaVersion)),
+});
 
 /** Query parameters. Lists accept `a,b` (what the SDKs send) and repeated parameters alike. */
 const MAX_LIMIT = 250;

@@ -5,6 +5,8 @@ import { Status, STATUS_TEXT, type Application, type Attempt, type Delivery, typ
 import type { ApplicationStats, Page } from '../store/store.ts';
 import { effectiveRate, type FlowState, NEUTRAL_FLOW } from '../core/flow-control.ts';
 import type { PagePlan } from './pagination.ts';
+import { violationItem } from './payload-check.ts';
+import type { SchemaCheck } from '../core/payload-schemas.ts';
 
 /** The Svix `*Out` shapes: what the SDKs parse. Herald-only fields are additions, never changes. */
 
@@ -41,6 +43,7 @@ export function eventTypeOut(eventType: EventType, withContent = true) {
     deprecated: eventType.deprecated,
     featureFlag: eventType.featureFlag,
     schemas: withContent ? eventType.schemas : null,
+    schemaValidation: eventType.schemaValidation ?? null,
     createdAt: iso(eventType.createdAt),
     updatedAt: iso(eventType.updatedAt),
   };
@@ -121,7 +124,17 @@ export function messageOut(message: Message, withContent = true, payload?: unkno
     payload: withContent ? (payload ?? decodePayload(message)) : {},
     timestamp: iso(message.createdAt),
     ...(message.inbound ? { inbound: inboundOut(message.inbound) } : {}),
+    ...(message.schemaViolations ? schemaViolationsOut(message.schemaViolations) : {}),
   };
+}
+
+/**
+ * Herald's extension: what the schema check found wrong with a payload accepted under `warn`, in
+ * the shape `enforce` would have refused it with (its `loc` inside the message, not the request),
+ * and the schema version it was checked against.
+ */
+function schemaViolationsOut(check: SchemaCheck) {
+  return { schemaVersion: check.version, schemaViolations: check.violations.map((violation) => violationItem(['payload'], violation)) };
 }
 
 /** A received request as shown: the headers that carry the source's secret are named, not shown. */

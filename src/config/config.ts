@@ -1,6 +1,7 @@
 import { isCidr } from '../core/address-policy.ts';
 import { parseDuration, parseDurationList } from '../core/durations.ts';
 import { DEFAULT_RETRY_SCHEDULE } from '../core/retry-policy.ts';
+import { SCHEMA_VALIDATIONS, type SchemaValidation } from '../core/payload-schemas.ts';
 
 export interface Config {
   port: number;
@@ -52,6 +53,8 @@ export interface Config {
   disableAfterMs: number;
   /** After SIGTERM, how long readiness answers 503 while the API still serves, before it stops listening. */
   drainDelayMs: number;
+  /** How published payloads are checked against their event type's schema, unless the event type says otherwise. */
+  schemaValidation: SchemaValidation;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +116,7 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'circuitWindowMs', flag: 'circuit-window', env: 'HERALD_CIRCUIT_WINDOW', default: '10m', describe: 'how close together those failures must come', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 10m' },
   { key: 'disableAfterMs', flag: 'disable-after', env: 'HERALD_DISABLE_AFTER', default: '5d', describe: 'how long an endpoint may fail without a single success before it is disabled', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 5d' },
   { key: 'drainDelayMs', flag: 'drain-delay', env: 'HERALD_DRAIN_DELAY', default: '5s', describe: 'after SIGTERM, how long /api/v1/health/ready answers 503 while the API still serves, so load balancers stop sending first (Ctrl-C does not wait)', parse: (value) => orInvalid(parseDuration(value)), expected: 'a duration such as 5s, or 0' },
+  { key: 'schemaValidation', flag: 'schema-validation', env: 'HERALD_SCHEMA_VALIDATION', default: 'warn', describe: "check published payloads against their event type's schema: off, warn (accept, record what is wrong) or enforce (refuse with 422)", parse: (value) => (SCHEMA_VALIDATIONS.includes(value as SchemaValidation) ? (value as SchemaValidation) : INVALID), expected: 'off, warn or enforce' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
 ];
 

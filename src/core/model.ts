@@ -12,6 +12,8 @@
  * Times are epoch milliseconds; the API turns them into ISO strings.
  */
 
+import type { SchemaCheck, SchemaValidation } from './payload-schemas.ts';
+
 export interface Application {
   id: string;
   uid: string | null;
@@ -31,6 +33,8 @@ export interface EventType {
   featureFlag: string | null;
   /** Delays between attempts (ms) for this type's deliveries; null to use the endpoint's or the default. */
   retrySchedule?: number[] | null;
+  /** How payloads are checked against `schemas` (Herald's extension); absent or null follows HERALD_SCHEMA_VALIDATION. */
+  schemaValidation?: SchemaValidation | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -102,6 +106,8 @@ export interface Message {
    * kept. An erased payload is zero bytes, and the message is never sent again.
    */
   payloadErasedAt?: number | null;
+  /** What the schema check found wrong with a payload accepted under `warn` (Herald's extension); absent when nothing. */
+  schemaViolations?: SchemaCheck | null;
   createdAt: number;
 }
 

@@ -3,6 +3,7 @@ import { type FanOutIndex, indexSubscriptions } from '../core/filters.ts';
 import type { IdGenerator } from '../core/ids.ts';
 import { type Application, type Endpoint, type InboundEnvelope, type Message, Trigger } from '../core/model.ts';
 import type { ClaimedDelivery, Store } from '../store/store.ts';
+import type { SchemaCheck } from '../core/payload-schemas.ts';
 
 export interface PublishInput {
   eventType: string;
@@ -14,6 +15,8 @@ export interface PublishInput {
   inbound?: InboundEnvelope | null;
   /** How long the payload is kept (`payloadRetentionPeriod`); absent or null, as long as the message. */
   payloadRetentionMs?: number | null;
+  /** What the schema check found wrong with a payload accepted anyway (`warn`), kept on the message. */
+  schemaViolations?: SchemaCheck | null;
 }
 
 export interface Publisher {

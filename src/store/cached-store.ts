@@ -1,11 +1,11 @@
 import type { Bin } from '../core/bins.ts';
 import type { Clock } from '../core/clock.ts';
-import type { Application, Endpoint, Source } from '../core/model.ts';
+import type { Application, Endpoint, EventType, Source } from '../core/model.ts';
 import type { Store } from './store.ts';
 
 /**
- * Keeps what every message create reads (its application, and the application's enabled
- * endpoints for fan-out) in memory, so publishing costs one write and no reads, and the sources
+ * Keeps what every message create reads (its application, the application's enabled endpoints
+ * for fan-out, and its event type for the payload schema check, or that there is none) in memory, so publishing costs one write and no reads, and the sources
  * and bins found by their URL token, so a received or captured request costs none either.
  * Entries are dropped when this process changes them, when the store reports a change made by
  * another process, and after `ttlMs` in any case, so a missed notification costs at most that long.
@@ -18,6 +18,7 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
   const enabled = new Map<string, { endpoints: Endpoint[]; at: number }>();
   const sourcesByToken = new Map<string, { source: Source | null; at: number }>();
   const binsByToken = new Map<string, { bin: Bin | null; at: number }>();
+  const eventTypes = new Map<string, { eventType: EventType | null; at: number }>();
   const subscribers = new Set<(appId: string | null) => void>();
   const fresh = (at: number) => clock.now() - at < ttlMs;
   // Bumped by every change: a read that started before one may have seen the old state, so it
@@ -30,6 +31,7 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
       enabled.clear();
       sourcesByToken.clear();
       binsByToken.clear();
+      eventTypes.clear();
     } else {
       enabled.delete(appId);
       for (const [key, entry] of apps) if (entry.app.id === appId) apps.delete(key);
@@ -37,6 +39,10 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
       for (const [key, entry] of binsByToken) if (entry.bin?.id === appId) binsByToken.delete(key);
     }
     for (const subscriber of subscribers) subscriber(appId);
+  };
+  const forgetEventTypes = () => {
+    generation++;
+    eventTypes.clear();
   };
   const stopListening = store.onConfigChange?.(forget);
 
@@ -54,6 +60,26 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
       },
       update: (app) => store.apps.update(app).finally(() => forget(app.id)),
       delete: (id) => store.apps.delete(id).finally(() => forget(id)),
+    },
+    // Event types are few and rarely change: any change forgets them all here (and, on PostgreSQL,
+    // every other process's whole cache, through the config channel). An unknown name is remembered too, as
+    // messages may name event types nobody registered.
+    eventTypes: {
+      ...store.eventTypes,
+      async get(name) {
+        const cached = eventTypes.get(name);
+        if (cached && fresh(cached.at)) return cached.eventType;
+        const started = generation;
+        const eventType = await store.eventTypes.get(name);
+        if (started === generation) {
+          if (eventTypes.size >= 10_000) eventTypes.clear();
+          eventTypes.set(name, { eventType, at: clock.now() });
+        }
+        return eventType;
+      },
+      create: (eventType) => store.eventTypes.create(eventType).finally(forgetEventTypes),
+      update: (eventType) => store.eventTypes.update(eventType).finally(forgetEventTypes),
+      delete: (name) => store.eventTypes.delete(name).finally(forgetEventTypes),
     },
     // An endpoint flow control disabled leaves fan-out at once, as one disabled through the API does.
     flow: {

@@ -33,6 +33,7 @@ export const toEventType = (row: Row): EventType => ({
   deprecated: bool(row.deprecated),
   featureFlag: row.feature_flag as string | null,
   retrySchedule: jsonOrNull(row.retry_schedule),
+  ...(row.schema_validation == null ? {} : { schemaValidation: row.schema_validation as EventType['schemaValidation'] }),
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at),
 });
@@ -69,6 +70,7 @@ export const toMessage = (row: Row): Message => ({
   inbound: jsonOrNull(row.inbound),
   payloadExpiresAt: numberOrNull(row.payload_expires_at),
   payloadErasedAt: numberOrNull(row.payload_erased_at),
+  ...(row.schema_violations == null ? {} : { schemaViolations: json<Message['schemaViolations']>(row.schema_violations) }),
   createdAt: Number(row.created_at),
 });
 

@@ -5,7 +5,8 @@ import type { ApiContext } from '../context.ts';
 import { HttpError, notFound, orConflict } from '../errors.ts';
 import { planPage } from '../pagination.ts';
 import { sentFields } from '../patch.ts';
-import { DeleteEventTypeQuery, EventTypeIn, EventTypeListQuery, EventTypePatch, EventTypePath, EventTypeUpdate, RetryScheduleInOut } from '../schemas.ts';
+import { DeleteEventTypeQuery, EventTypeIn, EventTypeListQuery, EventTypePatch, EventTypePath, EventTypeUpdate, PayloadValidateIn, RetryScheduleInOut } from '../schemas.ts';
+import { checkAgainst, checkSchemas, modeOf, violationItem } from '../payload-check.ts';
 import { durationsIn, durationsOut, eventTypeOut, listOut } from '../views.ts';
 
 export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void {
@@ -23,6 +24,7 @@ export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void 
   // Creating an archived event type again brings it back, as in Svix.
   app.post('/api/v1/event-type', { schema: { body: EventTypeIn } }, async (request, reply) => {
     const body = request.body;
+    checkSchemas(body.schemas);
     const existing = await ctx.store.eventTypes.get(body.name);
     if (existing && !existing.archived) throw new HttpError(409, 'conflict', `Event type ${body.name} already exists.`);
     const saved = existing
@@ -36,6 +38,7 @@ export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void 
 
   app.put('/api/v1/event-type/:eventTypeName', { schema: { params: EventTypePath, body: EventTypeUpdate } }, async (request, reply) => {
     const name = request.params.eventTypeName;
+    checkSchemas(request.body.schemas);
     const existing = await ctx.store.eventTypes.get(name);
     if (!existing) return reply.code(201).send(eventTypeOut(await ctx.store.eventTypes.create(newEventType(ctx, { ...request.body, name }))));
     const body = request.body;
@@ -45,11 +48,28 @@ export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void 
       archived: body.archived ?? false,
       deprecated: body.deprecated ?? false,
       featureFlag: body.featureFlag ?? null,
+      schemaValidation: body.schemaValidation ?? null,
     }));
   });
 
-  app.patch('/api/v1/event-type/:eventTypeName', { schema: { params: EventTypePath, body: EventTypePatch } }, async (request) =>
-    eventTypeOut(await save(await find(request.params.eventTypeName), request.body)));
+  app.patch('/api/v1/event-type/:eventTypeName', { schema: { params: EventTypePath, body: EventTypePatch } }, async (request) => {
+    checkSchemas(request.body.schemas);
+    return eventTypeOut(await save(await find(request.params.eventTypeName), request.body));
+  });
+
+  // Herald's extension: a dry run of the check a message create makes, whatever the mode (so a
+  // schema can be tried before it is enforced); `schemaValidation` says what publishing would do.
+  app.post('/api/v1/event-type/:eventTypeName/validate', { config: { access: 'ViewBase' }, schema: { params: EventTypePath, body: PayloadValidateIn } }, async (request) => {
+    const eventType = await find(request.params.eventTypeName);
+    const check = checkAgainst(eventType, request.body.payload, request.body.schemaVersion ?? null);
+    return {
+      valid: (check?.violations.length ?? 0) === 0,
+      checked: check !== null,
+      schemaVersion: check?.version ?? null,
+      schemaValidation: modeOf(ctx, eventType),
+      detail: (check?.violations ?? []).map((violation) => violationItem(['body', 'payload'], violation)),
+    };
+  });
 
   // Svix's route: the delays between this type's attempts, for endpoints without their own; null for the default.
   app.get('/api/v1/event-type/:eventTypeName/retry-schedule', { schema: { params: EventTypePath } }, async (request) =>
@@ -79,6 +99,7 @@ function newEventType(ctx: ApiContext, body: EventTypeIn): EventType {
     archived: body.archived ?? false,
     deprecated: body.deprecated ?? false,
     featureFlag: body.featureFlag ?? null,
+    schemaValidation: body.schemaValidation ?? null,
     createdAt: now,
     updatedAt: now,
   };

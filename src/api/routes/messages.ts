@@ -10,6 +10,7 @@ import { AppPath, MessageIn, MessageListQuery, MessagePath, WithContentQuery } f
 import { checkUid } from '../uids.ts';
 import { listOut, messageOut } from '../views.ts';
 import { payloadRetentionMs } from '../payload-retention.ts';
+import { checkPublished } from '../payload-check.ts';
 import { createApplication } from './applications.ts';
 
 export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: OwnerScope = APP_SCOPE): void {
@@ -21,6 +22,8 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
       const body = request.body;
       checkUid('message', body.eventId, ['body', 'eventId']);
       const retention = payloadRetentionMs(body);
+      // Before the application is looked at (or created): a payload `enforce` refuses changes nothing.
+      const schemaViolations = await checkPublished(ctx, body.eventType, body.payload, body.schemaVersion ?? null);
       const application = await appForMessage(ctx, request.params.appId, body);
       const message = await orConflict(
         ctx.publisher.publish(application, {
@@ -29,6 +32,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
           channels: body.channels ?? null,
           payload: payloadBytes(request.rawBody),
           payloadRetentionMs: retention,
+          ...(schemaViolations ? { schemaViolations } : {}),
         }),
         'A message with this eventId already exists for this application.',
       );

@@ -2,16 +2,18 @@ import { toPage } from '../paging.ts';
 import { nullableJson, toEventType } from '../rows.ts';
 import { keyset } from '../sql.ts';
 import type { EventTypeStore } from '../store.ts';
-import type { PostgresDatabase } from './database.ts';
+import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 
 export function postgresEventTypes(db: PostgresDatabase): EventTypeStore {
   return {
     async create(eventType) {
       await db.run(
-        `INSERT INTO event_types (name, description, schemas, archived, deprecated, feature_flag, retry_schedule, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `WITH created AS (
+           INSERT INTO event_types (name, description, schemas, archived, deprecated, feature_flag, retry_schedule, schema_validation, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING name
+         ) SELECT pg_notify('${CONFIG_CHANNEL}', '') FROM created`,
         [eventType.name, eventType.description, nullableJson(eventType.schemas), eventType.archived, eventType.deprecated,
-          eventType.featureFlag, nullableJson(eventType.retrySchedule), eventType.createdAt, eventType.updatedAt],
+          eventType.featureFlag, nullableJson(eventType.retrySchedule), eventType.schemaValidation ?? null, eventType.createdAt, eventType.updatedAt],
       );
       return eventType;
     },
@@ -34,15 +36,20 @@ export function postgresEventTypes(db: PostgresDatabase): EventTypeStore {
 
     async update(eventType) {
       await db.run(
-        'UPDATE event_types SET description = ?, schemas = ?, archived = ?, deprecated = ?, feature_flag = ?, retry_schedule = ?, updated_at = ? WHERE name = ?',
+        `WITH changed AS (
+           UPDATE event_types SET description = ?, schemas = ?, archived = ?, deprecated = ?, feature_flag = ?, retry_schedule = ?, schema_validation = ?, updated_at = ?
+           WHERE name = ? RETURNING name
+         ) SELECT pg_notify('${CONFIG_CHANNEL}', '') FROM changed`,
         [eventType.description, nullableJson(eventType.schemas), eventType.archived, eventType.deprecated, eventType.featureFlag,
-          nullableJson(eventType.retrySchedule), eventType.updatedAt, eventType.name],
+          nullableJson(eventType.retrySchedule), eventType.schemaValidation ?? null, eventType.updatedAt, eventType.name],
       );
       return eventType;
     },
 
     async delete(name) {
-      return (await db.run('DELETE FROM event_types WHERE name = ?', [name])) > 0;
+      const deleted = await db.query(
+        `WITH deleted AS (DELETE FROM event_types WHERE name = ? RETURNING name) SELECT pg_notify('${CONFIG_CHANNEL}', '') FROM deleted`, [name]);
+      return deleted.length > 0;
     },
   };
 }

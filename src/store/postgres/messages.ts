@@ -90,11 +90,11 @@ function enqueueBatch(db: PostgresDatabase) {
       endpointIds.map((endpointId) => [message.id, endpointId, lease?.endpointIds.has(endpointId) ? lease.until : null] as const));
     const inserted = await db.query<{ id: string; endpoint_ids: string[] | null; delivery_ids: string[] | null }>(
       `WITH inserted AS (
-         INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, payload_expires_at, created_at)
+         INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, payload_expires_at, schema_violations, created_at)
          SELECT id, app_id, event_type, event_id, channels::jsonb, substring(?::bytea FROM payload_at FOR payload_length), inbound::jsonb,
-           payload_expires_at, created_at
-         FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::text[], ?::bigint[], ?::bigint[])
-           AS m(id, app_id, event_type, event_id, channels, payload_at, payload_length, inbound, payload_expires_at, created_at)
+           payload_expires_at, schema_violations::jsonb, created_at
+         FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::text[], ?::bigint[], ?::text[], ?::bigint[])
+           AS m(id, app_id, event_type, event_id, channels, payload_at, payload_length, inbound, payload_expires_at, schema_violations, created_at)
          ON CONFLICT (app_id, event_id) DO NOTHING
          RETURNING id, app_id, created_at
        ), queued AS (
@@ -120,7 +120,7 @@ function enqueueBatch(db: PostgresDatabase) {
         Buffer.concat(messages.map((m) => m.payload)),
         messages.map((m) => m.id), messages.map((m) => m.appId), messages.map((m) => m.eventType), messages.map((m) => m.eventId),
         messages.map((m) => nullableJson(m.channels)), payloadStarts(messages), messages.map((m) => m.payload.byteLength), messages.map((m) => nullableJson(m.inbound)),
-        messages.map((m) => m.payloadExpiresAt ?? null), messages.map((m) => m.createdAt),
+        messages.map((m) => m.payloadExpiresAt ?? null), messages.map((m) => nullableJson(m.schemaViolations ?? null)), messages.map((m) => m.createdAt),
         deliveries.map(([messageId]) => messageId), deliveries.map(([, endpointId]) => endpointId), deliveries.map(([, , until]) => until),
       ],
       { prepared: true },

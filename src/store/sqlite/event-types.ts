@@ -9,10 +9,11 @@ export function sqliteEventTypes(db: SqliteDatabase): EventTypeStore {
     async create(eventType) {
       await db.write(() =>
         db.run(
-          `INSERT INTO event_types (name, description, schemas, archived, deprecated, feature_flag, retry_schedule, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO event_types (name, description, schemas, archived, deprecated, feature_flag, retry_schedule, schema_validation, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           eventType.name, eventType.description, nullableJson(eventType.schemas), Number(eventType.archived),
-          Number(eventType.deprecated), eventType.featureFlag, nullableJson(eventType.retrySchedule), eventType.createdAt, eventType.updatedAt,
+          Number(eventType.deprecated), eventType.featureFlag, nullableJson(eventType.retrySchedule), eventType.schemaValidation ?? null,
+          eventType.createdAt, eventType.updatedAt,
         ),
       );
       return eventType;
@@ -37,9 +38,9 @@ export function sqliteEventTypes(db: SqliteDatabase): EventTypeStore {
     async update(eventType) {
       await db.write(() =>
         db.run(
-          'UPDATE event_types SET description = ?, schemas = ?, archived = ?, deprecated = ?, feature_flag = ?, retry_schedule = ?, updated_at = ? WHERE name = ?',
+          'UPDATE event_types SET description = ?, schemas = ?, archived = ?, deprecated = ?, feature_flag = ?, retry_schedule = ?, schema_validation = ?, updated_at = ? WHERE name = ?',
           eventType.description, nullableJson(eventType.schemas), Number(eventType.archived), Number(eventType.deprecated),
-          eventType.featureFlag, nullableJson(eventType.retrySchedule), eventType.updatedAt, eventType.name,
+          eventType.featureFlag, nullableJson(eventType.retrySchedule), eventType.schemaValidation ?? null, eventType.updatedAt, eventType.name,
         ),
       );
       return eventType;

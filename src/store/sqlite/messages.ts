@@ -12,10 +12,10 @@ export function sqliteMessages(db: SqliteDatabase, deleted: DeletedEndpoints): M
     enqueue(message, endpointIds, lease) {
       return db.write(() => {
         db.run(
-          `INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, payload_expires_at, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, payload_expires_at, schema_violations, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           message.id, message.appId, message.eventType, message.eventId, nullableJson(message.channels), message.payload,
-          nullableJson(message.inbound), message.payloadExpiresAt ?? null, message.createdAt,
+          nullableJson(message.inbound), message.payloadExpiresAt ?? null, nullableJson(message.schemaViolations ?? null), message.createdAt,
         );
         // Listen sessions' and polling endpoints, whose deliveries are pulled rather than sent: one
         // look-up in an index that holds only them, and none when the application has neither.

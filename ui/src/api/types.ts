@@ -63,6 +63,9 @@ export interface Message {
   channels: string[] | null;
   payload: unknown;
   timestamp: string;
+  /** Herald's extension: what the schema check found wrong with a payload accepted under `warn`. */
+  schemaViolations?: Array<{ loc: string[]; msg: string; type: string }>;
+  schemaVersion?: string;
 }
 
 export interface Attempt {

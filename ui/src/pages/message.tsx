@@ -67,6 +67,12 @@ export function MessageView({ msgId }: { msgId: string }) {
         <div class="card">
           <div class="card-head"><h2>Payload</h2><CopyButton text={payload} label="Copy payload" /></div>
           <pre class="code" data-testid="payload">{payload}</pre>
+          {msg.schemaViolations?.length ? (
+            <div class="note note-warn small" role="note" data-testid="schema-violations">
+              <strong>Does not match schema version {msg.schemaVersion}</strong> (accepted: schema validation is <code>warn</code>)
+              <ul>{msg.schemaViolations.map((v) => <li key={`${v.loc.join('.')} ${v.type}`}><code>{v.loc.slice(1).join('.') || '(the payload)'}</code>: {v.msg}</li>)}</ul>
+            </div>
+          ) : null}
         </div>
       </div>
       <Destinations message={msg} />
