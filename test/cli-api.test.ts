@@ -134,8 +134,8 @@ describe('the API commands', () => {
     // A number JavaScript would round, an escape and spacing: sent as written.
     const payload = '{ "amount": 12345678901234567890, "note": "caf\\u00e9" }\n';
     writeFileSync(join(dir, 'payload.json'), payload);
-    const message = json(await herald(['message', 'send', app, 'invoice.paid', '--data', `@${join(dir, 'payload.json')}`, '--event-id', 'inv_1', '--channel', 'eu', '--json']));
-    assert.deepEqual([message.eventType, message.eventId, message.channels], ['invoice.paid', 'inv_1', ['eu']]);
+    const message = json(await herald(['message', 'send', app, 'invoice.paid', '--data', `@${join(dir, 'payload.json')}`, '--event-id', 'inv_1', '--channel', 'eu', '--ordering-key', 'inv', '--json']));
+    assert.deepEqual([message.eventType, message.eventId, message.channels, message.orderingKey], ['invoice.paid', 'inv_1', ['eu'], 'inv']);
     const request = await waitFor('the message at the receiver', () => requestsOf(message.id)[0]);
     assert.equal(request!.body.toString('utf8'), payload.trimEnd());
 

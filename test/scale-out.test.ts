@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { Agent } from 'undici';
 import { call, freePort, type HeraldProcess, kill, spawnHerald, TEST_TOKEN } from './support/process.ts';
+import { keyedLog } from './support/ordering.ts';
 import { type Receiver, startReceiver } from './support/receiver.ts';
 import { dropSchema, postgresReachable, postgresUrl, SKIPPED_POSTGRES, TEST_DATABASE_URL, trackFailures, uniqueSchema } from './support/stores.ts';
 import { startTcpProxy } from './support/tcp-proxy.ts';
@@ -132,6 +133,25 @@ suite((await postgresReachable()) ? 'scale-out on PostgreSQL' : SKIPPED_POSTGRES
     assert.ok(busiest <= 22, `the busiest second held ${busiest} requests`);
     await appSettled(api.url, app.body.id);
     assert.equal(new Set(idsAt(target!)).size, 60);
+  });
+
+  it('keeps each ordering key in publish order, one at a time, across two workers, while a failing key holds back only itself', async () => {
+    const { api } = await cluster(2, { HERALD_RETRY_SCHEDULE: Array.from({ length: 40 }, () => '100ms').join(',') });
+    const keys = ['a', 'b', 'c', 'd'];
+    // `a`'s first fails until every other key is done; each answer outlasts the next publish.
+    const log = keyedLog((key, i, seen) => (key === 'a' && i === 0 && ['b', 'c', 'd'].some((k) => (seen.accepted.get(k)?.length ?? 0) < 6) ? 500 : 200), 50);
+    const [target] = await receivers(1, log.responder);
+    const appId = await appWithEndpoints(api.url, [target!]);
+    await Promise.all(keys.map(async (key) => {
+      for (let i = 0; i < 6; i++) {
+        const answer = await call(api.url, 'POST', `/api/v1/app/${appId}/msg`, { eventType: 'order.updated', payload: { key, i }, orderingKey: key });
+        assert.equal(answer.status, 202);
+      }
+    }));
+    await waitFor('every message accepted', () => [...log.accepted.values()].flat().length >= 24, 60_000);
+    for (const key of keys) assert.deepEqual(log.accepted.get(key), [0, 1, 2, 3, 4, 5], `key ${key} in order`);
+    assert.ok(log.arrived.get('a')!.filter((i) => i === 0).length > 1, 'the first of a was retried');
+    assert.deepEqual(log.overlaps, [], 'no request of a key came before the one ahead of it was answered');
   });
 
   it('delivers 10,000 messages through one API and three workers, none twice to the same endpoint', async () => {

@@ -1,5 +1,6 @@
 import { type Static, type TSchema, Type } from 'typebox';
 import { MAX_CHANNELS_PER_ENDPOINT, MAX_EVENT_TYPES_PER_ENDPOINT } from '../core/limits.ts';
+import { MAX_ORDERING_KEY_LENGTH } from '../core/ordering.ts';
 
 /**
  * Request shapes, after Svix's OpenAPI document (names, limits, patterns). Unknown fields are
@@ -146,6 +147,8 @@ export const MessageIn = Type.Object({
   payloadRetentionHours: Type.Optional(Nullable(Type.Integer({ minimum: 1, maximum: 90 * 24 }))),
   /** Herald's extension: the version of the event type's schema the payload follows; absent or null, the newest. */
   schemaVersion: Type.Optional(Nullable(SchemaVersion)),
+  /** Herald's extension: deliveries of one key to one endpoint go one at a time, in publish order. */
+  orderingKey: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: MAX_ORDERING_KEY_LENGTH }))),
 });
 export type MessageIn = Static<typeof MessageIn>;
 /** Herald's extension: a payload checked against an event type's schema without publishing it. */

@@ -125,6 +125,7 @@ export function messageOut(message: Message, withContent = true, payload?: unkno
     timestamp: iso(message.createdAt),
     ...(message.inbound ? { inbound: inboundOut(message.inbound) } : {}),
     ...(message.schemaViolations ? schemaViolationsOut(message.schemaViolations) : {}),
+    ...(message.orderingKey ? { orderingKey: message.orderingKey } : {}),
   };
 }
 

@@ -108,6 +108,8 @@ export interface Message {
   payloadErasedAt?: number | null;
   /** What the schema check found wrong with a payload accepted under `warn` (Herald's extension); absent when nothing. */
   schemaViolations?: SchemaCheck | null;
+  /** Herald's extension: deliveries of one key to one endpoint go one at a time, in order (core/ordering.ts). */
+  orderingKey?: string | null;
   createdAt: number;
 }
 

@@ -54,7 +54,7 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
  * session's consumer reports for the deliveries it pulled, so both follow one policy.
  */
 export function decide(
-  deps: Pick<AttemptDependencies, 'random' | 'ids' | 'retry'>, delivery: Pick<ClaimedDelivery, 'id' | 'lease' | 'attemptNumber' | 'trigger' | 'resumeAt' | 'alerted'> & {
+  deps: Pick<AttemptDependencies, 'random' | 'ids' | 'retry'>, delivery: Pick<ClaimedDelivery, 'id' | 'lease' | 'attemptNumber' | 'trigger' | 'resumeAt' | 'alerted' | 'orderingKey'> & {
     message: Pick<ClaimedDelivery['message'], 'id' | 'appId' | 'eventId'>; endpoint: Pick<ClaimedDelivery['endpoint'], 'id' | 'url'>;
   },
   result: SendResult, startedAt: number, finishedAt: number, { retry: retrying = true }: { retry?: boolean } = {},
@@ -117,6 +117,7 @@ export function decide(
     next,
     attemptCount: resumes ? delivery.attemptNumber - 1 : delivery.attemptNumber,
     disableEndpoint: step.kind === 'gone',
+    ...(delivery.orderingKey ? { orderingKey: delivery.orderingKey } : {}),
     ...(signal ? { signal } : {}),
     alerted: false,
   };

@@ -88,7 +88,11 @@ export class Dispatcher {
     });
     // Once a batch is committed, flow control learns from it and operational events describe it.
     this.#results = new ResultWriter(options.store.queue, (error) => options.onError(error, 'recording delivery results'), {}, (results, outcome) => {
-      for (const result of results) if (result.next.status === Status.pending) this.#wakeAt(result.next.runAt);
+      for (const result of results) {
+        if (result.next.status === Status.pending) this.#wakeAt(result.next.runAt);
+        // This commit made the next delivery of a finished one's ordering key due.
+        else if (result.orderingKey) this.wake();
+      }
       this.#flow.learn(results);
       options.onRecorded?.(results, outcome);
     });

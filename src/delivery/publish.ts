@@ -17,6 +17,8 @@ export interface PublishInput {
   payloadRetentionMs?: number | null;
   /** What the schema check found wrong with a payload accepted anyway (`warn`), kept on the message. */
   schemaViolations?: SchemaCheck | null;
+  /** Herald's extension: this message's deliveries wait for those of the same key before them (core/ordering.ts). */
+  orderingKey?: string | null;
 }
 
 export interface Publisher {
@@ -63,10 +65,10 @@ export function createPublisher(
     const message: Message = { id: ids('message'), appId: app.id, ...input, payloadExpiresAt, createdAt };
     const taker = handoff;
     // A listen session's deliveries wait for its consumer to pull them, and a polling endpoint's
-    // are read by its consumers: neither is ever handed to the dispatcher. Nor is what a rate limit
-    // or a disabled endpoint (a test send) holds back: the claim applies those.
+    // are read by its consumers: neither is ever handed to the dispatcher. Nor is what a rate limit,
+    // a disabled endpoint (a test send) or an ordering key may hold back: the claim applies those.
     const sent = endpoints.filter((endpoint) => !endpoint.listen && !endpoint.polling);
-    const leased = new Set(taker && app.throttleRate === null
+    const leased = new Set(taker && app.throttleRate === null && !input.orderingKey
       ? sent.filter((endpoint) => endpoint.throttleRate === null && !endpoint.disabled && taker.reserve(app.id, endpoint.id)).map((endpoint) => endpoint.id)
       : []);
     const stored = store.messages.enqueue(

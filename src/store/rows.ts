@@ -71,6 +71,7 @@ export const toMessage = (row: Row): Message => ({
   payloadExpiresAt: numberOrNull(row.payload_expires_at),
   payloadErasedAt: numberOrNull(row.payload_erased_at),
   ...(row.schema_violations == null ? {} : { schemaViolations: json<Message['schemaViolations']>(row.schema_violations) }),
+  ...(row.ordering_key == null ? {} : { orderingKey: row.ordering_key as string }),
   createdAt: Number(row.created_at),
 });
 

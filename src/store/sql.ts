@@ -131,3 +131,16 @@ export function toApplicationStats(rows: ReadonlyArray<Record<string, unknown>>)
     lastMessageAt: row.last_message_at === null || row.last_message_at === undefined ? null : Number(row.last_message_at),
   }]));
 }
+
+/**
+ * For the delivery `d` in a claim: when the delivery ahead of it in its ordering key (same
+ * endpoint, same key) is next due, or NULL when none is ahead (always, for a delivery without a
+ * key; see core/ordering.ts). Ahead means unfinished and stored earlier, or in flight: so one of a
+ * key is sent at a time even when two were published at the same moment. One probe of the
+ * `deliveries_ordered` partial index, made only for keyed deliveries.
+ */
+export const AHEAD_IN_ORDER = (d: string) => `CASE WHEN ${d}.ordering_key IS NULL THEN NULL ELSE (
+  SELECT p.run_at FROM deliveries p
+  WHERE p.endpoint_id = ${d}.endpoint_id AND p.ordering_key = ${d}.ordering_key AND p.status IN (${Status.pending}, ${Status.sending})
+    AND p.id <> ${d}.id AND (p.id < ${d}.id OR p.status = ${Status.sending})
+  ORDER BY p.id LIMIT 1) END`;

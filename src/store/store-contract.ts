@@ -9,7 +9,7 @@ import { bucketOf, LATENCY_BINS, latencyBin, ROLLUP_MS } from '../core/attempt-s
 import type { BackgroundTask } from '../core/replay.ts';
 import { StoreError } from './errors.ts';
 import { flowContract } from './flow-contract.ts';
-import type { AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, PollRequest, PullRequest, Store } from './store.ts';
+import type { ClaimedDelivery, AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, PollRequest, PullRequest, Store } from './store.ts';
 
 /** A store opened for one test, and how to get rid of it: `keep` leaves a failed test's data for a look. */
 export interface OpenedStore {
@@ -934,6 +934,110 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual(await list(null), [m2.id, m1.id]);
         assert.deepEqual(await list(Status.success), [m1.id]);
         assert.deepEqual(await list(Status.pending), [m2.id]);
+      });
+    });
+
+    describe('ordering keys', () => {
+      /** An endpoint with messages published in turn on the keys given (null: no key), one ms apart. */
+      async function keyed(store: Store, keys: Array<string | null>, endpointOver: Partial<Endpoint> = {}) {
+        const app = await store.apps.create(anApp());
+        const endpoint = await store.endpoints.create(anEndpoint(app.id, endpointOver));
+        const messages: Message[] = [];
+        for (const [i, orderingKey] of keys.entries()) {
+          const message = aMessage(app.id, { createdAt: T0 + i, orderingKey });
+          await store.messages.enqueue(message, [endpoint.id]);
+          messages.push(message);
+        }
+        return { app, endpoint, messages };
+      }
+      const keyOf = (messages: readonly Message[], d: ClaimedDelivery) => messages.find((m) => m.id === d.message.id)!.orderingKey ?? null;
+      const finish = (store: Store, messages: readonly Message[], d: ClaimedDelivery, status: Status, at: number, next: DeliveryResult['next'] = { status: status as typeof Status.success }) =>
+        store.queue.complete([{ ...result(d, anAttempt(messages.find((m) => m.id === d.message.id)!, d.endpoint.id, { status: status as typeof Status.success, createdAt: at }), next), orderingKey: d.orderingKey ?? null }]);
+
+      it('hands out one delivery of a key at a time, the first published, beside every other key and the unkeyed', async () => {
+        const store = await fresh();
+        const { messages } = await keyed(store, ['order-1', 'order-1', 'order-2', null, 'order-1', null, 'order-2']);
+        const claimed = await claim(store, { now: T0 + 10 });
+        assert.deepEqual(claimed.map((d) => d.message.id).sort(), [messages[0], messages[2], messages[3], messages[5]].map((m) => m!.id).sort());
+        assert.deepEqual(claimed.map((d) => d.orderingKey ?? null).sort(), [null, null, 'order-1', 'order-2'].sort(), 'the claim carries the key');
+        assert.deepEqual(await claim(store, { now: T0 + 10 }), [], 'the rest of each key waits for the one in flight');
+      });
+
+      it('makes the next of a key due the moment the one ahead succeeds, and keeps publish order to the last', async () => {
+        const store = await fresh();
+        const { messages } = await keyed(store, ['k', 'k', 'k', 'k']);
+        const order: string[] = [];
+        let now = T0 + 10;
+        for (let i = 0; i < 4; i++) {
+          const [d, ...rest] = await claim(store, { now });
+          assert.equal(rest.length, 0);
+          order.push(d!.message.id);
+          await finish(store, messages, d!, Status.success, now);
+          now += 1;
+        }
+        assert.deepEqual(order, messages.map((m) => m.id));
+        assert.equal(await store.queue.nextDueAt(), null);
+      });
+
+      it('holds a key behind a delivery waiting for its retry, and only that key', async () => {
+        const store = await fresh();
+        const { messages } = await keyed(store, ['stuck', 'stuck', 'free', 'free']);
+        const first = await claim(store, { now: T0 + 10 });
+        const stuck = first.find((d) => keyOf(messages, d) === 'stuck')!;
+        const free = first.find((d) => keyOf(messages, d) === 'free')!;
+        await finish(store, messages, stuck, Status.fail, T0 + 10, { status: Status.pending, runAt: T0 + 60_000 });
+        await finish(store, messages, free, Status.success, T0 + 10);
+        const second = await claim(store, { now: T0 + 20 });
+        assert.deepEqual(second.map((d) => d.message.id), [messages[3]!.id], 'the free key goes on; the stuck one waits for its retry');
+        await finish(store, messages, second[0]!, Status.success, T0 + 20);
+        assert.deepEqual(await claim(store, { now: T0 + 59_999 }), [], 'nothing of the stuck key before its first is retried');
+        const [retried, ...rest] = await claim(store, { now: T0 + 60_000 });
+        assert.equal(rest.length, 0);
+        assert.deepEqual([retried!.message.id, retried!.attemptNumber], [messages[0]!.id, 2], 'the retry goes first, alone');
+        await finish(store, messages, retried!, Status.success, T0 + 60_001);
+        const [next] = await claim(store, { now: T0 + 60_001 });
+        assert.equal(next!.message.id, messages[1]!.id, 'then the next of the key, at once');
+      });
+
+      it('lets the next of a key go once the one ahead is exhausted', async () => {
+        const store = await fresh();
+        const { messages } = await keyed(store, ['k', 'k']);
+        const [head] = await claim(store, { now: T0 + 10 });
+        await finish(store, messages, head!, Status.fail, T0 + 10, { status: Status.fail });
+        const [next] = await claim(store, { now: T0 + 10 });
+        assert.equal(next!.message.id, messages[1]!.id);
+      });
+
+      it('keeps one of a key in flight even when its lease runs out and it is claimed again', async () => {
+        const store = await fresh();
+        const { messages } = await keyed(store, ['k', 'k']);
+        const [head] = await claim(store, { now: T0 + 10, leaseMs: 1000 });
+        assert.deepEqual(await claim(store, { now: T0 + 500 }), []);
+        const [again, ...rest] = await claim(store, { now: T0 + 2000 });
+        assert.equal(rest.length, 0);
+        assert.equal(again!.id, head!.id, 'the head is claimed again, not the one behind it');
+        assert.equal(keyOf(messages, again!), 'k');
+      });
+
+      it('orders a rate-limited endpoint\'s keys the same way', async () => {
+        const store = await fresh();
+        const { messages } = await keyed(store, ['k', 'k', null], { throttleRate: 100 });
+        const claimed = await claim(store, { now: T0 + 10 });
+        assert.deepEqual(claimed.map((d) => d.message.id).sort(), [messages[0]!.id, messages[2]!.id].sort());
+        const head = claimed.find((d) => d.message.id === messages[0]!.id)!;
+        await finish(store, messages, head, Status.success, T0 + 20);
+        const [next] = await claim(store, { now: T0 + 1000 });
+        assert.equal(next!.message.id, messages[1]!.id);
+      });
+
+      it('keeps the key on the message, and on a delivery a resend creates', async () => {
+        const store = await fresh();
+        const { app, messages } = await keyed(store, ['order-9']);
+        assert.equal((await store.messages.get(app.id, messages[0]!.id))!.orderingKey, 'order-9');
+        const other = await store.endpoints.create(anEndpoint(app.id));
+        await store.queue.resend(messages[0]!.id, other.id, T0 + 10);
+        const claimed = await claim(store, { now: T0 + 10 });
+        assert.deepEqual(claimed.map((d) => d.orderingKey), ['order-9', 'order-9']);
       });
     });
 

@@ -278,6 +278,8 @@ export interface ClaimedDelivery {
   alerted?: boolean;
   /** Why it cannot be sent, when a secret it needs could not be opened: it fails with `secret_unavailable`. */
   unavailable?: string;
+  /** The message's ordering key, whose next delivery the result makes due once this one is finished. */
+  orderingKey?: string | null;
 }
 
 export interface ClaimRequest {
@@ -312,6 +314,8 @@ export interface DeliveryResult {
   attemptCount: number;
   /** Set when the receiver answered 410 Gone. */
   disableEndpoint: boolean;
+  /** The delivery's ordering key: once it is finished, the next of its key is made due. */
+  orderingKey?: string | null;
   /** What the attempt tells flow control about its endpoint (FlowStore.record); absent when no request was made. */
   signal?: FlowSignal;
   /** Whether the delivery counts as alerted once this result lands (see ClaimedDelivery.alerted); false when absent. */

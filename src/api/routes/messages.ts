@@ -33,6 +33,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
           payload: payloadBytes(request.rawBody),
           payloadRetentionMs: retention,
           ...(schemaViolations ? { schemaViolations } : {}),
+          orderingKey: body.orderingKey ?? null,
         }),
         'A message with this eventId already exists for this application.',
       );

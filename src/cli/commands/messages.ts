@@ -85,12 +85,14 @@ export const message: Command = {
         data: { type: 'string', short: 'd', value: 'json|@file|-', describe: 'the payload, a JSON object: inline, from a file, or from stdin (default {})' },
         'event-id': { type: 'string', describe: 'your id for it: sending the same eventId again is refused (409)' },
         channel: { type: 'string', multiple: true, value: 'name', describe: 'a channel it is on (repeat, or a,b; at most 5)' },
+        'ordering-key': { type: 'string', value: 'key', describe: 'deliver it after every earlier message with this key, to each endpoint (Herald\'s orderingKey)' },
         count: { type: 'string', value: 'n', describe: 'send it n times (default 1)' },
         concurrency: { type: 'string', value: 'n', describe: `with --count: at most n requests at once (default ${DEFAULT_CONCURRENCY})` },
       },
       examples: [
         `herald message send acme invoice.paid --data '{"invoice":"inv_1","amount":4200}' --event-id inv_1`,
         'herald message send acme invoice.paid --data @invoice.json',
+        'herald message send acme order.updated --data @order.json --ordering-key order_42',
         'herald message send acme load.test --count 10000 --concurrency 50',
       ],
       async run(run) {
@@ -102,7 +104,8 @@ export const message: Command = {
         const eventId = run.values['event-id'] as string | undefined;
         if (count > 1 && eventId) throw new UsageError('--event-id names one message: it cannot go with --count.');
         // The payload goes into the body as its own text, not parsed and written again.
-        const head = JSON.stringify(defined({ eventType, eventId, channels: listOption(run.values, 'channel') }));
+        const orderingKey = run.values['ordering-key'] as string | undefined;
+        const head = JSON.stringify(defined({ eventType, eventId, channels: listOption(run.values, 'channel'), orderingKey }));
         const body = `${head.slice(0, -1)},"payload":${payload.text}}`;
         const path = `/api/v1/app/${segment(app)}/msg`;
 

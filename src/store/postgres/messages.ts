@@ -90,20 +90,20 @@ function enqueueBatch(db: PostgresDatabase) {
       endpointIds.map((endpointId) => [message.id, endpointId, lease?.endpointIds.has(endpointId) ? lease.until : null] as const));
     const inserted = await db.query<{ id: string; endpoint_ids: string[] | null; delivery_ids: string[] | null }>(
       `WITH inserted AS (
-         INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, payload_expires_at, schema_violations, created_at)
+         INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, payload_expires_at, schema_violations, ordering_key, created_at)
          SELECT id, app_id, event_type, event_id, channels::jsonb, substring(?::bytea FROM payload_at FOR payload_length), inbound::jsonb,
-           payload_expires_at, schema_violations::jsonb, created_at
-         FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::text[], ?::bigint[], ?::text[], ?::bigint[])
-           AS m(id, app_id, event_type, event_id, channels, payload_at, payload_length, inbound, payload_expires_at, schema_violations, created_at)
+           payload_expires_at, schema_violations::jsonb, ordering_key, created_at
+         FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::int[], ?::int[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[])
+           AS m(id, app_id, event_type, event_id, channels, payload_at, payload_length, inbound, payload_expires_at, schema_violations, ordering_key, created_at)
          ON CONFLICT (app_id, event_id) DO NOTHING
-         RETURNING id, app_id, created_at
+         RETURNING id, app_id, ordering_key, created_at
        ), queued AS (
-         INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at, pulled)
+         INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at, pulled, ordering_key)
          SELECT i.id, d.endpoint_id, i.app_id,
            -- A polling endpoint's delivery is stored done: it is in the endpoint's log, to be read.
            CASE WHEN e.polling THEN ${Status.success} WHEN d.leased_until IS NULL THEN ${Status.pending} ELSE ${Status.sending} END, 0, ${Trigger.scheduled},
            coalesce(d.leased_until, i.created_at), CASE WHEN d.leased_until IS NULL THEN 0 ELSE 1 END,
-           CASE WHEN e.polling THEN NULL ELSE i.created_at END, i.created_at, i.created_at, e.listen_name IS NOT NULL OR e.polling
+           CASE WHEN e.polling THEN NULL ELSE i.created_at END, i.created_at, i.created_at, e.listen_name IS NOT NULL OR e.polling, i.ordering_key
          FROM inserted i JOIN unnest(?::text[], ?::text[], ?::bigint[]) AS d(message_id, endpoint_id, leased_until) ON d.message_id = i.id
            -- A publisher's endpoint list may be older than a delete (another process's cache).
            JOIN endpoints e ON e.id = d.endpoint_id AND e.deleted_at IS NULL
@@ -120,7 +120,7 @@ function enqueueBatch(db: PostgresDatabase) {
         Buffer.concat(messages.map((m) => m.payload)),
         messages.map((m) => m.id), messages.map((m) => m.appId), messages.map((m) => m.eventType), messages.map((m) => m.eventId),
         messages.map((m) => nullableJson(m.channels)), payloadStarts(messages), messages.map((m) => m.payload.byteLength), messages.map((m) => nullableJson(m.inbound)),
-        messages.map((m) => m.payloadExpiresAt ?? null), messages.map((m) => nullableJson(m.schemaViolations ?? null)), messages.map((m) => m.createdAt),
+        messages.map((m) => m.payloadExpiresAt ?? null), messages.map((m) => nullableJson(m.schemaViolations ?? null)), messages.map((m) => m.orderingKey ?? null), messages.map((m) => m.createdAt),
         deliveries.map(([messageId]) => messageId), deliveries.map(([, endpointId]) => endpointId), deliveries.map(([, , until]) => until),
       ],
       { prepared: true },

@@ -6,8 +6,9 @@ import { flowStateOf, HOLDS_BACK } from '../flow-rows.ts';
 import { flowArrays, UPDATE_FLOWS } from './flow.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
 import { LATENCY_BINS, rollUp } from '../../core/attempt-stats.ts';
-import { KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
-import type { ClaimedDelivery, ClaimRequest, DeliveryQueue } from '../store.ts';
+import { AHEAD_IN_ORDER, KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
+import { heldUntil, ORDER_RECHECK_MS } from '../../core/ordering.ts';
+import type { ClaimedDelivery, ClaimRequest, DeliveryQueue, DeliveryResult } from '../store.ts';
 import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
 
@@ -35,6 +36,7 @@ interface ClaimRow {
   secrets: ClaimedDelivery['endpoint']['secrets'] | null;
   disabled: boolean | null;
   deleted: boolean | null;
+  ordering_key: string | null;
 }
 
 /**
@@ -49,20 +51,20 @@ const GATED = `SELECT id AS endpoint_id FROM endpoints WHERE throttle_rate IS NO
 /** What sending needs of leased deliveries (the CTE `leased`): the deliveries first, then each message and endpoint once. */
 const LOAD_LEASED = `SELECT ${DELIVERY_ROW} AS kind, l.id, l.lease, l.attempt_count, l.trigger, l.resume_at, l.message_id, l.endpoint_id, l.alerted,
      NULL AS app_id, NULL AS event_id, NULL AS event_type, NULL::bytea AS payload, NULL::jsonb AS inbound,
-     NULL AS url, NULL::jsonb AS headers, NULL::jsonb AS secrets, NULL::boolean AS disabled, NULL::boolean AS deleted
+     NULL AS url, NULL::jsonb AS headers, NULL::jsonb AS secrets, NULL::boolean AS disabled, NULL::boolean AS deleted, l.ordering_key
    FROM leased l
    UNION ALL
-   SELECT ${MESSAGE_ROW}, NULL, NULL, NULL, NULL, NULL, m.id, NULL, NULL, m.app_id, m.event_id, m.event_type, m.payload, m.inbound, NULL, NULL, NULL, NULL, NULL
+   SELECT ${MESSAGE_ROW}, NULL, NULL, NULL, NULL, NULL, m.id, NULL, NULL, m.app_id, m.event_id, m.event_type, m.payload, m.inbound, NULL, NULL, NULL, NULL, NULL, NULL
    FROM messages m WHERE m.id IN (SELECT message_id FROM leased)
    UNION ALL
-   SELECT ${ENDPOINT_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, e.id, NULL, NULL, NULL, NULL, NULL, NULL, e.url, e.headers, e.secrets, e.disabled, e.deleted_at IS NOT NULL
+   SELECT ${ENDPOINT_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, e.id, NULL, NULL, NULL, NULL, NULL, NULL, e.url, e.headers, e.secrets, e.disabled, e.deleted_at IS NOT NULL, NULL
    FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM leased)`;
 
 /** Leases the ids in the CTE `picked` and answers with what sending needs of them (LOAD_LEASED). */
 const LEASE_AND_LOAD = `leased AS (
      UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
      FROM picked WHERE d.id = picked.id
-     RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id, d.alerted
+     RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id, d.alerted, d.ordering_key
    )
    ${LOAD_LEASED}`;
 
@@ -104,15 +106,20 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
       const [limitedApps, freeApps] = [[...request.appSlots.keys()], [...request.appSlots.values()]];
       const rows = await db.query<ClaimRow>(
         `WITH gated AS (${GATED}), candidates AS (
-           SELECT id, endpoint_id, app_id, run_at FROM deliveries
+           SELECT id, endpoint_id, app_id, run_at, ${AHEAD_IN_ORDER('deliveries')} AS ahead_at FROM deliveries
            WHERE status IN (1, 3) AND NOT pulled AND run_at <= ? AND NOT (endpoint_id = ANY(?::text[])) AND NOT (app_id = ANY(?::text[]))
              AND endpoint_id NOT IN (SELECT endpoint_id FROM gated)
            ORDER BY run_at LIMIT ?
            FOR UPDATE SKIP LOCKED
+         ), held AS (
+           -- A keyed delivery with one of its key ahead waits for it, without taking a slot (core/ordering.ts).
+           UPDATE deliveries d SET status = ${Status.pending}, run_at = greatest(c.ahead_at, ?::bigint + ${ORDER_RECHECK_MS}), updated_at = ?
+           FROM candidates c WHERE d.id = c.id AND c.ahead_at IS NOT NULL
          ), by_endpoint AS (
            SELECT c.id, c.app_id, c.run_at, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.run_at) AS n,
              coalesce(s.free, ?) AS free
            FROM candidates c LEFT JOIN unnest(?::text[], ?::int[]) AS s(endpoint_id, free) ON s.endpoint_id = c.endpoint_id
+           WHERE c.ahead_at IS NULL
          ), by_app AS (
            SELECT b.id, b.run_at, row_number() OVER (PARTITION BY b.app_id ORDER BY b.run_at) AS n,
              coalesce(s.free, ?) AS free
@@ -122,9 +129,9 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            SELECT id FROM by_app WHERE n <= free ORDER BY run_at LIMIT ?
          ), ${LEASE_AND_LOAD}
          UNION ALL
-         SELECT ${GATED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, g.endpoint_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM gated g
+         SELECT ${GATED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, g.endpoint_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM gated g
          WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = g.endpoint_id AND d.status IN (1, 3) AND d.run_at <= ?)`,
-        [request.now, full(request.slots), full(request.appSlots), request.limit * CANDIDATES_PER_SLOT,
+        [request.now, full(request.slots), full(request.appSlots), request.limit * CANDIDATES_PER_SLOT, request.now, request.now,
           request.defaultSlots, limited, free, request.defaultAppSlots, limitedApps, freeApps,
           request.limit, request.now + request.leaseMs, request.now, request.now],
         // Not prepared: the best plan depends on how many endpoints are busy, and a prepared
@@ -163,6 +170,14 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            FROM unnest(?::bigint[], ?::int[], ?::smallint[], ?::int[], ?::bigint[], ?::bigint[], ?::bigint[], ?::boolean[])
              AS r(id, lease, status, attempt_count, run_at, next_attempt_at, updated_at, alerted)
            WHERE d.id = r.id AND d.lease = r.lease
+         ), woken AS (
+           -- The next delivery of each key whose delivery finished here is due at once (core/ordering.ts).
+           -- This statement's snapshot still sees the finished one in flight, so "next" is the first pending.
+           UPDATE deliveries n SET run_at = k.at
+           FROM unnest(?::text[], ?::text[], ?::bigint[]) AS k(endpoint_id, ordering_key, at)
+           WHERE n.id = (SELECT p.id FROM deliveries p WHERE p.endpoint_id = k.endpoint_id AND p.ordering_key = k.ordering_key
+                         AND p.status = ${Status.pending} ORDER BY p.id LIMIT 1)
+             AND NOT n.pulled AND n.run_at > k.at
          )
          , disabled AS (
            UPDATE endpoints SET disabled = true, disabled_reason = 'gone', disabled_at = ?, updated_at = ? WHERE id = ANY(?::text[]) AND NOT disabled RETURNING id, app_id
@@ -190,6 +205,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
           column((r) => (r.next.status === Status.pending ? r.next.runAt : null)),
           column((r) => r.attempt.createdAt),
           column((r) => r.alerted ?? false),
+          ...wakeArrays(results),
           Math.max(...column((r) => r.attempt.createdAt)), Math.max(...column((r) => r.attempt.createdAt)),
           column((r) => r).filter((r) => r.disableEndpoint).map((r) => r.attempt.endpointId),
           rollup.flatMap((row) => row.latency),
@@ -246,10 +262,10 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
     async resend(messageId, endpointId, now) {
       await db.query(
         `WITH kept AS (
-           SELECT id, app_id, created_at FROM messages WHERE id = ? AND payload_erased_at IS NULL FOR SHARE
+           SELECT id, app_id, created_at, ordering_key FROM messages WHERE id = ? AND payload_erased_at IS NULL FOR SHARE
          ), queued AS (
-           INSERT INTO deliveries AS d (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, resume_at, created_at, updated_at)
-           SELECT id, ?, app_id, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, NULL, created_at, ? FROM kept
+           INSERT INTO deliveries AS d (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, resume_at, created_at, updated_at, ordering_key)
+           SELECT id, ?, app_id, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, NULL, created_at, ?, ordering_key FROM kept
            ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
              status = excluded.status, trigger = excluded.trigger, run_at = excluded.run_at, lease = d.lease + 1,
              next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at,
@@ -299,7 +315,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
           `WITH leased AS (
              UPDATE deliveries d SET status = ${Status.sending}, run_at = ?, lease = d.lease + 1, updated_at = ?
              WHERE d.id = ANY(?::bigint[])
-             RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id, d.alerted
+             RETURNING d.id, d.lease, d.attempt_count, d.trigger, d.resume_at, d.message_id, d.endpoint_id, d.alerted, d.ordering_key
            )
            ${LOAD_LEASED}`,
           [request.now + request.leaseMs, request.now, picked],
@@ -348,6 +364,12 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
   };
 }
 
+/** The endpoints, keys and times of the keyed deliveries these results finish (see complete's `woken`). */
+function wakeArrays(results: readonly DeliveryResult[]): [string[], string[], number[]] {
+  const finished = results.filter((r) => r.orderingKey && r.next.status !== Status.pending);
+  return [finished.map((r) => r.attempt.endpointId), finished.map((r) => r.orderingKey!), finished.map((r) => r.attempt.createdAt)];
+}
+
 /** The claimed deliveries of a claim's answer rows, each with its message and endpoint. */
 function toClaimed(rows: readonly ClaimRow[]): ClaimedDelivery[] {
   const messages = new Map<string, ClaimedDelivery['message']>();
@@ -368,6 +390,7 @@ function toClaimed(rows: readonly ClaimRow[]): ClaimedDelivery[] {
     message: messages.get(row.message_id!)!,
     endpoint: endpoints.get(row.endpoint_id!)!,
     alerted: row.alerted === true,
+    ...(row.ordering_key === null ? {} : { orderingKey: row.ordering_key }),
   }));
 }
 
@@ -442,14 +465,16 @@ async function claimGated(db: PostgresDatabase, request: ClaimRequest, gated: st
     const endpointGates = new Map(flows.filter((row) => row.app_rate === null || lockedApps.has(row.app_id as string)).map((row): [string, EndpointGate] =>
       [row.endpoint_id as string, { configuredRate: row.throttle_rate as number | null, disabled: false, state: flowStateOf(row) }]));
     if (endpointGates.size === 0) return [];
-    const candidates = await query<{ id: number; endpoint_id: string; app_id: string }>(
-      `SELECT id, endpoint_id, app_id FROM deliveries
-       WHERE endpoint_id = ANY(?::text[]) AND status IN (1, 3) AND run_at <= ?
+    const due = await query<{ id: number; endpoint_id: string; app_id: string; ahead_at: number | null }>(
+      `SELECT id, endpoint_id, app_id, ${AHEAD_IN_ORDER('deliveries')} AS ahead_at FROM deliveries
+       WHERE endpoint_id = ANY(?::text[]) AND status IN (1, 3) AND NOT pulled AND run_at <= ?
        ORDER BY run_at LIMIT ? FOR UPDATE SKIP LOCKED`,
       [[...endpointGates.keys()], request.now, limit * CANDIDATES_PER_SLOT],
     );
-    const plan = planClaim(candidates.map((c) => [Number(c.id), c.endpoint_id, c.app_id] as const),
-      { ...request, limit, slots, appSlots }, endpointGates, appGates, request.now);
+    const candidates = due.filter((c) => c.ahead_at === null).map((c) => [Number(c.id), c.endpoint_id, c.app_id] as const);
+    const plan = planClaim(candidates, { ...request, limit, slots, appSlots }, endpointGates, appGates, request.now);
+    // A keyed delivery with one of its key ahead waits for it, without taking a slot (core/ordering.ts).
+    for (const c of due) if (c.ahead_at !== null) plan.deferred.push({ row: [Number(c.id), c.endpoint_id, c.app_id], runAt: heldUntil(Number(c.ahead_at), request.now) });
     const flowParams = flowArrays(plan.endpoints);
     return query<ClaimRow>(
       `WITH deferred AS (

@@ -12,10 +12,10 @@ export function sqliteMessages(db: SqliteDatabase, deleted: DeletedEndpoints): M
     enqueue(message, endpointIds, lease) {
       return db.write(() => {
         db.run(
-          `INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, payload_expires_at, schema_violations, created_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO messages (id, app_id, event_type, event_id, channels, payload, inbound, payload_expires_at, schema_violations, ordering_key, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           message.id, message.appId, message.eventType, message.eventId, nullableJson(message.channels), message.payload,
-          nullableJson(message.inbound), message.payloadExpiresAt ?? null, nullableJson(message.schemaViolations ?? null), message.createdAt,
+          nullableJson(message.inbound), message.payloadExpiresAt ?? null, nullableJson(message.schemaViolations ?? null), message.orderingKey ?? null, message.createdAt,
         );
         // Listen sessions' and polling endpoints, whose deliveries are pulled rather than sent: one
         // look-up in an index that holds only them, and none when the application has neither.
@@ -28,11 +28,11 @@ export function sqliteMessages(db: SqliteDatabase, deleted: DeletedEndpoints): M
           const leased = lease?.endpointIds.has(endpointId) ?? false;
           const polling = pulled.get(endpointId) === 1;
           return db.insert(
-            `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at, pulled)
-             VALUES (?, ?, ?, ?, 0, ${Trigger.scheduled}, ?, ?, ?, ?, ?, ?)`,
+            `INSERT INTO deliveries (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, created_at, updated_at, pulled, ordering_key)
+             VALUES (?, ?, ?, ?, 0, ${Trigger.scheduled}, ?, ?, ?, ?, ?, ?, ?)`,
             message.id, endpointId, message.appId, polling ? Status.success : leased ? Status.sending : Status.pending,
             leased ? lease!.until : message.createdAt, leased ? 1 : 0,
-            polling ? null : message.createdAt, message.createdAt, message.createdAt, Number(pulled.has(endpointId)),
+            polling ? null : message.createdAt, message.createdAt, message.createdAt, Number(pulled.has(endpointId)), message.orderingKey ?? null,
           );
         });
       });

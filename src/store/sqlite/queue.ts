@@ -7,7 +7,8 @@ import { saveFlow } from './flow.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
 import { messageConditions } from './messages.ts';
-import { KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
+import { AHEAD_IN_ORDER, KEEP_PLACE_ON_SCHEDULE, statsConditions, toStats } from '../sql.ts';
+import { heldUntil } from '../../core/ordering.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
 import { rollUp } from '../../core/attempt-stats.ts';
 import { upsertAttemptStats } from './stats.ts';
@@ -30,6 +31,14 @@ interface EndpointRow {
   deleted_at: number | null;
 }
 
+/**
+ * Makes the next delivery of an ordering key due once the one ahead of it finished (`?`: the time,
+ * the endpoint, the key, the time again). Pulled deliveries keep their own order and are left out.
+ */
+const WAKE_NEXT_IN_ORDER = `UPDATE deliveries SET run_at = ?
+  WHERE id = (SELECT n.id FROM deliveries n WHERE n.endpoint_id = ? AND n.ordering_key = ? AND n.status = ${Status.pending} ORDER BY n.id LIMIT 1)
+    AND pulled = 0 AND run_at > ?`;
+
 /** How many due rows a claim looks at per slot it wants to fill, so busy endpoints can be skipped. */
 const CANDIDATES_PER_SLOT = 4;
 /** Deliveries one cancel-msgs write ends at most. */
@@ -46,10 +55,10 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
    * wait for it to be enabled again (which makes them due), looked at hourly meanwhile.
    */
   function lease(picked: number[], now: number, leaseMs: number, park = false): ClaimedDelivery[] {
-    const leased = db.tuples<[id: number, lease: number, attemptCount: number, trigger: number, resumeAt: number | null, messageId: string, endpointId: string, alerted: number]>(
+    const leased = db.tuples<[id: number, lease: number, attemptCount: number, trigger: number, resumeAt: number | null, messageId: string, endpointId: string, alerted: number, orderingKey: string | null]>(
       `UPDATE deliveries SET status = ${Status.sending}, run_at = ?, lease = lease + 1, updated_at = ?
        WHERE id IN (SELECT value FROM json_each(?))
-       RETURNING id, lease, attempt_count, trigger, resume_at, message_id, endpoint_id, alerted`,
+       RETURNING id, lease, attempt_count, trigger, resume_at, message_id, endpoint_id, alerted, ordering_key`,
       now + leaseMs, now, JSON.stringify(picked),
     );
     const messages = new Map(db.all<MessageRow>(
@@ -71,7 +80,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     return leased
       .filter((row) => !parked.has(row[6]))
       .sort((a, b) => order.get(a[0])! - order.get(b[0])!)
-      .map(([id, lease, attemptCount, trigger, resumeAt, messageId, endpointId, alerted]): ClaimedDelivery => ({
+      .map(([id, lease, attemptCount, trigger, resumeAt, messageId, endpointId, alerted, orderingKey]): ClaimedDelivery => ({
         id,
         lease,
         attemptNumber: attemptCount + 1,
@@ -80,6 +89,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
         message: messages.get(messageId)!,
         endpoint: endpoints.get(endpointId)!,
         alerted: alerted === 1,
+        ...(orderingKey === null ? {} : { orderingKey }),
       }));
   }
 
@@ -112,13 +122,18 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
   return {
     claim(request) {
       return bookkeeping(() => {
-        const candidates = db.tuples<[id: number, endpointId: string, appId: string]>(
-          `SELECT id, endpoint_id, app_id FROM deliveries
+        const due = db.tuples<[id: number, endpointId: string, appId: string, aheadAt: number | null]>(
+          `SELECT id, endpoint_id, app_id, ${AHEAD_IN_ORDER('deliveries')} FROM deliveries
            WHERE status IN (1, 3) AND pulled = 0 AND run_at <= ?
              AND endpoint_id NOT IN (SELECT value FROM json_each(?)) AND app_id NOT IN (SELECT value FROM json_each(?))
            ORDER BY run_at LIMIT ?`,
           request.now, JSON.stringify(full(request.slots)), JSON.stringify(full(request.appSlots)), request.limit * CANDIDATES_PER_SLOT,
         );
+        // A keyed delivery with one of its key ahead waits for it, without taking a slot.
+        const candidates = due.filter((row) => row[3] === null).map(([id, endpointId, appId]) => [id, endpointId, appId] as const);
+        for (const [id, , , aheadAt] of due) {
+          if (aheadAt !== null) db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ?, updated_at = ? WHERE id = ?`, heldUntil(aheadAt, request.now), request.now, id);
+        }
         const plan = planClaim(candidates, request, endpointGates(candidates), appGates(candidates), request.now);
         for (const { row, runAt } of plan.deferred) {
           db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ?, updated_at = ? WHERE id = ?`, runAt, request.now, row[0]);
@@ -141,7 +156,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     async complete(results) {
       const rollup = rollUp(results.map((result) => result.attempt));
       const disabledEndpoints: string[] = [];
-      await Promise.all([...(rollup.length > 0 ? [bookkeeping(() => upsertAttemptStats(db, rollup))] : []), ...results.map(({ id, lease, attempt, next, attemptCount, disableEndpoint, alerted }) => bookkeeping(() => {
+      await Promise.all([...(rollup.length > 0 ? [bookkeeping(() => upsertAttemptStats(db, rollup))] : []), ...results.map(({ id, lease, attempt, next, attemptCount, disableEndpoint, alerted, orderingKey }) => bookkeeping(() => {
         db.run(
           `INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
              response_duration_ms, trigger, failure_reason, attempt_number, created_at)
@@ -157,6 +172,7 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
            WHERE id = ? AND lease = ?`,
           next.status, attemptCount, runAt, next.status === Status.pending ? runAt : null, attempt.createdAt, Number(alerted ?? false), id, lease,
         );
+        if (orderingKey && next.status !== Status.pending) db.run(WAKE_NEXT_IN_ORDER, attempt.createdAt, attempt.endpointId, orderingKey, attempt.createdAt);
         if (disableEndpoint && db.run(`UPDATE endpoints SET disabled = 1, disabled_reason = 'gone', disabled_at = ?, updated_at = ? WHERE id = ? AND disabled = 0`, attempt.createdAt, attempt.createdAt, attempt.endpointId) > 0) {
           disabledEndpoints.push(attempt.endpointId);
         }
@@ -197,8 +213,8 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     async resend(messageId, endpointId, now) {
       await db.write(() =>
         db.run(
-          `INSERT INTO deliveries AS d (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, resume_at, created_at, updated_at)
-           SELECT id, ?, app_id, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, NULL, created_at, ? FROM messages WHERE id = ? AND payload_erased_at IS NULL
+          `INSERT INTO deliveries AS d (message_id, endpoint_id, app_id, status, attempt_count, trigger, run_at, lease, next_attempt_at, resume_at, created_at, updated_at, ordering_key)
+           SELECT id, ?, app_id, ${Status.pending}, 0, ${Trigger.manual}, ?, 0, ?, NULL, created_at, ?, ordering_key FROM messages WHERE id = ? AND payload_erased_at IS NULL
            ON CONFLICT (message_id, endpoint_id) DO UPDATE SET
              status = excluded.status, trigger = excluded.trigger, run_at = excluded.run_at, lease = d.lease + 1,
              next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at,
