@@ -1,5 +1,5 @@
 import { isSecretLookingHeader } from '../core/bins.ts';
-import type { Attempt, Endpoint, Message } from '../core/model.ts';
+import { type Attempt, type Endpoint, type Message, sentNothing } from '../core/model.ts';
 import { deliveryHeaders } from '../delivery/request-headers.ts';
 
 /** Svix's `MessageAttemptHeadersOut`. */
@@ -31,7 +31,7 @@ const SIGNATURE_HEADERS = new Set(['webhook-signature', 'svix-signature']);
  * nothing (a disabled endpoint, an unreadable secret) has no headers.
  */
 export function attemptHeaders(attempt: Attempt, message: Message, endpoint: Endpoint | null, reveal: boolean): AttemptHeadersOut {
-  if (attempt.failureReason === 'endpoint_disabled' || attempt.failureReason === 'secret_unavailable') {
+  if (sentNothing(attempt.failureReason)) {
     return { sentHeaders: {}, responseHeaders: null, sensitive: [] };
   }
   const usable = endpoint !== null && !endpoint.unavailable;

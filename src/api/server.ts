@@ -19,6 +19,7 @@ import { operationalWebhookRoutes } from './routes/operational-webhooks.ts';
 import { binRoutes } from './routes/bins.ts';
 import { contentRoutes } from './routes/content.ts';
 import { endpointRoutes } from './routes/endpoints.ts';
+import { transformationRoutes } from './routes/transformations.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
 import { messageRoutes } from './routes/messages.ts';
@@ -177,7 +178,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   registerIdempotency(app, options.context.store.idempotency, options.context.clock);
 
   const ctx = options.context;
-  for (const routes of [healthRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, messageRoutes, attemptRoutes, contentRoutes, statsRoutes]) {
+  for (const routes of [healthRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, transformationRoutes, messageRoutes, attemptRoutes, contentRoutes, statsRoutes]) {
     routes(app, ctx);
   }
   authRoutes(app, ctx, options.publicUrl);
@@ -185,7 +186,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   operationalWebhookRoutes(app, ctx);
   sourceRoutes(app, ctx, options.publicUrl);
   sourceRequestRoutes(app, ctx);
-  for (const routes of [endpointRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);
+  for (const routes of [endpointRoutes, transformationRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);
   receiveRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, publicUrl: options.publicUrl });
   binRoutes(app, ctx, { publicUrl: options.publicUrl, maxHoldMs: options.bins.maxHoldMs });
   listenRoutes(app, ctx, options.listen);

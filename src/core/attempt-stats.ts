@@ -85,10 +85,11 @@ export function histogramFromBytes(bytes: Uint8Array | null): number[] {
 
 /**
  * Attempts that ended without a request being made, because Herald would not send it (a disabled
- * endpoint, a secret this process cannot open): Svix's "canceled". They take no latency.
+ * endpoint, a secret this process cannot open, a transformation that canceled it): Svix's
+ * "canceled". They take no latency.
  */
 export const isCanceled = (attempt: Pick<Attempt, 'failureReason'>) =>
-  attempt.failureReason === 'endpoint_disabled' || attempt.failureReason === 'secret_unavailable';
+  attempt.failureReason === 'endpoint_disabled' || attempt.failureReason === 'secret_unavailable' || attempt.failureReason === 'transformation_canceled';
 
 /** One row of the rollup: what a batch adds to, or what the store holds for, one endpoint and bucket. */
 export interface AttemptStatsRow {
@@ -115,7 +116,7 @@ export function rollUp(attempts: Iterable<Attempt>): AttemptStatsRow[] {
     if (attempt.status === Status.success) row.success++;
     else if (isCanceled(attempt)) row.canceled++;
     else row.failure++;
-    if (!isCanceled(attempt)) row.latency[latencyBin(attempt.responseDurationMs)]!++;
+    if (!isCanceled(attempt) && attempt.failureReason !== 'transformation_failed') row.latency[latencyBin(attempt.responseDurationMs)]!++;
   }
   // In key order, so two writers adding to the same rows lock them in the same order.
   return [...rows.values()].sort((a, b) =>

@@ -349,7 +349,7 @@ function settle(state: FlowState, configuredRate: number | null): FlowState {
 
 /** What an attempt's outcome tells flow control; null for one that made no request. */
 export function signalKind(statusCode: number, failure: string | null): FlowSignalKind | null {
-  if (failure === 'endpoint_disabled' || failure === 'secret_unavailable') return null;
+  if (failure === 'endpoint_disabled' || failure === 'secret_unavailable' || failure === 'transformation_failed' || failure === 'transformation_canceled') return null;
   if (failure === 'timeout') return 'timeout';
   if (failure !== null) return 'failure';
   if (statusCode >= 200 && statusCode < 300) return 'success';

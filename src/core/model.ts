@@ -81,12 +81,25 @@ export interface Endpoint {
    * consumers read its messages through the API, each from its own committed offset.
    */
   polling?: true;
+  /** Svix's endpoint transformation: code run on each delivery before it is sent; absent until set. */
+  transformation?: EndpointTransformation;
   /**
    * Set (saying why) on an endpoint read for delivery or listing whose secrets or header values
    * could not be opened, having been sealed under another encryption key: `secrets` and `headers`
    * are then empty, and its deliveries fail with `secret_unavailable` instead of being sent.
    */
   unavailable?: string;
+}
+
+/**
+ * An endpoint's transformation (Svix's `EndpointTransformationOut`): JavaScript defining
+ * `function handler(webhook)`, run in a sandbox on each delivery while `enabled`. Kept in plain
+ * text: it is configuration the portal shows back, not a secret.
+ */
+export interface EndpointTransformation {
+  code: string | null;
+  enabled: boolean;
+  updatedAt: number | null;
 }
 
 export interface Message {
@@ -197,8 +210,17 @@ export const FAILURE_REASONS = [
   'endpoint_disabled',
   'secret_unavailable',
   'network',
+  // The endpoint's transformation threw, ran out of time or memory, or returned what Herald will
+  // not send (the attempt's response says which); nothing was sent.
+  'transformation_failed',
+  // The endpoint's transformation set `cancel`: nothing was sent, and the delivery ends canceled.
+  'transformation_canceled',
 ] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/** Reasons an attempt ended before any request was made: it has no headers, and says nothing about the receiver. */
+export const sentNothing = (reason: FailureReason | null): boolean =>
+  reason === 'endpoint_disabled' || reason === 'secret_unavailable' || reason === 'transformation_failed' || reason === 'transformation_canceled';
 
 /** What an attempt's response body reads once it is erased (Svix's word). */
 export const ERASED_RESPONSE = 'EXPUNGED';

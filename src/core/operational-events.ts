@@ -65,7 +65,7 @@ export interface AttemptOutcome {
  */
 export function attemptNotices(outcome: AttemptOutcome): { notices: AttemptNotice[] | null; alerted: boolean } {
   if (outcome.succeeded) return { notices: outcome.alerted ? ['recovered'] : null, alerted: false };
-  if (outcome.trigger !== Trigger.scheduled || outcome.failureReason === 'endpoint_disabled' || outcome.failureReason === 'secret_unavailable') {
+  if (outcome.trigger !== Trigger.scheduled || outcome.failureReason === 'endpoint_disabled' || outcome.failureReason === 'secret_unavailable' || outcome.failureReason === 'transformation_canceled') {
     return { notices: null, alerted: outcome.alerted };
   }
   const notices: AttemptNotice[] = [];

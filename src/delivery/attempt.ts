@@ -6,8 +6,10 @@ import { isSuccess, nextStep, type NextStep, parseRetryAfter, type RetryPolicy }
 import { type FlowSignal, MAX_PAUSE_MS, signalKind } from '../core/flow-control.ts';
 import type { ClaimedDelivery, DeliveryNext, DeliveryResult } from '../store/store.ts';
 import type { HttpSender, SendResult } from './http-sender.ts';
-import { deliveryHeaders } from './request-headers.ts';
+import { deliveryHeaders, forwardedRequestHeaders } from './request-headers.ts';
 import type { RetrySchedules } from './retry-schedules.ts';
+import { JSON_TYPE, transform, type WebhookIn } from './transformation.ts';
+import { sharedSandbox, type TransformationSandbox } from './transformation-sandbox.ts';
 
 export interface AttemptDependencies {
   sender: HttpSender;
@@ -17,10 +19,15 @@ export interface AttemptDependencies {
   /** The default policy; `schedules` may give a failed delivery its endpoint's or event type's delays instead. */
   retry: RetryPolicy;
   schedules?: RetrySchedules;
+  /** Where endpoints' transformations run; the process's shared sandbox unless given. */
+  sandbox?: () => Promise<TransformationSandbox>;
 }
 
 const DISABLED: SendResult = { statusCode: 0, body: 'The endpoint is disabled.', retryAfter: null, durationMs: 0, failure: 'endpoint_disabled' };
 const unavailable = (why: string): SendResult => ({ statusCode: 0, body: why, retryAfter: null, durationMs: 0, failure: 'secret_unavailable' });
+const CANCELED: SendResult = { statusCode: 0, body: 'The endpoint\'s transformation canceled this delivery.', retryAfter: null, durationMs: 0, failure: 'transformation_canceled' };
+const transformationFailed = (why: string, durationMs: number): SendResult =>
+  ({ statusCode: 0, body: `The endpoint's transformation failed: ${why}`, retryAfter: null, durationMs, failure: 'transformation_failed' });
 
 /**
  * Makes one attempt at a claimed delivery and decides, by the retry policy, what follows it. A
@@ -30,22 +37,49 @@ const unavailable = (why: string): SendResult => ({ statusCode: 0, body: why, re
 export async function attemptDelivery(deps: AttemptDependencies, delivery: ClaimedDelivery): Promise<DeliveryResult> {
   const { clock, sender } = deps;
   const startedAt = clock.now();
-  const result = delivery.endpoint.disabled
-    ? DISABLED
-    : delivery.unavailable
-      ? unavailable(delivery.unavailable)
-      : await sender.send({
-          method: delivery.message.inbound?.method,
-          url: delivery.endpoint.url,
-          headers: deliveryHeaders(delivery, startedAt),
-          body: delivery.message.payload,
-        });
+  let url = delivery.endpoint.url;
+  let result: SendResult;
+  if (delivery.endpoint.disabled) result = DISABLED;
+  else if (delivery.unavailable) result = unavailable(delivery.unavailable);
+  else if (delivery.endpoint.transformation) {
+    const started = performance.now();
+    const transformed = transform(await (deps.sandbox ?? sharedSandbox)(), delivery.endpoint.id, delivery.endpoint.transformation, webhookOf(delivery));
+    if (transformed.kind === 'failed') result = transformationFailed(transformed.reason, Math.round(performance.now() - started));
+    else if (transformed.kind === 'cancel') result = CANCELED;
+    else {
+      url = transformed.url;
+      result = await sender.send({ method: transformed.method, url, headers: deliveryHeaders(delivery, startedAt, transformed), body: transformed.body });
+    }
+  } else {
+    result = await sender.send({
+      method: delivery.message.inbound?.method,
+      url,
+      headers: deliveryHeaders(delivery, startedAt),
+      body: delivery.message.payload,
+    });
+  }
   const finishedAt = clock.now();
   const failedToDeliver = result.failure !== null || !isSuccess(result.statusCode);
   // A store that cannot answer now costs the delivery its own schedule, never its result.
-  const delays = failedToDeliver && deps.schedules ? await deps.schedules(delivery).catch(() => null) : null;
+  const delays = failedToDeliver && result !== CANCELED && deps.schedules ? await deps.schedules(delivery).catch(() => null) : null;
   const retry = delays ? { ...deps.retry, delaysMs: delays } : deps.retry;
-  return decide({ ...deps, retry }, delivery, result, startedAt, finishedAt);
+  // The attempt records the URL the request went to, which a transformation may have changed.
+  const attempted = url === delivery.endpoint.url ? delivery : { ...delivery, endpoint: { ...delivery.endpoint, url } };
+  return decide({ ...deps, retry }, attempted, result, startedAt, finishedAt);
+}
+
+/**
+ * The webhook a transformation is handed: the request Herald would send without it, less its
+ * signature. A received request (a source's) comes with its method, forwarded headers and content
+ * type; a published message is a POST of JSON with the endpoint's custom headers.
+ */
+function webhookOf(delivery: ClaimedDelivery): WebhookIn {
+  const { message, endpoint } = delivery;
+  if (!message.inbound) {
+    return { method: 'POST', url: endpoint.url, headers: endpoint.headers, eventType: message.eventType, contentType: JSON_TYPE, payload: message.payload };
+  }
+  const { 'content-type': contentType, 'user-agent': _agent, ...headers } = forwardedRequestHeaders(delivery);
+  return { method: message.inbound.method, url: endpoint.url, headers, eventType: message.eventType, contentType: contentType ?? 'application/octet-stream', payload: message.payload };
 }
 
 /**
@@ -60,7 +94,7 @@ export function decide(
   result: SendResult, startedAt: number, finishedAt: number, { retry: retrying = true }: { retry?: boolean } = {},
 ): DeliveryResult {
   const { random, retry, ids } = deps;
-  const step: NextStep = result.failure === 'endpoint_disabled' || result.failure === 'secret_unavailable'
+  const step: NextStep = result.failure === 'endpoint_disabled' || result.failure === 'secret_unavailable' || result.failure === 'transformation_canceled'
     ? { kind: 'exhausted' }
     : nextStep(
         retry,
@@ -73,9 +107,11 @@ export function decide(
   // still on its retry schedule when resent, it goes back to it as if the attempt had not been made.
   const failed = step.kind === 'retry' || step.kind === 'exhausted';
   const manual = delivery.trigger === Trigger.manual;
-  const resumes = manual && failed && delivery.resumeAt !== null && result !== DISABLED;
+  const resumes = manual && failed && delivery.resumeAt !== null && result !== DISABLED && result.failure !== 'transformation_canceled';
   let next: DeliveryNext;
-  if (resumes) next = { status: Status.pending, runAt: Math.max(delivery.resumeAt!, finishedAt) };
+  // A transformation that cancels ends the delivery canceled, as cancel-msgs does: never retried.
+  if (result.failure === 'transformation_canceled') next = { status: Status.canceled };
+  else if (resumes) next = { status: Status.pending, runAt: Math.max(delivery.resumeAt!, finishedAt) };
   else if ((manual || !retrying) && failed) next = { status: Status.fail };
   else next = nextState(step, finishedAt);
   const attempt: Attempt = {

@@ -119,7 +119,10 @@ async function handOver(taker: Handoff, message: Message, endpoints: readonly En
       trigger: Trigger.scheduled,
       resumeAt: null,
       message,
-      endpoint: { id: endpoint.id, url: endpoint.url, headers: endpoint.headers, secrets: endpoint.secrets, disabled: endpoint.disabled },
+      endpoint: {
+        id: endpoint.id, url: endpoint.url, headers: endpoint.headers, secrets: endpoint.secrets, disabled: endpoint.disabled,
+        ...(endpoint.transformation?.enabled && endpoint.transformation.code ? { transformation: endpoint.transformation.code } : {}),
+      },
       ...(endpoint.unavailable ? { unavailable: endpoint.unavailable } : {}),
     });
   }));

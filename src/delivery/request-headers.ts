@@ -14,17 +14,28 @@ export interface DeliveryToSign {
   endpoint: Pick<ClaimedDelivery['endpoint'], 'headers' | 'secrets'>;
 }
 
+/** What a transformation made of the request: its headers and body replace the delivery's own. */
+export interface TransformedContent {
+  headers: Record<string, string>;
+  /** Null for a request without a body (a GET). */
+  contentType: string | null;
+  body: Uint8Array;
+}
+
 /**
  * Signs at send time (design invariant 4): the timestamp is this attempt's, so a retry or a
  * replay days later still verifies within the receiver's tolerance. Herald's own headers go
  * last, so no custom header overrides them (the API refuses their names: custom-headers.ts).
+ * With a transformation, the signature is made over the bytes the transformation produced, which
+ * are the bytes sent (for a GET, none).
  */
-export function deliveryHeaders(delivery: DeliveryToSign, nowMs: number): Record<string, string> {
+export function deliveryHeaders(delivery: DeliveryToSign, nowMs: number, transformed?: TransformedContent): Record<string, string> {
   const timestamp = Math.floor(nowMs / 1000);
   const keys = delivery.endpoint.secrets
     .filter((secret) => secret.expiresAt === null || secret.expiresAt > nowMs)
     .map((secret) => secretKey(secret.key));
-  const signature = sign(keys, delivery.message.id, timestamp, delivery.message.payload);
+  const signature = sign(keys, delivery.message.id, timestamp, transformed ? transformed.body : delivery.message.payload);
+  if (transformed) return transformedHeaders(delivery, transformed, String(timestamp), signature);
   if (delivery.message.inbound) return forwardedHeaders(delivery, String(timestamp), signature);
   return {
     ...delivery.endpoint.headers,
@@ -40,6 +51,38 @@ export function deliveryHeaders(delivery: DeliveryToSign, nowMs: number): Record
 }
 
 /**
+ * The headers the transformation returned (which began as the endpoint's custom headers, or a
+ * received request's forwarded ones), the content type it chose, then Herald's own, as always last.
+ */
+function transformedHeaders(delivery: DeliveryToSign, transformed: TransformedContent, timestamp: string, signature: string): Record<string, string> {
+  const headers: Record<string, string> = { ...transformed.headers };
+  if (transformed.contentType !== null) headers['content-type'] = transformed.contentType;
+  headers['user-agent'] = USER_AGENT;
+  headers['webhook-id'] = delivery.message.id;
+  headers['webhook-timestamp'] = timestamp;
+  headers['webhook-signature'] = signature;
+  if (delivery.message.inbound) {
+    headers['x-herald-source'] = delivery.message.appId;
+    headers['x-herald-verified'] = delivery.message.inbound.verified === null ? 'unchecked' : String(delivery.message.inbound.verified);
+  } else {
+    headers['svix-id'] = delivery.message.id;
+    headers['svix-timestamp'] = timestamp;
+    headers['svix-signature'] = signature;
+  }
+  return headers;
+}
+
+/** The headers a received request is forwarded with, before Herald's own: what a transformation of it starts from. */
+export function forwardedRequestHeaders(delivery: DeliveryToSign): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(delivery.message.inbound?.headers ?? {})) {
+    if (NOT_FORWARDED.has(name)) continue;
+    headers[name.startsWith('webhook-') ? `x-original-${name}` : name] = value;
+  }
+  return { ...headers, ...delivery.endpoint.headers };
+}
+
+/**
  * A received request goes on with the provider's own headers, so the user's service can still
  * check the provider's signature on the untouched body, and with Herald's Standard Webhooks
  * signature beside them. Where the provider itself sent `webhook-*` headers (a Standard Webhooks
@@ -47,14 +90,8 @@ export function deliveryHeaders(delivery: DeliveryToSign, nowMs: number): Record
  */
 function forwardedHeaders(delivery: DeliveryToSign, timestamp: string, signature: string): Record<string, string> {
   const inbound = delivery.message.inbound!;
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(inbound.headers)) {
-    if (NOT_FORWARDED.has(name)) continue;
-    headers[name.startsWith('webhook-') ? `x-original-${name}` : name] = value;
-  }
   return {
-    ...headers,
-    ...delivery.endpoint.headers,
+    ...forwardedRequestHeaders(delivery),
     'user-agent': USER_AGENT,
     'webhook-id': delivery.message.id,
     'webhook-timestamp': timestamp,

@@ -102,6 +102,7 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
       },
       create: (endpoint, maxPerApplication) => store.endpoints.create(endpoint, maxPerApplication).finally(() => forget(endpoint.appId)),
       update: (endpoint) => store.endpoints.update(endpoint).finally(() => forget(endpoint.appId)),
+      setTransformation: (appId, id, transformation) => store.endpoints.setTransformation(appId, id, transformation).finally(() => forget(appId)),
       delete: (appId, id, now) => store.endpoints.delete(appId, id, now).finally(() => forget(appId)),
     },
     sources: {

@@ -227,6 +227,25 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual(await store.endpoints.get(app.id, endpoint.id), changed);
       });
 
+      it('keeps a transformation apart from the endpoint\'s other fields, and a claim carries its code only while it is enabled', async () => {
+        const store = await fresh();
+        const { app, endpoint } = await queued(store);
+        assert.equal((await store.endpoints.get(app.id, endpoint.id))!.transformation, undefined);
+        const code = 'function handler(webhook) { return webhook; }';
+        assert.equal(await store.endpoints.setTransformation(app.id, endpoint.id, { code, enabled: false, updatedAt: T0 + 1 }), true);
+        // An update of the rest, made from a copy read before, leaves the transformation alone.
+        await store.endpoints.update({ ...endpoint, description: 'changed', updatedAt: T0 + 2 });
+        const read = (await store.endpoints.get(app.id, endpoint.id))!;
+        assert.deepEqual([read.description, read.transformation], ['changed', { code, enabled: false, updatedAt: T0 + 1 }]);
+        const [disabledClaim] = await claim(store);
+        assert.equal(disabledClaim!.endpoint.transformation ?? null, null);
+        await store.queue.release([disabledClaim!], T0);
+        await store.endpoints.setTransformation(app.id, endpoint.id, { code, enabled: true, updatedAt: T0 + 3 });
+        const [enabledClaim] = await claim(store);
+        assert.equal(enabledClaim!.endpoint.transformation, code);
+        assert.equal(await store.endpoints.setTransformation(app.id, 'ep_missing', { code: null, enabled: false, updatedAt: T0 }), false);
+      });
+
       it('lists pages, and only enabled endpoints for fan-out', async () => {
         const store = await fresh();
         const app = await store.apps.create(anApp());

@@ -6,6 +6,7 @@ import type {
   Delivery,
   Endpoint,
   EndpointSecret,
+  EndpointTransformation,
   EventType,
   Message,
   Source,
@@ -192,8 +193,13 @@ export interface EndpointStore {
   getListen(appId: string, name: string): Promise<Endpoint | null>;
   /** Every enabled endpoint of an application, for fan-out (listen sessions' included). */
   listEnabled(appId: string): Promise<Endpoint[]>;
-  /** Changes a live endpoint; one deleted meanwhile stays deleted. */
+  /** Changes a live endpoint; one deleted meanwhile stays deleted. Its transformation is left as it is. */
   update(endpoint: Endpoint): Promise<Endpoint>;
+  /**
+   * Sets a live endpoint's transformation (and nothing else, so it never races an update of the
+   * rest); false when there is no such endpoint. Claims load the code of an enabled one.
+   */
+  setTransformation(appId: string, id: string, transformation: EndpointTransformation): Promise<boolean>;
   /**
    * Deletes the endpoint as of `now`: it disappears from lookups and fan-out, its uid is free
    * again, its secrets and headers are wiped, it is disabled, and its pending and in-flight
@@ -273,7 +279,11 @@ export interface ClaimedDelivery {
    */
   resumeAt: number | null;
   message: Pick<Message, 'id' | 'appId' | 'eventType' | 'payload' | 'inbound'> & { eventId?: string | null };
-  endpoint: Pick<Endpoint, 'id' | 'url' | 'headers' | 'disabled'> & { secrets: EndpointSecret[] };
+  endpoint: Pick<Endpoint, 'id' | 'url' | 'headers' | 'disabled'> & {
+    secrets: EndpointSecret[];
+    /** The code of the endpoint's transformation, when one is enabled; null or absent otherwise. */
+    transformation?: string | null;
+  };
   /** An operational event already said this delivery was failing or exhausted (so a success is a recovery). */
   alerted?: boolean;
   /** Why it cannot be sent, when a secret it needs could not be opened: it fails with `secret_unavailable`. */
@@ -300,7 +310,9 @@ export interface ClaimRequest {
 export type DeliveryNext =
   | { status: typeof Status.success }
   | { status: typeof Status.pending; runAt: number }
-  | { status: typeof Status.fail };
+  | { status: typeof Status.fail }
+  /** Ended without a request: the endpoint's transformation canceled it. */
+  | { status: typeof Status.canceled };
 
 export interface DeliveryResult {
   id: number;

@@ -77,6 +77,18 @@ export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
       return endpoint;
     },
 
+    async setTransformation(appId, id, transformation) {
+      const rows = await db.query(
+        `WITH changed AS (
+           UPDATE endpoints SET transformation_code = ?, transformation_enabled = ?, transformation_updated_at = ?
+           WHERE id = ? AND app_id = ? AND deleted_at IS NULL RETURNING app_id
+         )
+         SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM changed`,
+        [transformation.code, transformation.enabled, transformation.updatedAt, id, appId],
+      );
+      return rows.length > 0;
+    },
+
     async delete(appId, id, now) {
       const rows = await db.query(
         `WITH deleted AS (

@@ -37,6 +37,7 @@ interface ClaimRow {
   disabled: boolean | null;
   deleted: boolean | null;
   ordering_key: string | null;
+  transformation: string | null;
 }
 
 /**
@@ -51,13 +52,14 @@ const GATED = `SELECT id AS endpoint_id FROM endpoints WHERE throttle_rate IS NO
 /** What sending needs of leased deliveries (the CTE `leased`): the deliveries first, then each message and endpoint once. */
 const LOAD_LEASED = `SELECT ${DELIVERY_ROW} AS kind, l.id, l.lease, l.attempt_count, l.trigger, l.resume_at, l.message_id, l.endpoint_id, l.alerted,
      NULL AS app_id, NULL AS event_id, NULL AS event_type, NULL::bytea AS payload, NULL::jsonb AS inbound,
-     NULL AS url, NULL::jsonb AS headers, NULL::jsonb AS secrets, NULL::boolean AS disabled, NULL::boolean AS deleted, l.ordering_key
+     NULL AS url, NULL::jsonb AS headers, NULL::jsonb AS secrets, NULL::boolean AS disabled, NULL::boolean AS deleted, l.ordering_key, NULL AS transformation
    FROM leased l
    UNION ALL
-   SELECT ${MESSAGE_ROW}, NULL, NULL, NULL, NULL, NULL, m.id, NULL, NULL, m.app_id, m.event_id, m.event_type, m.payload, m.inbound, NULL, NULL, NULL, NULL, NULL, NULL
+   SELECT ${MESSAGE_ROW}, NULL, NULL, NULL, NULL, NULL, m.id, NULL, NULL, m.app_id, m.event_id, m.event_type, m.payload, m.inbound, NULL, NULL, NULL, NULL, NULL, NULL, NULL
    FROM messages m WHERE m.id IN (SELECT message_id FROM leased)
    UNION ALL
-   SELECT ${ENDPOINT_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, e.id, NULL, NULL, NULL, NULL, NULL, NULL, e.url, e.headers, e.secrets, e.disabled, e.deleted_at IS NOT NULL, NULL
+   SELECT ${ENDPOINT_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, e.id, NULL, NULL, NULL, NULL, NULL, NULL, e.url, e.headers, e.secrets, e.disabled, e.deleted_at IS NOT NULL, NULL,
+     CASE WHEN e.transformation_enabled THEN e.transformation_code END
    FROM endpoints e WHERE e.id IN (SELECT endpoint_id FROM leased)`;
 
 /** Leases the ids in the CTE `picked` and answers with what sending needs of them (LOAD_LEASED). */
@@ -129,7 +131,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            SELECT id FROM by_app WHERE n <= free ORDER BY run_at LIMIT ?
          ), ${LEASE_AND_LOAD}
          UNION ALL
-         SELECT ${GATED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, g.endpoint_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM gated g
+         SELECT ${GATED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, g.endpoint_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM gated g
          WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = g.endpoint_id AND d.status IN (1, 3) AND d.run_at <= ?)`,
         [request.now, full(request.slots), full(request.appSlots), request.limit * CANDIDATES_PER_SLOT, request.now, request.now,
           request.defaultSlots, limited, free, request.defaultAppSlots, limitedApps, freeApps,
@@ -378,7 +380,7 @@ function toClaimed(rows: readonly ClaimRow[]): ClaimedDelivery[] {
     if (row.kind === MESSAGE_ROW) {
       messages.set(row.message_id!, { id: row.message_id!, appId: row.app_id!, eventId: row.event_id, eventType: row.event_type!, payload: row.payload!, inbound: row.inbound });
     } else if (row.kind === ENDPOINT_ROW) {
-      endpoints.set(row.endpoint_id!, { id: row.endpoint_id!, url: row.url!, headers: row.headers!, secrets: row.secrets!, disabled: row.disabled! });
+      endpoints.set(row.endpoint_id!, { id: row.endpoint_id!, url: row.url!, headers: row.headers!, secrets: row.secrets!, disabled: row.disabled!, ...(row.transformation === null ? {} : { transformation: row.transformation }) });
     }
   }
   return rows.filter((row) => row.kind === DELIVERY_ROW).map((row): ClaimedDelivery => ({

@@ -88,6 +88,15 @@ export function sqliteEndpoints(db: SqliteDatabase, deleted: DeletedEndpoints): 
       return endpoint;
     },
 
+    async setTransformation(appId, id, transformation) {
+      const changed = await db.write(() => db.run(
+        `UPDATE endpoints SET transformation_code = ?, transformation_enabled = ?, transformation_updated_at = ?
+         WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
+        transformation.code, Number(transformation.enabled), transformation.updatedAt, id, appId,
+      ));
+      return changed > 0;
+    },
+
     async delete(appId, id, now) {
       const gone = await db.write(() => {
         const changed = db.run(

@@ -29,6 +29,7 @@ interface EndpointRow {
   secrets: string;
   disabled: number;
   deleted_at: number | null;
+  transformation: string | null;
 }
 
 /**
@@ -67,11 +68,12 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
     ).map((row): [string, ClaimedDelivery['message']] =>
       [row.id, { id: row.id, appId: row.app_id, eventId: row.event_id, eventType: row.event_type, payload: row.payload, inbound: row.inbound === null ? null : JSON.parse(row.inbound) }]));
     const endpointRows = db.all<EndpointRow>(
-      'SELECT id, url, headers, secrets, disabled, deleted_at FROM endpoints WHERE id IN (SELECT value FROM json_each(?))',
+      `SELECT id, url, headers, secrets, disabled, deleted_at, CASE WHEN transformation_enabled = 1 THEN transformation_code END AS transformation
+       FROM endpoints WHERE id IN (SELECT value FROM json_each(?))`,
       JSON.stringify([...new Set(leased.map((row) => row[6]))]),
     );
     const endpoints = new Map(endpointRows.map((row): [string, ClaimedDelivery['endpoint']] =>
-      [row.id, { id: row.id, url: row.url, headers: JSON.parse(row.headers), secrets: JSON.parse(row.secrets), disabled: row.disabled === 1 }]));
+      [row.id, { id: row.id, url: row.url, headers: JSON.parse(row.headers), secrets: JSON.parse(row.secrets), disabled: row.disabled === 1, ...(row.transformation === null ? {} : { transformation: row.transformation }) }]));
     const parked = new Set(park ? endpointRows.filter((row) => row.disabled === 1 && row.deleted_at === null).map((row) => row.id) : []);
     for (const row of leased) {
       if (parked.has(row[6])) db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ? WHERE id = ?`, now + DISABLED_RECHECK_MS, row[0]);
