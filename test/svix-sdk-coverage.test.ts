@@ -7,13 +7,13 @@
  * Not served yet (the SDK's methods in node_modules/svix/dist that have no route in Herald):
  * - Authentication: streamPortalAccess, streamLogout, streamExpireAll,
  *   rotateStreamPollerToken, getStreamPollerToken
- * - Endpoint: replayMissing, bulkReplay, transformationPartialUpdate, transformation.get,
- *   transformation.patch
+ * - Endpoint: replayMissing, bulkReplay (transformationPartialUpdate, transformation.get and
+ *   transformation.patch are called in test/transformations.test.ts)
  * - EventType: importOpenapi
  * - Message: precheck, bulkExpungeContent, expungeAllContents (poller.poll, poller.consumerPoll and
  *   poller.consumerSeek are called in test/polling.test.ts)
- * - Ingest: authentication.consumerPortalAccess, endpoint.transformation.get,
- *   endpoint.transformation.patch
+ * - Ingest: authentication.consumerPortalAccess (endpoint.transformation.get and .patch are
+ *   called in test/transformations.test.ts)
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

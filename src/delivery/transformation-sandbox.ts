@@ -28,6 +28,11 @@ import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext, type 
 export interface SandboxLimits {
   /** How long one call may run before it is interrupted. */
   cpuMs: number;
+  /**
+   * How long compiling (and running the code's top level) may take: longer, since an engine's
+   * first runtime on a cold WebAssembly instance takes milliseconds to set up on its own.
+   */
+  compileMs: number;
   /** The largest single allocation an endpoint's engine may make. */
   memoryBytes: number;
   /** The WebAssembly memory all the sandbox's engines share, which none can grow beyond. */
@@ -38,7 +43,7 @@ export interface SandboxLimits {
   cacheSize: number;
 }
 
-export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = { cpuMs: 50, memoryBytes: 8 * 1024 * 1024, totalMemoryBytes: 32 * 1024 * 1024, stackBytes: 256 * 1024, cacheSize: 64 };
+export const DEFAULT_SANDBOX_LIMITS: SandboxLimits = { cpuMs: 50, compileMs: 500, memoryBytes: 8 * 1024 * 1024, totalMemoryBytes: 32 * 1024 * 1024, stackBytes: 256 * 1024, cacheSize: 64 };
 
 /** Why a call produced no output: stable words, shown to whoever wrote the code. */
 export type SandboxFailure = 'timeout' | 'memory' | 'error';
@@ -96,7 +101,7 @@ function loadEngine(totalBytes: number): Promise<QuickJSWASMModule> {
 }
 
 export async function createTransformationSandbox(limits: Partial<SandboxLimits> = {}): Promise<TransformationSandbox> {
-  const { cpuMs, memoryBytes, totalMemoryBytes, stackBytes, cacheSize } = { ...DEFAULT_SANDBOX_LIMITS, ...limits };
+  const { cpuMs, compileMs, memoryBytes, totalMemoryBytes, stackBytes, cacheSize } = { ...DEFAULT_SANDBOX_LIMITS, ...limits };
   let engine: QuickJSWASMModule | null = await loadEngine(totalMemoryBytes);
   let reloading: Promise<void> | null = null;
   const cache = new Map<string, Compiled>();
@@ -128,7 +133,7 @@ export async function createTransformationSandbox(limits: Partial<SandboxLimits>
     runtime.setMemoryLimit(memoryBytes);
     runtime.setMaxStackSize(stackBytes);
     const context = runtime.newContext();
-    const compiled = { code, runtime, context, entry: context.undefined, deadline: performance.now() + cpuMs };
+    const compiled = { code, runtime, context, entry: context.undefined, deadline: performance.now() + compileMs };
     runtime.setInterruptHandler(() => performance.now() > compiled.deadline);
     const evaluated = context.evalCode(`${code}\n;${ENTRY}`, 'transformation.js');
     if (evaluated.error) {
