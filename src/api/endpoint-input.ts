@@ -1,5 +1,6 @@
 import type { AddressPolicy } from '../core/address-policy.ts';
 import type { EndpointSecret } from '../core/model.ts';
+import { compileFilter } from '../core/payload-filter.ts';
 import { normaliseSecret } from '../core/signing.ts';
 import { refusedHeaderName, refusedHeaderValue } from '../delivery/custom-headers.ts';
 import type { Store } from '../store/store.ts';
@@ -33,6 +34,14 @@ export function checkHeaders(headers: Record<string, string | null>, loc: string
     const refused = refusedHeaderName(name) ?? (value === null ? null : refusedHeaderValue(value));
     if (refused) throw invalid([...loc, name], refused);
   }
+}
+
+/** A payload filter compiles (regexes included), or is a 422 at the part that does not. */
+export function checkPayloadFilter<F extends Record<string, unknown> | null | undefined>(filter: F, loc: string[] = ['body', 'filter']): F {
+  if (filter === null || filter === undefined) return filter;
+  const compiled = compileFilter(filter);
+  if ('problem' in compiled) throw invalid([...loc, ...compiled.problem.loc], compiled.problem.msg);
+  return filter;
 }
 
 export function checkSecret(secret: string, loc: string[]): string {

@@ -29,6 +29,8 @@ const Duration = Type.Object({
   nanos: Type.Integer({ minimum: 0, maximum: 999_999_999 }),
 });
 const RetrySchedule = Type.Array(Duration, { maxItems: 50 });
+/** Herald's payload filter: a MongoDB-style query, checked by core/payload-filter.ts (which names the failing part). */
+const PayloadFilter = Type.Record(Type.String(), Type.Unknown());
 export type RetrySchedule = Static<typeof RetrySchedule>;
 
 export const AppPath = Type.Object({ appId: Type.String() });
@@ -78,6 +80,11 @@ const endpointFields = {
   throttleRate: Type.Optional(Nullable(ThrottleRate)),
   /** Herald's extension: this endpoint's delays between attempts, over its event types' and the default. */
   retrySchedule: Type.Optional(Nullable(RetrySchedule)),
+  /**
+   * Herald's extension: a MongoDB-style query over `eventType`, `channels` and `payload`; a message
+   * it does not match gets no delivery. Absent in a PUT keeps it (Svix's SDKs do not send it).
+   */
+  filter: Type.Optional(Nullable(PayloadFilter)),
 };
 export const EndpointIn = Type.Object({
   ...endpointFields,

@@ -102,6 +102,7 @@ export function endpointOut(endpoint: Endpoint) {
     metadata: endpoint.metadata,
     throttleRate: endpoint.throttleRate,
     retrySchedule: durationsOut(endpoint.retrySchedule ?? null),
+    filter: endpoint.filter ?? null,
     disabledReason: endpoint.disabledReason ?? null,
     disabledAt: isoOrNull(endpoint.disabledAt ?? null),
     createdAt: iso(endpoint.createdAt),

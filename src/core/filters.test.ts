@@ -67,3 +67,41 @@ describe('the fan-out index', () => {
     assert.equal(read.count, 0, 'matching scanned no filter list');
   });
 });
+
+describe('payload filters at fan-out', () => {
+  const endpoints = [
+    { id: 'big', eventTypes: ['invoice.paid'], channels: null, disabled: false, filter: { 'payload.amount': { $gt: 100 } } },
+    { id: 'all', eventTypes: null, channels: null, disabled: false, filter: null },
+    { id: 'eu', eventTypes: null, channels: null, disabled: false, filter: { channels: 'eu' } },
+  ];
+  const counting = (payload: unknown) => {
+    const parsed = { count: 0 };
+    return { parsed, parsedPayload: () => (parsed.count++, payload) };
+  };
+
+  it('leaves out the endpoints whose filter the message does not match, and no others', () => {
+    const index = indexSubscriptions(endpoints);
+    const ids = (message: Parameters<typeof index.match>[0]) => index.match(message).map((endpoint) => endpoint.id);
+    assert.deepEqual(ids({ eventType: 'invoice.paid', channels: null, parsedPayload: () => ({ amount: 150 }) }), ['big', 'all']);
+    assert.deepEqual(ids({ eventType: 'invoice.paid', channels: ['eu'], parsedPayload: () => ({ amount: 50 }) }), ['all', 'eu']);
+    for (const message of [{ eventType: 'invoice.paid', channels: ['eu'], parsedPayload: () => ({ amount: 500 }) }, { eventType: 'x', channels: null }]) {
+      assert.deepEqual(index.match(message), endpoints.filter((endpoint) => endpointReceives(endpoint, message)));
+    }
+  });
+
+  it('parses the payload once for all the endpoints with a filter, and not at all when no candidate has one', () => {
+    const index = indexSubscriptions(endpoints);
+    const withFilters = counting({ amount: 150 });
+    index.match({ eventType: 'invoice.paid', channels: ['eu'], parsedPayload: withFilters.parsedPayload });
+    assert.equal(withFilters.parsed.count, 1);
+    const unfiltered = indexSubscriptions([endpoints[1]!]);
+    const without = counting({ amount: 150 });
+    assert.equal(unfiltered.match({ eventType: 'invoice.paid', channels: null, parsedPayload: without.parsedPayload }).length, 1);
+    assert.equal(without.parsed.count, 0);
+  });
+
+  it('lets nothing through a stored filter that no longer compiles', () => {
+    const broken = { eventTypes: null, channels: null, disabled: false, filter: { nope: 1 } };
+    assert.deepEqual(indexSubscriptions([broken]).match({ eventType: 'a', channels: null, parsedPayload: () => ({}) }), []);
+  });
+});

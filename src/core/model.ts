@@ -64,6 +64,11 @@ export interface Endpoint {
   throttleRate: number | null;
   /** Delays between attempts (ms) for deliveries to this endpoint (Herald's extension); null for the event type's or the default. */
   retrySchedule?: number[] | null;
+  /**
+   * Herald's payload filter: a MongoDB-style query over the message (core/payload-filter.ts),
+   * checked at fan-out; a message it does not match gets no delivery to this endpoint. null: all.
+   */
+  filter?: Record<string, unknown> | null;
   /** Custom headers sent with every delivery. */
   headers: Record<string, string>;
   /** The current secret first, then rotated-out secrets still inside their grace period. */

@@ -19,6 +19,8 @@ export interface PublishInput {
   schemaViolations?: SchemaCheck | null;
   /** Herald's extension: this message's deliveries wait for those of the same key before them (core/ordering.ts). */
   orderingKey?: string | null;
+  /** The payload already parsed, when the caller has it (the API has): payload filters read it without parsing again. */
+  parsedPayload?: unknown;
 }
 
 export interface Publisher {
@@ -59,7 +61,7 @@ export function createPublisher(
     return index;
   };
 
-  async function enqueue(app: Application, { payloadRetentionMs, ...input }: PublishInput, endpoints: readonly Endpoint[]): Promise<Message> {
+  async function enqueue(app: Application, { payloadRetentionMs, parsedPayload: _, ...input }: PublishInput, endpoints: readonly Endpoint[]): Promise<Message> {
     const createdAt = clock.now();
     const payloadExpiresAt = payloadRetentionMs != null && payloadRetentionMs < retentionMs ? createdAt + payloadRetentionMs : null;
     const message: Message = { id: ids('message'), appId: app.id, ...input, payloadExpiresAt, createdAt };
@@ -86,7 +88,13 @@ export function createPublisher(
 
   return {
     async publish(app, input) {
-      return enqueue(app, input, indexOf(await store.endpoints.listEnabled(app.id)).match(input));
+      const routing = {
+        eventType: input.eventType,
+        channels: input.channels,
+        // Only when an endpoint with a payload filter is still a candidate.
+        parsedPayload: () => ('parsedPayload' in input ? input.parsedPayload : parsedJson(input.payload)),
+      };
+      return enqueue(app, input, indexOf(await store.endpoints.listEnabled(app.id)).match(routing));
     },
     publishTo(app, endpoint, input) {
       return enqueue(app, input, [endpoint]);
@@ -95,6 +103,15 @@ export function createPublisher(
       return enqueue(app, input, []);
     },
   };
+}
+
+/** A payload as JSON, or undefined when it is not (a source may receive form data or XML). */
+function parsedJson(payload: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Hands the leased deliveries to the dispatcher once stored, or gives their room back if storing failed. */

@@ -15,7 +15,7 @@ export function flowContract(fresh: () => Promise<Store>): void {
     ({ id: ids('application'), uid: null, name: 'App', metadata: {}, throttleRate: null, createdAt: T0, updatedAt: T0, ...over });
   const anEndpoint = (appId: string, over: Partial<Endpoint> = {}): Endpoint => ({
     id: ids('endpoint'), appId, uid: null, url: 'http://127.0.0.1:9/hook', description: '', eventTypes: null, channels: null,
-    disabled: false, metadata: {}, throttleRate: null, retrySchedule: null, headers: {}, secrets: [{ key: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', expiresAt: null }],
+    disabled: false, metadata: {}, throttleRate: null, retrySchedule: null, filter: null, headers: {}, secrets: [{ key: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', expiresAt: null }],
     createdAt: T0, updatedAt: T0, ...over,
   });
   const aMessage = (appId: string): Message => ({

@@ -52,6 +52,7 @@ export const toEndpoint = (row: Row): Endpoint => ({
   metadata: json(row.metadata),
   throttleRate: row.throttle_rate as number | null,
   retrySchedule: jsonOrNull(row.retry_schedule),
+  filter: jsonOrNull(row.payload_filter),
   headers: json(row.headers),
   secrets: json(row.secrets),
   createdAt: Number(row.created_at),

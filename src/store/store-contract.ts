@@ -41,7 +41,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
       ({ id: ids('application'), uid: null, name: 'App', metadata: {}, throttleRate: null, createdAt: T0, updatedAt: T0, ...over });
     const anEndpoint = (appId: string, over: Partial<Endpoint> = {}): Endpoint => ({
       id: ids('endpoint'), appId, uid: null, url: 'http://127.0.0.1:9/hook', description: '', eventTypes: null, channels: null,
-      disabled: false, disabledReason: null, disabledAt: null, metadata: {}, throttleRate: null, retrySchedule: null, headers: {}, secrets: [{ key: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', expiresAt: null }],
+      disabled: false, disabledReason: null, disabledAt: null, metadata: {}, throttleRate: null, retrySchedule: null, filter: null, headers: {}, secrets: [{ key: 'whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0', expiresAt: null }],
       createdAt: T0, updatedAt: T0, ...over,
     });
     const aMessage = (appId: string, over: Partial<Message> = {}): Message => ({
@@ -219,7 +219,8 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const endpoint = await store.endpoints.create(anEndpoint(app.id));
         const changed: Endpoint = {
           ...endpoint, uid: 'u', url: 'http://127.0.0.1:9/x', description: 'desc', eventTypes: ['a.b', 'c.d'], channels: ['eu'],
-          disabled: true, disabledReason: 'manual', disabledAt: T0 + 1, metadata: { k: 'v' }, throttleRate: 3, retrySchedule: [1_000, 60_000], headers: { 'X-A': '1' },
+          disabled: true, disabledReason: 'manual', disabledAt: T0 + 1, metadata: { k: 'v' }, throttleRate: 3, retrySchedule: [1_000, 60_000],
+          filter: { eventType: 'a.b', 'payload.amount': { $gt: 100 }, $or: [{ 'payload.tags': 'x' }, { channels: { $in: ['eu'] } }] }, headers: { 'X-A': '1' },
           secrets: [{ key: 'whsec_bmV3bmV3bmV3bmV3bmV3bmV3bmV3bmV3', expiresAt: null }, { key: endpoint.secrets[0]!.key, expiresAt: T0 + 5 }],
           updatedAt: T0 + 1,
         };

@@ -7,7 +7,7 @@ import { generateSecret, publicKeyOf } from '../../core/signing.ts';
 import { StoreError } from '../../store/errors.ts';
 import { type ApiContext, APP_SCOPE, findEndpoint, type OwnerScope } from '../context.ts';
 import { replayParams, startTask } from './background-tasks.ts';
-import { checkEndpointUrl, checkEventTypes, checkHeaders, checkSecret, type Filter, headersOut, rotatedSecrets } from '../endpoint-input.ts';
+import { checkEndpointUrl, checkEventTypes, checkHeaders, checkPayloadFilter, checkSecret, type Filter, headersOut, rotatedSecrets } from '../endpoint-input.ts';
 import { invalid, notFound, orConflict } from '../errors.ts';
 import { planPage, timeParam } from '../pagination.ts';
 import { sentFields } from '../patch.ts';
@@ -39,7 +39,7 @@ export const DEFAULT_GRACE_SECONDS = 24 * 60 * 60;
 const STATS_WINDOW_MS = 24 * 60 * 60_000;
 
 /** What an update may change: every field the API shows, none of the secrets or headers. */
-type EndpointFields = Partial<Pick<Endpoint, 'url' | 'description' | 'uid' | 'disabled' | 'eventTypes' | 'channels' | 'metadata' | 'throttleRate' | 'retrySchedule'>>;
+type EndpointFields = Partial<Pick<Endpoint, 'url' | 'description' | 'uid' | 'disabled' | 'eventTypes' | 'channels' | 'metadata' | 'throttleRate' | 'retrySchedule' | 'filter'>>;
 
 /** The event-type filter a body sets, under whichever name it used (`filterTypes` is the older one). */
 function filterOf(body: { eventTypes?: string[] | null; filterTypes?: string[] | null }): Filter {
@@ -104,6 +104,9 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
       metadata: body.metadata ?? {},
       throttleRate: body.throttleRate ?? null,
       retrySchedule: durationsIn(body.retrySchedule) ?? null,
+      // Absent keeps the payload filter: Svix's SDKs drop fields they do not know, and an update
+      // through one must not quietly widen what the endpoint receives. null clears it.
+      ...(body.filter === undefined ? {} : { filter: checkPayloadFilter(body.filter) }),
     }, filter.field));
   });
 
@@ -118,6 +121,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
       description: description === null ? '' : description,
       metadata: metadata === null ? {} : metadata,
       retrySchedule: durationsIn(retrySchedule),
+      filter: checkPayloadFilter(fields.filter),
     }), eventTypesSent ? 'eventTypes' : 'filterTypes'));
   });
 
@@ -228,6 +232,7 @@ async function createEndpoint(ctx: ApiContext, application: Application, body: E
   if (body.headers) checkHeaders(body.headers, ['body', 'headers']);
   const filter = filterOf(body);
   await checkEventTypes(ctx.store, filter);
+  checkPayloadFilter(body.filter);
   const now = ctx.clock.now();
   const endpoint: Endpoint = {
     id: ctx.ids('endpoint'),
@@ -241,6 +246,7 @@ async function createEndpoint(ctx: ApiContext, application: Application, body: E
     metadata: body.metadata ?? {},
     throttleRate: body.throttleRate ?? null,
     retrySchedule: durationsIn(body.retrySchedule) ?? null,
+    filter: body.filter ?? null,
     headers: body.headers ?? {},
     secrets: [{ key: body.secret ? checkSecret(body.secret, ['body', 'secret']) : generateSecret(ctx.random, body.keyType ?? 'hmac'), expiresAt: null }],
     createdAt: now,

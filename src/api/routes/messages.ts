@@ -34,6 +34,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
           payloadRetentionMs: retention,
           ...(schemaViolations ? { schemaViolations } : {}),
           orderingKey: body.orderingKey ?? null,
+          parsedPayload: body.payload,
         }),
         'A message with this eventId already exists for this application.',
       );

@@ -10,12 +10,12 @@ export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
   const columns = (endpoint: Endpoint) => [
     endpoint.uid, endpoint.url, endpoint.description, nullableJson(endpoint.eventTypes), nullableJson(endpoint.channels),
     endpoint.disabled, JSON.stringify(endpoint.metadata), endpoint.throttleRate, JSON.stringify(endpoint.headers),
-    JSON.stringify(endpoint.secrets), nullableJson(endpoint.retrySchedule), endpoint.disabledReason ?? null, endpoint.disabledAt ?? null, endpoint.updatedAt,
+    JSON.stringify(endpoint.secrets), nullableJson(endpoint.retrySchedule), nullableJson(endpoint.filter), endpoint.disabledReason ?? null, endpoint.disabledAt ?? null, endpoint.updatedAt,
   ];
   const INSERT = `WITH created AS (
-      INSERT INTO endpoints (uid, url, description, event_types, channels, disabled, metadata, throttle_rate, headers, secrets, retry_schedule, disabled_reason, disabled_at,
+      INSERT INTO endpoints (uid, url, description, event_types, channels, disabled, metadata, throttle_rate, headers, secrets, retry_schedule, payload_filter, disabled_reason, disabled_at,
         updated_at, id, app_id, created_at, listen_name, polling)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING app_id
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING app_id
     )
     SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM created`;
 
@@ -68,7 +68,7 @@ export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
       await db.query(
         `WITH changed AS (
            UPDATE endpoints SET uid = ?, url = ?, description = ?, event_types = ?, channels = ?, disabled = ?, metadata = ?,
-             throttle_rate = ?, headers = ?, secrets = ?, retry_schedule = ?, disabled_reason = ?, disabled_at = ?, updated_at = ?
+             throttle_rate = ?, headers = ?, secrets = ?, retry_schedule = ?, payload_filter = ?, disabled_reason = ?, disabled_at = ?, updated_at = ?
            WHERE id = ? AND app_id = ? AND deleted_at IS NULL RETURNING app_id
          )
          SELECT pg_notify('${CONFIG_CHANNEL}', app_id) FROM changed`,

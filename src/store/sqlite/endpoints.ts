@@ -30,7 +30,7 @@ export function sqliteEndpoints(db: SqliteDatabase, deleted: DeletedEndpoints): 
   const columns = (endpoint: Endpoint) => [
     endpoint.uid, endpoint.url, endpoint.description, nullableJson(endpoint.eventTypes), nullableJson(endpoint.channels),
     Number(endpoint.disabled), JSON.stringify(endpoint.metadata), endpoint.throttleRate, JSON.stringify(endpoint.headers),
-    JSON.stringify(endpoint.secrets), nullableJson(endpoint.retrySchedule), endpoint.disabledReason ?? null, endpoint.disabledAt ?? null, endpoint.updatedAt,
+    JSON.stringify(endpoint.secrets), nullableJson(endpoint.retrySchedule), nullableJson(endpoint.filter), endpoint.disabledReason ?? null, endpoint.disabledAt ?? null, endpoint.updatedAt,
   ];
 
   return {
@@ -42,9 +42,9 @@ export function sqliteEndpoints(db: SqliteDatabase, deleted: DeletedEndpoints): 
           if (live >= maxPerApplication) throw new StoreError('limit', `The application already has ${live} endpoints.`);
         }
         db.run(
-          `INSERT INTO endpoints (uid, url, description, event_types, channels, disabled, metadata, throttle_rate, headers, secrets, retry_schedule, disabled_reason, disabled_at,
+          `INSERT INTO endpoints (uid, url, description, event_types, channels, disabled, metadata, throttle_rate, headers, secrets, retry_schedule, payload_filter, disabled_reason, disabled_at,
              updated_at, id, app_id, created_at, listen_name, polling)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           ...columns(endpoint), endpoint.id, endpoint.appId, endpoint.createdAt, endpoint.listen?.name ?? null, Number(endpoint.polling ?? false),
         );
       });
@@ -80,7 +80,7 @@ export function sqliteEndpoints(db: SqliteDatabase, deleted: DeletedEndpoints): 
       await db.write(() =>
         db.run(
           `UPDATE endpoints SET uid = ?, url = ?, description = ?, event_types = ?, channels = ?, disabled = ?, metadata = ?,
-             throttle_rate = ?, headers = ?, secrets = ?, retry_schedule = ?, disabled_reason = ?, disabled_at = ?, updated_at = ?
+             throttle_rate = ?, headers = ?, secrets = ?, retry_schedule = ?, payload_filter = ?, disabled_reason = ?, disabled_at = ?, updated_at = ?
            WHERE id = ? AND app_id = ? AND deleted_at IS NULL`,
           ...columns(endpoint), endpoint.id, endpoint.appId,
         ),
