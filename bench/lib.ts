@@ -246,7 +246,7 @@ export class ClosedLoop {
  * The messages go straight into the database, many to a statement: through the store, a backlog
  * of a million took PostgreSQL most of a minute, and a fixture is not what the bench measures.
  */
-export async function prefill(workspace: Workspace, urls: string[], messages: number, payloadBytes: number): Promise<{ appId: string }> {
+export async function prefill(workspace: Workspace, urls: string[], messages: number, payloadBytes: number, transformation: string | null = null): Promise<{ appId: string }> {
   const store = await workspace.openStore();
   const now = Date.now();
   const app = await store.apps.create({ id: ids('application'), uid: 'bench', name: 'bench', metadata: {}, throttleRate: null, createdAt: now, updatedAt: now });
@@ -258,6 +258,7 @@ export async function prefill(workspace: Workspace, urls: string[], messages: nu
         metadata: {}, throttleRate: null, headers: {}, secrets: [{ key: generateSecret(systemRandom), expiresAt: null }], createdAt: now, updatedAt: now,
       });
       endpointIds.push(endpoint.id);
+      if (transformation) await store.endpoints.setTransformation(app.id, endpoint.id, { code: transformation, enabled: true, updatedAt: now });
     }
   } finally {
     await store.close();

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { postgresReachable } from '../test/support/stores.ts';
 import { backlog } from './scenarios/backlog.ts';
 import { dashboard } from './scenarios/dashboard.ts';
-import { deliveryBaseline, deliveryHerald, fanOut, isolation } from './scenarios/delivery.ts';
+import { deliveryBaseline, deliveryHerald, fanOut, isolation, transformationCost } from './scenarios/delivery.ts';
 import { ingest, IngestBaseline } from './scenarios/ingest.ts';
 import { inboundAck, inboundBaseline } from './scenarios/inbound.ts';
 import { latency, latencyBaseline } from './scenarios/latency.ts';
@@ -15,7 +15,8 @@ import type { StoreKind } from './lib.ts';
  * `npm run bench [-- --quick] [--only ingest,delivery,...]`: Herald against the bare baselines
  * measured in the same run, on SQLite and PostgreSQL. Prints a markdown table and writes
  * bench/results/latest.json (or `--out <file>`). `--smoke` runs every scenario at sizes too small
- * to measure anything, so `npm test` can check that the harness works.
+ * to measure anything, so `npm test` can check that the harness works. `transformation` (a trivial
+ * transformation per delivery against none) runs only when named in `--only`.
  */
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, smoke: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
@@ -82,6 +83,12 @@ if (only.has('delivery') || only.has('fanout')) {
   }
   results.baselines.delivery = { rate: baselines.reduce((sum, run) => sum + run.rate, 0) / baselines.length, runs: baselines.map((run) => run.rate) };
 }
+if (only.has('transformation')) {
+  for (const store of stores) {
+    log(`transformation: Herald on ${store}, with and without a trivial transformation, taking turns`);
+    results[store].transformation = await transformationCost(store, size.deliveries);
+  }
+}
 if (only.has('latency')) {
   // The issue's 30 s for each store; the floor needs fewer samples to show where it lies.
   log('latency at 1,000 msg/s: bare relay (node:http → undici)');
@@ -134,6 +141,7 @@ const targets = [
   ...stores.map((store) => ({ figure: `inbound ack p99 at 1,000 req/s, ${label(store)}`, target: '≤ 10 ms', value: results[store].inbound?.p99, pass: (v: number) => v <= 10, show: ms })),
   { figure: 'ingest, PostgreSQL', target: '≥ 5,000 msg/s', value: results.postgres.ingest?.rate, pass: (v: number) => v >= 5_000, show: perSecond },
   ...stores.map((store) => ({ figure: `fan-out 1 → 100, ${label(store)}`, target: '≥ single-endpoint delivery', value: results[store].fanOut?.ratioToSingle, pass: (v: number) => v >= 1, show: ratio })),
+  ...stores.map((store) => ({ figure: `transformation per delivery, warm sandbox, ${label(store)}`, target: '< 0.2 ms', value: results[store].transformation?.sandboxCallMs, pass: (v: number) => v < 0.2, show: micro })),
   ...stores.map((store) => ({ figure: `isolation, ${label(store)}`, target: 'healthy keeps > 90% of its rate', value: results[store].isolation?.ratio, pass: (v: number) => v > 0.9, show: ratio })),
   ...stores.map((store) => ({ figure: `isolation beside an open circuit, ${label(store)}`, target: 'healthy keeps > 90% of its rate', value: results[store].isolation?.ratioBesideDead, pass: (v: number) => v > 0.9, show: ratio })),
   ...stores.map((store) => ({ figure: `backlog RSS, ${label(store)}`, target: '≤ 300 MB', value: results[store].backlog?.maxRssMb, pass: (v: number) => v <= 300, show: (v: number) => `${v.toFixed(0)} MB` })),
@@ -187,6 +195,10 @@ function report(): string {
     row('inbound ack p50 / p99 / p99.9 at 1,000 req/s (Stripe-signed)', (s) => `${ms(at(s, 'inbound.p50'))} / ${ms(at(s, 'inbound.p99'))} / ${ms(at(s, 'inbound.p999'))}`,
       `node:http ${ms(b.inbound.p50)} / ${ms(b.inbound.p99)} / ${ms(b.inbound.p999)}`);
   }
+  if (results.sqlite.transformation) {
+    row('trivial transformation: deliveries/s with / without (ratio); extra per delivery; sandbox call', (s) =>
+      `${perSecond(at(s, 'transformation.with'))} / ${perSecond(at(s, 'transformation.without'))} (${ratio(at(s, 'transformation.ratio'))}); ${micro(at(s, 'transformation.extraMsPerDelivery'))}; ${micro(at(s, 'transformation.sandboxCallMs'))}`);
+  }
   if (results.sqlite.fanOut) row('fan-out 1 → 100, deliveries/s (× single)', (s) => `${perSecond(at(s, 'fanOut.rate'))} (${ratio(at(s, 'fanOut.ratioToSingle'))})`);
   if (results.sqlite.isolation) {
     row('isolation: healthy rate beside slow + failing (ratio)', (s) => `${perSecond(at(s, 'isolation.beside'))} (${ratio(at(s, 'isolation.ratio'))})`);
@@ -216,6 +228,9 @@ function ratio(v: number | undefined) {
 }
 function ms(v: number | undefined) {
   return v === undefined || Number.isNaN(v) ? 'n/a' : `${v.toFixed(1)} ms`;
+}
+function micro(v: number | undefined) {
+  return v === undefined || Number.isNaN(v) ? 'n/a' : `${(v * 1000).toFixed(0)} µs`;
 }
 function percent(v: number | undefined) {
   return v === undefined || Number.isNaN(v) ? 'n/a' : `${(v * 100).toFixed(0)}%`;

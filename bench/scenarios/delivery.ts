@@ -21,11 +21,11 @@ export async function deliveryBaseline(count: number): Promise<{ rate: number }>
  * End-to-end deliveries/s: `count` messages queued for each receiver URL before Herald starts,
  * measured from the first arrival to the last at the server at `measured`.
  */
-export async function drain(kind: StoreKind, behaviours: string[], count: number, timeoutMs: number, measured = 0) {
+export async function drain(kind: StoreKind, behaviours: string[], count: number, timeoutMs: number, measured = 0, transformation: string | null = null) {
   const workspace = new Workspace(kind);
   const receiver = await startReceiver(behaviours);
   try {
-    await prefill(workspace, receiver.urls, count, PAYLOAD);
+    await prefill(workspace, receiver.urls, count, PAYLOAD, transformation);
     const herald = await startHerald(workspace);
     try {
       await until('the queue to drain', async () => (await receiver.stats()).counts[measured]! >= count, timeoutMs, 100);
@@ -68,4 +68,40 @@ export async function isolation(kind: StoreKind, count: number): Promise<{ alone
   const beside = (await drain(kind, ['ok', 'slow:5000', 'flaky:0.2'], count, 120_000, 0)).rate;
   const besideDead = (await drain(kind, ['ok', 'slow:5000', 'flaky:1'], count, 120_000, 0)).rate;
   return { alone, beside, ratio: beside / alone, besideDead, ratioBesideDead: besideDead / alone };
+}
+
+/** A transformation that changes a header and the payload: what the sandbox costs, not what a handler does. */
+export const TRIVIAL_TRANSFORMATION = 'function handler(webhook) { webhook.headers["X-Transformed"] = "1"; webhook.payload.transformed = true; return webhook; }';
+
+/**
+ * The same drain with and without a trivial transformation on the endpoint, taking turns (without,
+ * with, without, with) so both come from the same stretch of the machine's time. The extra cost
+ * per delivery is the difference of the time each delivery takes at those rates; `sandboxCallMs`
+ * is the transformation alone (JSON in, sandbox call, request out), warm, measured in this process.
+ */
+export async function transformationCost(kind: StoreKind, count: number): Promise<{ without: number; with: number; ratio: number; extraMsPerDelivery: number; sandboxCallMs: number }> {
+  const without: number[] = [];
+  const withCode: number[] = [];
+  for (let turn = 0; turn < 2; turn++) {
+    without.push((await drain(kind, ['ok'], count, 120_000)).rate);
+    withCode.push((await drain(kind, ['ok'], count, 120_000, 0, TRIVIAL_TRANSFORMATION)).rate);
+  }
+  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const [rateWithout, rateWith] = [mean(without), mean(withCode)];
+  return { without: rateWithout, with: rateWith, ratio: rateWith / rateWithout, extraMsPerDelivery: 1000 / rateWith - 1000 / rateWithout, sandboxCallMs: await sandboxCallMs() };
+}
+
+async function sandboxCallMs(): Promise<number> {
+  const { createTransformationSandbox } = await import('../../src/delivery/transformation-sandbox.ts');
+  const { transform } = await import('../../src/delivery/transformation.ts');
+  const sandbox = await createTransformationSandbox();
+  const payload = Buffer.from(JSON.stringify({ data: 'x'.repeat(PAYLOAD - 12) }));
+  const webhook = { method: 'POST', url: 'http://127.0.0.1:9/hook', headers: {}, eventType: 'bench.event', contentType: 'application/json', payload, payloadIsJson: true };
+  const calls = 20_000;
+  for (let i = 0; i < 1_000; i++) transform(sandbox, 'ep_bench', TRIVIAL_TRANSFORMATION, webhook);
+  const started = performance.now();
+  for (let i = 0; i < calls; i++) transform(sandbox, 'ep_bench', TRIVIAL_TRANSFORMATION, webhook);
+  const elapsed = performance.now() - started;
+  sandbox.dispose();
+  return elapsed / calls;
 }

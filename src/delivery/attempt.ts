@@ -76,7 +76,7 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
 function webhookOf(delivery: ClaimedDelivery): WebhookIn {
   const { message, endpoint } = delivery;
   if (!message.inbound) {
-    return { method: 'POST', url: endpoint.url, headers: endpoint.headers, eventType: message.eventType, contentType: JSON_TYPE, payload: message.payload };
+    return { method: 'POST', url: endpoint.url, headers: endpoint.headers, eventType: message.eventType, contentType: JSON_TYPE, payload: message.payload, payloadIsJson: true };
   }
   const { 'content-type': contentType, 'user-agent': _agent, ...headers } = forwardedRequestHeaders(delivery);
   return { method: message.inbound.method, url: endpoint.url, headers, eventType: message.eventType, contentType: contentType ?? 'application/octet-stream', payload: message.payload };

@@ -26,6 +26,8 @@ export interface WebhookIn {
   contentType: string;
   /** The payload's bytes: parsed as JSON for the handler when `contentType` is JSON, else given as a string. */
   payload: Uint8Array;
+  /** Set when the payload is known to be JSON (a published message's, checked at publish), so it is not parsed again. */
+  payloadIsJson?: boolean;
 }
 
 /** What a transformation made of a delivery. */
@@ -47,7 +49,9 @@ const isJsonType = (contentType: string) => /^application\/([a-z0-9.+-]*\+)?json
 export function webhookJson(webhook: WebhookIn): string {
   const text = Buffer.from(webhook.payload.buffer, webhook.payload.byteOffset, webhook.payload.byteLength).toString('utf8');
   let payload = JSON.stringify(text);
-  if (isJsonType(webhook.contentType) && text.length > 0) {
+  if (webhook.payloadIsJson) {
+    payload = text;
+  } else if (isJsonType(webhook.contentType) && text.length > 0) {
     try {
       JSON.parse(text); // a source may have received anything; published messages always pass
       payload = text;

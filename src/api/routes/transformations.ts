@@ -81,6 +81,7 @@ export function transformationRoutes(server: FastifyInstance, ctx: ApiContext, s
       eventType: body.eventType,
       contentType: JSON_TYPE,
       payload: Buffer.from(JSON.stringify(body.payload)),
+      payloadIsJson: true,
     });
     if (outcome.kind === 'failed') throw new HttpError(400, 'transformation_failed', `The transformation failed: ${outcome.reason}`);
     if (outcome.kind === 'cancel') return { cancel: true, method: null, url: endpoint.url, payload: '', headers: {}, contentType: null };
