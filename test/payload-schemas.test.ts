@@ -171,6 +171,31 @@ await forEachStore((store) => describe(`payload schemas at publish (${store})`, 
     assert.deepEqual(bad.body.detail[0].loc, ['body', 'schemaValidation']);
   });
 
+  describe('catalogue examples', () => {
+    it('serves an example per schema version that passes that version, in the list and the event type', async () => {
+      const one = (await h.api('GET', '/api/v1/event-type/order.placed')).body;
+      assert.deepEqual(Object.keys(one.examples).sort(), ['1', '2']);
+      for (const version of ['1', '2']) {
+        const dry = await h.api('POST', '/api/v1/event-type/order.placed/validate', { payload: one.examples[version], schemaVersion: version });
+        assert.deepEqual([dry.body.valid, dry.body.detail], [true, []], `version ${version}`);
+      }
+      const listed = (await h.api('GET', '/api/v1/event-type?limit=250')).body.data.find((e: { name: string }) => e.name === 'order.placed');
+      assert.deepEqual(listed.examples, one.examples);
+      const withoutContent = (await h.api('GET', '/api/v1/event-type?limit=250&with_content=false')).body.data.find((e: { name: string }) => e.name === 'order.placed');
+      assert.equal(withoutContent.examples, null);
+    });
+
+    it("sends the newest version's made-up example from send-example, which publishing accepts as valid", async () => {
+      const endpoint = (await h.svix.endpoint.list(app)).data[0]!.id;
+      const sent = await h.svix.endpoint.sendExample(app, endpoint, { eventType: 'order.placed' });
+      const arrived = await waitFor('the example', () => receiver.requests.find((r) => r.headers['webhook-id'] === sent.id));
+      const payload = JSON.parse(arrived.body.toString('utf8'));
+      assert.deepEqual(payload, (await h.api('GET', '/api/v1/event-type/order.placed')).body.examples['2']);
+      const published = await publish('order.placed', payload);
+      assert.deepEqual([published.status, published.body.schemaViolations], [202, undefined]);
+    });
+  });
+
   describe('dry run', () => {
     it('answers what publishing would find, without publishing', async () => {
       const before = (await h.svix.message.list(app, { eventTypes: ['order.placed'] })).data.length;

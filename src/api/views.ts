@@ -6,7 +6,8 @@ import type { ApplicationStats, Page } from '../store/store.ts';
 import { effectiveRate, type FlowState, NEUTRAL_FLOW } from '../core/flow-control.ts';
 import type { PagePlan } from './pagination.ts';
 import { violationItem } from './payload-check.ts';
-import type { SchemaCheck } from '../core/payload-schemas.ts';
+import { type SchemaCheck, versionsNewestFirst } from '../core/payload-schemas.ts';
+import { exampleFor } from '../core/schema-example.ts';
 
 /** The Svix `*Out` shapes: what the SDKs parse. Herald-only fields are additions, never changes. */
 
@@ -35,6 +36,15 @@ export function applicationWithStatsOut(app: Application, stats: ApplicationStat
   return { ...applicationOut(app), endpointCount: stats?.endpointCount ?? 0, lastMessageAt: isoOrNull(stats?.lastMessageAt ?? null) };
 }
 
+/**
+ * Herald's extension to the catalogue: an example payload per schema version, the schema's own
+ * example or one made from it; null when the event type has no schemas.
+ */
+function examplesOf(schemas: EventType['schemas']): Record<string, unknown> | null {
+  if (!schemas || Object.keys(schemas).length === 0) return null;
+  return Object.fromEntries(versionsNewestFirst(schemas).map((version) => [version, exampleFor(schemas[version])]));
+}
+
 export function eventTypeOut(eventType: EventType, withContent = true) {
   return {
     name: eventType.name,
@@ -44,6 +54,7 @@ export function eventTypeOut(eventType: EventType, withContent = true) {
     featureFlag: eventType.featureFlag,
     schemas: withContent ? eventType.schemas : null,
     schemaValidation: eventType.schemaValidation ?? null,
+    examples: withContent ? examplesOf(eventType.schemas) : null,
     createdAt: iso(eventType.createdAt),
     updatedAt: iso(eventType.updatedAt),
   };

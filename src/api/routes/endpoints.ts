@@ -1,6 +1,8 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { bucketOf } from '../../core/attempt-stats.ts';
+import { versionsNewestFirst } from '../../core/payload-schemas.ts';
+import { exampleFor } from '../../core/schema-example.ts';
 import { MAX_ENDPOINTS_PER_APPLICATION } from '../../core/limits.ts';
 import type { Application, Endpoint } from '../../core/model.ts';
 import { generateSecret, publicKeyOf } from '../../core/signing.ts';
@@ -281,12 +283,11 @@ async function saveEndpoint(ctx: ApiContext, application: Application, existing:
   return saved;
 }
 
-/** The first `examples` entry of the event type's newest schema version, if it has one. */
+/** The catalogue's example of the event type's newest schema version (its own, or one made from it), if that is an object. */
 function exampleFromSchemas(schemas: Record<string, unknown> | null | undefined): object | null {
-  if (!schemas) return null;
-  const newest = Object.keys(schemas).sort((a, b) => Number(b) - Number(a))[0];
-  const examples = (schemas[newest ?? ''] as { examples?: unknown[] } | undefined)?.examples;
-  const example = examples?.[0];
+  const newest = schemas ? versionsNewestFirst(schemas)[0] : undefined;
+  if (newest === undefined) return null;
+  const example = exampleFor(schemas![newest]);
   return example && typeof example === 'object' && !Array.isArray(example) ? example : null;
 }
 

@@ -52,6 +52,8 @@ export interface EventType {
   deprecated: boolean;
   featureFlag: string | null;
   schemas: Record<string, unknown> | null;
+  /** Herald's extension: an example payload per schema version (the schema's own, or one made from it). */
+  examples?: Record<string, unknown> | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -55,9 +55,10 @@ export function EventTypeList({ editable = false }: { editable?: boolean }) {
   );
 }
 
-/** The newest schema version's first example, if it has one. */
+/** The newest schema version's example: the catalogue's (its own, or one Herald made from it). */
 export function exampleOf(type: EventType): unknown {
   const versions = Object.keys(type.schemas ?? {}).sort((a, b) => Number(b) - Number(a) || b.localeCompare(a));
+  if (versions[0] && type.examples && versions[0] in type.examples) return type.examples[versions[0]];
   const newest = versions[0] ? (type.schemas![versions[0]] as { examples?: unknown[] }) : null;
   return Array.isArray(newest?.examples) && newest.examples.length > 0 ? newest.examples[0] : undefined;
 }
