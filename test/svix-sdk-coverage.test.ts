@@ -9,7 +9,7 @@
  *   rotateStreamPollerToken, getStreamPollerToken
  * - Endpoint: replayMissing, bulkReplay (transformationPartialUpdate, transformation.get and
  *   transformation.patch are called in test/transformations.test.ts)
- * - EventType: importOpenapi
+ * - EventType: none (importOpenapi is called in test/event-type-openapi.test.ts)
  * - Message: precheck, bulkExpungeContent, expungeAllContents (poller.poll, poller.consumerPoll and
  *   poller.consumerSeek are called in test/polling.test.ts)
  * - Ingest: authentication.consumerPortalAccess (endpoint.transformation.get and .patch are

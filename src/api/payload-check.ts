@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { EventType } from '../core/model.ts';
 import { compileSchemas, type CompiledSchemas, type SchemaCheck, schemaProblems, type SchemaValidation, type SchemaViolation } from '../core/payload-schemas.ts';
 import type { ApiContext } from './context.ts';
@@ -24,7 +25,7 @@ export function compiledFor(eventType: EventType): CompiledSchemas {
 }
 
 // Only when the copy is new (once per TTL per event type), never per message.
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const sameJson = (a: unknown, b: unknown) => isDeepStrictEqual(a, b);
 
 /** The mode that applies to an event type's payloads: its own, else the server's. */
 export const modeOf = (ctx: ApiContext, eventType: EventType): SchemaValidation => eventType.schemaValidation ?? ctx.schemaValidation;

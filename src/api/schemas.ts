@@ -158,6 +158,15 @@ export const MessageIn = Type.Object({
   orderingKey: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: MAX_ORDERING_KEY_LENGTH }))),
 });
 export type MessageIn = Static<typeof MessageIn>;
+/** Svix's `EventTypeImportOpenApiIn`: the document as JSON (`spec`) or as JSON or YAML text (`specRaw`). */
+export const EventTypeImportOpenApiIn = Type.Object({
+  dryRun: Type.Optional(Type.Boolean()),
+  replaceAll: Type.Optional(Type.Boolean()),
+  spec: Type.Optional(Nullable(Type.Object({}))),
+  specRaw: Type.Optional(Nullable(Type.String())),
+});
+export type EventTypeImportOpenApiIn = Static<typeof EventTypeImportOpenApiIn>;
+export const EventTypeExportQuery = Type.Object({ include_archived: Type.Optional(Type.Boolean()) });
 /** Herald's extension: a payload checked against an event type's schema without publishing it. */
 export const PayloadValidateIn = Type.Object({
   payload: Type.Object({}),

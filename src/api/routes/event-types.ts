@@ -1,11 +1,16 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { isDeepStrictEqual } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import type { EventType } from '../../core/model.ts';
+import { eventTypesFromOpenApi, importedSchemas, openApiFromEventTypes, schemaPathOf } from '../../core/openapi-webhooks.ts';
+import { schemaProblems } from '../../core/payload-schemas.ts';
+import { MAX_JSON_DEPTH } from '../../core/json-depth.ts';
 import type { ApiContext } from '../context.ts';
-import { HttpError, notFound, orConflict } from '../errors.ts';
+import { HttpError, invalid, notFound, orConflict } from '../errors.ts';
 import { planPage } from '../pagination.ts';
 import { sentFields } from '../patch.ts';
-import { DeleteEventTypeQuery, EventTypeIn, EventTypeListQuery, EventTypePatch, EventTypePath, EventTypeUpdate, PayloadValidateIn, RetryScheduleInOut } from '../schemas.ts';
+import { DeleteEventTypeQuery, EventTypeExportQuery, EventTypeImportOpenApiIn, EventTypeIn, EventTypeListQuery, EventTypePatch, EventTypePath, EventTypeUpdate, PayloadValidateIn, RetryScheduleInOut } from '../schemas.ts';
 import { checkAgainst, checkSchemas, modeOf, violationItem } from '../payload-check.ts';
 import { durationsIn, durationsOut, eventTypeOut, listOut } from '../views.ts';
 
@@ -71,6 +76,14 @@ export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void 
     };
   });
 
+  app.post('/api/v1/event-type/import/openapi', { schema: { body: EventTypeImportOpenApiIn } }, async (request) =>
+    ({ data: await importOpenApi(ctx, request.body) }));
+
+  // Herald's extension (Svix's POST of this path is an internal background task making SDKs): the
+  // catalogue as an OpenAPI 3.1 document that the import reads back to the same event types.
+  app.get('/api/v1/event-type/export/openapi', { config: { access: 'ViewBase' }, schema: { querystring: EventTypeExportQuery } }, async (request) =>
+    openApiFromEventTypes(await allEventTypes(ctx, request.query.include_archived ?? false), { title: 'Webhooks', version: '1' }));
+
   // Svix's route: the delays between this type's attempts, for endpoints without their own; null for the default.
   app.get('/api/v1/event-type/:eventTypeName/retry-schedule', { schema: { params: EventTypePath } }, async (request) =>
     ({ retrySchedule: durationsOut((await find(request.params.eventTypeName)).retrySchedule ?? null) }));
@@ -89,6 +102,106 @@ export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void 
     return reply.code(204).send();
   });
 }
+
+async function allEventTypes(ctx: ApiContext, includeArchived: boolean): Promise<EventType[]> {
+  const all: EventType[] = [];
+  for (let after: string | null = null; ;) {
+    const page = await ctx.store.eventTypes.list({ limit: 250, after, order: 'asc' }, includeArchived);
+    all.push(...page.items);
+    if (page.done || page.items.length === 0) return all;
+    after = page.items[page.items.length - 1]!.name;
+  }
+}
+
+/** The document a request to import sends: `spec` as it is, or `specRaw` read as JSON, else as YAML. */
+function documentOf(body: EventTypeImportOpenApiIn): { spec: unknown; loc: string[] } {
+  const given = [body.spec, body.specRaw].filter((value) => value !== undefined && value !== null).length;
+  if (given !== 1) throw new HttpError(400, 'bad_request', 'Send the OpenAPI document as either spec (JSON) or specRaw (JSON or YAML text), not both or neither.');
+  if (body.spec) return { spec: body.spec, loc: ['body', 'spec'] };
+  const text = body.specRaw!;
+  let spec: unknown;
+  try {
+    spec = JSON.parse(text);
+  } catch {
+    try {
+      spec = parseYaml(text, { maxAliasCount: 100 });
+    } catch (error) {
+      throw invalid(['body', 'specRaw'], `is neither JSON nor YAML: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  // The body's own depth is checked as it is parsed; a document in a string is checked here.
+  if (deeperThan(spec, MAX_JSON_DEPTH)) throw invalid(['body', 'specRaw'], `is nested more than ${MAX_JSON_DEPTH} levels deep`);
+  return { spec, loc: ['body', 'specRaw'] };
+}
+
+function deeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (node === null || typeof node !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Object.values(node)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
+ * Svix's import: creates the event types the document describes and updates those that differ
+ * (an archived one comes back); `replaceAll` archives those it does not describe; `dryRun` only
+ * says what would change. Everything is checked before anything is written.
+ */
+async function importOpenApi(ctx: ApiContext, body: EventTypeImportOpenApiIn) {
+  const { spec, loc } = documentOf(body);
+  const { eventTypes: imported, problems } = eventTypesFromOpenApi(spec);
+  const items = problems.map((problem) => ({ loc: [...loc, ...problem.path], msg: problem.message, type: 'value_error' }));
+  for (const eventType of imported) {
+    const at = eventType.versions ? [...schemaPathOf(spec, eventType.name).slice(0, 3), 'x-herald-schemas'] : schemaPathOf(spec, eventType.name).slice(0, -1);
+    for (const [version, msg] of schemaProblems(eventType.versions ?? (eventType.schema ? { schema: eventType.schema } : null))) {
+      items.push({ loc: [...loc, ...at, version], msg, type: 'value_error.jsonschema' });
+    }
+  }
+  if (items.length > 0) throw new HttpError(422, 'validation', items);
+
+  const now = ctx.clock.now();
+  const changes: Array<{ next: EventType; existing: EventType | null }> = [];
+  for (const eventType of imported) {
+    const existing = await ctx.store.eventTypes.get(eventType.name);
+    const next: EventType = {
+      ...(existing ?? { name: eventType.name, retrySchedule: null, createdAt: now }),
+      description: eventType.description,
+      deprecated: eventType.deprecated,
+      archived: false,
+      schemas: importedSchemas(existing?.schemas ?? null, eventType),
+      featureFlag: eventType.featureFlag !== undefined ? eventType.featureFlag : (existing?.featureFlag ?? null),
+      schemaValidation: eventType.schemaValidation !== undefined ? eventType.schemaValidation : (existing?.schemaValidation ?? null),
+      updatedAt: now,
+    };
+    if (!existing || !sameEventType(existing, next)) changes.push({ next, existing });
+  }
+  const named = new Set(imported.map((eventType) => eventType.name));
+  const archivals = body.replaceAll ? (await allEventTypes(ctx, false)).filter((eventType) => !named.has(eventType.name)) : [];
+  if (body.dryRun) {
+    return {
+      modified: [],
+      to_modify: [...changes.map(({ next }) => next), ...archivals.map((eventType) => ({ ...eventType, archived: true }))].map((eventType) => ({
+        name: eventType.name, description: eventType.description, schemas: eventType.schemas, deprecated: eventType.deprecated,
+        featureFlags: eventType.featureFlag ? [eventType.featureFlag] : null, groupName: null,
+      })),
+    };
+  }
+  for (const { next, existing } of changes) {
+    if (existing) await ctx.store.eventTypes.update(next);
+    else await orConflict(ctx.store.eventTypes.create(next), `Event type ${next.name} was created meanwhile; import again.`);
+  }
+  for (const eventType of archivals) await ctx.store.eventTypes.update({ ...eventType, archived: true, updatedAt: now });
+  return { modified: [...changes.map(({ next }) => next.name), ...archivals.map((eventType) => eventType.name)], to_modify: null };
+}
+
+// Whatever the order of keys: PostgreSQL's jsonb keeps its own.
+const sameEventType = (a: EventType, b: EventType) => {
+  const comparable = (e: EventType) => [e.description, e.deprecated, e.archived, e.schemas, e.featureFlag, e.schemaValidation ?? null];
+  return isDeepStrictEqual(comparable(a), comparable(b));
+};
 
 function newEventType(ctx: ApiContext, body: EventTypeIn): EventType {
   const now = ctx.clock.now();
