@@ -42,6 +42,23 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
   };
   const rows = (page: Page) => page.getByRole('table', { name: 'Messages' }).locator('tbody tr[data-msg-id]');
 
+  it("shows on a message's page what its payload breaks in its event type's schema, accepted under warn", async (t) => {
+    await h.api('POST', '/api/v1/event-type', { name: 'refund.issued', description: 'd', schemas: { 3: { type: 'object', properties: { amount: { type: 'integer' } }, required: ['refundId'] } } });
+    const app = (await h.api('POST', '/api/v1/app', { name: 'Schema Warnings' })).body;
+    const broken = await send(app.id, { eventType: 'refund.issued', payload: { amount: 'ten' } });
+    const fine = await send(app.id, { eventType: 'refund.issued', payload: { refundId: 'r_1', amount: 10 } });
+    const page = await signedIn(t, `/dashboard/apps/${app.id}/messages/${broken.id}`);
+    const note = page.getByTestId('schema-violations');
+    await note.waitFor();
+    const text = await note.textContent() ?? '';
+    assert.match(text, /schema version 3/);
+    assert.match(text, /refundId: field required/);
+    assert.match(text, /amount: must be integer/);
+    await page.goto(`${h.url}/dashboard/apps/${app.id}/messages/${fine.id}#token=${h.token}`);
+    await page.getByTestId('payload').waitFor();
+    assert.equal(await page.getByTestId('schema-violations').count(), 0);
+  });
+
   it('shows a message sent through the API in the Messages tab without a reload, and filters by event type and status', async (t) => {
     const app = await appWithEndpoints('Messages Live');
     const page = await signedIn(t, `/dashboard/apps/${app.appId}/messages`);
