@@ -14,6 +14,7 @@ import { DASHBOARD } from '../session.ts';
 import { useApplication } from './app-view.tsx';
 import { EndpointDialog, endpointPath, EndpointState, Filters } from './endpoints.tsx';
 import { useEventTypes } from './event-catalogue.tsx';
+import { TransformationCard } from './transformation.tsx';
 
 /** The dashboard's route: /dashboard/apps/{app}/endpoints/{endpoint}. */
 export function EndpointPage({ appId, endpointId }: { appId: string; endpointId: string }) {
@@ -76,6 +77,7 @@ export function EndpointView({ endpointId }: { endpointId: string }) {
         {abilities.can('ViewEndpointSecret') ? <SecretCard endpoint={ep} /> : null}
       </div>
       <DeliveryHealth endpoint={ep} />
+      {abilities.can('ManageTransformations') ? <TransformationCard endpoint={ep} /> : null}
       <StatsPanel endpointId={ep.id} />
       {dialog === 'edit' ? <EndpointDialog endpoint={ep} onClose={() => setDialog(null)} onSaved={() => setDialog(null)} /> : null}
       {dialog === 'delete' ? <DeleteEndpoint endpoint={ep} onClose={() => setDialog(null)} /> : null}
