@@ -18,7 +18,8 @@
  * - `$eq: null` (and `$in` with null) also holds when the path is missing.
  * - `$gt $gte $lt $lte` compare numbers with numbers and strings with strings (UTF-16 order), nothing else.
  * - `$exists: true` holds when the path names at least one value.
- * - `$regex` (with `$options` of `i`, `m`, `s`) holds for a string that contains a match.
+ * - `$regex` (with `$options` of `i`, `m`, `s`) holds for a string that contains a match; it runs
+ *   in time linear in the string (core/linear-regex.ts), so no pattern can stall fan-out.
  * - `$and`/`$or` take a non-empty list of queries; `$not` takes an operator object on a path, or
  *   (Herald's extension) a query at the top level.
  * A message whose payload is not JSON (a source's form or XML body) has no `payload` to match.
@@ -27,6 +28,8 @@
  * properties, so neither side can reach a prototype; keys named `__proto__`, `constructor` or
  * `prototype` are refused anyway, as no payload field worth filtering on is called that.
  */
+
+import { compileLinearRegex, type LinearRegex, RegexError } from './linear-regex.ts';
 
 /** Where a filter went wrong, relative to the filter (`["payload.amount", "$gt"]`), and why. */
 export interface FilterProblem {
@@ -240,80 +243,18 @@ function checkOperandKeys(operand: unknown, loc: string[]): void {
   }
 }
 
-function compileRegex(pattern: unknown, options: unknown, loc: string[]): RegExp {
+function compileRegex(pattern: unknown, options: unknown, loc: string[]): LinearRegex {
   if (typeof pattern !== 'string') throw new Invalid(loc, 'takes a pattern string');
   if (pattern.length > FILTER_LIMITS.maxRegexLength) throw new Invalid(loc, `is longer than ${FILTER_LIMITS.maxRegexLength} characters`);
   if (options !== undefined && (typeof options !== 'string' || !/^[ims]*$/.test(options) || new Set(options).size !== options.length)) {
     throw new Invalid([...loc.slice(0, -1), '$options'], 'takes the letters i, m and s, each at most once');
   }
-  const risk = riskOf(pattern);
-  if (risk) throw new Invalid(loc, risk);
   try {
-    return new RegExp(pattern, (options as string | undefined) ?? '');
+    return compileLinearRegex(pattern, (options as string | undefined) ?? '');
   } catch (error) {
-    throw new Invalid(loc, `is not a valid pattern: ${(error as Error).message}`);
+    if (error instanceof RegexError) throw new Invalid(loc, error.message);
+    throw error;
   }
-}
-
-/**
- * Refuses the patterns a backtracking engine can take exponential time over: a repeated group
- * that itself repeats or alternates (`(a+)+`, `(a|ab)*`), and back-references. A cheap scan,
- * not a proof; patterns are also short (FILTER_LIMITS.maxRegexLength).
- */
-function riskOf(pattern: string): string | null {
-  const groups: Array<{ risky: boolean }> = [{ risky: false }];
-  let i = 0;
-  // `repeats`: may match its atom more than once; `varies`: may match it a varying number of times.
-  const quantifierAt = (at: number): { length: number; repeats: boolean; varies: boolean } | null => {
-    const lazy = (end: number) => end + (pattern[end] === '?' ? 1 : 0) - at;
-    const c = pattern[at];
-    if (c === '*' || c === '+') return { length: lazy(at + 1), repeats: true, varies: true };
-    if (c === '?') return { length: lazy(at + 1), repeats: false, varies: true };
-    if (c === '{') {
-      const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(at, at + 32));
-      if (!m) return null;
-      const min = Number(m[1]);
-      const max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
-      return { length: lazy(at + m[0].length), repeats: max > 1, varies: max !== min };
-    }
-    return null;
-  };
-  while (i < pattern.length) {
-    const c = pattern[i]!;
-    if (c === '\\') {
-      const next = pattern[i + 1] ?? '';
-      if (/[1-9]/.test(next) || next === 'k') return 'uses a back-reference, which filters do not allow';
-      i += 2;
-    } else if (c === '[') {
-      i++;
-      while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
-      i++;
-    } else if (c === '(') {
-      groups.push({ risky: false });
-      i++;
-      continue;
-    } else if (c === ')') {
-      const group = groups.length > 1 ? groups.pop()! : { risky: false };
-      i++;
-      const quantifier = quantifierAt(i);
-      if (quantifier?.repeats && group.risky) return 'repeats a group that itself repeats or alternates, which can take exponential time; simplify it';
-      groups.at(-1)!.risky ||= group.risky || !!quantifier?.varies;
-      if (quantifier) i += quantifier.length;
-      continue;
-    } else if (c === '|') {
-      groups.at(-1)!.risky = true;
-      i++;
-      continue;
-    } else {
-      i++;
-    }
-    const quantifier = quantifierAt(i);
-    if (quantifier) {
-      if (quantifier.varies) groups.at(-1)!.risky = true;
-      i += quantifier.length;
-    }
-  }
-  return null;
 }
 
 /** The values a path names in `root`, following MongoDB through arrays (see the module's comment). */
