@@ -5,7 +5,7 @@ import { postgresReachable } from '../test/support/stores.ts';
 import { backlog } from './scenarios/backlog.ts';
 import { dashboard } from './scenarios/dashboard.ts';
 import { deliveryBaseline, deliveryHerald, fanOut, isolation, transformationCost } from './scenarios/delivery.ts';
-import { ingest, IngestBaseline } from './scenarios/ingest.ts';
+import { ingest, IngestBaseline, schemaCost } from './scenarios/ingest.ts';
 import { inboundAck, inboundBaseline } from './scenarios/inbound.ts';
 import { latency, latencyBaseline } from './scenarios/latency.ts';
 import { throttled } from './scenarios/throttled.ts';
@@ -16,7 +16,8 @@ import type { StoreKind } from './lib.ts';
  * measured in the same run, on SQLite and PostgreSQL. Prints a markdown table and writes
  * bench/results/latest.json (or `--out <file>`). `--smoke` runs every scenario at sizes too small
  * to measure anything, so `npm test` can check that the harness works. `transformation` (a trivial
- * transformation per delivery against none) runs only when named in `--only`.
+ * transformation per delivery against none) and `schema` (message creates whose payload is checked
+ * against its event type's schema, against creates of a type without one) run only when named in `--only`.
  */
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, smoke: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
@@ -87,6 +88,12 @@ if (only.has('transformation')) {
   for (const store of stores) {
     log(`transformation: Herald on ${store}, with and without a trivial transformation, taking turns`);
     results[store].transformation = await transformationCost(store, size.deliveries);
+  }
+}
+if (only.has('schema')) {
+  for (const store of stores) {
+    log(`schema check: Herald on ${store}, message creates with and without a schema, taking turns`);
+    results[store].schema = await schemaCost(store, size.ingestMs);
   }
 }
 if (only.has('latency')) {
@@ -198,6 +205,10 @@ function report(): string {
   if (results.sqlite.transformation) {
     row('trivial transformation: deliveries/s with / without (ratio); extra per delivery; sandbox call', (s) =>
       `${perSecond(at(s, 'transformation.with'))} / ${perSecond(at(s, 'transformation.without'))} (${ratio(at(s, 'transformation.ratio'))}); ${micro(at(s, 'transformation.extraMsPerDelivery'))}; ${micro(at(s, 'transformation.sandboxCallMs'))}`);
+  }
+  if (results.sqlite.schema) {
+    row('schema check at publish: messages/s with / without (ratio); extra per message; the check alone', (s) =>
+      `${perSecond(at(s, 'schema.with'))} / ${perSecond(at(s, 'schema.without'))} (${ratio(at(s, 'schema.ratio'))}); ${micro(at(s, 'schema.extraMsPerMessage'))}; ${micro(at(s, 'schema.checkMs'))}`);
   }
   if (results.sqlite.fanOut) row('fan-out 1 → 100, deliveries/s (× single)', (s) => `${perSecond(at(s, 'fanOut.rate'))} (${ratio(at(s, 'fanOut.ratioToSingle'))})`);
   if (results.sqlite.isolation) {

@@ -101,3 +101,93 @@ export function ingest(kind: StoreKind, durationMs: number, baseline: IngestBase
     }
   }, whileDelivering ? {} : { HERALD_ROLE: 'api' });
 }
+
+/** A realistic 1 KB order event, and a schema it passes: formats, nested objects, an array of lines, no extra fields. */
+const ORDER = {
+  orderId: '3fa85f64-5717-4562-b3fc-2c963f66afa6',
+  createdAt: '2024-01-15T09:30:00Z',
+  amount: 12_500,
+  currency: 'EUR',
+  customer: { id: 'cus_8f2k', email: 'buyer@example.com', name: 'A Buyer' },
+  lines: [1, 2, 3].map((n) => ({ sku: `SKU-${n}`, quantity: n, unitPrice: 1_000 * n })),
+  note: 'x'.repeat(600),
+};
+const ORDER_SCHEMA = {
+  type: 'object',
+  properties: {
+    orderId: { type: 'string', format: 'uuid' },
+    createdAt: { type: 'string', format: 'date-time' },
+    amount: { type: 'integer', minimum: 0 },
+    currency: { type: 'string', enum: ['EUR', 'USD', 'GBP'] },
+    customer: {
+      type: 'object',
+      properties: { id: { type: 'string' }, email: { type: 'string', format: 'email' }, name: { type: 'string' } },
+      required: ['id', 'email'],
+    },
+    lines: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'object', properties: { sku: { type: 'string' }, quantity: { type: 'integer', minimum: 1 }, unitPrice: { type: 'integer' } }, required: ['sku', 'quantity'] },
+    },
+    note: { type: 'string', maxLength: 2000 },
+  },
+  required: ['orderId', 'createdAt', 'amount', 'currency', 'customer', 'lines'],
+  additionalProperties: false,
+};
+
+export interface SchemaCostResult {
+  /** Messages/s accepted of an event type without a schema, and of one whose schema each payload is checked against (and passes). */
+  without: number;
+  with: number;
+  ratio: number;
+  /** What each check adds to a message create, from the two rates. */
+  extraMsPerMessage: number;
+  /** The check alone, in this process: a compiled schema run over the parsed payload. */
+  checkMs: number;
+}
+
+/**
+ * The schema check's cost on the publish path: the same 1 KB payload published as two event
+ * types in one Herald (`--role api`), one registered without a schema and one with a schema the
+ * payload passes, in alternating turns so both see the same moments of the machine.
+ */
+export function schemaCost(kind: StoreKind, durationMs: number): Promise<SchemaCostResult> {
+  return withHerald(kind, async (herald, receiver) => {
+    const appId = await appWithEndpoints(herald.url, receiver.urls);
+    for (const eventType of [{ name: 'bench.plain', description: 'no schema' }, { name: 'bench.checked', description: 'checked', schemas: { 1: ORDER_SCHEMA } }]) {
+      const response = await fetch(`${herald.url}/api/v1/event-type`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(eventType) });
+      if (response.status !== 201) throw new Error(`bench: creating ${eventType.name} answered ${response.status}`);
+    }
+    const loopFor = (eventType: string) => new ClosedLoop(`${herald.url}/api/v1/app/${appId}/msg?with_content=false`, {
+      body: JSON.stringify({ eventType, payload: ORDER }), connections: CONNECTIONS, expect: 202, headers: { authorization: `Bearer ${TOKEN}` }, serverPid: herald.child.pid!,
+    });
+    const [plain, checked] = [loopFor('bench.plain'), loopFor('bench.checked')];
+    try {
+      await plain.run(WARM_UP_MS);
+      await checked.run(WARM_UP_MS);
+      const withoutTurns: Turn[] = [];
+      const withTurns: Turn[] = [];
+      for (let i = 0; i < Math.max(2, Math.round(durationMs / TURN_MS)); i++) {
+        if (i % 2 === 0) withoutTurns.push(await plain.run(TURN_MS));
+        withTurns.push(await checked.run(TURN_MS));
+        if (i % 2 === 1) withoutTurns.push(await plain.run(TURN_MS));
+      }
+      const [without, withSchema] = [turnsRate(withoutTurns), turnsRate(withTurns)];
+      return { without, with: withSchema, ratio: withSchema / without, extraMsPerMessage: 1000 / withSchema - 1000 / without, checkMs: await checkMs() };
+    } finally {
+      await plain.close();
+      await checked.close();
+    }
+  }, { HERALD_ROLE: 'api' });
+}
+
+async function checkMs(): Promise<number> {
+  const { compileSchemas } = await import('../../src/core/payload-schemas.ts');
+  const schemas = compileSchemas({ 1: ORDER_SCHEMA });
+  const payload = JSON.parse(JSON.stringify(ORDER));
+  for (let i = 0; i < 10_000; i++) schemas.check(payload);
+  const calls = 100_000;
+  const started = performance.now();
+  for (let i = 0; i < calls; i++) if (schemas.check(payload)!.violations.length > 0) throw new Error('bench: the order does not pass its schema');
+  return (performance.now() - started) / calls;
+}

@@ -7,7 +7,7 @@ import { dropSchema, postgresReachable, postgresUrl, SKIPPED_POSTGRES, uniqueSch
 import { waitFor } from '../../test/support/wait.ts';
 import { systemClock, systemRandom } from '../core/clock.ts';
 import { createIdGenerator } from '../core/ids.ts';
-import type { Application, Endpoint, Source } from '../core/model.ts';
+import type { Application, Endpoint, EventType, Source } from '../core/model.ts';
 import { withConfigCache } from './cached-store.ts';
 import { openPostgresStore } from './postgres/postgres-store.ts';
 import { openSqliteStore } from './sqlite/sqlite-store.ts';
@@ -21,6 +21,10 @@ const anEndpoint = (appId: string): Endpoint => ({
 
 const aSource = (token: string): Source => ({
   id: ids('source'), uid: null, name: 's', type: 'generic-webhook', config: {}, metadata: {}, token, createdAt: 1, updatedAt: 1,
+});
+
+const anEventType = (name: string): EventType => ({
+  name, description: 'd', schemas: null, archived: false, deprecated: false, featureFlag: null, createdAt: 1, updatedAt: 1,
 });
 
 const postgres = await postgresReachable();
@@ -165,6 +169,54 @@ describe('the config cache', () => {
       const before = (await here.endpoints.listEnabled(app.id)).length;
       await there.endpoints.create(anEndpoint(app.id));
       await waitFor('the other process\'s endpoint', async () => (await here.endpoints.listEnabled(app.id)).length === before + 1);
+    } finally {
+      await here.close();
+      await there.close();
+      await dropSchema(schema);
+    }
+  });
+  it('remembers an event type, and that a name has none, until this process changes event types', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-cache-'));
+    const raw = openSqliteStore(join(dir, 'herald.db'));
+    const store = withConfigCache(raw, systemClock);
+    try {
+      assert.equal(await store.eventTypes.get('order.placed'), null);
+      await raw.eventTypes.create(anEventType('order.placed')); // behind the cache's back
+      assert.equal(await store.eventTypes.get('order.placed'), null, 'the absence served from memory');
+      await store.eventTypes.create(anEventType('other.one'));
+      const found = await store.eventTypes.get('order.placed');
+      assert.equal(found?.name, 'order.placed', 'reread after a change');
+      await raw.eventTypes.update({ ...found!, description: 'hidden' });
+      assert.equal((await store.eventTypes.get('order.placed'))!.description, 'd', 'served from memory');
+      await store.eventTypes.update({ ...found!, schemas: { 1: { type: 'object' } } });
+      assert.deepEqual((await store.eventTypes.get('order.placed'))!.schemas, { 1: { type: 'object' } });
+      await store.eventTypes.delete('order.placed');
+      assert.equal(await store.eventTypes.get('order.placed'), null);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  (postgres ? it : it.skip)(postgres ? 'hears about event types changed by another process through PostgreSQL' : SKIPPED_POSTGRES, async () => {
+    const schema = uniqueSchema();
+    const here = withConfigCache(await openPostgresStore({ url: postgresUrl(schema) }), systemClock, 60_000);
+    const there = await openPostgresStore({ url: postgresUrl(schema) });
+    try {
+      let n = 0;
+      // Once a name created there is seen here, the listener is up.
+      await waitFor('the listener', async () => {
+        const name = `probe.${n++}`;
+        assert.equal(await here.eventTypes.get(name), null);
+        await there.eventTypes.create(anEventType(name));
+        return (await here.eventTypes.get(name)) !== null;
+      });
+      const created = await there.eventTypes.create(anEventType('order.placed'));
+      await waitFor('the created event type', async () => (await here.eventTypes.get('order.placed')) !== null);
+      await there.eventTypes.update({ ...created, schemas: { 1: { required: ['a'] } }, updatedAt: 2 });
+      await waitFor('the changed schema', async () => (await here.eventTypes.get('order.placed'))!.schemas !== null);
+      await there.eventTypes.delete('order.placed');
+      await waitFor('the deletion', async () => (await here.eventTypes.get('order.placed')) === null);
     } finally {
       await here.close();
       await there.close();

@@ -186,6 +186,17 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal(await store.eventTypes.get('a.shown'), null);
       });
 
+      it("keeps an event type's own schema validation mode, and its clearing", async () => {
+        const store = await fresh();
+        const strict = await store.eventTypes.create(anEventType({ name: 'a.strict', schemaValidation: 'enforce' }));
+        assert.deepEqual(await store.eventTypes.get('a.strict'), strict);
+        const cleared = { ...strict, schemaValidation: null, updatedAt: T0 + 1 };
+        await store.eventTypes.update(cleared);
+        assert.equal((await store.eventTypes.get('a.strict'))!.schemaValidation ?? null, null);
+        await store.eventTypes.update({ ...cleared, schemaValidation: 'off' });
+        assert.equal((await store.eventTypes.get('a.strict'))!.schemaValidation, 'off');
+      });
+
       it('refuses a duplicate name', async () => {
         const store = await fresh();
         await store.eventTypes.create(anEventType({ name: 'dup.name' }));
@@ -381,6 +392,20 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.deepEqual({ ...stored, payload: null }, { ...message, payload: null });
         assert.equal((await store.messages.get(app.id, 'evt-1'))!.id, message.id);
         assert.deepEqual((await store.queue.listByMessage(message.id, page(10, 'asc'))).items.map((r) => r.delivery.status), [Status.pending, Status.pending]);
+      });
+
+      it('keeps what a schema check found wrong with a message, and nothing for one without', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const schemaViolations = { version: '2', violations: [{ path: ['lines', '1', 'sku'], rule: 'required', message: 'field required' }] };
+        const warned = aMessage(app.id, { schemaViolations });
+        const clean = aMessage(app.id);
+        await store.messages.enqueue(warned, []);
+        await store.messages.enqueue(clean, []);
+        assert.deepEqual((await store.messages.get(app.id, warned.id))!.schemaViolations, schemaViolations);
+        assert.equal((await store.messages.get(app.id, clean.id))!.schemaViolations, undefined);
+        const listed = (await store.messages.list(app.id, noFilter, page(10, 'asc'))).items;
+        assert.deepEqual(listed.find((m) => m.id === warned.id)!.schemaViolations, schemaViolations);
       });
 
       it("lists messages by their deliveries' status: failed before sending before pending before succeeded", async () => {
