@@ -207,8 +207,9 @@ function report(): string {
       `${perSecond(at(s, 'transformation.with'))} / ${perSecond(at(s, 'transformation.without'))} (${ratio(at(s, 'transformation.ratio'))}); ${micro(at(s, 'transformation.extraMsPerDelivery'))}; ${micro(at(s, 'transformation.sandboxCallMs'))}`);
   }
   if (results.sqlite.schema) {
-    row('schema check at publish: messages/s with / without (ratio); extra per message; the check alone', (s) =>
-      `${perSecond(at(s, 'schema.with'))} / ${perSecond(at(s, 'schema.without'))} (${ratio(at(s, 'schema.ratio'))}); ${micro(at(s, 'schema.extraMsPerMessage'))}; ${micro(at(s, 'schema.checkMs'))}`);
+    row('schema check at publish: messages/s with / without (ratio); extra per message; Herald CPU per message with / without; the check alone', (s) =>
+      `${perSecond(at(s, 'schema.with'))} / ${perSecond(at(s, 'schema.without'))} (${ratio(at(s, 'schema.ratio'))}); ${micro(at(s, 'schema.extraMsPerMessage'))}; ` +
+      `${micro(at(s, 'schema.cpuMsWith'))} / ${micro(at(s, 'schema.cpuMsWithout'))}; ${micro(at(s, 'schema.checkMs'))}`);
   }
   if (results.sqlite.fanOut) row('fan-out 1 → 100, deliveries/s (× single)', (s) => `${perSecond(at(s, 'fanOut.rate'))} (${ratio(at(s, 'fanOut.ratioToSingle'))})`);
   if (results.sqlite.isolation) {

@@ -232,6 +232,18 @@ await forEachStore((store) => describe(`bad input on the write routes (${store})
       { does: 'a patch of an event type that does not exist', method: 'PATCH', path: '/api/v1/event-type/no.such.type', body: { description: 'd' }, status: 404 },
       { does: 'a delete of an event type that does not exist', method: 'DELETE', path: '/api/v1/event-type/no.such.type', status: 404 },
       { does: 'an expunge flag that is not a boolean', method: 'DELETE', path: '/api/v1/event-type/invoice.paid?expunge=maybe', status: 422, loc: ['query', 'expunge'] },
+      { does: 'a schemaValidation that is not off, warn or enforce', method: 'POST', path: '/api/v1/event-type', body: { name: 'order.created', description: 'd', schemaValidation: 'strict' }, status: 422, loc: ['body', 'schemaValidation'] },
+      { does: 'a schema that does not compile', method: 'POST', path: '/api/v1/event-type', body: { name: 'order.created', description: 'd', schemas: { 1: { type: 'nope' } } }, status: 422, loc: ['body', 'schemas', '1'] },
+      { does: 'a dry run without a payload', method: 'POST', path: '/api/v1/event-type/invoice.paid/validate', body: {}, status: 422, loc: ['body', 'payload'] },
+      { does: 'a dry run whose payload is an array', method: 'POST', path: '/api/v1/event-type/invoice.paid/validate', body: { payload: [] }, status: 422, loc: ['body', 'payload'] },
+      { does: 'a dry run whose schemaVersion is a number', method: 'POST', path: '/api/v1/event-type/invoice.paid/validate', body: { payload: {}, schemaVersion: 2 }, status: 422, loc: ['body', 'schemaVersion'] },
+      { does: 'a dry run of an event type that does not exist', method: 'POST', path: '/api/v1/event-type/no.such.type/validate', body: { payload: {} }, status: 404 },
+      { does: 'an import whose spec is a string', method: 'POST', path: '/api/v1/event-type/import/openapi', body: { spec: 'openapi: 3.1.0' }, status: 422, loc: ['body', 'spec'] },
+      { does: 'an import whose specRaw is a number', method: 'POST', path: '/api/v1/event-type/import/openapi', body: { specRaw: 5 }, status: 422, loc: ['body', 'specRaw'] },
+      { does: 'an import whose specRaw is YAML of a list', method: 'POST', path: '/api/v1/event-type/import/openapi', body: { specRaw: '- a\n- b' }, status: 422, loc: ['body', 'specRaw'] },
+      { does: 'an import whose webhook name has a space', method: 'POST', path: '/api/v1/event-type/import/openapi', body: { spec: { webhooks: { 'a b': { post: {} } } } }, status: 422, loc: ['body', 'spec', 'webhooks', 'a b'] },
+      { does: 'an import with a dryRun that is not a boolean', method: 'POST', path: '/api/v1/event-type/import/openapi', body: { spec: { webhooks: {} }, dryRun: 'yes' }, status: 422, loc: ['body', 'dryRun'] },
+      { does: 'an export whose include_archived is not a boolean', method: 'GET', path: '/api/v1/event-type/export/openapi?include_archived=maybe', status: 422, loc: ['query', 'include_archived'] },
     ]);
   });
 
