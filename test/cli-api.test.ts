@@ -103,8 +103,9 @@ describe('the API commands', () => {
     const eventType = json(await herald(['event-type', 'create', 'crud.happened', '--description', 'Something happened', '--schema', `@${join(dir, 'schema.json')}`, '--json']));
     assert.deepEqual(eventType, (await h.api('GET', '/api/v1/event-type/crud.happened')).body);
     assert.deepEqual(eventType.schemas, { 1: schema });
-    const deprecated = json(await herald(['event-type', 'update', 'crud.happened', '--deprecate', '--json']));
-    assert.equal(deprecated.deprecated, true);
+    const deprecated = json(await herald(['event-type', 'update', 'crud.happened', '--deprecate', '--schema-validation', 'enforce', '--json']));
+    assert.deepEqual([deprecated.deprecated, deprecated.schemaValidation], [true, 'enforce']);
+    assert.equal(json(await herald(['event-type', 'update', 'crud.happened', '--schema-validation', 'default', '--json'])).schemaValidation, null);
     assert.match((await herald(['event-type', 'list'])).stdout, /^crud\.happened +Something happened +deprecated +/m);
 
     const { app, endpoint } = await appWithEndpoint('crud-app', '/crud', '--event-type', 'crud.happened', '--channel', 'c1,c2', '--header', 'X-Team: blue', '--description', 'the crud one');

@@ -22,6 +22,18 @@ const COLUMNS: Column<EventTypeOut>[] = [
 
 const SCHEMA = { type: 'string', value: 'json|@file|-', describe: "the payload's JSON Schema (stored as version 1)" } as const;
 const FEATURE_FLAG = { type: 'string', describe: 'show it only to portal users with this feature flag' } as const;
+const SCHEMA_VALIDATION = {
+  type: 'string', value: 'off|warn|enforce|default', describe: "how published payloads are checked against its schema (default: the server's HERALD_SCHEMA_VALIDATION)",
+} as const;
+
+/** `--schema-validation` as the API's `schemaValidation`: `default` clears it, so the server's setting applies. */
+function schemaValidation(values: Values): string | null | undefined {
+  const value = values['schema-validation'] as string | undefined;
+  if (value === undefined) return undefined;
+  if (value === 'default') return null;
+  if (!['off', 'warn', 'enforce'].includes(value)) throw new UsageError(`--schema-validation takes off, warn, enforce or default, not ${value}.`);
+  return value;
+}
 
 /** `--schema` as the API's `schemas`, a schema per version. */
 async function schemas(values: Values) {
@@ -60,6 +72,7 @@ export const eventType: Command = {
         schema: SCHEMA,
         deprecated: { type: 'boolean', describe: 'create it deprecated' },
         'feature-flag': FEATURE_FLAG,
+        'schema-validation': SCHEMA_VALIDATION,
       },
       examples: ['herald event-type create invoice.paid --description "An invoice was paid" --schema @invoice.schema.json'],
       async run(run) {
@@ -69,6 +82,7 @@ export const eventType: Command = {
           schemas: await schemas(run.values),
           deprecated: run.values.deprecated === true ? true : undefined,
           featureFlag: run.values['feature-flag'] as string | undefined,
+          schemaValidation: schemaValidation(run.values),
         });
         printObject(run, await run.client.call('POST', '/api/v1/event-type', { body }));
       },
@@ -85,6 +99,7 @@ export const eventType: Command = {
         archive: { type: 'boolean', describe: 'archive it' },
         unarchive: { type: 'boolean', describe: 'bring it back from the archive' },
         'feature-flag': FEATURE_FLAG,
+        'schema-validation': SCHEMA_VALIDATION,
       },
       async run(run) {
         const body = {
@@ -93,8 +108,9 @@ export const eventType: Command = {
           deprecated: toggle(run.values, 'deprecate', 'undeprecate'),
           archived: toggle(run.values, 'archive', 'unarchive'),
           featureFlag: run.values['feature-flag'] as string | undefined,
+          schemaValidation: schemaValidation(run.values),
         };
-        somethingToChange(body, ['description', 'schema', 'deprecate', 'undeprecate', 'archive', 'unarchive', 'feature-flag']);
+        somethingToChange(body, ['description', 'schema', 'deprecate', 'undeprecate', 'archive', 'unarchive', 'feature-flag', 'schema-validation']);
         printObject(run, await run.client.call('PATCH', `/api/v1/event-type/${segment(run.args[0]!)}`, { body: defined(body) }));
       },
     }),
