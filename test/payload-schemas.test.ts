@@ -218,6 +218,16 @@ await forEachStore((store) => describe(`payload schemas at publish (${store})`, 
       assert.deepEqual([answer.body.valid, answer.body.schemaValidation], [false, 'off']);
     });
 
+    it("is for admins only, as publishing is: an application's token may read the catalogue but not run payloads through its patterns", async () => {
+      const portal = await h.api('POST', `/api/v1/auth/app-portal-access/${app}`, {});
+      const token = new URL(portal.body.url).hash.match(/token=([^&]+)/)![1]!;
+      const asApp = (method: string, path: string, body?: object) => fetch(h.url + path, {
+        method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined,
+      });
+      assert.equal((await asApp('GET', '/api/v1/event-type/order.placed')).status, 200);
+      assert.equal((await asApp('POST', '/api/v1/event-type/order.placed/validate', { payload: {} })).status, 403);
+    });
+
     it('answers 404 for an unknown event type, unchecked for one without schemas, 422 for an unknown version', async () => {
       assert.equal((await h.api('POST', '/api/v1/event-type/no.such/validate', { payload: {} })).status, 404);
       await h.svix.eventType.create({ name: 'order.dry-bare', description: 'd' });

@@ -64,7 +64,9 @@ export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void 
 
   // Herald's extension: a dry run of the check a message create makes, whatever the mode (so a
   // schema can be tried before it is enforced); `schemaValidation` says what publishing would do.
-  app.post('/api/v1/event-type/:eventTypeName/validate', { config: { access: 'ViewBase' }, schema: { params: EventTypePath, body: PayloadValidateIn } }, async (request) => {
+  // Admin-only, as publishing is: a schema's `pattern` runs on RegExp, which backtracks, so the
+  // text it runs on must come from whoever wrote the schema, never from an application's token.
+  app.post('/api/v1/event-type/:eventTypeName/validate', { schema: { params: EventTypePath, body: PayloadValidateIn } }, async (request) => {
     const eventType = await find(request.params.eventTypeName);
     const check = checkAgainst(eventType, request.body.payload, request.body.schemaVersion ?? null);
     return {
