@@ -186,10 +186,12 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
     const edit = page.getByRole('dialog', { name: 'Edit user.created' });
     await edit.getByLabel('Description').fill('A user registered');
     await edit.getByLabel(/^Deprecated/).check();
+    await edit.getByLabel('Schema validation').selectOption('enforce');
     await edit.getByRole('button', { name: 'Save' }).click();
     await card.getByText('deprecated', { exact: true }).waitFor();
+    await card.getByText('schema: enforce', { exact: true }).waitFor();
     const saved = (await h.api('GET', '/api/v1/event-type/user.created')).body;
-    assert.deepEqual([saved.description, saved.deprecated, Object.keys(saved.schemas)], ['A user registered', true, ['1', '2']]);
+    assert.deepEqual([saved.description, saved.deprecated, Object.keys(saved.schemas), saved.schemaValidation], ['A user registered', true, ['1', '2'], 'enforce']);
 
     await card.getByTestId('retry-schedule').getByText("Herald's default").waitFor();
     await card.getByRole('button', { name: 'Retry schedule of user.created' }).click();

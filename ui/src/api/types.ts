@@ -54,6 +54,8 @@ export interface EventType {
   schemas: Record<string, unknown> | null;
   /** Herald's extension: an example payload per schema version (the schema's own, or one made from it). */
   examples?: Record<string, unknown> | null;
+  /** Herald's extension: how payloads are checked against `schemas`; null follows the server's setting. */
+  schemaValidation?: 'off' | 'warn' | 'enforce' | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -84,6 +84,7 @@ function EventTypeCard({ type, editable }: { type: EventType; editable: boolean 
           <div class="row">
             {type.archived ? <span class="badge">archived</span> : null}
             {type.deprecated ? <span class="badge badge-warn">deprecated</span> : null}
+            {type.schemaValidation ? <span class="badge" title="Schema validation">schema: {type.schemaValidation}</span> : null}
           </div>
         </div>
         {editable ? (
@@ -197,10 +198,11 @@ function EventTypeDialog({ type, onClose }: { type?: EventType; onClose: () => v
   const [description, setDescription] = useState(type?.description ?? '');
   const [schemas, setSchemas] = useState(type?.schemas ? JSON.stringify(type.schemas, null, 2) : '');
   const [deprecated, setDeprecated] = useState(type?.deprecated ?? false);
+  const [validation, setValidation] = useState<string>(type?.schemaValidation ?? '');
   const parsed = parseSchemas(schemas);
   const save = useAction({
     mutationFn: () => {
-      const body = { description, schemas: 'value' in parsed ? parsed.value : null, deprecated };
+      const body = { description, schemas: 'value' in parsed ? parsed.value : null, deprecated, schemaValidation: validation || null };
       return type ? api.patch<EventType>(typePath(type.name), body) : api.post<EventType>('/api/v1/event-type', { name: name.trim(), ...body });
     },
     onSuccess: () => {
@@ -223,6 +225,14 @@ function EventTypeDialog({ type, onClose }: { type?: EventType; onClose: () => v
         </Field>
         <Field label="Schemas" hint={'JSON: versions to JSON Schemas, e.g. {"1": {"type": "object", "examples": [{"id": "inv_1"}]}}. Empty: none.'} error={schemaError}>
           <textarea name="schemas" rows={10} spellcheck={false} aria-invalid={'error' in parsed} value={schemas} onInput={(event) => setSchemas(event.currentTarget.value)} />
+        </Field>
+        <Field label="Schema validation" hint="How published payloads are checked against the newest schema, or the version a message asks for." error={fieldError(save.error, 'schemaValidation')}>
+          <select name="schemaValidation" value={validation} onChange={(event) => setValidation(event.currentTarget.value)}>
+            <option value="">Server default (HERALD_SCHEMA_VALIDATION)</option>
+            <option value="warn">Warn: accept, and record what is wrong on the message</option>
+            <option value="enforce">Enforce: refuse with 422</option>
+            <option value="off">Off: check nothing</option>
+          </select>
         </Field>
         <label class="check">
           <input type="checkbox" name="deprecated" checked={deprecated} onChange={(event) => setDeprecated(event.currentTarget.checked)} />
