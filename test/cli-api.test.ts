@@ -97,6 +97,24 @@ describe('the API commands', () => {
     assert.equal((await h.api('GET', '/api/v1/app/acme-crud')).status, 404);
   });
 
+  it('imports event types from an OpenAPI document (a file or stdin, JSON or YAML) and exports them back', async () => {
+    const yaml = 'webhooks:\n  cli.imported:\n    post:\n      description: From YAML\n      requestBody:\n        content:\n          application/json:\n            schema: { type: object, required: [id] }\n';
+    writeFileSync(join(dir, 'webhooks.yaml'), yaml);
+    const dry = await herald(['event-type', 'import', join(dir, 'webhooks.yaml'), '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(dry.stdout, 'Would change 1 event type: cli.imported.\n');
+    assert.equal((await h.api('GET', '/api/v1/event-type/cli.imported')).status, 404);
+    assert.equal((await herald(['event-type', 'import', join(dir, 'webhooks.yaml')])).stdout, 'Changed 1 event type: cli.imported.\n');
+    assert.deepEqual((await h.api('GET', '/api/v1/event-type/cli.imported')).body.schemas, { 1: { type: 'object', required: ['id'] } });
+    const exported = json(await herald(['event-type', 'export']));
+    assert.deepEqual(exported, (await h.api('GET', '/api/v1/event-type/export/openapi')).body);
+    const again = await herald(['event-type', 'import', '-'], { input: JSON.stringify(exported) });
+    assert.equal(again.stdout, 'Nothing to change.\n');
+    const missing = await herald(['event-type', 'import', join(dir, 'nope.yaml')]);
+    assert.notEqual(missing.code, 0);
+    assert.match(missing.stderr, /cannot read the file/);
+  });
+
   it('creates, shows, lists, changes and archives event types and endpoints', async () => {
     const schema = { type: 'object', properties: { id: { type: 'string' } } };
     writeFileSync(join(dir, 'schema.json'), JSON.stringify(schema));

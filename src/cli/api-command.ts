@@ -209,7 +209,7 @@ export async function objectOption(values: Values, name: string): Promise<Record
   return json.value as Record<string, unknown>;
 }
 
-async function readStdin(): Promise<string> {
+export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');

@@ -1,5 +1,6 @@
 import { segment } from '../api-client.ts';
-import { apiCommand, defined, LIST_OPTIONS, objectOption, printDone, printList, printObject, somethingToChange } from '../api-command.ts';
+import { readFile } from 'node:fs/promises';
+import { apiCommand, defined, LIST_OPTIONS, objectOption, printDone, printList, printObject, readStdin, somethingToChange } from '../api-command.ts';
 import { type Command, UsageError, type Values } from '../command.ts';
 import { type Column, when } from '../output.ts';
 
@@ -112,6 +113,40 @@ export const eventType: Command = {
         };
         somethingToChange(body, ['description', 'schema', 'deprecate', 'undeprecate', 'archive', 'unarchive', 'feature-flag', 'schema-validation']);
         printObject(run, await run.client.call('PATCH', `/api/v1/event-type/${segment(run.args[0]!)}`, { body: defined(body) }));
+      },
+    }),
+    apiCommand({
+      name: 'import',
+      summary: "create and update event types from an OpenAPI document's webhooks (JSON or YAML)",
+      args: [{ name: 'file', describe: 'the document, or - for stdin' }],
+      options: {
+        'dry-run': { type: 'boolean', describe: 'say what would change, changing nothing' },
+        'replace-all': { type: 'boolean', describe: 'archive the event types the document does not describe' },
+      },
+      examples: ['herald event-type import openapi.yaml --dry-run', 'herald event-type export | herald event-type import - --url https://other.example.com'],
+      async run(run) {
+        const file = run.args[0]!;
+        let specRaw: string;
+        try {
+          specRaw = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+        } catch (error) {
+          throw new UsageError(`${file}: cannot read the file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
+        }
+        const dryRun = run.values['dry-run'] === true;
+        const body = defined({ specRaw: specRaw.replace(/^\uFEFF/, ''), dryRun: dryRun || undefined, replaceAll: run.values['replace-all'] === true ? true : undefined });
+        const answer = await run.client.call<{ data: { modified: string[]; to_modify: Array<{ name: string }> | null } }>('POST', '/api/v1/event-type/import/openapi', { body });
+        const names = dryRun ? (answer.body.data.to_modify ?? []).map((e) => e.name) : answer.body.data.modified;
+        const text = names.length === 0 ? 'Nothing to change.' : `${dryRun ? 'Would change' : 'Changed'} ${names.length} event type${names.length === 1 ? '' : 's'}: ${names.join(', ')}.`;
+        printDone(run, text, answer);
+      },
+    }),
+    apiCommand({
+      name: 'export',
+      summary: 'print the event types as an OpenAPI 3.1 document (webhooks), which import reads back',
+      options: { 'include-archived': { type: 'boolean', describe: 'archived ones too' } },
+      async run(run) {
+        const answer = await run.client.call('GET', '/api/v1/event-type/export/openapi', { query: { include_archived: run.values['include-archived'] === true ? true : undefined } });
+        run.io.stdout.write(`${JSON.stringify(answer.body, null, 2)}\n`);
       },
     }),
     apiCommand({
