@@ -54,8 +54,10 @@ export function compileLinearRegex(pattern: string, flags = ''): LinearRegex {
   const options = { ignoreCase: flags.includes('i'), multiline: flags.includes('m'), dotAll: flags.includes('s') };
   const parser = new Parser(pattern, options);
   const tree = parser.parse();
-  const program = emit(tree);
-  return { test: (text) => run(program, text, options.multiline) };
+  const program = flatten(emit(tree));
+  // `^…` without `m` can only match at the start: no attempt need begin anywhere else.
+  const anchored = !options.multiline && startsAnchored(tree);
+  return { test: (text) => run(program, text, options.multiline, anchored) };
 }
 
 class Parser {
@@ -303,6 +305,16 @@ function lowerForms(upper: number): number[] {
   return forms;
 }
 
+/** Whether every match of `node` must begin with `^`. */
+function startsAnchored(node: Node): boolean {
+  switch (node.kind) {
+    case 'assert': return node.what === 'start';
+    case 'seq': return node.items.length > 0 && startsAnchored(node.items[0]!);
+    case 'alt': return node.options.every(startsAnchored);
+    default: return false;
+  }
+}
+
 function emit(tree: Node): Instruction[] {
   const program: Instruction[] = [];
   const push = (instruction: Instruction) => {
@@ -358,74 +370,95 @@ function emit(tree: Node): Instruction[] {
   return program;
 }
 
+const CHAR = 0;
+const ASSERT = 1;
+const SPLIT = 2;
+const JMP = 3;
+const MATCH = 4;
+const ASSERTIONS: readonly Assertion[] = ['start', 'end', 'word', 'nonword'];
+
+/** The program as parallel arrays, so the loop below reads one shape of data however the pattern looks. */
+function flatten(program: Instruction[]) {
+  const ops = new Uint8Array(program.length);
+  const a = new Int32Array(program.length);
+  const b = new Int32Array(program.length);
+  const tests: CharTest[] = program.map(() => () => false);
+  program.forEach((instruction, pc) => {
+    switch (instruction.op) {
+      case 'char': ops[pc] = CHAR; tests[pc] = instruction.test; break;
+      case 'assert': ops[pc] = ASSERT; a[pc] = ASSERTIONS.indexOf(instruction.what); break;
+      case 'split': ops[pc] = SPLIT; a[pc] = instruction.a; b[pc] = instruction.b; break;
+      case 'jmp': ops[pc] = JMP; a[pc] = instruction.to; break;
+      case 'match': ops[pc] = MATCH; break;
+    }
+  });
+  return { ops, a, b, tests };
+}
+
 /** Every start position at once: the set of live instructions advances one code unit at a time. */
-function run(program: Instruction[], text: string, multiline: boolean): boolean {
-  const size = program.length;
+function run({ ops, a, b, tests }: ReturnType<typeof flatten>, text: string, multiline: boolean, anchored: boolean): boolean {
+  const size = ops.length;
   let current = new Int32Array(size);
   let next = new Int32Array(size);
   let currentCount = 0;
-  let nextCount = 0;
   // Which list holds an instruction at this step: the step number that last added it.
   const seen = new Int32Array(size).fill(-1);
   const stack = new Int32Array(size * 2 + 2);
+  const length = text.length;
 
-  const wordAt = (i: number) => i >= 0 && i < text.length && isWord(text.charCodeAt(i));
-  const holds = (what: Assertion, i: number): boolean => {
+  const wordAt = (i: number) => i >= 0 && i < length && isWord(text.charCodeAt(i));
+  const holds = (what: number, i: number): boolean => {
     switch (what) {
-      case 'start': return i === 0 || (multiline && LINE_TERMINATORS.has(text.charCodeAt(i - 1)));
-      case 'end': return i === text.length || (multiline && LINE_TERMINATORS.has(text.charCodeAt(i)));
-      case 'word': return wordAt(i - 1) !== wordAt(i);
-      case 'nonword': return wordAt(i - 1) === wordAt(i);
+      case 0: return i === 0 || (multiline && LINE_TERMINATORS.has(text.charCodeAt(i - 1)));
+      case 1: return i === length || (multiline && LINE_TERMINATORS.has(text.charCodeAt(i)));
+      case 2: return wordAt(i - 1) !== wordAt(i);
+      default: return wordAt(i - 1) === wordAt(i);
     }
   };
 
-  /** Adds `pc` and what it reaches without reading (splits, jumps, assertions at `i`); true on a match. */
-  const add = (list: Int32Array, count: number, pc: number, i: number, step: number): [number, boolean] => {
+  /**
+   * Adds `pc` to `list` (holding `count`) with what it reaches without reading a character
+   * (splits, jumps, assertions that hold at `i`): the list's new length, or -1 on reaching a match.
+   */
+  const add = (list: Int32Array, count: number, pc: number, i: number, step: number): number => {
     let top = 0;
     stack[top++] = pc;
     while (top > 0) {
       const at = stack[--top]!;
       if (seen[at] === step) continue;
       seen[at] = step;
-      const instruction = program[at]!;
-      switch (instruction.op) {
-        case 'match':
-          return [count, true];
-        case 'jmp':
-          stack[top++] = instruction.to;
-          break;
-        case 'split':
-          stack[top++] = instruction.b;
-          stack[top++] = instruction.a;
-          break;
-        case 'assert':
-          if (holds(instruction.what, i)) stack[top++] = at + 1;
-          break;
-        case 'char':
-          list[count++] = at;
-          break;
+      switch (ops[at]) {
+        case CHAR: list[count++] = at; break;
+        case SPLIT: stack[top++] = b[at]!; stack[top++] = a[at]!; break;
+        case JMP: stack[top++] = a[at]!; break;
+        case ASSERT: if (holds(a[at]!, i)) stack[top++] = at + 1; break;
+        default: return -1;
       }
     }
-    return [count, false];
+    return count;
   };
 
-  for (let i = 0; i <= text.length; i++) {
-    let matched: boolean;
-    // A new attempt starts at every position (the search is unanchored).
-    [currentCount, matched] = add(current, currentCount, 0, i, i * 2);
-    if (matched) return true;
-    if (i === text.length) break;
+  for (let i = 0; i <= length; i++) {
+    // A new attempt starts at every position (the search is unanchored), unless the pattern can only match at 0.
+    if (i === 0 || !anchored) {
+      currentCount = add(current, currentCount, 0, i, i * 2);
+      if (currentCount < 0) return true;
+    } else if (currentCount === 0) {
+      return false;
+    }
+    if (i === length) break;
     const code = text.charCodeAt(i);
-    nextCount = 0;
+    let nextCount = 0;
     for (let k = 0; k < currentCount; k++) {
       const pc = current[k]!;
-      const instruction = program[pc] as { op: 'char'; test: CharTest };
-      if (instruction.test(code)) {
-        [nextCount, matched] = add(next, nextCount, pc + 1, i + 1, i * 2 + 2);
-        if (matched) return true;
+      if (tests[pc]!(code)) {
+        nextCount = add(next, nextCount, pc + 1, i + 1, i * 2 + 2);
+        if (nextCount < 0) return true;
       }
     }
-    [current, next] = [next, current];
+    const swap = current;
+    current = next;
+    next = swap;
     currentCount = nextCount;
   }
   return false;
