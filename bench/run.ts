@@ -5,7 +5,7 @@ import { postgresReachable } from '../test/support/stores.ts';
 import { backlog } from './scenarios/backlog.ts';
 import { dashboard } from './scenarios/dashboard.ts';
 import { deliveryBaseline, deliveryHerald, fanOut, isolation, transformationCost } from './scenarios/delivery.ts';
-import { ingest, IngestBaseline, schemaCost } from './scenarios/ingest.ts';
+import { filterCost, ingest, IngestBaseline, schemaCost } from './scenarios/ingest.ts';
 import { inboundAck, inboundBaseline } from './scenarios/inbound.ts';
 import { latency, latencyBaseline } from './scenarios/latency.ts';
 import { throttled } from './scenarios/throttled.ts';
@@ -17,7 +17,8 @@ import type { StoreKind } from './lib.ts';
  * bench/results/latest.json (or `--out <file>`). `--smoke` runs every scenario at sizes too small
  * to measure anything, so `npm test` can check that the harness works. `transformation` (a trivial
  * transformation per delivery against none) and `schema` (message creates whose payload is checked
- * against its event type's schema, against creates of a type without one) run only when named in `--only`.
+ * against its event type's schema, against creates of a type without one) and `filter` (an endpoint
+ * with a payload filter against one without) run only when named in `--only`.
  */
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, smoke: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } },
@@ -94,6 +95,12 @@ if (only.has('schema')) {
   for (const store of stores) {
     log(`schema check: Herald on ${store}, message creates with and without a schema, taking turns`);
     results[store].schema = await schemaCost(store, size.ingestMs);
+  }
+}
+if (only.has('filter')) {
+  for (const store of stores) {
+    log(`payload filter: Herald on ${store}, messages for an endpoint with a filter and for one without, taking turns`);
+    results[store].payloadFilter = await filterCost(store, size.ingestMs);
   }
 }
 if (only.has('latency')) {
@@ -201,6 +208,10 @@ function report(): string {
   if (b.inbound) {
     row('inbound ack p50 / p99 / p99.9 at 1,000 req/s (Stripe-signed)', (s) => `${ms(at(s, 'inbound.p50'))} / ${ms(at(s, 'inbound.p99'))} / ${ms(at(s, 'inbound.p999'))}`,
       `node:http ${ms(b.inbound.p50)} / ${ms(b.inbound.p99)} / ${ms(b.inbound.p999)}`);
+  }
+  if (results.sqlite.payloadFilter) {
+    row('payload filter: msg/s without / typical (ratio) / with a $regex over 1 KB (ratio); one evaluation', (s) =>
+      `${perSecond(at(s, 'payloadFilter.without'))} / ${perSecond(at(s, 'payloadFilter.typical'))} (${ratio(at(s, 'payloadFilter.typicalRatio'))}) / ${perSecond(at(s, 'payloadFilter.regex'))} (${ratio(at(s, 'payloadFilter.regexRatio'))}); ${at(s, 'payloadFilter.typicalEvaluateUs')?.toFixed(1)} µs / ${at(s, 'payloadFilter.regexEvaluateUs')?.toFixed(1)} µs`);
   }
   if (results.sqlite.transformation) {
     row('trivial transformation: deliveries/s with / without (ratio); extra per delivery; sandbox call', (s) =>

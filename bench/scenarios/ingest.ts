@@ -1,3 +1,4 @@
+import { compileFilter } from '../../src/core/payload-filter.ts';
 import { appWithEndpoints, Child, ClosedLoop, TOKEN, type Turn, turnsCpu, turnsRate, until, withHerald, type StoreKind } from '../lib.ts';
 
 export interface IngestResult {
@@ -200,4 +201,72 @@ async function checkMs(): Promise<number> {
   const started = performance.now();
   for (let i = 0; i < calls; i++) if (schemas.check(payload)!.violations.length > 0) throw new Error('bench: the order does not pass its schema');
   return (performance.now() - started) / calls;
+}
+
+/**
+ * The cost of a payload filter at fan-out (`--only filter`): messages/s Herald accepts for an
+ * application whose one endpoint has a filter the message matches, against an application whose
+ * one endpoint has none, in the same process (`--role api`), taking turns a second each. Both
+ * store one delivery per message, so the difference is the filter's evaluation (the API hands its
+ * parse of the payload over; nothing is parsed again). The filter is a typical one (event type, a
+ * comparison and a membership test) plus, in the `regex` figure, a `$regex` over the 1 KB string.
+ * `evaluateUs` is one evaluation alone, in this process, for scale.
+ */
+export function filterCost(kind: StoreKind, durationMs: number): Promise<Record<string, number>> {
+  const typical = { eventType: 'bench.ingest', 'payload.size': { $gte: 1 }, 'payload.kind': { $in: ['a', 'b'] } };
+  const withRegex = { ...typical, 'payload.data': { $regex: '^x+$' } };
+  const body = JSON.stringify({ eventType: 'bench.ingest', payload: { kind: 'a', size: 1000, data: 'x'.repeat(1000) } });
+  return withHerald(kind, async (herald, receiver) => {
+    const app = async (filter: object | null) => {
+      const created = await post(herald.url, '/api/v1/app', { name: 'bench filter' });
+      await post(herald.url, `/api/v1/app/${created.id}/endpoint`, { url: receiver.urls[0]!, filter });
+      return new ClosedLoop(`${herald.url}/api/v1/app/${created.id}/msg?with_content=false`, {
+        body, connections: CONNECTIONS, expect: 202, headers: { authorization: `Bearer ${TOKEN}` }, serverPid: herald.child.pid!,
+      });
+    };
+    const loops = { none: await app(null), typical: await app(typical), regex: await app(withRegex) };
+    try {
+      for (const loop of Object.values(loops)) await loop.run(WARM_UP_MS);
+      const turns: Record<keyof typeof loops, Turn[]> = { none: [], typical: [], regex: [] };
+      const order = ['none', 'typical', 'regex'] as const;
+      for (let i = 0; i < Math.max(1, Math.round(durationMs / TURN_MS)); i++) {
+        // Each takes each place in the order as often, so a trend over the run weighs on all alike.
+        for (let j = 0; j < order.length; j++) {
+          const name = order[(i + j) % order.length]!;
+          turns[name].push(await loops[name].run(TURN_MS));
+        }
+      }
+      const none = turnsRate(turns.none);
+      return {
+        without: none,
+        typical: turnsRate(turns.typical),
+        typicalRatio: turnsRate(turns.typical) / none,
+        regex: turnsRate(turns.regex),
+        regexRatio: turnsRate(turns.regex) / none,
+        typicalEvaluateUs: evaluationUs(typical, body),
+        regexEvaluateUs: evaluationUs(withRegex, body),
+      };
+    } finally {
+      for (const loop of Object.values(loops)) await loop.close();
+    }
+  }, { HERALD_ROLE: 'api' });
+}
+
+/** Microseconds one evaluation of `filter` takes on the message `body`, in this process, once warm. */
+function evaluationUs(filter: object, body: string): number {
+  const compiled = compileFilter(filter);
+  if (!('filter' in compiled)) throw new Error(`bench: the filter does not compile: ${compiled.problem.msg}`);
+  const message = JSON.parse(body) as { eventType: string; payload: unknown };
+  const document = { eventType: message.eventType, channels: null, payload: message.payload };
+  for (let i = 0; i < 2_000; i++) compiled.filter(document);
+  const runs = 20_000;
+  const started = performance.now();
+  for (let i = 0; i < runs; i++) compiled.filter(document);
+  return ((performance.now() - started) / runs) * 1000;
+}
+
+async function post(apiUrl: string, path: string, body: object): Promise<{ id: string }> {
+  const response = await fetch(apiUrl + path, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!response.ok) throw new Error(`bench: ${path} answered ${response.status}: ${await response.text()}`);
+  return response.json() as Promise<{ id: string }>;
 }
