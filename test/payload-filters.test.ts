@@ -114,4 +114,22 @@ await forEachStore((store) => describe(`payload filters on endpoints (${store})`
     await waitFor('every matching endpoint to receive its messages', () => received().length >= expectedPaths.length);
     assert.deepEqual(received().sort(), expectedPaths.sort());
   });
+
+  it('replays to an endpoint only the missing messages its filter takes', async () => {
+    const app = await h.svix.application.create({ name: 'replay-missing' });
+    const small = await h.svix.message.create(app.id, { eventType: 'invoice.paid', payload: { amount: 50 } });
+    const big = await h.svix.message.create(app.id, { eventType: 'invoice.paid', payload: { amount: 150 } });
+    const created = await h.api('POST', `/api/v1/app/${app.id}/endpoint`, { url: `${receiver.url}/replayed`, filter: BIG_INVOICES });
+    const started = await h.api('POST', `/api/v1/app/${app.id}/endpoint/${created.body.id}/replay-missing`, { since: new Date(Date.now() - 3_600_000).toISOString() });
+    assert.equal(started.status, 202);
+    const task = await waitFor('the replay to end', async () => {
+      const { body } = await h.api('GET', `/api/v1/background-task/${started.body.id}`);
+      return body.status !== 'running' && body;
+    }, 20_000);
+    assert.equal(task.status, 'finished');
+    assert.equal(task.data.matched, 1);
+    assert.deepEqual((await h.svix.messageAttempt.listAttemptedDestinations(app.id, big.id)).data.map((d) => d.id), [created.body.id]);
+    assert.deepEqual((await h.svix.messageAttempt.listAttemptedDestinations(app.id, small.id)).data, []);
+    await waitFor('the replayed message to arrive', () => receiver.requests.some((r) => r.path === '/replayed' && r.headers['webhook-id'] === big.id));
+  });
 }));

@@ -70,7 +70,8 @@ export function replays(kind: TaskKind, params: ReplayParams, endpoint: Subscrip
     case 'endpoint.recover':
       return status === Status.fail;
     case 'endpoint.replay':
-      return status === null && endpointReceives({ ...endpoint, disabled: false }, candidate);
+      // The payload filter is the caller's to apply: a candidate carries no payload (task-runner.ts).
+      return status === null && endpointReceives({ ...endpoint, disabled: false, filter: null }, candidate);
     case 'endpoint.bulk-replay':
       return status !== null
         && (params.statuses ?? [Status.success, Status.fail]).includes(status)

@@ -106,7 +106,7 @@ export function createPublisher(
 }
 
 /** A payload as JSON, or undefined when it is not (a source may receive form data or XML). */
-function parsedJson(payload: Uint8Array): unknown {
+export function parsedJson(payload: Uint8Array): unknown {
   try {
     return JSON.parse(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'));
   } catch {

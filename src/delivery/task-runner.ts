@@ -1,9 +1,12 @@
 import type { Clock } from '../core/clock.ts';
-import { type BackgroundTask, pacedRunAts, replays } from '../core/replay.ts';
+import { indexSubscriptions } from '../core/filters.ts';
+import type { Endpoint } from '../core/model.ts';
+import { type BackgroundTask, pacedRunAts, type ReplayCandidate, replays } from '../core/replay.ts';
 import type { Store } from '../store/store.ts';
+import { parsedJson } from './publish.ts';
 
 export interface TaskRunnerOptions {
-  store: Pick<Store, 'tasks' | 'endpoints'>;
+  store: Pick<Store, 'tasks' | 'endpoints' | 'messages'>;
   clock: Clock;
   /** Tells the dispatcher that deliveries were queued. */
   wake: () => void;
@@ -81,7 +84,8 @@ export class TaskRunner {
       }
       const window = { since: task.params.since, until: task.params.until };
       const candidates = await store.tasks.candidates(task.appId, task.endpointId, window, task.cursor, stepSize);
-      const matched = candidates.filter((candidate) => replays(task.kind, task.params, endpoint, candidate));
+      let matched = candidates.filter((candidate) => replays(task.kind, task.params, endpoint, candidate));
+      if (task.kind === 'endpoint.replay' && endpoint.filter) matched = await passingPayloadFilter(store, endpoint, matched);
       const from = Math.max(now, task.paceAt);
       const runAts = pacedRunAts(matched.length + 1, from, task.params.pace);
       const queued = task.params.dryRun || matched.length === 0
@@ -107,4 +111,18 @@ export class TaskRunner {
       if (!kept || done) return;
     }
   }
+}
+
+/**
+ * Replay-missing sends what the endpoint's filters take now, and a payload filter needs the payload:
+ * read only for the messages the event-type and channel filters already passed (one step's worth).
+ */
+async function passingPayloadFilter(store: Pick<Store, 'messages'>, endpoint: Endpoint, candidates: ReplayCandidate[]): Promise<ReplayCandidate[]> {
+  const index = indexSubscriptions([{ ...endpoint, disabled: false }]);
+  const kept: ReplayCandidate[] = [];
+  for (const candidate of candidates) {
+    const message = await store.messages.get(endpoint.appId, candidate.messageId);
+    if (message && index.match({ eventType: message.eventType, channels: message.channels, parsedPayload: () => parsedJson(message.payload) }).length > 0) kept.push(candidate);
+  }
+  return kept;
 }
