@@ -158,6 +158,7 @@ const targets = [
   ...stores.map((store) => ({ figure: `transformation per delivery, warm sandbox, ${label(store)}`, target: '< 0.2 ms', value: results[store].transformation?.sandboxCallMs, pass: (v: number) => v < 0.2, show: micro })),
   ...stores.map((store) => ({ figure: `isolation, ${label(store)}`, target: 'healthy keeps > 90% of its rate', value: results[store].isolation?.ratio, pass: (v: number) => v > 0.9, show: ratio })),
   ...stores.map((store) => ({ figure: `isolation beside an open circuit, ${label(store)}`, target: 'healthy keeps > 90% of its rate', value: results[store].isolation?.ratioBesideDead, pass: (v: number) => v > 0.9, show: ratio })),
+  ...stores.map((store) => ({ figure: `/metrics scrape's own cost with the backlog queued, ${label(store)}`, target: '< 5 ms', value: results[store].backlog?.scrapeServerMs, pass: (v: number) => v < 5, show: ms })),
   ...stores.map((store) => ({ figure: `backlog RSS, ${label(store)}`, target: '≤ 300 MB', value: results[store].backlog?.maxRssMb, pass: (v: number) => v <= 300, show: (v: number) => `${v.toFixed(0)} MB` })),
   ...stores.map((store) => ({ figure: `dashboard first screen, ${results[store].dashboard?.messages.toLocaleString('en') ?? 0} messages, ${label(store)}`, target: '< 1 s, cold', value: results[store].dashboard?.coldMs, pass: (v: number) => v < 1_000, show: ms })),
   ...stores.map((store) => ({
@@ -233,6 +234,8 @@ function report(): string {
   }
   if (results.sqlite.backlog) {
     row(`backlog ${size.backlog.toLocaleString('en')}: max RSS`, (s) => `${at(s, 'backlog.maxRssMb')?.toFixed(0)} MB`);
+    row('backlog: /metrics scrape, first (counts the queue) → after; its own cost; a health check beside it', (s) =>
+      `${ms(at(s, 'backlog.scrapeFirstMs'))} → ${ms(at(s, 'backlog.scrapeMs'))}; ${ms(at(s, 'backlog.scrapeServerMs'))}; ${ms(at(s, 'backlog.healthMs'))}`);
     row('backlog: claim of 100, start → end', (s) => `${ms(at(s, 'backlog.claimAtStartMs'))} → ${ms(at(s, 'backlog.claimAtEndMs'))}`);
   }
   if (results.sqlite.dashboard) {

@@ -15,7 +15,9 @@ import { TaskRunner } from './delivery/task-runner.ts';
 import type { OperationalEvents } from './delivery/operational-events.ts';
 import { createHttpSender } from './delivery/http-sender.ts';
 import { retrySchedules } from './delivery/retry-schedules.ts';
-import { createPublisher } from './delivery/publish.ts';
+import { createPublisher, type Publisher } from './delivery/publish.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { VERSION } from './version.ts';
 import { createOperationalEvents, ensureOperationalApp } from './delivery/operational-events.ts';
 import { startMaintenance } from './maintenance.ts';
 import { addressPolicy } from './core/address-policy.ts';
@@ -87,6 +89,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
   const retry = { delaysMs: config.retryScheduleMs, jitter: DEFAULT_JITTER };
   const runsApi = config.role !== 'worker';
   const runsWorker = config.role !== 'api';
+  const metrics = createMetrics({ store, clock, version: VERSION });
   // Late-bound: the publisher hands deliveries to the dispatcher, which raises operational events
   // through the publisher once their results are committed.
   let operational: OperationalEvents | null = null;
@@ -115,16 +118,20 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
       }
     },
     onError: (error, context) => logger.error({ err: error }, `dispatcher: ${context}`),
-    onRecorded: (results, outcome) => operational?.recorded(results, outcome),
+    onRecorded: (results, outcome) => {
+      metrics.recorded(results);
+      operational?.recorded(results, outcome);
+    },
   });
   const wake = runsWorker ? () => dispatcher.wake() : () => {};
-  const publisher = createPublisher(store, ids, clock, wake, runsWorker ? dispatcher.handoff : null, config.retentionMs);
+  const publisher = countedPublisher(createPublisher(store, ids, clock, wake, runsWorker ? dispatcher.handoff : null, config.retentionMs), metrics);
   operational = createOperationalEvents({ store, publisher, onError: (error) => logger.error({ err: error }, 'operational webhooks: raising an event') });
   const tasks = new TaskRunner({ store, clock, wake, onError: (error, context) => logger.error({ err: error }, `background tasks: ${context}`) });
   const lifecycle = { draining: false };
   const api = buildApi({
-    context: { lifecycle, store, publisher, operational, wake, tasksCreated: runsWorker ? () => tasks.poke() : undefined, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly, schemaValidation: config.schemaValidation },
+    context: { lifecycle, metrics, store, publisher, operational, wake, tasksCreated: runsWorker ? () => tasks.poke() : undefined, ids, clock, random, addresses, httpsOnly: config.endpointHttpsOnly, schemaValidation: config.schemaValidation },
     adminToken: config.adminToken,
+    metricsToken: config.metricsToken,
     maxPayloadBytes: config.maxPayloadBytes,
     rateLimit: config.rateLimit,
     publicUrl: config.publicUrl,
@@ -169,7 +176,17 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
       await dispatcher.stop(SHUTDOWN_GRACE_MS);
       await sender.close();
       await store.close();
+      metrics.close();
     },
+  };
+}
+
+/** Counts each message stored, whoever stores it (the API, a source, operational events). */
+function countedPublisher(publisher: Publisher, metrics: Metrics): Publisher {
+  return {
+    ...publisher,
+    publish: (app, input) => publisher.publish(app, input).then((message) => (metrics.messageAccepted(app.id), message)),
+    publishTo: (app, endpoint, input) => publisher.publishTo(app, endpoint, input).then((message) => (metrics.messageAccepted(app.id), message)),
   };
 }
 

@@ -1,3 +1,4 @@
+import { TEST_TOKEN } from '../../test/support/process.ts';
 import { type BenchReceiver, kill, prefill, rssMb, sleep, startHerald, startReceiver, Workspace, type StoreKind } from '../lib.ts';
 
 export interface BacklogResult {
@@ -10,6 +11,13 @@ export interface BacklogResult {
   /** Largest resident memory of the Herald process while it works through the backlog. */
   maxRssMb: number;
   deliveredPerSecond: number;
+  /** A /metrics scrape with the whole backlog queued, in ms, client to client: the first (which waits for the queue's counts) and the median of the next twenty. */
+  scrapeFirstMs: number;
+  scrapeMs: number;
+  /** The median of the same twenty as Herald timed them (Server-Timing): the scrape's own cost. */
+  scrapeServerMs: number;
+  /** The median of twenty GET /api/v1/health beside them, client to client: what any request costs here. */
+  healthMs: number;
 }
 
 /**
@@ -61,6 +69,7 @@ async function backlogFixture(kind: StoreKind, pending: number): Promise<Backlog
 
 async function measure({ workspace, receiver, prefillSeconds }: BacklogFixture, pending: number, runMs: number): Promise<BacklogResult> {
   const claimAtStartMs = await claimLatency(workspace);
+  const { scrapeFirstMs, scrapeMs, scrapeServerMs, healthMs } = await scrapeCost(workspace);
   const herald = await startHerald(workspace);
   let maxRssMb = 0;
   const runStarted = performance.now();
@@ -81,9 +90,45 @@ async function measure({ workspace, receiver, prefillSeconds }: BacklogFixture, 
     claimAtEndMs: await claimLatency(workspace),
     maxRssMb,
     deliveredPerSecond: delivered / (runMs / 1000),
+    scrapeFirstMs,
+    scrapeMs,
+    scrapeServerMs,
+    healthMs,
   };
 }
 
+/**
+ * What Prometheus' scrape of /metrics costs with the backlog queued: the first waits for the
+ * queue's counts; after it, a scrape answers with counts at most 15 s old and starts a new count
+ * off the event loop, so each costs what the median of the next twenty says. Measured on an
+ * API-only process, which sends nothing: beside a worker sending at full speed every request,
+ * a scrape or any other, waits its turn behind the sends, which says nothing of the scrape.
+ */
+async function scrapeCost(workspace: Workspace): Promise<Pick<BacklogResult, 'scrapeFirstMs' | 'scrapeMs' | 'scrapeServerMs' | 'healthMs'>> {
+  const herald = await startHerald(workspace, { HERALD_ROLE: 'api' });
+  try {
+    const get = async (path: string) => {
+      const started = performance.now();
+      const response = await fetch(`${herald.url}${path}`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+      await response.text();
+      if (!response.ok) throw new Error(`GET ${path} answered ${response.status}`);
+      const server = /render;dur=([\d.]+)/.exec(response.headers.get('server-timing') ?? '');
+      return { ms: performance.now() - started, serverMs: server ? Number(server[1]) : Number.NaN };
+    };
+    const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+    const first = await get('/metrics');
+    const scrapes: Array<{ ms: number; serverMs: number }> = [];
+    const health: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      scrapes.push(await get('/metrics'));
+      health.push((await get('/api/v1/health')).ms);
+      await sleep(50);
+    }
+    return { scrapeFirstMs: first.ms, scrapeMs: median(scrapes.map((s) => s.ms)), scrapeServerMs: median(scrapes.map((s) => s.serverMs)), healthMs: median(health) };
+  } finally {
+    await kill(herald);
+  }
+}
 /** The median of five claims of 100, each given back at once. */
 async function claimLatency(workspace: Workspace): Promise<number> {
   const store = await workspace.openStore();

@@ -15,10 +15,11 @@ export type Principal =
  * so a new route is closed until someone opens it.
  * - `public`: no token (health).
  * - `admin`: admin tokens only.
+ * - `metrics`: admin tokens, or HERALD_METRICS_TOKEN, which opens nothing else.
  * - a capability (Svix's AppPortalCapability): also an application's tokens that hold it, for
  *   that application (or no application at all). Every token holds `ViewBase`, which reads.
  */
-export type Access = 'public' | 'admin' | AppPortalCapability;
+export type Access = 'public' | 'admin' | 'metrics' | AppPortalCapability;
 
 /**
  * Capabilities that carry others, as Svix describes them: managing an endpoint covers every field
@@ -57,6 +58,8 @@ export interface AuthOptions {
   clock: Clock;
   /** The token from HERALD_ADMIN_TOKEN, if set; checked in memory, never stored. */
   adminToken: string | null;
+  /** HERALD_METRICS_TOKEN, if set: it may read /metrics and nothing else. */
+  metricsToken?: string | null;
 }
 
 /**
@@ -69,6 +72,7 @@ export interface AuthOptions {
  */
 export function bearerAuth(options: AuthOptions) {
   const envDigest = options.adminToken ? Buffer.from(digest(options.adminToken), 'hex') : null;
+  const metricsDigest = options.metricsToken ? Buffer.from(digest(options.metricsToken), 'hex') : null;
   const cache = new Map<string, { principal: Principal | null; at: number }>();
   // Bumped by every revocation, so a lookup that was under way meanwhile is not remembered.
   let generation = 0;
@@ -112,13 +116,14 @@ export function bearerAuth(options: AuthOptions) {
     if (access === 'public') return;
     const header = request.headers.authorization ?? '';
     const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
+    if (access === 'metrics' && metricsDigest && token && timingSafeEqual(Buffer.from(digest(token), 'hex'), metricsDigest)) return;
     const principal = token ? await principalFor(token) : null;
     if (!principal) {
       return sendError(reply, new HttpError(401, 'authentication_failed', 'Missing or invalid token. Send Authorization: Bearer <token>.'));
     }
     request.principal = principal;
     if (principal.kind === 'admin') return;
-    if (access === 'admin') return sendError(reply, outOfScope('it is limited to one application'));
+    if (access === 'admin' || access === 'metrics') return sendError(reply, outOfScope('it is limited to one application'));
     if (!principal.capabilities.has(access)) return sendError(reply, outOfScope(`it was not given the ${access} capability`));
     const appParam = (request.params as { appId?: string }).appId;
     if (appParam !== undefined && (await options.store.apps.get(appParam))?.id !== principal.appId) {

@@ -7,6 +7,7 @@ import type { OperationalEvents } from '../delivery/operational-events.ts';
 import { isOperationalApp } from '../core/operational-events.ts';
 import type { Store } from '../store/store.ts';
 import type { SchemaValidation } from '../core/payload-schemas.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { AppPortalCapability } from '../core/model.ts';
 import type { Access } from './auth.ts';
 import { notFound } from './errors.ts';
@@ -32,6 +33,8 @@ export interface ApiContext {
   schemaValidation: SchemaValidation;
   /** Where the process is in its life: draining once SIGTERM came, which readiness reports. */
   lifecycle?: Lifecycle;
+  /** Counts what happens for Prometheus (GET /metrics); absent, nothing is counted. */
+  metrics?: Metrics;
 }
 
 export interface Lifecycle {

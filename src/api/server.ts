@@ -22,6 +22,7 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { transformationRoutes } from './routes/transformations.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { listenRoutes, type ListenOptions } from './routes/listen.ts';
 import { pollingRoutes } from './routes/polling.ts';
@@ -35,6 +36,8 @@ export interface ApiOptions {
   context: ApiContext;
   /** HERALD_ADMIN_TOKEN, when the operator set one; other tokens live (as digests) in the store. */
   adminToken: string | null;
+  /** HERALD_METRICS_TOKEN: reads /metrics, nothing else. */
+  metricsToken?: string | null;
   maxPayloadBytes: number;
   /** Requests a second per token; 0 for no limit. */
   rateLimit: number;
@@ -141,7 +144,15 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, new HttpError(404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`)),
   );
-  const auth = bearerAuth({ store: options.context.store, clock: options.context.clock, adminToken: options.adminToken });
+  const auth = bearerAuth({ store: options.context.store, clock: options.context.clock, adminToken: options.adminToken, metricsToken: options.metricsToken ?? null });
+  const metrics = options.context.metrics;
+  if (metrics) {
+    // By the route's pattern, never the URL, so ids do not make a series each; 404s share one.
+    app.addHook('onResponse', (request, reply, done) => {
+      metrics.apiRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode);
+      done();
+    });
+  }
   // Hooks that never wait take Fastify's callback form: an async one costs every request a
   // promise and a turn of the microtask queue. A hook that answers does not call `done`.
   app.addHook('onRequest', (request, reply, done) => {
@@ -178,7 +189,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   registerIdempotency(app, options.context.store.idempotency, options.context.clock);
 
   const ctx = options.context;
-  for (const routes of [healthRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, transformationRoutes, messageRoutes, attemptRoutes, contentRoutes, statsRoutes]) {
+  for (const routes of [healthRoutes, metricsRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, transformationRoutes, messageRoutes, attemptRoutes, contentRoutes, statsRoutes]) {
     routes(app, ctx);
   }
   authRoutes(app, ctx, options.publicUrl);

@@ -11,6 +11,8 @@ export interface Config {
   databaseUrl: string | null;
   /** Null means "generate one on first start, show it once and keep its digest". */
   adminToken: string | null;
+  /** A token that may read /metrics and nothing else; null: admin tokens only. */
+  metricsToken: string | null;
   /** The key sealing secrets at rest; null means "generated into the data directory". */
   encryptionKey: Uint8Array | null;
   allowPrivateNetworks: boolean;
@@ -90,6 +92,7 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'dataDir', flag: 'data-dir', env: 'HERALD_DATA_DIR', default: './.herald', describe: 'directory for the SQLite database and generated keys', parse: text, expected: 'a directory path' },
   { key: 'databaseUrl', flag: 'database-url', env: 'HERALD_DATABASE_URL', default: '', describe: 'database URL (default: SQLite in the data dir)', parse: (value) => value || null, expected: 'a database URL' },
   { key: 'adminToken', env: 'HERALD_ADMIN_TOKEN', default: '', describe: 'admin API token (default: generated into the data dir)', parse: (value) => (value === '' ? null : value.length >= 16 ? value : INVALID), expected: 'a token of at least 16 characters' },
+  { key: 'metricsToken', env: 'HERALD_METRICS_TOKEN', default: '', describe: 'a token that may read /metrics and nothing else (default: admin tokens only)', parse: (value) => (value === '' ? null : value.length >= 16 ? value : INVALID), expected: 'a token of at least 16 characters' },
   { key: 'encryptionKey', env: 'HERALD_ENCRYPTION_KEY', default: '', describe: 'base64 of 32 bytes sealing secrets at rest (default: generated into the data dir)', parse: (value) => (value === '' ? null : orInvalid(thirtyTwoBytes(value))), expected: 'base64 of 32 random bytes, e.g. from `openssl rand -base64 32`' },
   { key: 'allowPrivateNetworks', flag: 'allow-private-networks', env: 'HERALD_ALLOW_PRIVATE_NETWORKS', default: 'false', describe: 'allow deliveries to loopback and private addresses', parse: boolean, expected: 'true or false' },
   { key: 'allowedNetworks', flag: 'allowed-networks', env: 'HERALD_ALLOWED_NETWORKS', default: '', describe: 'comma-separated CIDRs deliveries may reach although private', parse: (value) => cidrList(value), expected: 'comma-separated CIDR blocks such as 10.1.0.0/16,fd00::/8' },

@@ -29,7 +29,10 @@ export function receiveRoutes(server: FastifyInstance, ctx: ApiContext, options:
       schema: { params: TokenPath },
       handler: async (request, reply) => {
         const source = await sourceFor((request.params as { token: string }).token);
-        if (!source) return sendError(reply, new HttpError(404, 'not_found', 'No source has this URL; it may have been rotated.'));
+        if (!source) {
+          ctx.metrics?.inbound('unknown', 'unknown_source');
+          return sendError(reply, new HttpError(404, 'not_found', 'No source has this URL; it may have been rotated.'));
+        }
         const methods = (source.config.methods as string[] | undefined) ?? ['POST'];
         if (!methods.includes(request.method)) {
           return sendError(reply.header('allow', methods.join(', ')), new HttpError(405, 'method_not_allowed', `This source takes ${methods.join(', ')}.`));
@@ -44,6 +47,7 @@ export function receiveRoutes(server: FastifyInstance, ctx: ApiContext, options:
           json: parseJson(body),
           nowSeconds: Math.floor(ctx.clock.now() / 1000),
         });
+        ctx.metrics?.inbound(source.type, outcome.kind === 'accepted' ? (outcome.duplicateOf ? 'duplicate' : 'verified') : outcome.kind);
         switch (outcome.kind) {
           case 'handshake':
             return reply.code(outcome.reply.status).send(outcome.reply.body);

@@ -7,6 +7,7 @@ import { type ApiToken, type Application, type Attempt, type Endpoint, ERASED_RE
 import { type Bin, type BinRequest, DEFAULT_BIN_RESPONSE, DEFAULT_BIN_RULES } from '../core/bins.ts';
 import { bucketOf, LATENCY_BINS, latencyBin, ROLLUP_MS } from '../core/attempt-stats.ts';
 import type { BackgroundTask } from '../core/replay.ts';
+import { DEFAULT_FLOW_POLICY } from '../core/flow-control.ts';
 import { StoreError } from './errors.ts';
 import { flowContract } from './flow-contract.ts';
 import type { ClaimedDelivery, AttemptFilter, ClaimRequest, DeliveryResult, MessageFilter, PollRequest, PullRequest, Store } from './store.ts';
@@ -722,6 +723,28 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const [again] = await claim(store, { now: T0 + 1 });
         assert.equal(again!.id, delivery!.id);
         assert.equal(again!.attemptNumber, 1, 'a release uses up no attempt');
+      });
+
+      it('counts the queue by state for metrics: due, delayed, in flight, failed; open circuits and disabled endpoints', async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const endpoint = await store.endpoints.create(anEndpoint(app.id));
+        await store.endpoints.create(anEndpoint(app.id, { disabled: true }));
+        const messages = Array.from({ length: 5 }, () => aMessage(app.id));
+        for (const message of messages) await store.messages.enqueue(message, [endpoint.id]);
+        const [first, second] = await claim(store, { limit: 2 });
+        const byId = new Map(messages.map((m) => [m.id, m]));
+        await store.queue.complete([
+          result(first!, anAttempt(byId.get(first!.message.id)!, endpoint.id, { status: Status.fail }), { status: Status.fail }),
+          result(second!, anAttempt(byId.get(second!.message.id)!, endpoint.id, { status: Status.fail }), { status: Status.pending, runAt: T0 + 5_000 }),
+        ]);
+        await claim(store, { limit: 1 });
+        assert.deepEqual(await store.census(T0), { due: 2, delayed: 1, sending: 1, failed: 1, circuitsOpen: 0, endpointsDisabled: 1 });
+        // A minute on, the retry is due and the lease has run out: both are claimable again.
+        assert.deepEqual(await store.census(T0 + 60_000), { due: 4, delayed: 0, sending: 0, failed: 1, circuitsOpen: 0, endpointsDisabled: 1 });
+        const failures = [1, 2, 3].map((i) => ({ endpointId: endpoint.id, appId: app.id, kind: 'failure' as const, sentAt: T0 + i, at: T0 + i + 1, retryAfterMs: null }));
+        await store.flow.record(failures, { ...DEFAULT_FLOW_POLICY, circuitFailures: 3 });
+        assert.equal((await store.census(T0)).circuitsOpen, 1);
       });
 
       it('moves a delivery on when its result lands, and records the attempt', async () => {

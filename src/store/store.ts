@@ -63,6 +63,14 @@ export interface Store {
   onBinRequest(captured: (binId: string | null) => void): () => Promise<void>;
   /** Resolves when the database answers a query. */
   ping(): Promise<void>;
+  /**
+   * Counts the queue by state, and the endpoints flow control holds back. It reads every delivery
+   * row, so it is for metrics, which call it seldom and cache it (see src/metrics/metrics.ts); on
+   * SQLite it runs on the checkpointer thread's connection, off the event loop.
+   */
+  census(now: number): Promise<Census>;
+  /** Optional capability: the connection pools' use (PostgreSQL), for metrics. */
+  poolUse?(): PoolUse[];
   close(): Promise<void>;
 }
 
@@ -345,6 +353,28 @@ export interface DeliveryResult {
 export interface CompleteOutcome {
   /** Endpoints a 410 disabled in this batch that were enabled before it: each is reported once. */
   disabledEndpoints: string[];
+}
+
+/** The queue by state at one moment; pulled deliveries (listen, polling) wait for their consumer and are left out. */
+export interface Census {
+  /** Pending and due, or sending with an expired lease: claimable now. */
+  due: number;
+  /** Pending, due later (retries, deliveries flow control deferred). */
+  delayed: number;
+  /** Sending under a live lease. */
+  sending: number;
+  /** Failed for good (every attempt used), within retention. */
+  failed: number;
+  circuitsOpen: number;
+  endpointsDisabled: number;
+}
+
+export interface PoolUse {
+  pool: string;
+  max: number;
+  total: number;
+  idle: number;
+  waiting: number;
 }
 
 /** What a listen session's consumer asks for (see DeliveryQueue.pull). */

@@ -2,6 +2,7 @@ import pg from 'pg';
 import { StoreError } from '../errors.ts';
 import { readMigrations, schemaTooNew } from '../migration-files.ts';
 import type { Row } from '../rows.ts';
+import type { PoolUse } from '../store.ts';
 import { numbered } from '../sql.ts';
 
 /** The notification channel a committed message's deliveries are announced on. */
@@ -53,6 +54,14 @@ export class PostgresDatabase {
     const bookkeeping = Math.max(1, Math.round(size / 3));
     this.pool = this.#newPool(Math.max(1, size - bookkeeping), []);
     this.#bookkeeping = this.#newPool(bookkeeping, ['-c synchronous_commit=off']);
+  }
+
+  /** Each pool's connections: open, idle, and the queries waiting for one. */
+  poolUse(): PoolUse[] {
+    const pools: Array<[string, pg.Pool]> = [['api', this.pool], ['bookkeeping', this.#bookkeeping]];
+    return pools.map(([name, pool]) => ({
+      pool: name, max: pool.options.max ?? 0, total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount,
+    }));
   }
 
   #newPool(max: number, settings: string[]): pg.Pool {

@@ -36,6 +36,9 @@ export class SqliteDatabase {
   #syncs = 0;
   readonly #releaseLock: () => void;
   #checkpointer: Worker | null = null;
+  /** Reads sent to the checkpointer thread, by id, waiting for its answer. */
+  readonly #asides = new Map<number, { resolve: (row: unknown) => void; reject: (error: Error) => void }>();
+  #asideIds = 0;
 
   constructor(path: string) {
     this.#releaseLock = acquireProcessLock(path);
@@ -64,7 +67,15 @@ export class SqliteDatabase {
     // the log only starts over once one has. So after each of the worker's passes the writer
     // copies the frames committed during it (few, so about a millisecond) between two of its own
     // transactions, and its next commit can start the log from the beginning.
-    this.#checkpointer.on('message', (message) => {
+    this.#checkpointer.on('message', (message: unknown) => {
+      if (typeof message === 'object' && message !== null) {
+        const { id, row, error } = message as { id: number; row?: unknown; error?: string };
+        const aside = this.#asides.get(id);
+        this.#asides.delete(id);
+        if (error === undefined) aside?.resolve(row);
+        else aside?.reject(new StoreError('unavailable', `SQLite read failed: ${error}`));
+        return;
+      }
       if (message !== 'checkpointed') return;
       setImmediate(() => {
         if (this.#db.isOpen && !this.#db.isTransaction) this.#statement('PRAGMA wal_checkpoint(PASSIVE)').all();
@@ -111,6 +122,21 @@ export class SqliteDatabase {
     return this.#statement(sql).get(...(params as SQLInputValue[])) as T | undefined;
   }
 
+  /**
+   * Runs a read on the checkpointer thread's connection, so a slow one (a count over every
+   * delivery) does not block the event loop; it sees the last commit, like any reader in WAL mode.
+   * Without that thread (not started), it runs here.
+   */
+  readAside<T = Row>(sql: string, ...params: unknown[]): Promise<T | undefined> {
+    const worker = this.#checkpointer;
+    if (!worker) return Promise.resolve(this.get<T>(sql, ...params));
+    return new Promise<T | undefined>((resolve, reject) => {
+      const id = ++this.#asideIds;
+      this.#asides.set(id, { resolve: resolve as (row: unknown) => void, reject });
+      worker.postMessage({ id, sql, params });
+    });
+  }
+
   /** Runs an INSERT and returns the new row's rowid. */
   insert(sql: string, ...params: unknown[]): number {
     return Number(this.#statement(sql).run(...(params as SQLInputValue[])).lastInsertRowid);
@@ -152,6 +178,8 @@ export class SqliteDatabase {
         checkpointer.postMessage('stop');
       });
       await checkpointer.terminate();
+      for (const aside of this.#asides.values()) aside.reject(new StoreError('unavailable', 'The database was closed.'));
+      this.#asides.clear();
     }
     closeSync(this.#wal);
     this.#db.close();

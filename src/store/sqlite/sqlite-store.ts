@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Status } from '../../core/model.ts';
-import type { Store } from '../store.ts';
+import type { Census, Store } from '../store.ts';
 import { sqliteApplications } from './applications.ts';
 import { sqliteBins } from './bins.ts';
 import { sqliteAttempts } from './attempts.ts';
@@ -63,6 +63,22 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     },
     async ping() {
       db.get('SELECT 1');
+    },
+    // One pass over the deliveries (about 60 ms for a million on the checkpointer's thread, none
+    // of it on the event loop); the two small tables' counts use their own indexes or are short.
+    async census(now) {
+      const row = await db.readAside<Record<keyof Census, number>>(
+        `SELECT
+           coalesce(sum(status IN (1, 3) AND pulled = 0 AND run_at <= ?1), 0) AS due,
+           coalesce(sum(status = 1 AND pulled = 0 AND run_at > ?1), 0) AS delayed,
+           coalesce(sum(status = 3 AND pulled = 0 AND run_at > ?1), 0) AS sending,
+           coalesce(sum(status = 2), 0) AS failed,
+           (SELECT count(*) FROM endpoint_flow WHERE circuit_opened_at IS NOT NULL) AS circuitsOpen,
+           (SELECT count(*) FROM endpoints WHERE disabled = 1 AND deleted_at IS NULL) AS endpointsDisabled
+         FROM deliveries`,
+        now,
+      );
+      return row!;
     },
     close: () => db.close(),
   };

@@ -1,0 +1,143 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Clock } from '../core/clock.ts';
+import { Status } from '../core/model.ts';
+import type { Census, DeliveryResult, Store } from '../store/store.ts';
+
+/**
+ * Prometheus metrics (prom-client, one registry per Herald so several can share a process).
+ *
+ * What changes with each event is counted in memory where it happens, at the cost of a labelled
+ * increment: messages accepted, attempts by outcome and their latency, inbound requests, API
+ * requests. What describes the queue is read from the database, and that is where the cost is: a
+ * count of a million deliveries takes about 60 ms on SQLite, far over the 5 ms a scrape may cost.
+ * So a scrape never waits for one. The counts (the census) are taken at most every
+ * `censusMaxAgeMs`, in the background, started by a scrape that finds them older than that; the
+ * scrape answers with the counts it has and their age (herald_queue_census_age_seconds). On
+ * SQLite the count runs on the checkpointer thread's connection, so it takes nothing from the
+ * event loop either; on PostgreSQL it is one pass in the database. Only the oldest due delivery's
+ * age is read on each scrape, because it is the first entry of the due index, found in
+ * microseconds; a scrape waits at most 2 ms for it (a round trip to PostgreSQL on a busy machine
+ * takes longer) and otherwise reports the last one read. With nobody scraping, nothing is counted.
+ */
+export interface Metrics {
+  /** A message was stored (published, sent to one endpoint, or received by a source). */
+  messageAccepted(appId: string): void;
+  /** A batch of attempts' results was committed. */
+  recorded(results: readonly DeliveryResult[]): void;
+  /** A request to a source's URL: its provider type and what became of it. */
+  inbound(sourceType: string, result: InboundResult): void;
+  /** An HTTP API request was answered; `route` is the route's pattern, never the URL. */
+  apiRequest(method: string, route: string, status: number): void;
+  /** The registry in Prometheus' text format. */
+  render(): Promise<string>;
+  readonly contentType: string;
+  close(): void;
+}
+
+export type InboundResult = 'verified' | 'duplicate' | 'rejected' | 'handshake' | 'unknown_source';
+
+export interface MetricsOptions {
+  store: Store;
+  clock: Clock;
+  version: string;
+  /** How old the queue counts may be before a scrape has them taken again. */
+  censusMaxAgeMs?: number;
+  /** Applications this process labels messages with, each by id; those after share `other`. */
+  maxAppLabels?: number;
+}
+
+/** Attempt latency buckets, in seconds: from a receiver on the same host to the 15 s timeout. */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
+/** How long a scrape waits for the oldest due delivery's run_at before it uses the last one it read. */
+const OLDEST_DUE_WAIT_MS = 2;
+const OUTCOME: Record<number, string> = { [Status.success]: 'success', [Status.pending]: 'retry_scheduled', [Status.fail]: 'failed' };
+
+export function createMetrics(options: MetricsOptions): Metrics {
+  const { store, clock } = options;
+  const censusMaxAgeMs = options.censusMaxAgeMs ?? 15_000;
+  const maxAppLabels = options.maxAppLabels ?? 50;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  new Gauge({ name: 'herald_info', help: 'Herald\'s version, as a label; always 1.', labelNames: ['version'], registers: [registry] }).set({ version: options.version }, 1);
+  const messages = new Counter({ name: 'herald_messages_accepted_total', help: 'Messages stored, by application (the first applications this process saw; the rest as other).', labelNames: ['app'], registers: [registry] });
+  const attempts = new Counter({ name: 'herald_delivery_attempts_total', help: 'Delivery attempts recorded, by what became of the delivery: success, retry_scheduled or failed (no attempts left).', labelNames: ['outcome'], registers: [registry] });
+  const latency = new Histogram({ name: 'herald_delivery_attempt_duration_seconds', help: 'How long attempts took, from the request to the end of the response (or the failure).', labelNames: ['result'], buckets: LATENCY_BUCKETS, registers: [registry] });
+  const inbound = new Counter({ name: 'herald_inbound_requests_total', help: 'Requests to sources\' URLs, by provider type and verification result.', labelNames: ['source_type', 'result'], registers: [registry] });
+  const http = new Counter({ name: 'herald_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status code.', labelNames: ['method', 'route', 'status'], registers: [registry] });
+
+  let census: { value: Census; at: number } | null = null;
+  let counting: Promise<void> | null = null;
+  const takeCensus = () => {
+    counting ??= (async () => {
+      const at = clock.now();
+      try {
+        census = { value: await store.census(at), at };
+      } finally {
+        counting = null;
+      }
+    })();
+    return counting;
+  };
+  const queue = new Gauge({ name: 'herald_queue_deliveries', help: 'Deliveries by state: due (claimable now), delayed (due later), in_flight (being sent), failed (no attempts left, within retention). Counted at most every census interval.', labelNames: ['state'], registers: [registry] });
+  const censusAge = new Gauge({ name: 'herald_queue_census_age_seconds', help: 'How old the queue, circuit and endpoint counts are.', registers: [registry] });
+  const circuits = new Gauge({ name: 'herald_circuits_open', help: 'Endpoints whose circuit is open.', registers: [registry] });
+  const disabled = new Gauge({ name: 'herald_endpoints_disabled', help: 'Endpoints disabled (by hand, by a 410, or by failing for HERALD_DISABLE_AFTER).', registers: [registry] });
+  const oldest = new Gauge({ name: 'herald_queue_oldest_due_age_seconds', help: 'How long the oldest due delivery has been waiting; 0 when none is due.', registers: [registry] });
+  const pool = new Gauge({ name: 'herald_db_pool_connections', help: 'Database connections by pool and state: busy, idle, or waiting (queries waiting for one); and the pool\'s max.', labelNames: ['pool', 'state'], registers: [registry] });
+
+  let nextDue: { at: number | null } | null = null;
+  const apps = new Set<string>();
+  return {
+    contentType: registry.contentType,
+    messageAccepted(appId) {
+      if (!apps.has(appId) && apps.size < maxAppLabels) apps.add(appId);
+      messages.inc({ app: apps.has(appId) ? appId : 'other' });
+    },
+    recorded(results) {
+      for (const { attempt, next } of results) {
+        attempts.inc({ outcome: OUTCOME[next.status] ?? 'other' });
+        latency.observe({ result: attempt.status === Status.success ? 'success' : 'failure' }, attempt.responseDurationMs / 1000);
+      }
+    },
+    inbound(sourceType, result) {
+      inbound.inc({ source_type: sourceType, result });
+    },
+    apiRequest(method, route, status) {
+      http.inc({ method, route, status: String(status) });
+    },
+    async render() {
+      const now = clock.now();
+      if (census === null) await takeCensus().catch(() => {});
+      else if (now - census.at >= censusMaxAgeMs) void takeCensus().catch(() => {});
+      const taken = census as { value: Census; at: number } | null;
+      if (taken) {
+        const { value } = taken;
+        queue.set({ state: 'due' }, value.due);
+        queue.set({ state: 'delayed' }, value.delayed);
+        queue.set({ state: 'in_flight' }, value.sending);
+        queue.set({ state: 'failed' }, value.failed);
+        circuits.set(value.circuitsOpen);
+        disabled.set(value.endpointsDisabled);
+        censusAge.set(Math.max(0, now - taken.at) / 1000);
+      }
+      // Fresh when the database answers within OLDEST_DUE_WAIT_MS (SQLite always does), else the
+      // last answer, so a slow round trip to PostgreSQL does not make the scrape slow.
+      const asked = store.queue.nextDueAt().then((at) => (nextDue = { at }), () => null);
+      if (nextDue === null) await asked;
+      else await Promise.race([asked, new Promise((resolve) => setTimeout(resolve, OLDEST_DUE_WAIT_MS))]);
+      const dueAt = nextDue?.at ?? null;
+      oldest.set(dueAt !== null && dueAt <= now ? (now - dueAt) / 1000 : 0);
+      for (const use of store.poolUse?.() ?? []) {
+        pool.set({ pool: use.pool, state: 'busy' }, use.total - use.idle);
+        pool.set({ pool: use.pool, state: 'idle' }, use.idle);
+        pool.set({ pool: use.pool, state: 'waiting' }, use.waiting);
+        pool.set({ pool: use.pool, state: 'max' }, use.max);
+      }
+      return registry.metrics();
+    },
+    close() {
+      registry.clear();
+    },
+  };
+}
