@@ -38,6 +38,8 @@ export interface Herald {
   adminTokenCreated: boolean;
   store: Store;
   dispatcher: Dispatcher;
+  /** Every HTTP route, as registered (the OpenAPI test compares the document with them). */
+  routes: ReadonlyArray<{ method: string; url: string }>;
   logger: FastifyBaseLogger;
   /**
    * Stops taking requests and work, lets deliveries in flight finish (bounded), closes the database.
@@ -165,6 +167,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     adminTokenCreated: generatedToken !== null,
     store,
     dispatcher,
+    routes: api.registeredRoutes,
     logger,
     async close({ drainMs = 0 } = {}) {
       lifecycle.draining = true;

@@ -203,6 +203,10 @@ export const AttemptListQuery = Type.Object({
   status_code_class: Type.Optional(Type.Union([0, 100, 200, 300, 400, 500].map((value) => Type.Literal(value)))),
   endpoint_id: Type.Optional(Type.String()),
   with_msg: Type.Optional(Type.Boolean()),
+  // Svix's SDKs send these to attempt lists; they change nothing here: an attempt is never
+  // canceled (only a delivery is), and its response is always listed.
+  with_content: Type.Optional(Type.Boolean()),
+  expanded_statuses: Type.Optional(Type.Boolean()),
 });
 export type AttemptListQuery = Static<typeof AttemptListQuery>;
 export const AttemptedMessagesQuery = Type.Object({ ...ListQuery.properties, ...filterFields, status: Type.Optional(Status), expanded_statuses: Type.Optional(Type.Boolean()) });

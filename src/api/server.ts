@@ -22,6 +22,8 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { transformationRoutes } from './routes/transformations.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
+import { docsRoutes } from './docs-page.ts';
+import { openApiRoutes, registerOpenApi } from './openapi.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { messageRoutes } from './routes/messages.ts';
 import { listenRoutes, type ListenOptions } from './routes/listen.ts';
@@ -138,6 +140,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     onConstructorPoisoning: 'ignore',
     return503OnClosing: true,
   });
+  registerOpenApi(app);
   registerBodyParsers(app, options.maxPayloadBytes);
   app.setValidatorCompiler(validators());
   app.setErrorHandler(errorHandler);
@@ -189,21 +192,27 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   registerIdempotency(app, options.context.store.idempotency, options.context.clock);
 
   const ctx = options.context;
-  for (const routes of [healthRoutes, metricsRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, transformationRoutes, messageRoutes, attemptRoutes, contentRoutes, statsRoutes]) {
-    routes(app, ctx);
-  }
-  authRoutes(app, ctx, options.publicUrl);
-  backgroundTaskRoutes(app, ctx);
-  operationalWebhookRoutes(app, ctx);
-  sourceRoutes(app, ctx, options.publicUrl);
-  sourceRequestRoutes(app, ctx);
-  for (const routes of [endpointRoutes, transformationRoutes, messageRoutes, attemptRoutes, contentRoutes]) routes(app, ctx, SOURCE_SCOPE);
-  receiveRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, publicUrl: options.publicUrl });
-  binRoutes(app, ctx, { publicUrl: options.publicUrl, maxHoldMs: options.bins.maxHoldMs });
-  listenRoutes(app, ctx, options.listen);
-  pollingRoutes(app, ctx);
-  listenRoutes(app, ctx, options.listen, SOURCE_SCOPE);
-  binCaptureRoutes(app, ctx, { maxPayloadBytes: options.maxPayloadBytes, ...options.bins });
-  uiRoutes(app, options.ui ?? { files: null, portalFrameAncestors: "'self'" });
+  // In a plugin of its own, so that @fastify/swagger (registered above, which starts when the server
+  // boots) sees every route as it is added: routes added here at once would come before it.
+  app.register(async (routes) => {
+    for (const add of [healthRoutes, metricsRoutes, applicationRoutes, eventTypeRoutes, endpointRoutes, transformationRoutes, messageRoutes, attemptRoutes, contentRoutes, statsRoutes]) {
+      add(routes, ctx);
+    }
+    authRoutes(routes, ctx, options.publicUrl);
+    backgroundTaskRoutes(routes, ctx);
+    operationalWebhookRoutes(routes, ctx);
+    sourceRoutes(routes, ctx, options.publicUrl);
+    sourceRequestRoutes(routes, ctx);
+    for (const add of [endpointRoutes, transformationRoutes, messageRoutes, attemptRoutes, contentRoutes]) add(routes, ctx, SOURCE_SCOPE);
+    receiveRoutes(routes, ctx, { maxPayloadBytes: options.maxPayloadBytes, publicUrl: options.publicUrl });
+    binRoutes(routes, ctx, { publicUrl: options.publicUrl, maxHoldMs: options.bins.maxHoldMs });
+    listenRoutes(routes, ctx, options.listen);
+    pollingRoutes(routes, ctx);
+    listenRoutes(routes, ctx, options.listen, SOURCE_SCOPE);
+    binCaptureRoutes(routes, ctx, { maxPayloadBytes: options.maxPayloadBytes, ...options.bins });
+    openApiRoutes(routes, app);
+    docsRoutes(routes);
+    uiRoutes(routes, options.ui ?? { files: null, portalFrameAncestors: "'self'" });
+  });
   return app;
 }
