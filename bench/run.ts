@@ -215,8 +215,8 @@ function report(): string {
       `${perSecond(at(s, 'payloadFilter.without'))} / ${perSecond(at(s, 'payloadFilter.typical'))} (${ratio(at(s, 'payloadFilter.typicalRatio'))}) / ${perSecond(at(s, 'payloadFilter.regex'))} (${ratio(at(s, 'payloadFilter.regexRatio'))}); ${at(s, 'payloadFilter.typicalEvaluateUs')?.toFixed(1)} µs / ${at(s, 'payloadFilter.regexEvaluateUs')?.toFixed(1)} µs`);
   }
   if (results.sqlite.transformation) {
-    row('trivial transformation: deliveries/s with / without (ratio); extra per delivery; sandbox call', (s) =>
-      `${perSecond(at(s, 'transformation.with'))} / ${perSecond(at(s, 'transformation.without'))} (${ratio(at(s, 'transformation.ratio'))}); ${micro(at(s, 'transformation.extraMsPerDelivery'))}; ${micro(at(s, 'transformation.sandboxCallMs'))}`);
+    row('trivial transformation: deliveries/s with / without (ratio); extra per delivery; per call through the worker (in-thread)', (s) =>
+      `${perSecond(at(s, 'transformation.with'))} / ${perSecond(at(s, 'transformation.without'))} (${ratio(at(s, 'transformation.ratio'))}); ${micro(at(s, 'transformation.extraMsPerDelivery'))}; ${micro(at(s, 'transformation.sandboxCallMs'))} (${micro(at(s, 'transformation.inThreadCallMs'))})`);
   }
   if (results.sqlite.schema) {
     row('schema check at publish: messages/s with / without (ratio); extra per message; Herald CPU per message with / without; the check alone', (s) =>

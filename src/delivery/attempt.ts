@@ -9,7 +9,7 @@ import type { HttpSender, SendResult } from './http-sender.ts';
 import { deliveryHeaders, forwardedRequestHeaders } from './request-headers.ts';
 import type { RetrySchedules } from './retry-schedules.ts';
 import { JSON_TYPE, transform, type WebhookIn } from './transformation.ts';
-import { sharedSandbox, type TransformationSandbox } from './transformation-sandbox.ts';
+import { sharedRunner, type TransformationRunner } from './transformation-runner.ts';
 
 export interface AttemptDependencies {
   sender: HttpSender;
@@ -19,8 +19,8 @@ export interface AttemptDependencies {
   /** The default policy; `schedules` may give a failed delivery its endpoint's or event type's delays instead. */
   retry: RetryPolicy;
   schedules?: RetrySchedules;
-  /** Where endpoints' transformations run; the process's shared sandbox unless given. */
-  sandbox?: () => Promise<TransformationSandbox>;
+  /** Where endpoints' transformations run; the process's shared runner (a worker thread) unless given. */
+  transformations?: TransformationRunner;
 }
 
 const DISABLED: SendResult = { statusCode: 0, body: 'The endpoint is disabled.', retryAfter: null, durationMs: 0, failure: 'endpoint_disabled' };
@@ -43,7 +43,7 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
   else if (delivery.unavailable) result = unavailable(delivery.unavailable);
   else if (delivery.endpoint.transformation) {
     const started = performance.now();
-    const transformed = transform(await (deps.sandbox ?? sharedSandbox)(), delivery.endpoint.id, delivery.endpoint.transformation, webhookOf(delivery));
+    const transformed = await transform(deps.transformations ?? sharedRunner(), delivery.endpoint.id, delivery.endpoint.transformation, webhookOf(delivery));
     if (transformed.kind === 'failed') result = transformationFailed(transformed.reason, Math.round(performance.now() - started));
     else if (transformed.kind === 'cancel') result = CANCELED;
     else {

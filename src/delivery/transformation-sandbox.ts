@@ -20,9 +20,9 @@ import { newQuickJSWASMModuleFromVariant, newVariant, type QuickJSContext, type 
  * fails and its runtime is discarded, which frees that memory for the next call. The host's own
  * memory is never touched beyond that cap.
  *
- * The engine runs on the caller's thread, synchronously: the CPU limit is what bounds how long a
- * handler that never returns holds the event loop (one deadline per attempt), and nothing else
- * waits on a sandbox.
+ * The engine runs on the caller's thread, synchronously; Herald calls it in a worker thread of its
+ * own (transformation-runner.ts), so a handler that spends its whole CPU limit holds up only other
+ * transformations, never the event loop that sends deliveries.
  */
 
 export interface SandboxLimits {
@@ -257,16 +257,3 @@ function failureOf(context: QuickJSContext, error: QuickJSHandle): SandboxOutcom
   return { ok: false, failure: 'error', detail: `${name}: ${message}` };
 }
 
-let shared: Promise<TransformationSandbox> | null = null;
-
-/**
- * The process's sandbox, made on first use: the dispatcher's deliveries and the API's simulations
- * share its engine instance (one WebAssembly memory), each endpoint in a runtime of its own.
- */
-export function sharedSandbox(): Promise<TransformationSandbox> {
-  shared ??= createTransformationSandbox().catch((error) => {
-    shared = null;
-    throw error;
-  });
-  return shared;
-}

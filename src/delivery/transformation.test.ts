@@ -65,8 +65,8 @@ describe('the sandbox', () => {
   });
   after(() => sandbox.dispose());
 
-  it('gives the code no require, process, timers, network or file system', () => {
-    const outcome = transform(sandbox, 'globals', `function handler(webhook) {
+  it('gives the code no require, process, timers, network or file system', async () => {
+    const outcome = await transform(sandbox, 'globals', `function handler(webhook) {
       webhook.payload = [typeof require, typeof process, typeof setTimeout, typeof setInterval, typeof fetch, typeof XMLHttpRequest, typeof std, typeof os, typeof Deno, typeof Bun];
       return webhook;
     }`, webhook());
@@ -74,14 +74,14 @@ describe('the sandbox', () => {
     assert.deepEqual(JSON.parse(text(outcome.body)), Array(10).fill('undefined'));
   });
 
-  it('compiles an endpoint\'s code once and keeps it until the code changes', () => {
+  it('compiles an endpoint\'s code once and keeps it until the code changes', async () => {
     const counter = 'var calls = 0; function handler(webhook) { webhook.payload = { calls: ++calls }; return webhook; }';
-    const calls = (code: string) => {
-      const outcome = transform(sandbox, 'ep_counter', code, webhook());
+    const calls = async (code: string) => {
+      const outcome = await transform(sandbox, 'ep_counter', code, webhook());
       return outcome.kind === 'send' ? JSON.parse(text(outcome.body)).calls : outcome;
     };
-    assert.deepEqual([calls(counter), calls(counter), calls(counter)], [1, 2, 3]);
-    assert.equal(calls(`${counter} // changed`), 1);
+    assert.deepEqual([await calls(counter), await calls(counter), await calls(counter)], [1, 2, 3]);
+    assert.equal(await calls(`${counter} // changed`), 1);
   });
 
   it('stops a handler at its CPU limit and one that runs out of memory, and the next call still runs', () => {

@@ -1,6 +1,6 @@
 import { type Json, toFormData, toXml, withQuery, XmlShapeError } from '../core/body-formats.ts';
 import { refusedHeaderName, refusedHeaderValue } from './custom-headers.ts';
-import type { TransformationSandbox } from './transformation-sandbox.ts';
+import type { SandboxOutcome } from './transformation-sandbox.ts';
 
 /**
  * What a transformation sees and what it may make of a delivery, as Svix defines it
@@ -133,9 +133,11 @@ export function requestOf(output: string): Transformed {
   }
 }
 
-/** Runs an endpoint's code on a delivery: what the sandbox's outcome comes to. */
-export function transform(sandbox: TransformationSandbox, key: string | null, code: string, webhook: WebhookIn): Transformed {
-  const outcome = sandbox.run(key, code, webhookJson(webhook));
+/** Runs an endpoint's code on a delivery, in the worker's runner or a sandbox at hand: what its outcome comes to. */
+export async function transform(
+  sandbox: { run(key: string | null, code: string, input: string): SandboxOutcome | Promise<SandboxOutcome> }, key: string | null, code: string, webhook: WebhookIn,
+): Promise<Transformed> {
+  const outcome = await sandbox.run(key, code, webhookJson(webhook));
   if (!outcome.ok) return failed(outcome.detail);
   return requestOf(outcome.output);
 }

@@ -1,7 +1,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import { Type } from 'typebox';
-import { sharedSandbox } from '../../delivery/transformation-sandbox.ts';
+import { sharedRunner } from '../../delivery/transformation-runner.ts';
 import { JSON_TYPE, transform } from '../../delivery/transformation.ts';
 import { type ApiContext, APP_SCOPE, findEndpoint, type OwnerScope } from '../context.ts';
 import { HttpError, invalid } from '../errors.ts';
@@ -60,7 +60,7 @@ export function transformationRoutes(server: FastifyInstance, ctx: ApiContext, s
     if (enabled && code === null) throw invalid(['body', 'enabled'], 'a transformation needs code before it can be enabled');
     if (body.code) {
       // Compiled now, so code that could never run is refused here rather than failing every delivery.
-      const why = (await sharedSandbox()).check(body.code);
+      const why = await sharedRunner().check(body.code);
       if (why) throw invalid(['body', 'code'], `cannot run: ${why}`);
     }
     await ctx.store.endpoints.setTransformation(application.id, endpoint.id, { code, enabled, updatedAt: ctx.clock.now() });
@@ -74,7 +74,7 @@ export function transformationRoutes(server: FastifyInstance, ctx: ApiContext, s
     const { endpoint } = await load(request.params);
     const body = request.body;
     refuseVariables(body.variables);
-    const outcome = transform(await sharedSandbox(), null, body.code, {
+    const outcome = await transform(sharedRunner(), null, body.code, {
       method: 'POST',
       url: endpoint.url,
       headers: endpoint.headers,
