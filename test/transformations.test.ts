@@ -253,13 +253,26 @@ await forEachStore((store) => {
       assert.match((looped.body as any).detail, /CPU time limit/);
     });
 
-    it('gives a source\'s destinations the same routes, through the svix SDK\'s ingest calls', async () => {
+    it('gives a source\'s destinations the same routes, and transforms a received request before forwarding it', async () => {
       const source = await h.svix.ingest.source.create({ name: 'github', type: 'generic-webhook' } as any);
       const destination = await h.svix.ingest.endpoint.create(source.id, { url: `${receiver.url}/ingest` });
-      const code = 'function handler(webhook) { webhook.method = "PUT"; return webhook; }';
+      const { key: secret } = await h.svix.ingest.endpoint.getSecret(source.id, destination.id);
+      const code = `function handler(webhook) {
+        webhook.method = 'PUT';
+        webhook.headers['X-Seen-Agent'] = webhook.headers['x-provider-agent'];
+        webhook.contentType = 'application/xml';
+        webhook.payload = { push: { ref: webhook.payload.ref, via: webhook.method } };
+        return webhook;
+      }`;
       await h.svix.ingest.endpoint.transformation.patch(source.id, destination.id, { code, enabled: true });
       const read = await h.svix.ingest.endpoint.transformation.get(source.id, destination.id);
       assert.deepEqual([read.code, read.enabled], [code, true]);
+
+      const sent = await fetch(source.ingestUrl!, { method: 'POST', headers: { 'content-type': 'application/json', 'x-provider-agent': 'GitHub-Hookshot' }, body: '{"ref":"refs/heads/main"}' });
+      assert.equal(sent.status < 300, true);
+      const request = await receivedAt('/ingest', secret);
+      assert.deepEqual([request.method, request.headers['x-seen-agent'], request.headers['x-herald-source']], ['PUT', 'GitHub-Hookshot', source.id]);
+      assert.deepEqual(parsed(request), { '?xml': '', push: { ref: 'refs/heads/main', via: 'PUT' } });
     });
   });
 });
