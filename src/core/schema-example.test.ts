@@ -56,6 +56,15 @@ describe('schema examples', () => {
     assert.ok(JSON.stringify(exampleFor(tree)).length < 10_000);
   });
 
+  it('stays small whatever the schema asks: a root every property refers back to, huge minItems and minLength', () => {
+    const explosive = { type: 'object', properties: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`p${i}`, { $ref: '#' }])) };
+    const started = performance.now();
+    assert.ok(JSON.stringify(exampleFor(explosive)).length < 200_000);
+    assert.ok(performance.now() - started < 1_000);
+    assert.equal((exampleFor({ type: 'array', items: { type: 'integer' }, minItems: 1e9 }) as unknown[]).length, 20);
+    assert.equal((exampleFor({ type: 'string', minLength: 1e9 }) as string).length, 1_000);
+  });
+
   it('passes the 2020-12 tuple form', () => {
     const schema = { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'array', prefixItems: [{ type: 'string' }, { type: 'integer' }], items: false };
     assert.deepEqual(violations(schema, exampleFor(schema)), []);

@@ -2,13 +2,18 @@
  * An example payload for a JSON Schema, for the event-type catalogue and `send-example`: the
  * schema's own example when it has one (`examples[0]`, OpenAPI's `example`, `const`, `default`,
  * the first of an `enum`), else one made up from its types, formats and bounds, meant to pass the
- * schema it came from. Pure and bounded: `$ref`s are followed inside the schema only, and a
- * recursive one stops after a few levels.
+ * schema it came from. Pure and bounded, as the catalogue makes one per version on every read:
+ * `$ref`s are followed inside the schema only, nesting stops after a few levels, and an example
+ * holds at most MAX_NODES values (a schema whose properties all `$ref` the root would otherwise
+ * grow one exponentially), arrays at most MAX_ITEMS items and strings MAX_LENGTH characters.
  */
 
 type Schema = Record<string, unknown>;
 
 const MAX_DEPTH = 12;
+const MAX_NODES = 2_000;
+const MAX_ITEMS = 20;
+const MAX_LENGTH = 1_000;
 
 /** Samples per string format, each valid for it. */
 const FORMAT_SAMPLES: Record<string, string> = {
@@ -38,10 +43,15 @@ const FORMAT_SAMPLES: Record<string, string> = {
 
 /** An example payload for `schema`; `root` is the document its local `$ref`s point into (the schema itself by default). */
 export function exampleFor(schema: unknown, root: unknown = schema): unknown {
+  budget = MAX_NODES;
   return generate(schema, root, 0, 'example');
 }
 
+/** Values the example being made may still hold (one example at a time: this is synchronous). */
+let budget = MAX_NODES;
+
 function generate(schema: unknown, root: unknown, depth: number, name: string): unknown {
+  if (--budget < 0) return null;
   if (schema === true || schema === undefined) return name;
   if (!isObject(schema) || depth > MAX_DEPTH) return null;
   const own = ownExample(schema);
@@ -107,11 +117,12 @@ function objectExample(schema: Schema, root: unknown, depth: number): Record<str
 }
 
 function arrayExample(schema: Schema, root: unknown, depth: number, name: string): unknown[] {
-  const tuple = Array.isArray(schema.prefixItems) ? schema.prefixItems : Array.isArray(schema.items) ? schema.items : null;
+  const listed = Array.isArray(schema.prefixItems) ? schema.prefixItems : Array.isArray(schema.items) ? schema.items : null;
+  const tuple = listed ? listed.slice(0, MAX_ITEMS) : null;
   const items = tuple
     ? tuple.map((item) => generate(item, root, depth + 1, name))
     : [generate(isObject(schema.items) || schema.items === true ? schema.items : true, root, depth + 1, name)];
-  const minItems = typeof schema.minItems === 'number' ? schema.minItems : 0;
+  const minItems = typeof schema.minItems === 'number' ? Math.min(schema.minItems, MAX_ITEMS) : 0;
   while (items.length < minItems) items.push(items[items.length - 1] ?? name);
   if (typeof schema.maxItems === 'number') items.length = Math.min(items.length, schema.maxItems);
   return items;
@@ -120,10 +131,10 @@ function arrayExample(schema: Schema, root: unknown, depth: number, name: string
 function stringExample(schema: Schema, name: string): string {
   const format = typeof schema.format === 'string' ? FORMAT_SAMPLES[schema.format] : undefined;
   let text = format ?? name;
-  const minLength = typeof schema.minLength === 'number' ? schema.minLength : 0;
-  const maxLength = typeof schema.maxLength === 'number' ? schema.maxLength : Number.POSITIVE_INFINITY;
+  const minLength = typeof schema.minLength === 'number' ? Math.min(schema.minLength, MAX_LENGTH) : 0;
+  const maxLength = typeof schema.maxLength === 'number' ? Math.max(0, schema.maxLength) : Number.POSITIVE_INFINITY;
   if (format === undefined) {
-    while (text.length < minLength) text += 'x';
+    text = text.padEnd(minLength, 'x');
     if (text.length > maxLength) text = text.slice(0, maxLength);
   }
   return text;
