@@ -99,6 +99,36 @@ browserSuite('the dashboard, in Chromium', (browser) => {
     assert.deepEqual(list.body.data[0].eventTypes, ['invoice.paid']);
   });
 
+  it('sets an endpoint\'s payload filter in its dialog, shows the server\'s word on a bad one, and clears it', async (t) => {
+    const { appId, endpointId } = await appWithEndpoint('Hooli');
+    const page = await signedIn(t, `/dashboard/apps/${appId}/endpoints/${endpointId}`);
+    const open = async () => {
+      await page.getByRole('button', { name: 'Edit', exact: true }).click();
+      return page.getByRole('dialog', { name: 'Edit endpoint' });
+    };
+    let dialog = await open();
+    const field = dialog.getByLabel('Payload filter');
+    await field.fill('{"payload.amount": ');
+    await dialog.getByText('Not JSON').waitFor();
+    assert.equal(await dialog.getByRole('button', { name: 'Save' }).isDisabled(), true);
+    await field.fill('{"payload.amount": {"$gt": [1]}}');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.getByText('payload.amount → $gt: takes a number or a string').waitFor();
+    await field.fill('{"payload.amount": {"$gt": 100}}');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    const filterOf = async () => (await h.api('GET', `/api/v1/app/${appId}/endpoint/${endpointId}`)).body.filter;
+    assert.deepEqual(await waitFor('the saved filter', async () => (await filterOf()) ?? null), { 'payload.amount': { $gt: 100 } });
+    await page.getByText('payload filter', { exact: true }).waitFor();
+
+    dialog = await open();
+    assert.deepEqual(JSON.parse(await dialog.getByLabel('Payload filter').inputValue()), { 'payload.amount': { $gt: 100 } });
+    await dialog.getByLabel('Payload filter').fill('');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await waitFor('the filter cleared', async () => (await filterOf()) === null);
+  });
+
   it('keeps focus inside a dialog and closes it on Escape', async (t) => {
     const page = await signedIn(t);
     await page.getByRole('button', { name: 'Create application' }).click();

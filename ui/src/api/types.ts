@@ -40,6 +40,8 @@ export interface Endpoint {
   disabledReason?: string | null;
   metadata: Metadata;
   throttleRate: number | null;
+  /** Herald's payload filter: a MongoDB-style query over eventType, channels and payload. */
+  filter?: Record<string, unknown> | null;
   createdAt: string;
   updatedAt: string;
   stats?: EndpointStats | null;

@@ -3,7 +3,7 @@ import { useAction } from '../api/action.ts';
 import { useQuery, useQueryClient } from '@tanstack/preact-query';
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
-import { seg } from '../api/client.ts';
+import { type ApiError, seg } from '../api/client.ts';
 import type { Endpoint } from '../api/types.ts';
 import { Field, fieldError, KeyValueEditor, pairsOf, recordOf, type Pair } from '../components/controls.tsx';
 import { Dialog } from '../components/dialog.tsx';
@@ -72,11 +72,12 @@ export function EndpointState({ endpoint }: { endpoint: Endpoint }) {
 export function Filters({ endpoint }: { endpoint: Endpoint }) {
   const types = endpoint.eventTypes ?? [];
   const channels = endpoint.channels ?? [];
-  if (types.length === 0 && channels.length === 0) return <span class="muted">All events</span>;
+  if (types.length === 0 && channels.length === 0 && !endpoint.filter) return <span class="muted">All events</span>;
   return (
     <div class="chips">
       {types.map((name) => <span class="chip" key={`t-${name}`}>{name}</span>)}
       {channels.map((name) => <span class="chip" key={`c-${name}`} title="channel">#{name}</span>)}
+      {endpoint.filter ? <span class="chip" title={JSON.stringify(endpoint.filter)}>payload filter</span> : null}
     </div>
   );
 }
@@ -88,6 +89,26 @@ function SuccessRate({ endpoint }: { endpoint: Endpoint }) {
   if (total === 0) return <span class="muted" title="No attempts in the last 24 hours">—</span>;
   const rate = stats.success / total;
   return <span class={`badge ${rate >= 0.99 ? 'badge-ok' : rate >= 0.9 ? 'badge-warn' : 'badge-bad'}`} title={`${stats.success} succeeded, ${stats.failure} failed`}>{percent(stats.success, total)}</span>;
+}
+
+/** The payload filter as typed: empty is none; otherwise a JSON object, or why not. */
+function parseFilter(text: string): { value: Record<string, unknown> | null } | { error: string } {
+  if (!text.trim()) return { value: null };
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return { error: 'Must be a JSON object, such as {"payload.amount": {"$gt": 100}}.' };
+    return { value: value as Record<string, unknown> };
+  } catch (error) {
+    return { error: `Not JSON: ${(error as Error).message}` };
+  }
+}
+
+/** The server's word on a filter, with the part it names (`payload.amount → $gt: takes a number or a string`). */
+function filterError(error: unknown): string | null {
+  const item = ((error as ApiError | null)?.fields ?? []).find((field) => field.loc[0] === 'body' && field.loc[1] === 'filter');
+  if (!item) return null;
+  const part = item.loc.slice(2);
+  return part.length > 0 ? `${part.join(' → ')}: ${item.msg}` : item.msg;
 }
 
 const listOf = (text: string) => text.split(/[\s,]+/).map((item) => item.trim()).filter(Boolean);
@@ -108,6 +129,8 @@ export function EndpointDialog({ endpoint, onClose, onSaved }: { endpoint?: Endp
   const [channels, setChannels] = useState((endpoint?.channels ?? []).join(', '));
   const [throttleRate, setThrottleRate] = useState(endpoint?.throttleRate ? String(endpoint.throttleRate) : '');
   const [metadata, setMetadata] = useState<Pair[]>(pairsOf(endpoint?.metadata));
+  const [filterText, setFilterText] = useState(endpoint?.filter ? JSON.stringify(endpoint.filter, null, 2) : '');
+  const filter = parseFilter(filterText);
   const headers = useQuery({
     queryKey: ['endpoint-headers', scope.appId, endpoint?.id],
     queryFn: () => api.get<{ headers: Record<string, string>; sensitive: string[] }>(`${endpointPath(scope.appId, endpoint!.id)}/headers`),
@@ -125,6 +148,7 @@ export function EndpointDialog({ endpoint, onClose, onSaved }: { endpoint?: Endp
         channels: listOf(channels).length > 0 ? listOf(channels) : null,
         throttleRate: throttleRate.trim() ? Number(throttleRate) : null,
         metadata: recordOf(metadata),
+        filter: 'value' in filter ? filter.value : null,
       };
       if (!endpoint) {
         return api.post<Endpoint>(endpointsPath(scope.appId), { ...fields, headers: recordOf(shownHeaders) });
@@ -149,8 +173,8 @@ export function EndpointDialog({ endpoint, onClose, onSaved }: { endpoint?: Endp
   const choices = [...new Set([...known, ...eventTypes])];
   return (
     <Dialog title={endpoint ? 'Edit endpoint' : 'Add an endpoint'} onClose={onClose} wide>
-      <form onSubmit={(event) => { event.preventDefault(); save.mutate(); }}>
-        {save.isError ? <ErrorNote error={save.error} /> : null}
+      <form onSubmit={(event) => { event.preventDefault(); if (!('error' in filter)) save.mutate(); }}>
+        {save.isError && !filterError(save.error) ? <ErrorNote error={save.error} /> : null}
         <Field label="URL" error={fieldError(save.error, 'url')}>
           <input name="url" type="url" required placeholder="https://example.com/webhooks" value={url} onInput={(event) => setUrl(event.currentTarget.value)} />
         </Field>
@@ -188,13 +212,20 @@ export function EndpointDialog({ endpoint, onClose, onSaved }: { endpoint?: Endp
             <input name="throttleRate" type="number" min={1} inputMode="numeric" value={throttleRate} onInput={(event) => setThrottleRate(event.currentTarget.value)} />
           </Field>
         </div>
+        <Field
+          label="Payload filter"
+          hint={'JSON, MongoDB-style, over eventType, channels and payload: {"payload.amount": {"$gt": 100}}. Only messages it matches are sent. Empty: every message.'}
+          error={'error' in filter ? filter.error : filterError(save.error)}
+        >
+          <textarea name="filter" rows={4} spellcheck={false} aria-invalid={'error' in filter} value={filterText} onInput={(event) => setFilterText(event.currentTarget.value)} />
+        </Field>
         <KeyValueEditor legend="Headers" keyLabel="Name" pairs={shownHeaders} onChange={setHeaderPairs} />
         {headers.data?.sensitive.length ? <p class="muted small">Also set, and never shown: {headers.data.sensitive.join(', ')}.</p> : null}
         {fieldError(save.error, 'headers') ? <p class="field-error small">{fieldError(save.error, 'headers')}</p> : null}
         <KeyValueEditor legend="Metadata" pairs={metadata} onChange={setMetadata} />
         <footer class="dialog-foot">
           <button type="button" class="btn" onClick={onClose}>Cancel</button>
-          <button type="submit" class="btn btn-primary" disabled={save.isPending}>{endpoint ? 'Save' : 'Add endpoint'}</button>
+          <button type="submit" class="btn btn-primary" disabled={save.isPending || 'error' in filter}>{endpoint ? 'Save' : 'Add endpoint'}</button>
         </footer>
       </form>
     </Dialog>
