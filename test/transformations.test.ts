@@ -191,6 +191,8 @@ await forEachStore((store) => {
       const [destination] = (await h.api('GET', `/api/v1/app/${appId}/msg/${skipped.id}/endpoint?expanded_statuses=true`)).body.data;
       assert.equal(destination.status, 4);
       void kept;
+      const metrics = await h.api('GET', '/metrics');
+      assert.match(String(metrics.body), /herald_delivery_attempts_total\{outcome="canceled"\} 1\b/);
     });
 
     /** Publishes one message to an endpoint with `code`, and the reason its attempts failed (all three of them). */

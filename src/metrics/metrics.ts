@@ -50,7 +50,8 @@ export interface MetricsOptions {
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
 /** How long a scrape waits for the oldest due delivery's run_at before it uses the last one it read. */
 const OLDEST_DUE_WAIT_MS = 2;
-const OUTCOME: Record<number, string> = { [Status.success]: 'success', [Status.pending]: 'retry_scheduled', [Status.fail]: 'failed' };
+// `canceled`: the endpoint's transformation canceled the delivery (its attempt sent nothing).
+const OUTCOME: Record<number, string> = { [Status.success]: 'success', [Status.pending]: 'retry_scheduled', [Status.fail]: 'failed', [Status.canceled]: 'canceled' };
 
 export function createMetrics(options: MetricsOptions): Metrics {
   const { store, clock } = options;
@@ -61,7 +62,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
 
   new Gauge({ name: 'herald_info', help: 'Herald\'s version, as a label; always 1.', labelNames: ['version'], registers: [registry] }).set({ version: options.version }, 1);
   const messages = new Counter({ name: 'herald_messages_accepted_total', help: 'Messages stored, by application (the first applications this process saw; the rest as other).', labelNames: ['app'], registers: [registry] });
-  const attempts = new Counter({ name: 'herald_delivery_attempts_total', help: 'Delivery attempts recorded, by what became of the delivery: success, retry_scheduled or failed (no attempts left).', labelNames: ['outcome'], registers: [registry] });
+  const attempts = new Counter({ name: 'herald_delivery_attempts_total', help: 'Delivery attempts recorded, by what became of the delivery: success, retry_scheduled, failed (no attempts left) or canceled (by its transformation).', labelNames: ['outcome'], registers: [registry] });
   const latency = new Histogram({ name: 'herald_delivery_attempt_duration_seconds', help: 'How long attempts took, from the request to the end of the response (or the failure).', labelNames: ['result'], buckets: LATENCY_BUCKETS, registers: [registry] });
   const inbound = new Counter({ name: 'herald_inbound_requests_total', help: 'Requests to sources\' URLs, by provider type and verification result.', labelNames: ['source_type', 'result'], registers: [registry] });
   const http = new Counter({ name: 'herald_http_requests_total', help: 'HTTP requests answered, by method, route pattern and status code.', labelNames: ['method', 'route', 'status'], registers: [registry] });
