@@ -132,4 +132,25 @@ await forEachStore((store) => describe(`payload filters on endpoints (${store})`
     assert.deepEqual((await h.svix.messageAttempt.listAttemptedDestinations(app.id, small.id)).data, []);
     await waitFor('the replayed message to arrive', () => receiver.requests.some((r) => r.path === '/replayed' && r.headers['webhook-id'] === big.id));
   });
+
+  it('filters a source\'s requests too: a JSON body by its fields, and one that is not JSON as having no payload', async () => {
+    const source = await h.api('POST', '/ingest/api/v1/source', { name: 'filtered source', type: 'generic-webhook', config: {} });
+    assert.equal(source.status, 201);
+    const base = `/ingest/api/v1/source/${source.body.id}`;
+    const endpoint = async (path: string, filter: unknown) => (await h.api('POST', `${base}/endpoint`, { url: `${receiver.url}${path}`, filter })).body.id as string;
+    const orders = await endpoint('/source-orders', { 'payload.kind': 'order' });
+    const others = await endpoint('/source-others', { payload: { $exists: false } });
+    const post = async (body: string, contentType: string) => {
+      const response = await fetch(source.body.ingestUrl, { method: 'POST', headers: { 'content-type': contentType }, body });
+      assert.equal(response.status, 200);
+      return response.headers.get('herald-message-id')!;
+    };
+    const json = await post('{"kind": "order", "id": 7}', 'application/json');
+    const form = await post('kind=order&id=7', 'application/x-www-form-urlencoded');
+    const destinations = async (messageId: string) => (await h.api('GET', `${base}/msg/${messageId}/endpoint`)).body.data.map((d: { id: string }) => d.id);
+    assert.deepEqual(await destinations(json), [orders]);
+    assert.deepEqual(await destinations(form), [others]);
+    await waitFor('both requests forwarded', () => receiver.requests.some((r) => r.path === '/source-orders') && receiver.requests.some((r) => r.path === '/source-others'));
+    assert.equal(receiver.requests.find((r) => r.path === '/source-others')!.body.toString(), 'kind=order&id=7');
+  });
 }));
