@@ -64,16 +64,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? systemRandom;
   const logger = deps.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
-  mkdirSync(config.dataDir, { recursive: true });
-  const key = loadEncryptionKey(config.encryptionKey, config.dataDir, random);
-  const box = createSecretBox(key.key, random);
-  const store = withConfigCache(withEncryptedSecrets(await openStore(config, clock), box), clock);
-  try {
-    await checkEncryptionKey(store, box, key);
-  } catch (error) {
-    await store.close();
-    throw error;
-  }
+  const store = withConfigCache(await openSealedStore(config, clock, random), clock);
   const ids = createIdGenerator(clock, random);
   try {
     await ensureOperationalApp(store, clock);
@@ -191,6 +182,25 @@ function countedPublisher(publisher: Publisher, metrics: Metrics): Publisher {
     publish: (app, input) => publisher.publish(app, input).then((message) => (metrics.messageAccepted(app.id), message)),
     publishTo: (app, endpoint, input) => publisher.publishTo(app, endpoint, input).then((message) => (metrics.messageAccepted(app.id), message)),
   };
+}
+
+/**
+ * The store the config names, with secrets sealed by the encryption key its processes share
+ * (HERALD_ENCRYPTION_KEY, or the data directory's key file), checked against the key the database
+ * was first used with: what every command reading or writing secrets opens.
+ */
+export async function openSealedStore(config: Config, clock: Clock, random: Random): Promise<Store> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const key = loadEncryptionKey(config.encryptionKey, config.dataDir, random);
+  const box = createSecretBox(key.key, random);
+  const store = withEncryptedSecrets(await openStore(config, clock), box);
+  try {
+    await checkEncryptionKey(store, box, key);
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
 }
 
 /** Opens the store the config names: PostgreSQL for a postgres:// URL, SQLite otherwise. */

@@ -209,6 +209,7 @@ export async function objectOption(values: Values, name: string): Promise<Record
   return json.value as Record<string, unknown>;
 }
 
+/** Everything on stdin, as text. */
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
