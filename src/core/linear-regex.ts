@@ -438,7 +438,13 @@ function run({ ops, a, b, tests }: ReturnType<typeof flatten>, text: string, mul
     return count;
   };
 
+  // A pattern that must begin with a given kind of character: with no attempt alive, the positions
+  // before the next such character start nothing, and are passed over with that one test.
+  const first = ops[0] === CHAR ? tests[0]! : null;
   for (let i = 0; i <= length; i++) {
+    if (first && currentCount === 0 && !anchored) {
+      while (i < length && !first(text.charCodeAt(i))) i++;
+    }
     // A new attempt starts at every position (the search is unanchored), unless the pattern can only match at 0.
     if (i === 0 || !anchored) {
       currentCount = add(current, currentCount, 0, i, i * 2);
