@@ -6,6 +6,7 @@ import { isSuccess, nextStep, type NextStep, parseRetryAfter, type RetryPolicy }
 import { type FlowSignal, MAX_PAUSE_MS, signalKind } from '../core/flow-control.ts';
 import type { ClaimedDelivery, DeliveryNext, DeliveryResult } from '../store/store.ts';
 import type { HttpSender, SendResult } from './http-sender.ts';
+import { refusedHeaderName, refusedHeaderValue } from './custom-headers.ts';
 import { deliveryHeaders, forwardedRequestHeaders } from './request-headers.ts';
 import type { RetrySchedules } from './retry-schedules.ts';
 import { JSON_TYPE, transform, type WebhookIn } from './transformation.ts';
@@ -78,7 +79,11 @@ function webhookOf(delivery: ClaimedDelivery): WebhookIn {
   if (!message.inbound) {
     return { method: 'POST', url: endpoint.url, headers: endpoint.headers, eventType: message.eventType, contentType: JSON_TYPE, payload: message.payload, payloadIsJson: true };
   }
-  const { 'content-type': contentType, 'user-agent': _agent, ...headers } = forwardedRequestHeaders(delivery);
+  // The content type becomes webhook.contentType. Headers a transformation could not send back
+  // (a Svix provider's svix-* signature, which Herald's own names clash with; a value outside
+  // ASCII) are left out: the code changes the body, so a provider's signature would not hold anyway.
+  const { 'content-type': contentType, 'user-agent': _agent, ...forwarded } = forwardedRequestHeaders(delivery);
+  const headers = Object.fromEntries(Object.entries(forwarded).filter(([name, value]) => refusedHeaderName(name) === null && refusedHeaderValue(value) === null));
   return { method: message.inbound.method, url: endpoint.url, headers, eventType: message.eventType, contentType: contentType ?? 'application/octet-stream', payload: message.payload };
 }
 
