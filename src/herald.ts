@@ -17,6 +17,7 @@ import { createHttpSender } from './delivery/http-sender.ts';
 import { retrySchedules } from './delivery/retry-schedules.ts';
 import { createPublisher, type Publisher } from './delivery/publish.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { createTracer, tracedPublisher } from './telemetry/traces.ts';
 import { VERSION } from './version.ts';
 import { createOperationalEvents, ensureOperationalApp } from './delivery/operational-events.ts';
 import { startMaintenance } from './maintenance.ts';
@@ -83,6 +84,10 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
   const runsApi = config.role !== 'worker';
   const runsWorker = config.role !== 'api';
   const metrics = createMetrics({ store, clock, version: VERSION });
+  const tracer = config.otelEndpoint ? createTracer({
+    endpoint: config.otelEndpoint, headers: config.otelHeaders, serviceName: config.otelServiceName, serviceVersion: VERSION,
+    onError: (error) => logger.warn({ err: error }, 'traces: an export to the OTLP collector failed; its spans are dropped'),
+  }) : null;
   // Late-bound: the publisher hands deliveries to the dispatcher, which raises operational events
   // through the publisher once their results are committed.
   let operational: OperationalEvents | null = null;
@@ -113,11 +118,13 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     onError: (error, context) => logger.error({ err: error }, `dispatcher: ${context}`),
     onRecorded: (results, outcome) => {
       metrics.recorded(results);
+      tracer?.recorded(results);
       operational?.recorded(results, outcome);
     },
   });
   const wake = runsWorker ? () => dispatcher.wake() : () => {};
-  const publisher = countedPublisher(createPublisher(store, ids, clock, wake, runsWorker ? dispatcher.handoff : null, config.retentionMs), metrics);
+  const counted = countedPublisher(createPublisher(store, ids, clock, wake, runsWorker ? dispatcher.handoff : null, config.retentionMs), metrics);
+  const publisher = tracer ? tracedPublisher(counted, tracer, () => clock.now()) : counted;
   operational = createOperationalEvents({ store, publisher, onError: (error) => logger.error({ err: error }, 'operational webhooks: raising an event') });
   const tasks = new TaskRunner({ store, clock, wake, onError: (error, context) => logger.error({ err: error }, `background tasks: ${context}`) });
   const lifecycle = { draining: false };
@@ -171,6 +178,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
       await sender.close();
       await store.close();
       metrics.close();
+      await tracer?.close();
     },
   };
 }

@@ -1,6 +1,7 @@
 import { isCidr } from '../core/address-policy.ts';
 import { parseDuration, parseDurationList } from '../core/durations.ts';
 import { DEFAULT_RETRY_SCHEDULE } from '../core/retry-policy.ts';
+import { parseOtlpHeaders } from '../core/otlp-headers.ts';
 import { SCHEMA_VALIDATIONS, type SchemaValidation } from '../core/payload-schemas.ts';
 
 export interface Config {
@@ -13,6 +14,11 @@ export interface Config {
   adminToken: string | null;
   /** A token that may read /metrics and nothing else; null: admin tokens only. */
   metricsToken: string | null;
+  /** The OpenTelemetry collector traces go to (OTLP over HTTP); null: no tracing at all. */
+  otelEndpoint: string | null;
+  /** Headers sent with each trace export (a collector's API key, say). */
+  otelHeaders: Record<string, string>;
+  otelServiceName: string;
   /** The key sealing secrets at rest; null means "generated into the data directory". */
   encryptionKey: Uint8Array | null;
   allowPrivateNetworks: boolean;
@@ -93,6 +99,9 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'databaseUrl', flag: 'database-url', env: 'HERALD_DATABASE_URL', default: '', describe: 'database URL (default: SQLite in the data dir)', parse: (value) => value || null, expected: 'a database URL' },
   { key: 'adminToken', env: 'HERALD_ADMIN_TOKEN', default: '', describe: 'admin API token (default: generated into the data dir)', parse: (value) => (value === '' ? null : value.length >= 16 ? value : INVALID), expected: 'a token of at least 16 characters' },
   { key: 'metricsToken', env: 'HERALD_METRICS_TOKEN', default: '', describe: 'a token that may read /metrics and nothing else (default: admin tokens only)', parse: (value) => (value === '' ? null : value.length >= 16 ? value : INVALID), expected: 'a token of at least 16 characters' },
+  { key: 'otelEndpoint', flag: 'otel-endpoint', env: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: '', describe: 'OpenTelemetry collector base URL: one trace per message, publish to each attempt (default: off)', parse: (value) => (value === '' ? null : /^https?:\/\/[^\s]+$/.test(value) ? value : INVALID), expected: 'an http(s) URL such as http://127.0.0.1:4318' },
+  { key: 'otelHeaders', env: 'OTEL_EXPORTER_OTLP_HEADERS', default: '', describe: 'headers for the collector, k=v,k2=v2', parse: (value) => orInvalid(parseOtlpHeaders(value)), expected: 'comma-separated name=value pairs' },
+  { key: 'otelServiceName', flag: 'otel-service-name', env: 'OTEL_SERVICE_NAME', default: 'herald', describe: 'service.name of the traces', parse: (value) => value || INVALID, expected: 'a name' },
   { key: 'encryptionKey', env: 'HERALD_ENCRYPTION_KEY', default: '', describe: 'base64 of 32 bytes sealing secrets at rest (default: generated into the data dir)', parse: (value) => (value === '' ? null : orInvalid(thirtyTwoBytes(value))), expected: 'base64 of 32 random bytes, e.g. from `openssl rand -base64 32`' },
   { key: 'allowPrivateNetworks', flag: 'allow-private-networks', env: 'HERALD_ALLOW_PRIVATE_NETWORKS', default: 'false', describe: 'allow deliveries to loopback and private addresses', parse: boolean, expected: 'true or false' },
   { key: 'allowedNetworks', flag: 'allowed-networks', env: 'HERALD_ALLOWED_NETWORKS', default: '', describe: 'comma-separated CIDRs deliveries may reach although private', parse: (value) => cidrList(value), expected: 'comma-separated CIDR blocks such as 10.1.0.0/16,fd00::/8' },
