@@ -113,6 +113,13 @@ await forEachStore((store) => describe(`payload filters on endpoints (${store})`
     const received = () => receiver.requests.filter((r) => r.path.startsWith('/fan-out/')).map((r) => `${r.headers['webhook-id']} ${r.path}`);
     await waitFor('every matching endpoint to receive its messages', () => received().length >= expectedPaths.length);
     assert.deepEqual(received().sort(), expectedPaths.sort());
+
+    // A changed filter reaches the cached endpoint list fan-out reads: the next message obeys it.
+    await h.api('PATCH', `/api/v1/app/${app.id}/endpoint/${endpoints.get('big')}`, { filter: { 'payload.amount': { $gt: 1000 } } });
+    await h.api('PATCH', `/api/v1/app/${app.id}/endpoint/${endpoints.get('eu')}`, { filter: null });
+    const after = await h.svix.message.create(app.id, { eventType: 'invoice.paid', payload: { amount: 150, test: true } });
+    const destinations = (await h.svix.messageAttempt.listAttemptedDestinations(app.id, after.id)).data.map((d) => d.id).sort();
+    assert.deepEqual(destinations, ['all', 'eu'].map((name) => endpoints.get(name)!).sort());
   });
 
   it('replays to an endpoint only the missing messages its filter takes', async () => {
