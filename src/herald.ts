@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger } from 'fastify';
-import { pino } from 'pino';
+import { createLogger } from './logging.ts';
 import { digest } from './api/auth.ts';
 import { buildApi } from './api/server.ts';
 import { loadUiFiles } from './api/ui-files.ts';
@@ -64,7 +64,7 @@ const UI_DIR = fileURLToPath(new URL('../ui/dist/', import.meta.url));
 export async function startHerald(config: Config, deps: HeraldDependencies = {}): Promise<Herald> {
   const clock = deps.clock ?? systemClock;
   const random = deps.random ?? systemRandom;
-  const logger = deps.logger ?? pino({ level: config.logLevel, redact: ['req.headers.authorization'] });
+  const logger = deps.logger ?? createLogger(config.logLevel, config.logFormat);
   const store = withConfigCache(await openSealedStore(config, clock, random), clock);
   const ids = createIdGenerator(clock, random);
   try {

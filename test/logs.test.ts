@@ -6,6 +6,7 @@ import { it } from 'node:test';
 import { call, freePort, kill, spawnHerald, TEST_TOKEN } from './support/process.ts';
 import { startReceiver } from './support/receiver.ts';
 import { waitFor } from './support/wait.ts';
+import { prettyLogs } from '../src/logging.ts';
 
 it('writes no secret, token or signature to its logs, even at trace level', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-logs-'));
@@ -36,4 +37,53 @@ it('writes no secret, token or signature to its logs, even at trace level', asyn
     await receiver.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+});
+
+it('writes JSON lines off a terminal, with the request id on a request\'s lines, and a start-up line saying where everything is', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'herald-logs-'));
+  const herald = await spawnHerald(dataDir, await freePort(), { HERALD_LOG_LEVEL: 'debug' });
+  try {
+    const given = await fetch(`${herald.url}/api/v1/app`, { headers: { authorization: `Bearer ${TEST_TOKEN}`, 'x-request-id': 'trace-abc-123' } });
+    assert.equal(given.headers.get('x-request-id'), 'trace-abc-123');
+    const made = await fetch(`${herald.url}/api/v1/app`, { headers: { authorization: `Bearer ${TEST_TOKEN}`, 'x-request-id': 'not ok!' } });
+    assert.match(made.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, 'an id that is not a plain token is replaced');
+    await waitFor('the request\'s log line', () => herald.output().includes('trace-abc-123'));
+    await kill(herald, 'SIGTERM');
+    const lines = herald.output().split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const completed = lines.find((line) => line.requestId === 'trace-abc-123');
+    assert.equal(completed?.msg, 'request completed');
+    assert.equal(completed?.route, '/api/v1/app');
+    const start = lines.find((line) => String(line.msg).includes('listening on'))!;
+    assert.equal(start.dashboard, `${herald.url}/dashboard/`);
+    assert.equal(start.apiDocs, `${herald.url}/docs`);
+    assert.equal(start.database, `SQLite ${join(dataDir, 'herald.db')}`);
+    assert.equal(start.dataDir, dataDir);
+    assert.match(String(start.getToken), /HERALD_ADMIN_TOKEN/);
+  } finally {
+    await kill(herald);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+it('writes pino-pretty\'s readable lines when asked (as on a terminal), secrets still redacted', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'herald-logs-'));
+  const herald = await spawnHerald(dataDir, await freePort(), { HERALD_LOG_FORMAT: 'pretty', HERALD_LOG_LEVEL: 'info' });
+  try {
+    await waitFor('the start-up line', () => herald.output().includes('listening on'));
+    const output = herald.output();
+    assert.match(output, /INFO.*Herald .* listening on http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(output, /dashboard: "http:\/\/127\.0\.0\.1:\d+\/dashboard\/"/);
+    assert.throws(() => JSON.parse(output.split('\n')[0]!), 'not JSON');
+    assert.equal(output.includes(TEST_TOKEN), false);
+  } finally {
+    await kill(herald);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
+
+it('picks pretty lines on a terminal only, unless told', () => {
+  assert.equal(prettyLogs('auto', true), true);
+  assert.equal(prettyLogs('auto', false), false);
+  assert.equal(prettyLogs('json', true), false);
+  assert.equal(prettyLogs('pretty', false), true);
 });

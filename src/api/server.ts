@@ -22,6 +22,7 @@ import { endpointRoutes } from './routes/endpoints.ts';
 import { transformationRoutes } from './routes/transformations.ts';
 import { eventTypeRoutes } from './routes/event-types.ts';
 import { healthRoutes } from './routes/health.ts';
+import { requestId } from './request-id.ts';
 import { docsRoutes } from './docs-page.ts';
 import { openApiRoutes, registerOpenApi } from './openapi.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -116,6 +117,7 @@ function checkUrl(request: FastifyRequest): void {
 export function buildApi(options: ApiOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: options.logger,
+    genReqId: requestId,
     // Long enough for a 256-character uid in a path; find-my-way's default is 100.
     routerOptions: { maxParamLength: 512 },
     rewriteUrl: (request) => routeBinByToken(request.url ?? '/'),
@@ -132,7 +134,7 @@ export function buildApi(options: ApiOptions): FastifyInstance {
           `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
       }
     },
-    logController: new LogController({ disableRequestLogging: true }),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'requestId' }),
     bodyLimit: options.maxPayloadBytes,
     // checkBody refuses these keys in the walk it makes anyway (and JSON bodies are parsed by
     // registerBodyParsers, which leaves them to it too).
@@ -148,6 +150,17 @@ export function buildApi(options: ApiOptions): FastifyInstance {
     sendError(reply, new HttpError(404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`)),
   );
   const auth = bearerAuth({ store: options.context.store, clock: options.context.clock, adminToken: options.adminToken, metricsToken: options.metricsToken ?? null });
+  // Every answer says which request it was (the id on its log lines); at debug level each is logged.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    done();
+  });
+  if (options.logger.level === 'debug' || options.logger.level === 'trace') {
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log.debug({ method: request.method, route: request.routeOptions.url ?? null, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
+      done();
+    });
+  }
   const metrics = options.context.metrics;
   if (metrics) {
     // By the route's pattern, never the URL, so ids do not make a series each; 404s share one.

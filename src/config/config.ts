@@ -33,6 +33,8 @@ export interface Config {
   /** Deliveries in flight at once to the endpoints of one application (half of maxInFlight unless set). */
   maxInFlightPerApp: number;
   logLevel: string;
+  /** JSON lines, or pino-pretty's coloured lines; auto picks pretty on a terminal. */
+  logFormat: 'auto' | 'json' | 'pretty';
   /** How long a claimed delivery stays with its worker before another may take it. */
   leaseMs: number;
   /** Messages and attempts older than this are purged. */
@@ -130,6 +132,7 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'drainDelayMs', flag: 'drain-delay', env: 'HERALD_DRAIN_DELAY', default: '5s', describe: 'after SIGTERM, how long /api/v1/health/ready answers 503 while the API still serves, so load balancers stop sending first (Ctrl-C does not wait)', parse: (value) => orInvalid(parseDuration(value)), expected: 'a duration such as 5s, or 0' },
   { key: 'schemaValidation', flag: 'schema-validation', env: 'HERALD_SCHEMA_VALIDATION', default: 'warn', describe: "check published payloads against their event type's schema: off, warn (accept, record what is wrong) or enforce (refuse with 422)", parse: (value) => (SCHEMA_VALIDATIONS.includes(value as SchemaValidation) ? (value as SchemaValidation) : INVALID), expected: 'off, warn or enforce' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
+  { key: 'logFormat', flag: 'log-format', env: 'HERALD_LOG_FORMAT', default: 'auto', describe: 'json (one object a line), pretty (coloured lines), or auto: pretty on a terminal, JSON otherwise', parse: (value) => (['auto', 'json', 'pretty'].includes(value) ? (value as Config['logFormat']) : INVALID), expected: 'auto, json or pretty' },
 ];
 
 function cidrList(value: string): string[] | typeof INVALID {

@@ -1,4 +1,5 @@
-import { ConfigError } from '../../config/config.ts';
+import { resolve } from 'node:path';
+import { type Config, ConfigError } from '../../config/config.ts';
 import { systemClock, systemRandom } from '../../core/clock.ts';
 import { createIdGenerator } from '../../core/ids.ts';
 import { VERSION } from '../../version.ts';
@@ -31,10 +32,7 @@ export const serve: Command = {
     if (herald.adminTokenCreated) {
       io.stdout.write(`Admin token (shown this once; Herald keeps only its digest):\n  ${herald.adminToken}\n`);
     }
-    herald.logger.info(
-      { url: herald.url, role: config.role },
-      herald.url ? `Herald ${VERSION} listening on ${herald.url}` : `Herald ${VERSION} worker started`,
-    );
+    herald.logger.info(banner(herald.url, config), herald.url ? `Herald ${VERSION} listening on ${herald.url}` : `Herald ${VERSION} worker started`);
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         herald.logger.info(signal === 'SIGTERM' && config.drainDelayMs > 0
@@ -71,3 +69,34 @@ export const token: Command = {
     return 0;
   },
 };
+
+/**
+ * What an operator needs first, on the start-up line: where the dashboard and the API's reference
+ * are, which database and data directory this process uses, and how to get a token. A database
+ * URL's password is never shown.
+ */
+export function banner(url: string | null, config: Config): Record<string, unknown> {
+  const database = config.databaseUrl === null
+    ? `SQLite ${resolve(config.dataDir, 'herald.db')}`
+    : config.databaseUrl.startsWith('sqlite:') ? `SQLite ${resolve(config.databaseUrl.slice('sqlite:'.length).replace(/^\/\//, ''))}` : `PostgreSQL ${maskPassword(config.databaseUrl)}`;
+  return {
+    role: config.role,
+    ...(url ? { dashboard: `${url}/dashboard/`, apiDocs: `${url}/docs` } : {}),
+    database,
+    dataDir: resolve(config.dataDir),
+    // Not `token`: a field named so is redacted from every line (src/logging.ts).
+    getToken: config.adminToken
+      ? 'HERALD_ADMIN_TOKEN (from the environment)'
+      : 'printed once at the first start; `herald token` makes another (stop a SQLite Herald first)',
+  };
+}
+
+function maskPassword(databaseUrl: string): string {
+  try {
+    const parsed = new URL(databaseUrl);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return databaseUrl.split('@').at(-1)!;
+  }
+}
