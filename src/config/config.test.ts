@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './config.ts';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig, loadConfigWithSources, readConfigFile } from './config.ts';
 
 describe('the config loader', () => {
   it('starts from the defaults', () => {
@@ -65,5 +68,50 @@ describe('the config loader', () => {
     for (const bad of ['', "'self'; script-src *", 'https://a.example.com,https://b.example.com', "'none' https://a.example.com", "'unsafe-inline'"]) {
       assert.throws(() => loadConfig({}, { HERALD_PORTAL_FRAME_ANCESTORS: bad }), /HERALD_PORTAL_FRAME_ANCESTORS.*CSP sources/, bad);
     }
+  });
+});
+
+describe('the settings file', () => {
+  const dir = () => mkdtempSync(join(tmpdir(), 'herald-config-'));
+  const write = (directory: string, values: unknown, name = 'herald.config.json') => {
+    writeFileSync(join(directory, name), JSON.stringify(values));
+    return join(directory, name);
+  };
+
+  it('is herald.config.json in the working directory, or the file --config names, and none is fine', () => {
+    const here = dir();
+    assert.equal(readConfigFile(undefined, here), null);
+    write(here, { port: 9001 });
+    assert.equal(loadConfig({}, {}, readConfigFile(undefined, here)).port, 9001);
+    const elsewhere = write(dir(), { port: 9002 }, 'other.json');
+    assert.equal(loadConfig({}, {}, readConfigFile(elsewhere, here)).port, 9002);
+    assert.throws(() => readConfigFile('missing.json', here), (error) => error instanceof ConfigError && /missing\.json: no such file/.test(error.message));
+  });
+
+  it('takes the flags\' names in camelCase, numbers, booleans and lists as well as text', () => {
+    const file = readConfigFile(write(dir(), { dataDir: '/srv/herald', retrySchedule: ['1s', '2m'], allowPrivateNetworks: true, maxInFlight: 12 }), '/')!;
+    const config = loadConfig({}, {}, file);
+    assert.equal(config.dataDir, '/srv/herald');
+    assert.deepEqual(config.retryScheduleMs, [1_000, 120_000]);
+    assert.equal(config.allowPrivateNetworks, true);
+    assert.equal(config.maxInFlight, 12);
+  });
+
+  it('yields to the environment, which yields to flags, and says where each setting came from', () => {
+    const file = readConfigFile(write(dir(), { port: 9001, host: '0.0.0.0', logLevel: 'warn' }), '/')!;
+    const { config, sources } = loadConfigWithSources({ port: '9003' }, { HERALD_HOST: '127.0.0.2' }, file);
+    assert.deepEqual([config.port, config.host, config.logLevel, config.role], [9003, '127.0.0.2', 'warn', 'all']);
+    assert.deepEqual([sources.port.kind, sources.host.kind, sources.logLevel.kind, sources.role.kind], ['flag', 'env', 'file', 'default']);
+    assert.equal(sources.logLevel.name, file.path);
+  });
+
+  it('refuses, naming the key, an unknown key, a secret, a value of the wrong type and a malformed value', () => {
+    const refused = (values: unknown, message: RegExp) => assert.throws(() => loadConfig({}, {}, readConfigFile(write(dir(), values), '/')), (error) => error instanceof ConfigError && message.test(error.message), JSON.stringify(values));
+    refused({ prot: 8071 }, /unknown key "prot"/);
+    refused({ adminToken: 'x'.repeat(20) }, /"adminToken" is a secret; set HERALD_ADMIN_TOKEN in the environment/);
+    refused({ port: { value: 1 } }, /"port" must be a string, a number, a boolean or a list/);
+    refused({ port: 99999 }, /"port" is 99999: expected a port number/);
+    refused({ retrySchedule: ['soon'] }, /"retrySchedule" is \["soon"\]: expected comma-separated durations/);
+    refused([1], /must hold a JSON object/);
   });
 });

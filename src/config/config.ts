@@ -1,3 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { isCidr } from '../core/address-policy.ts';
 import { parseDuration, parseDurationList } from '../core/durations.ts';
 import { DEFAULT_RETRY_SCHEDULE } from '../core/retry-policy.ts';
@@ -163,28 +166,107 @@ function positive(value: number | null): number | null {
 /** The settings a command line may give, by flag name (`port`, `data-dir`, …), as `herald serve` declares them. */
 export type SettingFlags = Readonly<Record<string, string | undefined>>;
 
+/** A settings file as read: where it is, and its values by key (`port`, `dataDir`, …). */
+export interface ConfigFile {
+  path: string;
+  values: Readonly<Record<string, unknown>>;
+}
+
+/** Where a setting's value came from, for `herald config print`. */
+export interface SettingSource {
+  kind: 'flag' | 'env' | 'file' | 'default';
+  /** `--port`, `HERALD_PORT`, the file's path, or `default`. */
+  name: string;
+  /** The text the value was read from. */
+  raw: string;
+}
+
+export const CONFIG_FILE_NAME = 'herald.config.json';
+
+/** A setting's key in the file: its flag in camelCase (`data-dir` → `dataDir`). */
+export const fileKey = (flag: string) => flag.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase());
+
 /**
- * The one config loader: flags > environment > defaults. The flags come already read by the
- * command line's parser (src/cli/command.ts), which refuses unknown ones; a malformed value
- * throws a ConfigError that names the setting and what it expects.
+ * The file's schema: an object whose keys are the flags' names in camelCase, each a string, a
+ * number, a boolean, or (for lists) an array. Secrets have no flag and so no key: they stay in the
+ * environment, out of files that get committed next to a compose file.
  */
-export function loadConfig(flags: SettingFlags, env: NodeJS.ProcessEnv): Config {
+const FILE_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: Object.fromEntries(SETTINGS.filter((s) => s.flag).map((s) => [fileKey(s.flag!), {
+    anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }, { type: 'array', items: { type: ['string', 'number'] } }],
+  }])),
+} as const;
+let validateFile: ValidateFunction | null = null;
+
+/**
+ * Reads the settings file: `path` when given (it must exist), else `herald.config.json` in `cwd`
+ * if there is one. Checks it against the schema, and throws a ConfigError naming the file and the
+ * key that is wrong.
+ */
+export function readConfigFile(path: string | undefined, cwd: string): ConfigFile | null {
+  const file = path ? resolve(cwd, path) : join(cwd, CONFIG_FILE_NAME);
+  if (!path && !existsSync(file)) return null;
+  let values: unknown;
+  try {
+    values = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message;
+    throw new ConfigError(`Cannot read the settings file ${file}: ${reason}.`);
+  }
+  validateFile ??= new Ajv({ allErrors: true, strict: false }).compile(FILE_SCHEMA);
+  if (!validateFile(values)) {
+    const secrets = new Map(SETTINGS.filter((s) => !s.flag).map((s) => [s.key as string, s.env]));
+    const [first] = validateFile.errors!;
+    const unknown = first!.keyword === 'additionalProperties' ? (first!.params as { additionalProperty: string }).additionalProperty : null;
+    if (unknown !== null) {
+      const secret = secrets.get(unknown);
+      throw new ConfigError(secret
+        ? `${file}: "${unknown}" is a secret; set ${secret} in the environment instead of a file.`
+        : `${file}: unknown key "${unknown}"; the keys are the flags in camelCase (${SETTINGS.filter((s) => s.flag).map((s) => fileKey(s.flag!)).join(', ')}).`);
+    }
+    const key = first!.instancePath.split('/')[1];
+    throw new ConfigError(key ? `${file}: "${key}" must be a string, a number, a boolean or a list.` : `${file}: must hold a JSON object of settings.`);
+  }
+  return { path: file, values: values as Record<string, unknown> };
+}
+
+/**
+ * The one config loader: flags > environment > settings file > defaults. The flags come already
+ * read by the command line's parser (src/cli/command.ts), which refuses unknown ones, and the
+ * file by readConfigFile; a malformed value throws a ConfigError that names the setting, where it
+ * was given, and what it expects.
+ */
+export function loadConfig(flags: SettingFlags, env: NodeJS.ProcessEnv, file: ConfigFile | null = null): Config {
+  return loadConfigWithSources(flags, env, file).config;
+}
+
+export function loadConfigWithSources(flags: SettingFlags, env: NodeJS.ProcessEnv, file: ConfigFile | null = null): { config: Config; sources: Record<keyof Config, SettingSource> } {
   const config: Partial<Record<keyof Config, unknown>> = {};
+  const sources: Partial<Record<keyof Config, SettingSource>> = {};
   for (const setting of SETTINGS) {
     const fromFlag = setting.flag ? flags[setting.flag] : undefined;
-    const [source, raw] = typeof fromFlag === 'string'
-      ? [`--${setting.flag}`, fromFlag]
+    const fromFile = setting.flag && file ? file.values[fileKey(setting.flag)] : undefined;
+    const source: SettingSource = typeof fromFlag === 'string'
+      ? { kind: 'flag', name: `--${setting.flag}`, raw: fromFlag }
       : env[setting.env] !== undefined
-        ? [setting.env, env[setting.env]!]
-        : ['the default', setting.default];
-    const value = setting.parse(raw);
-    if (value === INVALID) throw new ConfigError(`Invalid ${source}=${JSON.stringify(raw)}: expected ${setting.expected}.`);
+        ? { kind: 'env', name: setting.env, raw: env[setting.env]! }
+        : fromFile !== undefined
+          ? { kind: 'file', name: file!.path, raw: Array.isArray(fromFile) ? fromFile.join(',') : String(fromFile) }
+          : { kind: 'default', name: 'default', raw: setting.default };
+    const value = setting.parse(source.raw);
+    if (value === INVALID) {
+      if (source.kind === 'file') throw new ConfigError(`${source.name}: "${fileKey(setting.flag!)}" is ${JSON.stringify(file!.values[fileKey(setting.flag!)])}: expected ${setting.expected}.`);
+      throw new ConfigError(`Invalid ${source.kind === 'default' ? 'the default' : source.name}=${JSON.stringify(source.raw)}: expected ${setting.expected}.`);
+    }
     config[setting.key] = value;
+    sources[setting.key] = source;
   }
   const result = config as Config;
   if (result.maxInFlightPerApp === 0) result.maxInFlightPerApp = Math.max(1, Math.floor(result.maxInFlight / 2));
   if (result.leaseMs <= result.requestTimeoutMs) {
     throw new ConfigError(`HERALD_LEASE (${result.leaseMs} ms) must be longer than HERALD_REQUEST_TIMEOUT (${result.requestTimeoutMs} ms), or a slow request would lose its lease while still running.`);
   }
-  return result;
+  return { config: result, sources: sources as Record<keyof Config, SettingSource> };
 }

@@ -13,7 +13,7 @@ const server = () => import('../../herald.ts');
 export const serve: Command = {
   name: 'serve',
   summary: 'run the API, the dashboard and the delivery worker',
-  description: `Every setting is a flag or an environment variable; flags win. Secrets are environment only:\n${SECRET_SETTINGS}`,
+  description: `Every setting is a flag, an environment variable or a key of herald.config.json (the flag in camelCase); flags win, then the environment, then the file. \`herald config print\` shows what is in effect. Secrets are environment only:\n${SECRET_SETTINGS}`,
   options: SETTING_OPTIONS,
   examples: ['herald serve', 'HERALD_ALLOW_PRIVATE_NETWORKS=true herald serve --port 9000 --data-dir /var/lib/herald'],
   async run({ values }, io) {

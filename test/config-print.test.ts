@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { runCli } from './support/process.ts';
+
+it('herald config print shows each effective setting with its source, flags over environment over file, secrets and passwords masked', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'herald-config-')), 'herald.config.json');
+  writeFileSync(file, JSON.stringify({ port: 9001, host: '0.0.0.0', logLevel: 'warn', databaseUrl: 'postgres://herald:s3cr3t-pw@db:5432/herald' }));
+  const env = { PATH: process.env.PATH, HERALD_HOST: '127.0.0.2', HERALD_ADMIN_TOKEN: 'admin-token-not-to-be-shown' };
+  const result = await runCli(['config', 'print', '--config', file, '--port', '9003'], env);
+  assert.equal(result.code, 0, result.stderr);
+  const row = (name: string) => result.stdout.split('\n').find((line) => line.startsWith(`${name} `))?.split(/\s{2,}/);
+  assert.deepEqual(row('port'), ['port', '9003', 'flag --port']);
+  assert.deepEqual(row('host'), ['host', '127.0.0.2', 'env HERALD_HOST']);
+  assert.deepEqual(row('logLevel'), ['logLevel', 'warn', `file ${file}`]);
+  assert.deepEqual(row('role'), ['role', 'all', 'default']);
+  assert.deepEqual(row('HERALD_ADMIN_TOKEN'), ['HERALD_ADMIN_TOKEN', '(set, hidden)', 'env HERALD_ADMIN_TOKEN']);
+  assert.equal(result.stdout.includes('admin-token-not-to-be-shown'), false);
+  assert.equal(result.stdout.includes('s3cr3t-pw'), false);
+  assert.match(row('databaseUrl')![1]!, /^postgres:\/\/herald:\*\*\*@db:5432\/herald$/);
+
+  writeFileSync(file, JSON.stringify({ port: 'eighty' }));
+  const refused = await runCli(['serve', '--config', file], env);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /"port" is "eighty": expected a port number/);
+});
