@@ -20,7 +20,7 @@ await forEachStore((store) => describe(`delivery (${store})`, () => {
   };
 
   before(async () => {
-    h = await startTestHerald({ store, env: { HERALD_RETRY_SCHEDULE: '100ms,200ms', HERALD_REQUEST_TIMEOUT: '500ms' } });
+    h = await startTestHerald({ store, env: { HERALD_RETRY_SCHEDULE: '100ms,200ms', HERALD_REQUEST_TIMEOUT: '1500ms' } });
   });
   after(async () => {
     await h.close(failures.any());
@@ -124,7 +124,7 @@ await forEachStore((store) => describe(`delivery (${store})`, () => {
   });
 
   it('records a timeout when the endpoint answers too late', async () => {
-    const slow = await receiver(() => ({ status: 200, delayMs: 2_000 }));
+    const slow = await receiver(() => ({ status: 200, delayMs: 3_000 }));
     const { app } = await endpointFor(slow);
     const message = await h.svix.message.create(app.id, { eventType: 'timeout.test', payload: {} });
     const [first] = await attemptsOf(app.id, message.id, 1);
