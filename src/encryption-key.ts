@@ -34,7 +34,8 @@ export function loadEncryptionKey(configured: Uint8Array | null, dataDir: string
   return { key, file: path };
 }
 
-const KEY_CHECK = 'encryption_key_check';
+/** The setting holding a known text sealed with the database's key: what tells a wrong key. */
+export const KEY_CHECK = 'encryption_key_check';
 const KNOWN_TEXT = 'herald encryption key check';
 
 /**
@@ -43,14 +44,17 @@ const KNOWN_TEXT = 'herald encryption key check';
  * would fail and every secret it wrote would be lost to the others. A database written before the
  * check value existed is judged by a few of the secrets it already holds.
  */
+/** Whether `sealed` (the KEY_CHECK setting) was sealed with this box's key. */
+export function opensKeyCheck(box: SecretBox, sealed: string): boolean {
+  try {
+    return box.open(sealed) === KNOWN_TEXT;
+  } catch {
+    return false;
+  }
+}
+
 export async function checkEncryptionKey(store: Store, box: SecretBox, key: EncryptionKey): Promise<void> {
-  const opens = (sealed: string) => {
-    try {
-      return box.open(sealed) === KNOWN_TEXT;
-    } catch {
-      return false;
-    }
-  };
+  const opens = (sealed: string) => opensKeyCheck(box, sealed);
   const stored = await store.settings.get(KEY_CHECK);
   if (stored !== null) {
     if (!opens(stored)) throw wrongKey(key);

@@ -10,6 +10,7 @@ import { message } from './commands/messages.ts';
 import { serve, token } from './commands/server.ts';
 import { config } from './commands/config.ts';
 import { backup } from './commands/backup.ts';
+import { doctor } from './commands/doctor.ts';
 import { sign } from './commands/sign.ts';
 import { exportCommand, importCommand } from './commands/transfer.ts';
 import { source } from './commands/sources.ts';
@@ -57,5 +58,5 @@ const help: Command = {
 export const root: Command = {
   name: 'herald',
   summary: `webhooks, sent and received (Herald ${VERSION})`,
-  commands: [serve, token, config, backup, exportCommand, importCommand, app, endpoint, eventType, message, attempt, source, bin, listen, sign, trigger, verify, completion, version, help],
+  commands: [serve, doctor, token, config, backup, exportCommand, importCommand, app, endpoint, eventType, message, attempt, source, bin, listen, sign, trigger, verify, completion, version, help],
 };

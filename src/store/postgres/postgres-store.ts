@@ -72,7 +72,7 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
 }
 
 /** `?schema=name` on the URL selects a schema (created if missing), as `schema` does. */
-function withSchemaFromUrl(options: PostgresOptions): PostgresOptions {
+export function withSchemaFromUrl(options: PostgresOptions): PostgresOptions {
   const url = new URL(options.url);
   const schema = url.searchParams.get('schema');
   if (!schema) return options;
