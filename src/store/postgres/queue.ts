@@ -115,8 +115,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
            FOR UPDATE SKIP LOCKED
          ), held AS (
            -- A keyed delivery with one of its key ahead waits for it, without taking a slot (core/ordering.ts).
-           UPDATE deliveries d SET status = ${Status.pending}, run_at = greatest(c.ahead_at, ?::bigint + ${ORDER_RECHECK_MS}),
-             next_attempt_at = greatest(c.ahead_at, ?::bigint + ${ORDER_RECHECK_MS}), updated_at = ?
+           UPDATE deliveries d SET status = ${Status.pending}, run_at = greatest(c.ahead_at, ?::bigint + ${ORDER_RECHECK_MS}), updated_at = ?
            FROM candidates c WHERE d.id = c.id AND c.ahead_at IS NOT NULL
          ), by_endpoint AS (
            SELECT c.id, c.app_id, c.run_at, row_number() OVER (PARTITION BY c.endpoint_id ORDER BY c.run_at) AS n,
@@ -134,7 +133,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
          UNION ALL
          SELECT ${GATED_ROW}, NULL, NULL, NULL, NULL, NULL, NULL, g.endpoint_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM gated g
          WHERE EXISTS (SELECT 1 FROM deliveries d WHERE d.endpoint_id = g.endpoint_id AND d.status IN (1, 3) AND d.run_at <= ?)`,
-        [request.now, full(request.slots), full(request.appSlots), request.limit * CANDIDATES_PER_SLOT, request.now, request.now, request.now,
+        [request.now, full(request.slots), full(request.appSlots), request.limit * CANDIDATES_PER_SLOT, request.now, request.now,
           request.defaultSlots, limited, free, request.defaultAppSlots, limitedApps, freeApps,
           request.limit, request.now + request.leaseMs, request.now, request.now],
         // Not prepared: the best plan depends on how many endpoints are busy, and a prepared
@@ -481,7 +480,7 @@ async function claimGated(db: PostgresDatabase, request: ClaimRequest, gated: st
     const flowParams = flowArrays(plan.endpoints);
     return query<ClaimRow>(
       `WITH deferred AS (
-         UPDATE deliveries d SET status = ${Status.pending}, run_at = r.run_at, next_attempt_at = r.run_at, updated_at = ?
+         UPDATE deliveries d SET status = ${Status.pending}, run_at = r.run_at, updated_at = ?
          FROM unnest(?::bigint[], ?::bigint[]) AS r(id, run_at) WHERE d.id = r.id
        ), flows AS (${UPDATE_FLOWS}), apps AS (
          UPDATE application_flow f SET tat = r.tat FROM unnest(?::text[], ?::float8[]) AS r(app_id, tat) WHERE f.app_id = r.app_id

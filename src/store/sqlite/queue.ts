@@ -134,12 +134,11 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
         // A keyed delivery with one of its key ahead waits for it, without taking a slot.
         const candidates = due.filter((row) => row[3] === null).map(([id, endpointId, appId]) => [id, endpointId, appId] as const);
         for (const [id, , , aheadAt] of due) {
-          if (aheadAt !== null) db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ?1, next_attempt_at = ?1, updated_at = ?2 WHERE id = ?3`, heldUntil(aheadAt, request.now), request.now, id);
+          if (aheadAt !== null) db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ?, updated_at = ? WHERE id = ?`, heldUntil(aheadAt, request.now), request.now, id);
         }
         const plan = planClaim(candidates, request, endpointGates(candidates), appGates(candidates), request.now);
         for (const { row, runAt } of plan.deferred) {
-          // What the API shows as nextAttempt is when it will go, not when it was first due.
-          db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ?1, next_attempt_at = ?1, updated_at = ?2 WHERE id = ?3`, runAt, request.now, row[0]);
+          db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ?, updated_at = ? WHERE id = ?`, runAt, request.now, row[0]);
         }
         for (const [endpointId, state] of plan.endpoints) saveFlow(db, endpointId, state);
         for (const [appId, tat] of plan.apps) {
