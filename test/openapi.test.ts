@@ -5,6 +5,7 @@ import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { Svix } from 'svix';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
+import { startReceiver } from './support/receiver.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 type Operation = { operationId?: string; parameters?: Array<{ in: string; name: string; required?: boolean; schema: object }>; requestBody?: { content: Record<string, { schema: object }> }; responses: Record<string, { content?: Record<string, { schema: { $ref?: string } }> }> };
@@ -79,6 +80,8 @@ describe('the OpenAPI document', () => {
       response.end(Buffer.from(await answer.arrayBuffer()));
     });
     await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    // The message below is delivered: to a receiver on loopback, never beyond it.
+    const receiver = await startReceiver();
     const svix = new Svix(h.token, { serverUrl: `http://127.0.0.1:${(relay.address() as { port: number }).port}` });
     try {
       const app = await svix.application.create({ name: 'OpenAPI', uid: 'openapi-app', metadata: { team: 'a' } });
@@ -86,8 +89,8 @@ describe('the OpenAPI document', () => {
       await svix.application.patch(app.id, { name: 'OpenAPI too' });
       await svix.eventType.create({ name: 'invoice.paid', description: 'An invoice was paid', schemas: { 1: { type: 'object' } } });
       await svix.eventType.list({ withContent: true, includeArchived: true });
-      const endpoint = await svix.endpoint.create(app.id, { url: 'https://example.com/hook', eventTypes: ['invoice.paid'] as never, channels: ['eu'], metadata: {}, throttleRate: 10, description: 'd' });
-      await svix.endpoint.upsert(app.id, endpoint.id, { url: 'https://example.com/hook2', disabled: false });
+      const endpoint = await svix.endpoint.create(app.id, { url: `${receiver.url}/hook`, eventTypes: ['invoice.paid'] as never, channels: ['eu'], metadata: {}, throttleRate: 10, description: 'd' });
+      await svix.endpoint.upsert(app.id, endpoint.id, { url: `${receiver.url}/hook2`, disabled: false });
       await svix.endpoint.patch(app.id, endpoint.id, { description: 'patched' });
       await svix.endpoint.setHeaders(app.id, endpoint.id, { headers: { 'X-Team': 'a' } });
       await svix.endpoint.patchHeaders(app.id, endpoint.id, { headers: { 'X-Other': 'b' } });
@@ -100,6 +103,7 @@ describe('the OpenAPI document', () => {
       await svix.endpoint.recover(app.id, endpoint.id, { since: new Date(Date.now() - 60_000) });
     } finally {
       await new Promise((resolve) => relay.close(resolve));
+      await receiver.close();
     }
 
     const ajv = addFormats(new Ajv({ strict: false, allErrors: true }));
