@@ -13,12 +13,21 @@ import type { Store } from './store.ts';
  * Its `onConfigChange` tells every subscriber about both kinds of change, this process's own and
  * the store's reports, so other caches (the API's token cache) drop entries at the same moments.
  */
+/** A remembered answer and when it was read. */
+interface Entry<V> {
+  value: V;
+  at: number;
+}
+
+/** The most entries one of the cache's maps holds; past it, the map starts over. */
+const MAX_ENTRIES = 10_000;
+
 export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Store {
-  const apps = new Map<string, { app: Application; at: number }>();
-  const enabled = new Map<string, { endpoints: Endpoint[]; at: number }>();
-  const sourcesByToken = new Map<string, { source: Source | null; at: number }>();
-  const binsByToken = new Map<string, { bin: Bin | null; at: number }>();
-  const eventTypes = new Map<string, { eventType: EventType | null; at: number }>();
+  const apps = new Map<string, Entry<Application | null>>();
+  const enabled = new Map<string, Entry<Endpoint[]>>();
+  const sourcesByToken = new Map<string, Entry<Source | null>>();
+  const binsByToken = new Map<string, Entry<Bin | null>>();
+  const eventTypes = new Map<string, Entry<EventType | null>>();
   const subscribers = new Set<(appId: string | null) => void>();
   const fresh = (at: number) => clock.now() - at < ttlMs;
   // Bumped by every change: a read that started before one may have seen the old state, so it
@@ -34,9 +43,9 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
       eventTypes.clear();
     } else {
       enabled.delete(appId);
-      for (const [key, entry] of apps) if (entry.app.id === appId) apps.delete(key);
-      for (const [key, entry] of sourcesByToken) if (entry.source?.id === appId) sourcesByToken.delete(key);
-      for (const [key, entry] of binsByToken) if (entry.bin?.id === appId) binsByToken.delete(key);
+      for (const map of [apps, sourcesByToken, binsByToken]) {
+        for (const [key, entry] of map) if (entry.value?.id === appId) map.delete(key);
+      }
     }
     for (const subscriber of subscribers) subscriber(appId);
   };
@@ -45,19 +54,26 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
     eventTypes.clear();
   };
   const stopListening = store.onConfigChange?.(forget);
+  // A fresh entry answers; otherwise the store does, and its answer is kept unless a change came in
+  // meanwhile (see `generation`) or `keep` refuses it. Each map holds at most MAX_ENTRIES.
+  const readThrough = async <V>(map: Map<string, Entry<V>>, key: string, load: () => Promise<V>, keep: (value: V) => boolean = () => true): Promise<V> => {
+    const cached = map.get(key);
+    if (cached && fresh(cached.at)) return cached.value;
+    const started = generation;
+    const value = await load();
+    if (started === generation && keep(value)) {
+      if (map.size >= MAX_ENTRIES) map.clear();
+      map.set(key, { value, at: clock.now() });
+    }
+    return value;
+  };
 
   return {
     ...store,
     apps: {
       ...store.apps,
-      async get(idOrUid) {
-        const cached = apps.get(idOrUid);
-        if (cached && fresh(cached.at)) return cached.app;
-        const started = generation;
-        const app = await store.apps.get(idOrUid);
-        if (app && started === generation) apps.set(idOrUid, { app, at: clock.now() });
-        return app;
-      },
+      // An application not found is not remembered: it may be created by this very request.
+      get: (idOrUid) => readThrough(apps, idOrUid, () => store.apps.get(idOrUid), (app) => app !== null),
       update: (app) => store.apps.update(app).finally(() => forget(app.id)),
       delete: (id) => store.apps.delete(id).finally(() => forget(id)),
     },
@@ -66,17 +82,7 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
     // messages may name event types nobody registered.
     eventTypes: {
       ...store.eventTypes,
-      async get(name) {
-        const cached = eventTypes.get(name);
-        if (cached && fresh(cached.at)) return cached.eventType;
-        const started = generation;
-        const eventType = await store.eventTypes.get(name);
-        if (started === generation) {
-          if (eventTypes.size >= 10_000) eventTypes.clear();
-          eventTypes.set(name, { eventType, at: clock.now() });
-        }
-        return eventType;
-      },
+      get: (name) => readThrough(eventTypes, name, () => store.eventTypes.get(name)),
       create: (eventType) => store.eventTypes.create(eventType).finally(forgetEventTypes),
       update: (eventType) => store.eventTypes.update(eventType).finally(forgetEventTypes),
       delete: (name) => store.eventTypes.delete(name).finally(forgetEventTypes),
@@ -92,14 +98,7 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
     },
     endpoints: {
       ...store.endpoints,
-      async listEnabled(appId) {
-        const cached = enabled.get(appId);
-        if (cached && fresh(cached.at)) return cached.endpoints;
-        const started = generation;
-        const endpoints = await store.endpoints.listEnabled(appId);
-        if (started === generation) enabled.set(appId, { endpoints, at: clock.now() });
-        return endpoints;
-      },
+      listEnabled: (appId) => readThrough(enabled, appId, () => store.endpoints.listEnabled(appId)),
       create: (endpoint, maxPerApplication) => store.endpoints.create(endpoint, maxPerApplication).finally(() => forget(endpoint.appId)),
       update: (endpoint) => store.endpoints.update(endpoint).finally(() => forget(endpoint.appId)),
       setTransformation: (appId, id, transformation) => store.endpoints.setTransformation(appId, id, transformation).finally(() => forget(appId)),
@@ -108,14 +107,7 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
     sources: {
       ...store.sources,
       // A rotated token is forgotten with its source, so the old URL stops working at once.
-      async getByTokenDigest(digest) {
-        const cached = sourcesByToken.get(digest);
-        if (cached && fresh(cached.at)) return cached.source;
-        const source = await store.sources.getByTokenDigest(digest);
-        if (sourcesByToken.size >= 10_000) sourcesByToken.clear();
-        sourcesByToken.set(digest, { source, at: clock.now() });
-        return source;
-      },
+      getByTokenDigest: (digest) => readThrough(sourcesByToken, digest, () => store.sources.getByTokenDigest(digest)),
       update: (source, tokenDigest) => store.sources.update(source, tokenDigest).finally(() => forget(source.id)),
       delete: (id) => store.sources.delete(id).finally(() => forget(id)),
     },
@@ -123,17 +115,7 @@ export function withConfigCache(store: Store, clock: Clock, ttlMs = 10_000): Sto
       ...store.bins,
       // A bin's answer is configured on it: a change is seen by the next request, here and (on
       // PostgreSQL, through the config channel) in every other process.
-      async getByTokenDigest(digest) {
-        const cached = binsByToken.get(digest);
-        if (cached && fresh(cached.at)) return cached.bin;
-        const started = generation;
-        const bin = await store.bins.getByTokenDigest(digest);
-        if (started === generation) {
-          if (binsByToken.size >= 10_000) binsByToken.clear();
-          binsByToken.set(digest, { bin, at: clock.now() });
-        }
-        return bin;
-      },
+      getByTokenDigest: (digest) => readThrough(binsByToken, digest, () => store.bins.getByTokenDigest(digest)),
       update: (bin, tokenDigest) => store.bins.update(bin, tokenDigest).finally(() => forget(bin.id)),
       delete: (id) => store.bins.delete(id).finally(() => forget(id)),
     },
