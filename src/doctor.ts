@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
-import type { Config } from './config/config.ts';
+import { type Config, withoutPassword } from './config/config.ts';
 import { addressPolicy } from './core/address-policy.ts';
 import { systemRandom } from './core/clock.ts';
 import { createSecretBox } from './core/secret-box.ts';
@@ -116,8 +116,6 @@ async function databaseFacts(config: Config, now: () => number): Promise<Databas
   const url = config.databaseUrl;
   if (url?.startsWith('postgres://') || url?.startsWith('postgresql://')) {
     const options = withSchemaFromUrl({ url });
-    const shown = new URL(url);
-    if (shown.password) shown.password = '****';
     const client = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: 5_000, ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}) });
     await client.connect();
     try {
@@ -129,7 +127,7 @@ async function databaseFacts(config: Config, now: () => number): Promise<Databas
       const version = migrated ? Number((await client.query('SELECT coalesce(max(version), 0) AS v FROM herald_migrations')).rows[0].v) : 0;
       const hasSettings = (await client.query<{ t: string | null }>("SELECT to_regclass('settings')::text AS t")).rows[0]!.t !== null;
       const keyCheck = hasSettings ? ((await client.query('SELECT value FROM settings WHERE name = $1', [KEY_CHECK])).rows[0]?.value ?? null) : null;
-      return { kind: 'PostgreSQL', where: shown.toString(), version, known: readMigrations(join(import.meta.dirname, 'store/postgres/migrations')).length, journalMode: null, latencyMs, skewMs, keyCheck };
+      return { kind: 'PostgreSQL', where: withoutPassword(url), version, known: readMigrations(join(import.meta.dirname, 'store/postgres/migrations')).length, journalMode: null, latencyMs, skewMs, keyCheck };
     } finally {
       await client.end();
     }

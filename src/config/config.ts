@@ -270,3 +270,15 @@ export function loadConfigWithSources(flags: SettingFlags, env: NodeJS.ProcessEn
   }
   return { config: result, sources: sources as Record<keyof Config, SettingSource> };
 }
+
+/** A database URL as it may be shown (logs, `herald config print`, `herald doctor`): its password masked. */
+export function withoutPassword(databaseUrl: string): string {
+  try {
+    const parsed = new URL(databaseUrl);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    // Unparsable: whatever stood before an @ may hold the password.
+    return databaseUrl.split('@').at(-1)!;
+  }
+}

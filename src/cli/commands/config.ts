@@ -1,4 +1,4 @@
-import { fileKey, SETTINGS } from '../../config/config.ts';
+import { fileKey, SETTINGS, withoutPassword } from '../../config/config.ts';
 import type { Command } from '../command.ts';
 import { configWithSources, SETTING_OPTIONS } from '../settings.ts';
 
@@ -29,14 +29,3 @@ export const config: Command = {
   summary: 'inspect Herald\'s settings',
   commands: [print],
 };
-
-/** A database URL with its password masked. */
-function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
-}

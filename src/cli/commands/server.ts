@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type Config, ConfigError } from '../../config/config.ts';
+import { type Config, ConfigError, withoutPassword } from '../../config/config.ts';
 import { systemClock, systemRandom } from '../../core/clock.ts';
 import { createIdGenerator } from '../../core/ids.ts';
 import { VERSION } from '../../version.ts';
@@ -78,7 +78,7 @@ export const token: Command = {
 export function banner(url: string | null, config: Config): Record<string, unknown> {
   const database = config.databaseUrl === null
     ? `SQLite ${resolve(config.dataDir, 'herald.db')}`
-    : config.databaseUrl.startsWith('sqlite:') ? `SQLite ${resolve(config.databaseUrl.slice('sqlite:'.length).replace(/^\/\//, ''))}` : `PostgreSQL ${maskPassword(config.databaseUrl)}`;
+    : config.databaseUrl.startsWith('sqlite:') ? `SQLite ${resolve(config.databaseUrl.slice('sqlite:'.length).replace(/^\/\//, ''))}` : `PostgreSQL ${withoutPassword(config.databaseUrl)}`;
   return {
     role: config.role,
     ...(url ? { dashboard: `${url}/dashboard/`, apiDocs: `${url}/docs` } : {}),
@@ -89,14 +89,4 @@ export function banner(url: string | null, config: Config): Record<string, unkno
       ? 'HERALD_ADMIN_TOKEN (from the environment)'
       : 'printed once at the first start; `herald token` makes another (stop a SQLite Herald first)',
   };
-}
-
-function maskPassword(databaseUrl: string): string {
-  try {
-    const parsed = new URL(databaseUrl);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return databaseUrl.split('@').at(-1)!;
-  }
 }
