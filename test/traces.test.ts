@@ -3,22 +3,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../src/config/config.ts';
-import { rootSpanIdOf, traceIdOf } from '../src/telemetry/traces.ts';
+import { type OtlpSpan, rootSpanIdOf, traceIdOf } from '../src/telemetry/traces.ts';
 import { startTestHerald } from './support/herald.ts';
 import { startReceiver } from './support/receiver.ts';
 import { waitFor } from './support/wait.ts';
-
-interface ExportedSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  kind: number;
-  startTimeUnixNano: string;
-  endTimeUnixNano: string;
-  attributes: Array<{ key: string; value: { stringValue?: string; intValue?: string } }>;
-  status: { code: number; message?: string };
-}
 
 /** A stand-in OTLP/HTTP collector on loopback: keeps every export's headers and spans. */
 async function startCollector() {
@@ -32,13 +20,13 @@ async function startCollector() {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const spans = () => exports.flatMap((e) => e.body.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans as ExportedSpan[])));
+  const spans = () => exports.flatMap((e) => e.body.resourceSpans.flatMap((r: any) => r.scopeSpans.flatMap((s: any) => s.spans as OtlpSpan[])));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, exports, spans, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-const attribute = (span: ExportedSpan, key: string) => {
+const attribute = (span: OtlpSpan, key: string) => {
   const value = span.attributes.find((a) => a.key === key)?.value;
-  return value?.stringValue ?? value?.intValue;
+  return value && ('stringValue' in value ? value.stringValue : value.intValue);
 };
 
 describe('traces (OpenTelemetry, OTLP over HTTP)', () => {

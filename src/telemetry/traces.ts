@@ -55,7 +55,8 @@ const derived = (text: string, bytes: number) => createHash('sha256').update(tex
 export const traceIdOf = (messageId: string) => derived(`herald.trace:${messageId}`, 16);
 export const rootSpanIdOf = (messageId: string) => derived(`herald.publish:${messageId}`, 8);
 
-interface Span {
+/** A span as OTLP's JSON encoding writes it (ids in hex, times in nanoseconds as strings). */
+export interface OtlpSpan {
   traceId: string;
   spanId: string;
   parentSpanId?: string;
@@ -85,10 +86,10 @@ function shownUrl(url: string): string {
 export function createTracer(options: TracerOptions): Tracer {
   const url = `${options.endpoint.replace(/\/+$/, '')}/v1/traces`;
   const resource = { attributes: attributes({ 'service.name': options.serviceName, 'service.version': options.serviceVersion }) };
-  let queue: Span[] = [];
+  let queue: OtlpSpan[] = [];
   let dropped = 0;
   let sending: Promise<void> = Promise.resolve();
-  const add = (span: Span) => {
+  const add = (span: OtlpSpan) => {
     if (queue.length >= MAX_QUEUED) {
       dropped++;
       return;
