@@ -2,7 +2,8 @@ import { digest } from './api/auth.ts';
 import type { Application, Endpoint, EventType, Source } from './core/model.ts';
 import { OPERATIONAL_APP_ID } from './core/operational-events.ts';
 import { StoreError } from './store/errors.ts';
-import type { Page, PageRequest, Store } from './store/store.ts';
+import { everyItem } from './store/paging.ts';
+import type { Store } from './store/store.ts';
 
 /**
  * Moving Herald's configuration from one store to another (`herald export` and `herald import`),
@@ -31,25 +32,12 @@ export type ExportRecord =
 
 export type RecordKind = Exclude<ExportRecord['kind'], 'header'>;
 
-const PAGE = 200;
-
-/** Every item of a keyset-paged list, a page at a time. */
-async function* walk<T>(list: (page: PageRequest) => Promise<Page<T>>, keyOf: (item: T) => string): AsyncGenerator<T> {
-  let after: string | null = null;
-  for (;;) {
-    const page: Page<T> = await list({ limit: PAGE, after, order: 'asc' });
-    yield* page.items;
-    if (page.done || page.items.length === 0) return;
-    after = keyOf(page.items.at(-1)!);
-  }
-}
-
 /** What an export holds of the store, in import order. */
 export async function* exportRecords(store: Store, now: number): AsyncGenerator<ExportRecord> {
   yield { kind: 'header', format: EXPORT_FORMAT, version: EXPORT_VERSION, exportedAt: new Date(now).toISOString() };
-  for await (const eventType of walk((page) => store.eventTypes.list(page, true), (t) => t.name)) yield { kind: 'eventType', eventType };
+  for await (const eventType of everyItem((page) => store.eventTypes.list(page, true), (t) => t.name)) yield { kind: 'eventType', eventType };
   const owners: string[] = [];
-  for await (const application of walk((page) => store.apps.list(page), (a) => a.id)) {
+  for await (const application of everyItem((page) => store.apps.list(page), (a) => a.id)) {
     owners.push(application.id);
     yield { kind: 'application', application };
   }
@@ -59,13 +47,13 @@ export async function* exportRecords(store: Store, now: number): AsyncGenerator<
     owners.push(operational.id);
     yield { kind: 'application', application: operational };
   }
-  for await (const source of walk((page) => store.sources.list(page), (s) => s.id)) {
+  for await (const source of everyItem((page) => store.sources.list(page), (s) => s.id)) {
     owners.push(source.id);
     yield { kind: 'source', source };
   }
   for (const owner of owners) {
-    for await (const endpoint of walk((page) => store.endpoints.list(owner, page), (e) => e.id)) yield { kind: 'endpoint', endpoint: withoutState(endpoint) };
-    for await (const endpoint of walk((page) => store.endpoints.listPolling(owner, page), (e) => e.id)) yield { kind: 'endpoint', endpoint: withoutState(endpoint) };
+    for await (const endpoint of everyItem((page) => store.endpoints.list(owner, page), (e) => e.id)) yield { kind: 'endpoint', endpoint: withoutState(endpoint) };
+    for await (const endpoint of everyItem((page) => store.endpoints.listPolling(owner, page), (e) => e.id)) yield { kind: 'endpoint', endpoint: withoutState(endpoint) };
   }
 }
 

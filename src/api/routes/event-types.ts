@@ -9,6 +9,7 @@ import { MAX_JSON_DEPTH } from '../../core/json-depth.ts';
 import type { ApiContext } from '../context.ts';
 import { HttpError, invalid, notFound, orConflict } from '../errors.ts';
 import { planPage } from '../pagination.ts';
+import { everyItem } from '../../store/paging.ts';
 import { sentFields } from '../patch.ts';
 import { DeleteEventTypeQuery, EventTypeExportQuery, EventTypeImportOpenApiIn, EventTypeIn, EventTypeListQuery, EventTypePatch, EventTypePath, EventTypeUpdate, PayloadValidateIn, RetryScheduleInOut } from '../schemas.ts';
 import { checkAgainst, checkSchemas, modeOf, violationItem } from '../payload-check.ts';
@@ -107,12 +108,8 @@ export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void 
 
 async function allEventTypes(ctx: ApiContext, includeArchived: boolean): Promise<EventType[]> {
   const all: EventType[] = [];
-  for (let after: string | null = null; ;) {
-    const page = await ctx.store.eventTypes.list({ limit: 250, after, order: 'asc' }, includeArchived);
-    all.push(...page.items);
-    if (page.done || page.items.length === 0) return all;
-    after = page.items[page.items.length - 1]!.name;
-  }
+  for await (const type of everyItem((page) => ctx.store.eventTypes.list(page, includeArchived), (t) => t.name)) all.push(type);
+  return all;
 }
 
 /** The document a request to import sends: `spec` as it is, or `specRaw` read as JSON, else as YAML. */
