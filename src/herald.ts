@@ -15,9 +15,9 @@ import { TaskRunner } from './delivery/task-runner.ts';
 import type { OperationalEvents } from './delivery/operational-events.ts';
 import { createHttpSender } from './delivery/http-sender.ts';
 import { retrySchedules } from './delivery/retry-schedules.ts';
-import { createPublisher, type Publisher } from './delivery/publish.ts';
-import { createMetrics, type Metrics } from './metrics/metrics.ts';
-import { createTracer, tracedPublisher } from './telemetry/traces.ts';
+import { createPublisher, observedPublisher } from './delivery/publish.ts';
+import { createMetrics } from './metrics/metrics.ts';
+import { createTracer } from './telemetry/traces.ts';
 import { VERSION } from './version.ts';
 import { createOperationalEvents, ensureOperationalApp } from './delivery/operational-events.ts';
 import { startMaintenance } from './maintenance.ts';
@@ -123,8 +123,10 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
     },
   });
   const wake = runsWorker ? () => dispatcher.wake() : () => {};
-  const counted = countedPublisher(createPublisher(store, ids, clock, wake, runsWorker ? dispatcher.handoff : null, config.retentionMs), metrics);
-  const publisher = tracer ? tracedPublisher(counted, tracer, () => clock.now()) : counted;
+  // Metrics and traces hear of each message stored, whoever publishes it; without a tracer, nothing more is done.
+  const publisher = observedPublisher(createPublisher(store, ids, clock, wake, runsWorker ? dispatcher.handoff : null, config.retentionMs), tracer
+    ? (app, message) => (metrics.messageAccepted(app.id), tracer.published(message, clock.now()))
+    : (app) => metrics.messageAccepted(app.id));
   operational = createOperationalEvents({ store, publisher, onError: (error) => logger.error({ err: error }, 'operational webhooks: raising an event') });
   const tasks = new TaskRunner({ store, clock, wake, onError: (error, context) => logger.error({ err: error }, `background tasks: ${context}`) });
   const lifecycle = { draining: false };
@@ -180,15 +182,6 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
       metrics.close();
       await tracer?.close();
     },
-  };
-}
-
-/** Counts each message stored, whoever stores it (the API, a source, operational events). */
-function countedPublisher(publisher: Publisher, metrics: Metrics): Publisher {
-  return {
-    ...publisher,
-    publish: (app, input) => publisher.publish(app, input).then((message) => (metrics.messageAccepted(app.id), message)),
-    publishTo: (app, endpoint, input) => publisher.publishTo(app, endpoint, input).then((message) => (metrics.messageAccepted(app.id), message)),
   };
 }
 

@@ -144,3 +144,20 @@ async function handOver(taker: Handoff, message: Message, endpoints: readonly En
     });
   }));
 }
+
+/**
+ * The publisher, calling `stored` with each message it commits for delivery (published or sent
+ * to one endpoint; recorded ones go nowhere): how metrics and traces hear of messages, whoever
+ * publishes them (the API, a source, operational events).
+ */
+export function observedPublisher(publisher: Publisher, stored: (app: Application, message: Message) => void): Publisher {
+  const tell = (app: Application) => (message: Message) => {
+    stored(app, message);
+    return message;
+  };
+  return {
+    ...publisher,
+    publish: (app, input) => publisher.publish(app, input).then(tell(app)),
+    publishTo: (app, endpoint, input) => publisher.publishTo(app, endpoint, input).then(tell(app)),
+  };
+}

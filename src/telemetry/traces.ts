@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { type Message, Status } from '../core/model.ts';
-import type { Publisher } from '../delivery/publish.ts';
 import type { DeliveryResult } from '../store/store.ts';
 
 /**
@@ -163,18 +162,5 @@ export function createTracer(options: TracerOptions): Tracer {
       clearInterval(timer);
       await flush();
     },
-  };
-}
-
-/** The publisher, telling the tracer of each message it commits. */
-export function tracedPublisher(publisher: Publisher, tracer: Tracer, now: () => number): Publisher {
-  const traced = (message: Message) => {
-    tracer.published(message, now());
-    return message;
-  };
-  return {
-    ...publisher,
-    publish: (app, input) => publisher.publish(app, input).then(traced),
-    publishTo: (app, endpoint, input) => publisher.publishTo(app, endpoint, input).then(traced),
   };
 }
