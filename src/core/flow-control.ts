@@ -149,7 +149,7 @@ export interface ClaimPlan<Row> {
  * is), and the gates of both (else it is deferred to when it may go). Endpoints and applications
  * without a gate pass freely.
  */
-export function planClaim<Row extends readonly [id: unknown, endpointId: string, appId: string]>(
+export function planClaim<Row extends readonly [id: unknown, endpointId: string, appId: string, ...rest: unknown[]]>(
   candidates: readonly Row[],
   request: ClaimSlots,
   endpoints: ReadonlyMap<string, EndpointGate>,

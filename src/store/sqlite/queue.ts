@@ -111,12 +111,12 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
   const read: Reader = (sql, params) => Promise.resolve(db.all(sql, ...params));
   // The gates of the candidates' endpoints and applications: only those with a configured rate or
   // a flow state that holds back (a few primary-key reads; most endpoints have neither).
-  const endpointGates = (candidates: ReadonlyArray<readonly [number, string, string]>) => new Map(db.all(
+  const endpointGates = (candidates: ReadonlyArray<readonly [number, string, string, ...unknown[]]>) => new Map(db.all(
     `SELECT e.id, e.throttle_rate, f.* FROM endpoints e LEFT JOIN endpoint_flow f ON f.endpoint_id = e.id
      WHERE e.id IN (SELECT value FROM json_each(?)) AND e.deleted_at IS NULL AND (e.throttle_rate IS NOT NULL OR ${HOLDS_BACK('f')})`,
     JSON.stringify([...new Set(candidates.map((row) => row[1]))]),
   ).map((row): [string, EndpointGate] => [row.id as string, { configuredRate: row.throttle_rate as number | null, disabled: false, state: flowStateOf(row) }]));
-  const appGates = (candidates: ReadonlyArray<readonly [number, string, string]>) => new Map(db.all<{ id: string; throttle_rate: number; tat: number }>(
+  const appGates = (candidates: ReadonlyArray<readonly [number, string, string, ...unknown[]]>) => new Map(db.all<{ id: string; throttle_rate: number; tat: number }>(
     `SELECT a.id, a.throttle_rate, coalesce(f.tat, 0) AS tat FROM applications a LEFT JOIN application_flow f ON f.app_id = a.id
      WHERE a.id IN (SELECT value FROM json_each(?)) AND a.throttle_rate IS NOT NULL`,
     JSON.stringify([...new Set(candidates.map((row) => row[2]))]),
@@ -132,9 +132,10 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
           request.now, JSON.stringify(full(request.slots)), JSON.stringify(full(request.appSlots)), request.limit * CANDIDATES_PER_SLOT,
         );
         // A keyed delivery with one of its key ahead waits for it, without taking a slot.
-        const candidates = due.filter((row) => row[3] === null).map(([id, endpointId, appId]) => [id, endpointId, appId] as const);
-        for (const [id, , , aheadAt] of due) {
-          if (aheadAt !== null) db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ?, updated_at = ? WHERE id = ?`, heldUntil(aheadAt, request.now), request.now, id);
+        const held = due.filter((row) => row[3] !== null);
+        const candidates = held.length === 0 ? due : due.filter((row) => row[3] === null);
+        for (const [id, , , aheadAt] of held) {
+          db.run(`UPDATE deliveries SET status = ${Status.pending}, run_at = ?, updated_at = ? WHERE id = ?`, heldUntil(aheadAt!, request.now), request.now, id);
         }
         const plan = planClaim(candidates, request, endpointGates(candidates), appGates(candidates), request.now);
         for (const { row, runAt } of plan.deferred) {
