@@ -101,8 +101,9 @@ async function dataDirectory(dir: string): Promise<Finding> {
   }
   const mode = statSync(dir).mode & 0o777;
   const keyFile = join(dir, ENCRYPTION_KEY_FILE);
-  if (existsSync(keyFile) && (statSync(keyFile).mode & 0o077) !== 0) {
-    return { check, verdict: 'fail', detail: `${keyFile} is readable by others (mode ${(statSync(keyFile).mode & 0o777).toString(8)})`, fix: `chmod 600 ${keyFile}: it unseals every endpoint secret` };
+  const keyMode = existsSync(keyFile) ? statSync(keyFile).mode & 0o777 : 0o600;
+  if ((keyMode & 0o077) !== 0) {
+    return { check, verdict: 'fail', detail: `${keyFile} is readable by others (mode ${keyMode.toString(8)})`, fix: `chmod 600 ${keyFile}: it unseals every endpoint secret` };
   }
   const { bavail, bsize } = await statfs(dir);
   const free = bavail * bsize;
