@@ -23,7 +23,7 @@ for (const [store, reachable] of STORES) {
     });
     // Retries 100 ms apart for long enough that a key failing on purpose is never exhausted.
     const herald = async () => {
-      const h = await startTestHerald({ store, env: { HERALD_RETRY_SCHEDULE: range(40).map(() => '100ms').join(',') } });
+      const h = await startTestHerald({ store, env: { HERALD_RETRY_SCHEDULE: range(600).map(() => '100ms').join(',') } });
       running.push(h);
       return h;
     };

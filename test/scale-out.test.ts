@@ -138,7 +138,9 @@ suite((await postgresReachable()) ? 'scale-out on PostgreSQL' : SKIPPED_POSTGRES
   });
 
   it('keeps each ordering key in publish order, one at a time, across two workers, while a failing key holds back only itself', async () => {
-    const { api } = await cluster(2, { HERALD_RETRY_SCHEDULE: Array.from({ length: 40 }, () => '100ms').join(',') });
+    // Retries enough for a's first to outlast the other keys' 18 deliveries on a slow machine: once
+    // spent, it would fail for good and never be accepted.
+    const { api } = await cluster(2, { HERALD_RETRY_SCHEDULE: Array.from({ length: 600 }, () => '100ms').join(',') });
     const keys = ['a', 'b', 'c', 'd'];
     // `a`'s first fails until every other key is done; each answer outlasts the next publish.
     const log = keyedLog((key, i, seen) => (key === 'a' && i === 0 && ['b', 'c', 'd'].some((k) => (seen.accepted.get(k)?.length ?? 0) < 6) ? 500 : 200), 50);

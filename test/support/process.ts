@@ -75,6 +75,8 @@ function serve(dataDir: string, port: number, env: Record<string, string>): Chil
       HERALD_ADMIN_TOKEN: TEST_TOKEN,
       HERALD_ALLOW_PRIVATE_NETWORKS: 'true',
       HERALD_RETRY_SCHEDULE: '200ms,400ms,800ms',
+      // As in startTestHerald: fast retries would open the circuit of any test's failing endpoint.
+      HERALD_CIRCUIT_FAILURES: '1000000',
       HERALD_LOG_LEVEL: env.HERALD_ROLE === 'worker' ? 'info' : 'warn',
       // Tests that stop Herald with SIGTERM need not wait for load balancers; the drain's own test sets it.
       HERALD_DRAIN_DELAY: '0s',
