@@ -58,7 +58,8 @@ export async function spawnHerald(dataDir: string, port: number, env: Record<str
       if (gone) throw new Error(`herald exited before it was ready:\n${output}`);
       if (worker) return output.includes('worker started');
       return (await fetch(`${url}/api/v1/health`).catch(() => null))?.status === 204;
-    }, 20_000);
+      // A start takes about a second; on a machine busy with the rest of the suite, many times that.
+    }, 60_000);
   } catch (error) {
     // A process that never became ready would outlive the test that gave up on it.
     if (!gone) child.kill('SIGKILL');
