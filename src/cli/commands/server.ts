@@ -79,9 +79,10 @@ export function banner(url: string | null, config: Config): Record<string, unkno
   const database = config.databaseUrl === null
     ? `SQLite ${resolve(config.dataDir, 'herald.db')}`
     : config.databaseUrl.startsWith('sqlite:') ? `SQLite ${resolve(config.databaseUrl.slice('sqlite:'.length).replace(/^\/\//, ''))}` : `PostgreSQL ${withoutPassword(config.databaseUrl)}`;
+  const opened = url ? openedAt(url, config) : null;
   return {
     role: config.role,
-    ...(url ? { dashboard: `${url}/dashboard/`, apiDocs: `${url}/docs` } : {}),
+    ...(opened ? { dashboard: `${opened}/dashboard/`, apiDocs: `${opened}/docs` } : {}),
     database,
     dataDir: resolve(config.dataDir),
     // Not `token`: a field named so is redacted from every line (src/logging.ts).
@@ -89,4 +90,16 @@ export function banner(url: string | null, config: Config): Record<string, unkno
       ? 'HERALD_ADMIN_TOKEN (from the environment)'
       : 'printed once at the first start; `herald token` makes another (stop a SQLite Herald first)',
   };
+}
+
+/**
+ * Where a person opens Herald: its public URL when one is set (behind a proxy, or a container's
+ * published port); otherwise the address it listens on, except that a wildcard such as 0.0.0.0
+ * (every container binds it) is no address a browser can open, so localhost stands for it.
+ */
+function openedAt(url: string, config: Config): string {
+  if (config.publicUrl) return config.publicUrl;
+  const parsed = new URL(url);
+  if (parsed.hostname === '0.0.0.0' || parsed.hostname === '[::]') parsed.hostname = 'localhost';
+  return parsed.origin;
 }
