@@ -3,6 +3,7 @@ import { before, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { browserSuite, requireBuiltUi } from './support/browser.ts';
 import { heraldAndReceiverPerSuite, type TestHerald } from './support/herald.ts';
+import { waitFor } from './support/wait.ts';
 import type { Receiver } from './support/receiver.ts';
 
 browserSuite('the transformation editor on the endpoint page, in Chromium', (browser) => {
@@ -51,5 +52,22 @@ browserSuite('the transformation editor on the endpoint page, in Chromium', (bro
     await page.getByLabel('Code').fill('function handler(webhook) { throw new Error("not yet"); }');
     await page.getByRole('button', { name: 'Simulate' }).click();
     await page.getByRole('alert').getByText(/Error: not yet/).waitFor();
+  });
+
+  it('shows an attempt the transformation made as it was sent: its method, URL and body', async (t) => {
+    await h.api('PATCH', `/api/v1/app/${appId}/endpoint/${endpointId}/transformation`, {
+      code: 'function handler(webhook) { webhook.method = "PUT"; webhook.contentType = "application/x-www-form-urlencoded"; webhook.payload = { id: webhook.payload.id }; return webhook; }',
+      enabled: true,
+    });
+    const message = (await h.api('POST', `/api/v1/app/${appId}/msg`, { eventType: 'order.created', payload: { id: 'o-10' } })).body;
+    await waitFor('the transformed delivery', () => receiver.requests.some((request) => request.body.toString() === 'id=o-10'));
+    const page = await endpointPage(t, ['ViewBase']);
+    await page.goto(`${h.url}/app-portal/${appId}/messages/${message.id}`);
+    const destination = page.getByRole('article', { name: `Destination ${receiver.url}/orders` });
+    await destination.getByText('1 attempt', { exact: true }).waitFor();
+    await destination.locator('.attempt summary').first().click();
+    await destination.getByText(`PUT ${receiver.url}/orders`, { exact: true }).waitFor();
+    assert.equal(await destination.getByTestId('attempt-body').first().textContent(), 'id=o-10', 'the bytes sent, not the payload');
+    await destination.getByText("As the endpoint's transformation made it.").waitFor();
   });
 });

@@ -129,6 +129,39 @@ await forEachStore((store) => {
       assert.deepEqual([attempt!.url, attempt!.status], [`${receiver.url}${path}/moved?tenant=t1`, 0]);
     });
 
+    it('shows in the attempt\'s view the request the code made, as the receiver got it, and drops its body when the payload is erased', async () => {
+      const { endpoint, secret, path, apiPath } = await endpointWith(`function handler(webhook) {
+        webhook.method = 'PATCH';
+        webhook.headers['X-Tenant'] = 't2';
+        webhook.contentType = 'application/x-www-form-urlencoded';
+        webhook.payload = { order: webhook.payload.id };
+        return webhook;
+      }`);
+      const message = await publish({ id: 'o-view' });
+      const request = await receivedAt(path, secret);
+      const [attempt] = await attemptsOnceSettled(apiPath, message.id, endpoint.id);
+      // Names as the code wrote them (X-Tenant); compared as the receiver's, in lower case.
+      const view = async () => {
+        const { body } = await h.api('GET', `/api/v1/app/${appId}/msg/${message.id}/attempt/${attempt!.id}/headers`);
+        return { ...body, sentHeaders: Object.fromEntries(Object.entries(body.sentHeaders as Record<string, string>).map(([name, value]) => [name.toLowerCase(), value])) };
+      };
+      const shown = await view();
+      assert.equal(shown.method, 'PATCH');
+      assert.equal(shown.transformedBody, 'order=o-view');
+      assert.equal(shown.transformedBody, request.body.toString());
+      // Rebuilt over the bytes sent, with the code's headers: what the receiver got, to the letter.
+      for (const name of ['x-tenant', 'content-type', 'webhook-id', 'webhook-timestamp', 'webhook-signature']) {
+        assert.equal(shown.sentHeaders[name], request.headers[name], name);
+      }
+      assert.equal(shown.sentHeaders['x-configured'], 'yes', 'the endpoint\'s header, which the code kept');
+
+      assert.equal((await h.api('DELETE', `/api/v1/app/${appId}/msg/${message.id}/content`)).status, 204);
+      const erased = await view();
+      assert.equal(erased.transformedBody, null);
+      assert.equal(erased.sentHeaders['x-tenant'], 't2');
+      assert.equal(erased.sentHeaders['webhook-signature'], 'v1,****', 'a signature over erased bytes cannot be rebuilt');
+    });
+
     it('sends a GET\'s payload as query parameters, with no body, signed over the empty body', async () => {
       const { secret, path } = await endpointWith(`function handler(webhook) {
         webhook.method = 'GET';

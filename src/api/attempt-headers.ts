@@ -2,12 +2,19 @@ import { isSecretLookingHeader } from '../core/bins.ts';
 import { type Attempt, type Endpoint, type Message, sentNothing } from '../core/model.ts';
 import { deliveryHeaders } from '../delivery/request-headers.ts';
 
-/** Svix's `MessageAttemptHeadersOut`. */
+/** Svix's `MessageAttemptHeadersOut`, with the rest of the request line and body (Herald's extension). */
 export interface AttemptHeadersOut {
   sentHeaders: Record<string, string>;
   /** Not kept: storing every response's headers would cost each attempt's write. */
   responseHeaders: Array<[string, string]> | null;
   sensitive: string[];
+  /** The request's method: POST, a received request's own, or the one a transformation chose. */
+  method: string;
+  /**
+   * Only where a transformation made the body: the bytes sent, as text (null once the payload is
+   * erased). Otherwise the body sent is the message's payload, which the message shows.
+   */
+  transformedBody?: string | null;
 }
 
 const MASK = '****';
@@ -20,7 +27,10 @@ const SIGNATURE_HEADERS = new Set(['webhook-signature', 'svix-signature']);
  * the message id, the payload and a received request's headers never change. What may have
  * changed since is the endpoint: its custom headers are its current ones (none once it is
  * deleted), and the signature is made with its secrets valid at the attempt's time, which after
- * a rotation include the new secret and may leave out one that has since expired.
+ * a rotation include the new secret and may leave out one that has since expired. A request an
+ * endpoint's transformation made is kept with its attempt (model.ts TransformedRequest): its
+ * headers and body stand in for the endpoint's and the payload, and once its body is erased with
+ * the payload its signature can no longer be rebuilt.
  *
  * Sensitive, and masked unless `reveal` (an admin token, or an application token with
  * ViewEndpointSecret, which can read the secret that makes them anyway): the signatures (masked
@@ -31,15 +41,18 @@ const SIGNATURE_HEADERS = new Set(['webhook-signature', 'svix-signature']);
  * nothing (a disabled endpoint, an unreadable secret) has no headers.
  */
 export function attemptHeaders(attempt: Attempt, message: Message, endpoint: Endpoint | null, reveal: boolean): AttemptHeadersOut {
+  const transformed = attempt.transformed;
+  const method = transformed?.method ?? message.inbound?.method ?? 'POST';
   if (sentNothing(attempt.failureReason)) {
-    return { sentHeaders: {}, responseHeaders: null, sensitive: [] };
+    return { sentHeaders: {}, responseHeaders: null, sensitive: [], method };
   }
   const usable = endpoint !== null && !endpoint.unavailable;
-  const signable = usable && message.payloadErasedAt == null && endpoint.secrets.length > 0;
+  const signable = usable && message.payloadErasedAt == null && endpoint.secrets.length > 0 && transformed?.body !== null;
+  // A transformed request's own headers and body stand in for the endpoint's and the payload.
   const sent = deliveryHeaders({
     message,
     endpoint: { headers: usable ? endpoint.headers : {}, secrets: usable ? endpoint.secrets : [] },
-  }, attempt.createdAt);
+  }, attempt.createdAt, transformed ? { ...transformed, body: transformed.body ?? new Uint8Array() } : undefined);
   const sealed = new Set(message.inbound?.secretHeaders ?? []);
   const sensitive: string[] = [];
   const sentHeaders: Record<string, string> = {};
@@ -55,7 +68,10 @@ export function attemptHeaders(attempt: Attempt, message: Message, endpoint: End
     const shown = reveal && !secret && (!signature || signable);
     sentHeaders[name] = shown ? value : signature ? maskSignature(value) : MASK;
   }
-  return { sentHeaders, responseHeaders: null, sensitive };
+  return {
+    sentHeaders, responseHeaders: null, sensitive, method,
+    ...(transformed ? { transformedBody: transformed.body === null ? null : Buffer.from(transformed.body).toString('utf8') } : {}),
+  };
 }
 
 /** `v1,abc v1a,def` as `v1,**** v1a,****`: which schemes signed shows, the signatures do not. */

@@ -247,6 +247,22 @@ export interface Attempt {
   /** 1-based, counted from the delivery's creation or last resend. */
   attemptNumber: number;
   createdAt: number;
+  /** The request an endpoint's transformation made, absent when there was none. */
+  transformed?: TransformedRequest;
+}
+
+/**
+ * What a transformation made of a request: kept with the attempt, because unlike an ordinary
+ * request it cannot be rebuilt from the message and the endpoint (the code may have changed
+ * since, or not be deterministic). The headers are the code's, before Herald's own; the body is
+ * the bytes sent, and null once the message's payload is erased.
+ */
+export interface TransformedRequest {
+  method: string;
+  headers: Record<string, string>;
+  /** Null for a request without a body (a GET). */
+  contentType: string | null;
+  body: Uint8Array | null;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Clock, Random } from '../core/clock.ts';
 import type { IdGenerator } from '../core/ids.ts';
-import { type Attempt, Status, Trigger } from '../core/model.ts';
+import { type Attempt, Status, type TransformedRequest, Trigger } from '../core/model.ts';
 import { attemptNotices } from '../core/operational-events.ts';
 import { isSuccess, nextStep, type NextStep, parseRetryAfter, type RetryPolicy } from '../core/retry-policy.ts';
 import { type FlowSignal, MAX_PAUSE_MS, signalKind } from '../core/flow-control.ts';
@@ -39,6 +39,7 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
   const { clock, sender } = deps;
   const startedAt = clock.now();
   let url = delivery.endpoint.url;
+  let made: TransformedRequest | undefined;
   let result: SendResult;
   if (delivery.endpoint.disabled) result = DISABLED;
   else if (delivery.unavailable) result = unavailable(delivery.unavailable);
@@ -49,6 +50,7 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
     else if (transformed.kind === 'cancel') result = CANCELED;
     else {
       url = transformed.url;
+      made = { method: transformed.method, headers: transformed.headers, contentType: transformed.contentType, body: transformed.body };
       result = await sender.send({ method: transformed.method, url, headers: deliveryHeaders(delivery, startedAt, transformed), body: transformed.body });
     }
   } else {
@@ -66,7 +68,10 @@ export async function attemptDelivery(deps: AttemptDependencies, delivery: Claim
   const retry = delays ? { ...deps.retry, delaysMs: delays } : deps.retry;
   // The attempt records the URL the request went to, which a transformation may have changed.
   const attempted = url === delivery.endpoint.url ? delivery : { ...delivery, endpoint: { ...delivery.endpoint, url } };
-  return decide({ ...deps, retry }, attempted, result, startedAt, finishedAt);
+  const outcome = decide({ ...deps, retry }, attempted, result, startedAt, finishedAt);
+  // And the request the transformation made, which the attempt's view cannot rebuild later.
+  if (made) outcome.attempt.transformed = made;
+  return outcome;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { BackgroundTask } from '../core/replay.ts';
 import type { Bin, BinRequest, BinRule } from '../core/bins.ts';
-import type { ApiToken, Application, Attempt, Delivery, Endpoint, EventType, FailureReason, Message, Source, Status, Trigger } from '../core/model.ts';
+import type { ApiToken, Application, Attempt, Delivery, Endpoint, EventType, FailureReason, Message, Source, Status, TransformedRequest, Trigger } from '../core/model.ts';
 
 /**
  * Rows as both databases return them, and their mapping to the domain model. Column names are the
@@ -148,7 +148,19 @@ export const toAttempt = (row: Row): Attempt => ({
   failureReason: row.failure_reason as FailureReason | null,
   attemptNumber: Number(row.attempt_number),
   createdAt: Number(row.created_at),
+  ...(row.transformed == null ? {} : { transformed: transformedFromColumn(row.transformed as string) }),
 });
+
+/** A transformed request as the attempts table keeps it: JSON, the body in base64. */
+export function transformedToColumn(transformed: TransformedRequest | undefined): string | null {
+  if (!transformed) return null;
+  return JSON.stringify({ ...transformed, body: transformed.body === null ? null : Buffer.from(transformed.body).toString('base64') });
+}
+
+function transformedFromColumn(column: string): TransformedRequest {
+  const stored = JSON.parse(column) as Omit<TransformedRequest, 'body'> & { body: string | null };
+  return { ...stored, body: stored.body === null ? null : Buffer.from(stored.body, 'base64') };
+}
 
 export const toToken = (row: Row): ApiToken => ({
   id: row.id as string,

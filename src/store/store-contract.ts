@@ -575,6 +575,21 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         assert.equal((await store.messages.get(app.id, message.id))!.payloadErasedAt, later);
       });
 
+      it('keeps the request a transformation made with its attempt, and drops its body with the payload', async () => {
+        const store = await fresh();
+        const { app, endpoint, message } = await queued(store);
+        const [delivery] = await claim(store);
+        const transformed = { method: 'PUT', headers: { 'X-Tenant': 't1' }, contentType: 'application/xml', body: Buffer.from('<order id="1"/>') };
+        const made = anAttempt(message, endpoint.id, { transformed });
+        await store.queue.complete([result(delivery!, made, { status: Status.success })]);
+        const read = async () => (await store.attempts.get(message.id, made.id))!;
+        const kept = await read();
+        assert.deepEqual({ ...kept.transformed, body: Buffer.from(kept.transformed!.body!).toString() }, { ...transformed, body: '<order id="1"/>' });
+        assert.equal(await store.messages.erasePayloads({ messageId: message.id }, later), 1);
+        assert.deepEqual((await read()).transformed, { ...transformed, body: null });
+        assert.ok(await store.messages.get(app.id, message.id));
+      });
+
       it('keeps an attempt under way when the payload is erased from rescheduling its delivery', async () => {
         const store = await fresh();
         const { endpoint, message } = await queued(store);

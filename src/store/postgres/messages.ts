@@ -67,6 +67,12 @@ export function postgresMessages(db: PostgresDatabase): MessageStore {
            WHERE message_id = ANY(?::text[]) AND status IN (${Status.pending}, ${Status.sending})`,
           [now, now, erased.map((row) => row.id)],
         );
+        // A transformed attempt's body is made from the payload: it goes with it.
+        await query(
+          `UPDATE attempts SET transformed = jsonb_set(transformed::jsonb, '{body}', 'null')::text
+           WHERE message_id = ANY(?::text[]) AND transformed IS NOT NULL`,
+          [erased.map((row) => row.id)],
+        );
         return erased.length;
       });
     },

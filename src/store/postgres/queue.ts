@@ -3,6 +3,7 @@ import { Status, Trigger } from '../../core/model.ts';
 import { full } from '../claim-slots.ts';
 import { type AppGate, DISABLED_RECHECK_MS, type EndpointGate, planClaim } from '../../core/flow-control.ts';
 import { flowStateOf, HOLDS_BACK } from '../flow-rows.ts';
+import { transformedToColumn } from '../rows.ts';
 import { flowArrays, UPDATE_FLOWS } from './flow.ts';
 import { deliveriesByEndpoint, deliveriesByMessage, type Reader } from '../delivery-listings.ts';
 import { LATENCY_BINS, rollUp } from '../../core/attempt-stats.ts';
@@ -160,11 +161,11 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
       const disabled = await db.query<{ id: string }>(
         `WITH recorded AS (
            INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
-             response_duration_ms, trigger, failure_reason, attempt_number, created_at)
+             response_duration_ms, trigger, failure_reason, attempt_number, created_at, transformed)
            SELECT a.* FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::smallint[], ?::int[], ?::text[],
-             ?::int[], ?::smallint[], ?::text[], ?::int[], ?::bigint[])
+             ?::int[], ?::smallint[], ?::text[], ?::int[], ?::bigint[], ?::text[])
              AS a(id, app_id, message_id, endpoint_id, url, status, response_status_code, response, response_duration_ms,
-               trigger, failure_reason, attempt_number, created_at)
+               trigger, failure_reason, attempt_number, created_at, transformed)
            WHERE EXISTS (SELECT 1 FROM messages m WHERE m.id = a.message_id FOR KEY SHARE)
          ), moved AS (
            UPDATE deliveries d SET status = r.status, attempt_count = r.attempt_count, trigger = ${Trigger.scheduled}, resume_at = NULL,
@@ -201,7 +202,7 @@ export function postgresQueue(db: PostgresDatabase): DeliveryQueue {
           attempt((a) => a.id), attempt((a) => a.appId), attempt((a) => a.messageId), attempt((a) => a.endpointId),
           attempt((a) => a.url), attempt((a) => a.status), attempt((a) => a.responseStatusCode), attempt((a) => a.response),
           attempt((a) => a.responseDurationMs), attempt((a) => a.trigger), attempt((a) => a.failureReason),
-          attempt((a) => a.attemptNumber), attempt((a) => a.createdAt),
+          attempt((a) => a.attemptNumber), attempt((a) => a.createdAt), attempt((a) => transformedToColumn(a.transformed)),
           column((r) => r.id), column((r) => r.lease), column((r) => r.next.status), column((r) => r.attemptCount),
           column((r) => (r.next.status === Status.pending ? r.next.runAt : r.attempt.createdAt)),
           column((r) => (r.next.status === Status.pending ? r.next.runAt : null)),

@@ -82,6 +82,12 @@ export function sqliteMessages(db: SqliteDatabase, deleted: DeletedEndpoints): M
            WHERE message_id IN (SELECT value FROM json_each(?)) AND status IN (${Status.pending}, ${Status.sending})`,
           now, now, list,
         );
+        // A transformed attempt's body is made from the payload: it goes with it.
+        db.run(
+          `UPDATE attempts SET transformed = json_set(transformed, '$.body', NULL)
+           WHERE message_id IN (SELECT value FROM json_each(?)) AND transformed IS NOT NULL`,
+          list,
+        );
         return ids.length;
       });
     },

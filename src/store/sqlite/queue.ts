@@ -3,6 +3,7 @@ import { Status, Trigger } from '../../core/model.ts';
 import { full } from '../claim-slots.ts';
 import { type AppGate, DISABLED_RECHECK_MS, type EndpointGate, planClaim } from '../../core/flow-control.ts';
 import { flowStateOf, HOLDS_BACK } from '../flow-rows.ts';
+import { transformedToColumn } from '../rows.ts';
 import { saveFlow } from './flow.ts';
 import type { ClaimedDelivery, DeliveryQueue } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
@@ -162,11 +163,11 @@ export function sqliteQueue(db: SqliteDatabase): DeliveryQueue {
       await Promise.all([...(rollup.length > 0 ? [bookkeeping(() => upsertAttemptStats(db, rollup))] : []), ...results.map(({ id, lease, attempt, next, attemptCount, disableEndpoint, alerted, orderingKey }) => bookkeeping(() => {
         db.run(
           `INSERT INTO attempts (id, app_id, message_id, endpoint_id, url, status, response_status_code, response,
-             response_duration_ms, trigger, failure_reason, attempt_number, created_at)
-           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?)`,
+             response_duration_ms, trigger, failure_reason, attempt_number, created_at, transformed)
+           SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM messages WHERE id = ?)`,
           attempt.id, attempt.appId, attempt.messageId, attempt.endpointId, attempt.url, attempt.status,
           attempt.responseStatusCode, attempt.response, attempt.responseDurationMs, attempt.trigger,
-          attempt.failureReason, attempt.attemptNumber, attempt.createdAt, attempt.messageId,
+          attempt.failureReason, attempt.attemptNumber, attempt.createdAt, transformedToColumn(attempt.transformed), attempt.messageId,
         );
         const runAt = next.status === Status.pending ? next.runAt : attempt.createdAt;
         db.run(

@@ -127,6 +127,9 @@ export interface AttemptHeaders {
   sentHeaders: Record<string, string>;
   responseHeaders: Array<[string, string]> | null;
   sensitive: string[];
+  /** Herald's: the request's method, and the body a transformation made (null once erased). */
+  method?: string;
+  transformedBody?: string | null;
 }
 
 /** Svix's MessageAttemptTriggerType. */

@@ -209,12 +209,15 @@ function AttemptDetail({ attempt, message }: { attempt: Attempt; message: Messag
     queryFn: () => api.get<AttemptHeaders>(`${messagePath(scope.appId, message.id)}/attempt/${seg(attempt.id)}/headers`),
     staleTime: Infinity,
   });
-  const body = JSON.stringify(message.payload);
+  // What was sent: the payload, unless the endpoint's transformation made another body.
+  const transformedBody = headers.data?.transformedBody;
+  const body = transformedBody === undefined ? JSON.stringify(message.payload) : transformedBody ?? 'Erased with the payload.';
   return (
     <div class="attempt-detail grid-2">
       <div>
         <h3>Request</h3>
-        <p class="mono small url">POST {attempt.url}</p>
+        <p class="mono small url">{headers.data?.method ?? 'POST'} {attempt.url}</p>
+        {transformedBody !== undefined ? <p class="muted small">As the endpoint's transformation made it.</p> : null}
         {headers.isPending ? <Loading what="Loading headers" /> : headers.isError ? <ErrorNote error={headers.error} /> : (
           <HeaderTable rows={Object.entries(headers.data.sentHeaders).map(([name, value]) => ({ name, value, sensitive: headers.data.sensitive.includes(name) }))} label="Request headers" />
         )}
