@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
-import { type Config, withoutPassword } from './config/config.ts';
+import { type Config, isPostgresUrl, sqliteFile, withoutPassword } from './config/config.ts';
 import { addressPolicy } from './core/address-policy.ts';
 import { systemRandom } from './core/clock.ts';
 import { createSecretBox } from './core/secret-box.ts';
@@ -115,7 +115,7 @@ async function dataDirectory(dir: string): Promise<Finding> {
 
 async function databaseFacts(config: Config, now: () => number): Promise<DatabaseFacts> {
   const url = config.databaseUrl;
-  if (url?.startsWith('postgres://') || url?.startsWith('postgresql://')) {
+  if (isPostgresUrl(url)) {
     const options = withSchemaFromUrl({ url });
     const client = new pg.Client({ connectionString: options.url, connectionTimeoutMillis: 5_000, ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}) });
     await client.connect();
@@ -133,7 +133,8 @@ async function databaseFacts(config: Config, now: () => number): Promise<Databas
       await client.end();
     }
   }
-  const path = url === null ? join(config.dataDir, 'herald.db') : url.replace(/^sqlite:(\/\/)?/, '');
+  const path = sqliteFile(config);
+  if (path === null) throw new Error(`unsupported database URL ${url!.split(':')[0]}:…; use postgres://…, sqlite:<path>, or leave it unset`);
   const known = readMigrations(join(import.meta.dirname, 'store/sqlite/migrations')).length;
   if (!existsSync(path)) return { kind: 'SQLite', where: path, version: 0, known, journalMode: null, latencyMs: 0, skewMs: null, keyCheck: null };
   const db = new DatabaseSync(path, { readOnly: true, timeout: 5_000 });

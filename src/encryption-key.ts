@@ -38,12 +38,6 @@ export function loadEncryptionKey(configured: Uint8Array | null, dataDir: string
 export const KEY_CHECK = 'encryption_key_check';
 const KNOWN_TEXT = 'herald encryption key check';
 
-/**
- * One key per database: the first start seals a known text with its key and stores it (the key
- * check value); a process whose key cannot open it refuses to start, since every secret it read
- * would fail and every secret it wrote would be lost to the others. A database written before the
- * check value existed is judged by a few of the secrets it already holds.
- */
 /** Whether `sealed` (the KEY_CHECK setting) was sealed with this box's key. */
 export function opensKeyCheck(box: SecretBox, sealed: string): boolean {
   try {
@@ -53,15 +47,20 @@ export function opensKeyCheck(box: SecretBox, sealed: string): boolean {
   }
 }
 
+/**
+ * One key per database: the first start seals a known text with its key and stores it (the key
+ * check value); a process whose key cannot open it refuses to start, since every secret it read
+ * would fail and every secret it wrote would be lost to the others. A database written before the
+ * check value existed is judged by a few of the secrets it already holds.
+ */
 export async function checkEncryptionKey(store: Store, box: SecretBox, key: EncryptionKey): Promise<void> {
-  const opens = (sealed: string) => opensKeyCheck(box, sealed);
   const stored = await store.settings.get(KEY_CHECK);
   if (stored !== null) {
-    if (!opens(stored)) throw wrongKey(key);
+    if (!opensKeyCheck(box, stored)) throw wrongKey(key);
     return;
   }
   if (!(await opensExistingSecrets(store))) throw wrongKey(key);
-  if (!opens(await store.settings.claim(KEY_CHECK, box.seal(KNOWN_TEXT)))) throw wrongKey(key);
+  if (!opensKeyCheck(box, await store.settings.claim(KEY_CHECK, box.seal(KNOWN_TEXT)))) throw wrongKey(key);
 }
 
 /** Opens the first source and the first endpoint among the first applications, if there are any. */

@@ -1,12 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyBaseLogger } from 'fastify';
 import { createLogger } from './logging.ts';
 import { digest } from './api/auth.ts';
 import { buildApi } from './api/server.ts';
 import { loadUiFiles } from './api/ui-files.ts';
-import { type Config, ConfigError } from './config/config.ts';
+import { type Config, ConfigError, isPostgresUrl, sqliteFile } from './config/config.ts';
 import { type Clock, type Random, systemClock, systemRandom } from './core/clock.ts';
 import { createIdGenerator, type IdGenerator } from './core/ids.ts';
 import { DEFAULT_JITTER } from './core/retry-policy.ts';
@@ -207,15 +206,12 @@ export async function openSealedStore(config: Config, clock: Clock, random: Rand
 /** Opens the store the config names: PostgreSQL for a postgres:// URL, SQLite otherwise. */
 export async function openStore(config: Config, clock: Clock): Promise<Store> {
   const url = config.databaseUrl;
-  if (url?.startsWith('postgres://') || url?.startsWith('postgresql://')) {
-    return openPostgresStore({ url, poolSize: config.databasePoolSize });
-  }
-  if (url === null) {
-    mkdirSync(config.dataDir, { recursive: true });
-    return openSqliteStore(join(config.dataDir, 'herald.db'), () => clock.now());
-  }
-  if (url.startsWith('sqlite:')) return openSqliteStore(url.slice('sqlite:'.length).replace(/^\/\//, ''), () => clock.now());
-  throw new ConfigError(`Unsupported database URL ${url.split(':')[0]}:…; use postgres://…, sqlite:<path>, or leave it unset.`);
+  if (isPostgresUrl(url)) return openPostgresStore({ url, poolSize: config.databasePoolSize });
+  const file = sqliteFile(config);
+  if (file === null) throw new ConfigError(`Unsupported database URL ${url!.split(':')[0]}:…; use postgres://…, sqlite:<path>, or leave it unset.`);
+  // The default file's directory is Herald's to make; a sqlite: URL's is the operator's.
+  if (url === null) mkdirSync(config.dataDir, { recursive: true });
+  return openSqliteStore(file, () => clock.now());
 }
 
 /**

@@ -1,4 +1,5 @@
 import { type Logger, pino } from 'pino';
+import type { LogFormat } from './config/config.ts';
 
 /**
  * Herald's logs: JSON lines (one object a line, what log shippers read) unless a person is
@@ -7,8 +8,6 @@ import { type Logger, pino } from 'pino';
  * is written: authorization and cookie headers, and any field named like a secret or a token,
  * at the top or one level down (`{ endpoint: { secret } }`).
  */
-export type LogFormat = 'auto' | 'json' | 'pretty';
-
 export const REDACTED_PATHS = [
   'req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'headers.cookie', '*.headers.authorization',
   'authorization', 'token', 'secret', 'secrets', 'key', 'password', 'adminToken', 'metricsToken', 'encryptionKey',

@@ -63,7 +63,7 @@ it('keeps requests received by a source for at least seven days, however short t
 it('removes a deleted endpoint once retention has taken the messages that were sent to it', () => withMessages(async (store, message, appId) => {
   const now = Date.now();
   const endpoint = {
-    id: createIdGenerator(systemClock, systemRandom)('endpoint'), appId, uid: 'gone', url: 'https://example.com/', description: '', eventTypes: null,
+    id: createIdGenerator(systemClock, systemRandom)('endpoint'), appId, uid: 'gone', url: 'http://127.0.0.1:9/', description: '', eventTypes: null,
     channels: null, disabled: false, metadata: {}, throttleRate: null, headers: {}, secrets: [], createdAt: now - 41 * DAY, updatedAt: now - 41 * DAY,
   };
   await store.endpoints.create(endpoint);

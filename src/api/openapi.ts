@@ -68,7 +68,7 @@ export function registerOpenApi(app: FastifyInstance): void {
       const access: Access = route.config?.access ?? 'admin';
       const path = url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
       const method = [route.method].flat()[0]!;
-      const svix = SVIX_OPERATIONS.get(`${method} ${path.replace(/\{[^}]+\}/g, '{}')}`);
+      const svix = svixOperation(method, path);
       const methods = [route.method].flat().filter((m) => m !== 'HEAD');
       for (const m of methods) facts.set(`${m.toLowerCase()} ${path}`, { access, hasBody: Boolean(schema?.body), hasInput: Boolean(schema?.body || schema?.querystring || schema?.params) });
       const described = {
@@ -88,13 +88,18 @@ export function registerOpenApi(app: FastifyInstance): void {
         for (const [method, operation] of Object.entries(operations)) {
           const known = facts.get(`${method} ${path}`);
           if (!known) continue;
-          const svix = SVIX_OPERATIONS.get(`${method.toUpperCase()} ${path.replace(/\{[^}]+\}/g, '{}')}`);
+          const svix = svixOperation(method, path);
           operation.responses = responses(method, path, known, svix?.status);
         }
       }
       return document as never;
     },
   });
+}
+
+/** Svix's name for an operation, by method (any case) and OpenAPI path (`{appId}`: parameters' names do not matter). */
+function svixOperation(method: string, path: string) {
+  return SVIX_OPERATIONS.get(`${method.toUpperCase()} ${path.replace(/\{[^}]+\}/g, '{}')}`);
 }
 
 /** Serves the document at `GET /api/v1/openapi.json`, made by `root`'s generator on the first request. */

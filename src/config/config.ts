@@ -7,6 +7,10 @@ import { DEFAULT_RETRY_SCHEDULE } from '../core/retry-policy.ts';
 import { parseOtlpHeaders } from '../core/otlp-headers.ts';
 import { SCHEMA_VALIDATIONS, type SchemaValidation } from '../core/payload-schemas.ts';
 
+/** How log lines are written: JSON, pino-pretty's coloured lines, or pretty on a terminal only (src/logging.ts). */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export interface Config {
   port: number;
   host: string;
@@ -37,7 +41,7 @@ export interface Config {
   maxInFlightPerApp: number;
   logLevel: string;
   /** JSON lines, or pino-pretty's coloured lines; auto picks pretty on a terminal. */
-  logFormat: 'auto' | 'json' | 'pretty';
+  logFormat: LogFormat;
   /** How long a claimed delivery stays with its worker before another may take it. */
   leaseMs: number;
   /** Messages and attempts older than this are purged. */
@@ -102,8 +106,8 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'host', flag: 'host', env: 'HERALD_HOST', default: '127.0.0.1', describe: 'address to listen on', parse: text, expected: 'a host name or address' },
   { key: 'dataDir', flag: 'data-dir', env: 'HERALD_DATA_DIR', default: './.herald', describe: 'directory for the SQLite database and generated keys', parse: text, expected: 'a directory path' },
   { key: 'databaseUrl', flag: 'database-url', env: 'HERALD_DATABASE_URL', default: '', describe: 'database URL (default: SQLite in the data dir)', parse: (value) => value || null, expected: 'a database URL' },
-  { key: 'adminToken', env: 'HERALD_ADMIN_TOKEN', default: '', describe: 'admin API token (default: generated into the data dir)', parse: (value) => (value === '' ? null : value.length >= 16 ? value : INVALID), expected: 'a token of at least 16 characters' },
-  { key: 'metricsToken', env: 'HERALD_METRICS_TOKEN', default: '', describe: 'a token that may read /metrics and nothing else (default: admin tokens only)', parse: (value) => (value === '' ? null : value.length >= 16 ? value : INVALID), expected: 'a token of at least 16 characters' },
+  { key: 'adminToken', env: 'HERALD_ADMIN_TOKEN', default: '', describe: 'admin API token (default: generated into the data dir)', parse: optionalToken, expected: 'a token of at least 16 characters' },
+  { key: 'metricsToken', env: 'HERALD_METRICS_TOKEN', default: '', describe: 'a token that may read /metrics and nothing else (default: admin tokens only)', parse: optionalToken, expected: 'a token of at least 16 characters' },
   { key: 'otelEndpoint', flag: 'otel-endpoint', env: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: '', describe: 'OpenTelemetry collector base URL: one trace per message, publish to each attempt (default: off)', parse: (value) => (value === '' ? null : /^https?:\/\/[^\s]+$/.test(value) ? value : INVALID), expected: 'an http(s) URL such as http://127.0.0.1:4318' },
   { key: 'otelHeaders', env: 'OTEL_EXPORTER_OTLP_HEADERS', default: '', describe: 'headers for the collector, k=v,k2=v2', parse: (value) => orInvalid(parseOtlpHeaders(value)), expected: 'comma-separated name=value pairs' },
   { key: 'otelServiceName', flag: 'otel-service-name', env: 'OTEL_SERVICE_NAME', default: 'herald', describe: 'service.name of the traces', parse: (value) => value || INVALID, expected: 'a name' },
@@ -135,8 +139,13 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'drainDelayMs', flag: 'drain-delay', env: 'HERALD_DRAIN_DELAY', default: '5s', describe: 'after SIGTERM, how long /api/v1/health/ready answers 503 while the API still serves, so load balancers stop sending first (Ctrl-C does not wait)', parse: (value) => orInvalid(parseDuration(value)), expected: 'a duration such as 5s, or 0' },
   { key: 'schemaValidation', flag: 'schema-validation', env: 'HERALD_SCHEMA_VALIDATION', default: 'warn', describe: "check published payloads against their event type's schema: off, warn (accept, record what is wrong) or enforce (refuse with 422)", parse: (value) => (SCHEMA_VALIDATIONS.includes(value as SchemaValidation) ? (value as SchemaValidation) : INVALID), expected: 'off, warn or enforce' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
-  { key: 'logFormat', flag: 'log-format', env: 'HERALD_LOG_FORMAT', default: 'auto', describe: 'json (one object a line), pretty (coloured lines), or auto: pretty on a terminal, JSON otherwise', parse: (value) => (['auto', 'json', 'pretty'].includes(value) ? (value as Config['logFormat']) : INVALID), expected: 'auto, json or pretty' },
+  { key: 'logFormat', flag: 'log-format', env: 'HERALD_LOG_FORMAT', default: 'auto', describe: 'json (one object a line), pretty (coloured lines), or auto: pretty on a terminal, JSON otherwise', parse: (value) => (LOG_FORMATS.includes(value as LogFormat) ? (value as LogFormat) : INVALID), expected: 'auto, json or pretty' },
 ];
+
+/** A token an operator sets: none, or one long enough not to be guessed. */
+function optionalToken(value: string): string | null | typeof INVALID {
+  return value === '' ? null : value.length >= 16 ? value : INVALID;
+}
 
 function cidrList(value: string): string[] | typeof INVALID {
   const items = value.split(',').map((item) => item.trim()).filter(Boolean);
@@ -269,6 +278,22 @@ export function loadConfigWithSources(flags: SettingFlags, env: NodeJS.ProcessEn
     throw new ConfigError(`HERALD_LEASE (${result.leaseMs} ms) must be longer than HERALD_REQUEST_TIMEOUT (${result.requestTimeoutMs} ms), or a slow request would lose its lease while still running.`);
   }
   return { config: result, sources: sources as Record<keyof Config, SettingSource> };
+}
+
+/** Whether a database URL names PostgreSQL. */
+export function isPostgresUrl(url: string | null): url is string {
+  return url !== null && (url.startsWith('postgres://') || url.startsWith('postgresql://'));
+}
+
+/**
+ * The SQLite file the settings name: the data directory's herald.db when no database URL is set,
+ * or a `sqlite:` URL's path; null for any other URL. Serving, backing up, doctoring and the
+ * start-up line all find the database here.
+ */
+export function sqliteFile(config: Pick<Config, 'databaseUrl' | 'dataDir'>): string | null {
+  const url = config.databaseUrl;
+  if (url === null) return join(config.dataDir, 'herald.db');
+  return url.startsWith('sqlite:') ? url.slice('sqlite:'.length).replace(/^\/\//, '') : null;
 }
 
 /** A database URL as it may be shown (logs, `herald config print`, `herald doctor`): its password masked. */

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { backup as sqliteBackup, DatabaseSync } from 'node:sqlite';
 import type { Command } from '../command.ts';
+import { sqliteFile } from '../../config/config.ts';
 import { configFrom, SETTING_OPTIONS } from '../settings.ts';
 
 /**
@@ -21,12 +22,11 @@ export const backup: Command = {
   async run({ values, args }, io) {
     const config = configFrom(values, io);
     if (!config) return 2;
-    const url = config.databaseUrl;
-    if (url !== null && !url.startsWith('sqlite:')) {
+    const source = sqliteFile(config);
+    if (source === null) {
       io.stderr.write('herald: backup copies a SQLite database; for PostgreSQL use pg_dump (e.g. pg_dump -Fc -f herald.dump "$HERALD_DATABASE_URL").\n');
       return 2;
     }
-    const source = url === null ? join(config.dataDir, 'herald.db') : url.slice('sqlite:'.length).replace(/^\/\//, '');
     const target = resolve(args[0]!);
     if (!existsSync(source)) {
       io.stderr.write(`herald: no database at ${resolve(source)}; give --data-dir or --database-url as \`herald serve\` has them.\n`);

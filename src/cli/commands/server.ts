@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type Config, ConfigError, withoutPassword } from '../../config/config.ts';
+import { type Config, ConfigError, sqliteFile, withoutPassword } from '../../config/config.ts';
 import { systemClock, systemRandom } from '../../core/clock.ts';
 import { createIdGenerator } from '../../core/ids.ts';
 import { VERSION } from '../../version.ts';
@@ -76,9 +76,8 @@ export const token: Command = {
  * URL's password is never shown.
  */
 export function banner(url: string | null, config: Config): Record<string, unknown> {
-  const database = config.databaseUrl === null
-    ? `SQLite ${resolve(config.dataDir, 'herald.db')}`
-    : config.databaseUrl.startsWith('sqlite:') ? `SQLite ${resolve(config.databaseUrl.slice('sqlite:'.length).replace(/^\/\//, ''))}` : `PostgreSQL ${withoutPassword(config.databaseUrl)}`;
+  const file = sqliteFile(config);
+  const database = file !== null ? `SQLite ${resolve(file)}` : `PostgreSQL ${withoutPassword(config.databaseUrl!)}`;
   const opened = url ? openedAt(url, config) : null;
   return {
     role: config.role,
