@@ -195,7 +195,10 @@ export interface Delivery {
    * was still on its retry schedule, and failed, uses none.
    */
   attemptCount: number;
-  /** When a pending delivery is next due; null once it succeeded or failed. */
+  /**
+   * When a pending delivery is next due (its retry schedule's time, or later where flow control
+   * defers it); null once it succeeded or failed.
+   */
   nextAttemptAt: number | null;
   createdAt: number;
   updatedAt: number;

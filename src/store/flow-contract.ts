@@ -49,6 +49,9 @@ export function flowContract(fresh: () => Promise<Store>): void {
       assert.deepEqual(await claim(store, T0 + 10), [], 'the rest is not due yet');
       const due = await store.queue.nextDueAt();
       assert.ok(due !== null && due > T0 + 10 && due <= T0 + 500, `next due at ${due}`);
+      // The listings say when the deferred ones go, not their schedule's time (T0) long past.
+      const listed = await store.queue.listByEndpoint(slow!.id, { eventTypes: null, channel: null, before: null, after: null, status: Status.pending }, { limit: 10, after: null, order: 'desc' });
+      assert.deepEqual(listed.items.map((row) => row.delivery.nextAttemptAt! > T0 + 10), [true, true, true, true], 'each waiting delivery is due later than its schedule');
       assert.equal((await claim(store, T0 + 500)).length, 1);
       const waiting = await store.queue.stats(slow!.id, { before: null, after: null });
       assert.equal(waiting.pending, 3, 'the waiting deliveries are pending, not failed');

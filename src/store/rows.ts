@@ -1,6 +1,6 @@
 import type { BackgroundTask } from '../core/replay.ts';
 import type { Bin, BinRequest, BinRule } from '../core/bins.ts';
-import type { ApiToken, Application, Attempt, Delivery, Endpoint, EventType, FailureReason, Message, Source, Status, TransformedRequest, Trigger } from '../core/model.ts';
+import { type ApiToken, type Application, type Attempt, type Delivery, type Endpoint, type EventType, type FailureReason, type Message, type Source, Status, type TransformedRequest, type Trigger } from '../core/model.ts';
 
 /**
  * Rows as both databases return them, and their mapping to the domain model. Column names are the
@@ -129,10 +129,22 @@ export const toDelivery = (row: Row): Delivery => ({
   endpointId: row.endpoint_id as string,
   status: Number(row.status) as Status,
   attemptCount: Number(row.attempt_count),
-  nextAttemptAt: row.next_attempt_at === null ? null : Number(row.next_attempt_at),
+  nextAttemptAt: nextAttemptOf(row),
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at),
 });
+
+/**
+ * When a delivery is next due. Flow control (a rate, a 429's pause, an open circuit) defers a
+ * pending delivery by moving `run_at` past the retry schedule's `next_attempt_at`, so for a
+ * pending one the later of the two is when it really goes; shown as the schedule alone, a
+ * throttled backlog would look overdue.
+ */
+function nextAttemptOf(row: Row): number | null {
+  if (row.next_attempt_at === null) return null;
+  const scheduled = Number(row.next_attempt_at);
+  return Number(row.status) === Status.pending ? Math.max(scheduled, Number(row.run_at)) : scheduled;
+}
 
 export const toAttempt = (row: Row): Attempt => ({
   id: row.id as string,
@@ -174,7 +186,7 @@ export const toToken = (row: Row): ApiToken => ({
 /** JSON text for a nullable JSON column (null stays SQL NULL). */
 export const nullableJson = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 
-export const DELIVERY_COLUMNS = ['message_id', 'endpoint_id', 'status', 'attempt_count', 'next_attempt_at', 'created_at', 'updated_at'];
+export const DELIVERY_COLUMNS = ['message_id', 'endpoint_id', 'status', 'attempt_count', 'next_attempt_at', 'run_at', 'created_at', 'updated_at'];
 export const ENDPOINT_COLUMNS = ['id', 'app_id', 'uid', 'url', 'description', 'event_types', 'channels', 'disabled', 'metadata',
   'throttle_rate', 'headers', 'secrets', 'created_at', 'updated_at'];
 export const MESSAGE_COLUMNS = ['id', 'app_id', 'event_type', 'event_id', 'channels', 'payload', 'inbound', 'payload_expires_at',
