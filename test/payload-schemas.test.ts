@@ -194,6 +194,22 @@ await forEachStore((store) => describe(`payload schemas at publish (${store})`, 
       const published = await publish('order.placed', payload);
       assert.deepEqual([published.status, published.body.schemaViolations], [202, undefined]);
     });
+
+    it("holds send-example to the schema too: an example that breaks it is recorded under warn and refused under enforce", async () => {
+      const endpoint = (await h.svix.endpoint.list(app)).data[0]!.id;
+      // The schema's own example is sent as written, and this one breaks its schema.
+      const schema = { type: 'object', properties: { amount: { type: 'integer' } }, required: ['amount'], examples: [{ amount: 'ten' }] };
+      await h.svix.eventType.create({ name: 'refund.made', description: 'A refund', schemas: { 1: schema } });
+      const sent = await h.api('POST', `/api/v1/app/${app}/endpoint/${endpoint}/send-example`, { eventType: 'refund.made' });
+      assert.equal(sent.status, 202);
+      assert.deepEqual(breaks(sent.body.schemaViolations, ['payload']), [[['amount'], 'type']]);
+      await waitFor('the example, sent all the same', () => receiver.requests.find((r) => r.headers['webhook-id'] === sent.body.id));
+
+      await h.api('PATCH', '/api/v1/event-type/refund.made', { schemaValidation: 'enforce' });
+      const refused = await h.api('POST', `/api/v1/app/${app}/endpoint/${endpoint}/send-example`, { eventType: 'refund.made' });
+      assert.equal(refused.status, 422);
+      assert.deepEqual(breaks(refused.body.detail, ['example']), [[['amount'], 'type']]);
+    });
   });
 
   describe('dry run', () => {

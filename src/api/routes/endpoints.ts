@@ -11,6 +11,7 @@ import { type ApiContext, APP_SCOPE, findEndpoint, type OwnerScope } from '../co
 import { replayParams, startTask } from './background-tasks.ts';
 import { checkEndpointUrl, checkEventTypes, checkHeaders, checkPayloadFilter, checkSecret, type Filter, headersOut, rotatedSecrets } from '../endpoint-input.ts';
 import { invalid, notFound, orConflict } from '../errors.ts';
+import { checkPublished } from '../payload-check.ts';
 import { planPage, timeParam } from '../pagination.ts';
 import { sentFields } from '../patch.ts';
 import {
@@ -213,18 +214,22 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     return reply.code(202).send(await startTask(ctx, 'endpoint.bulk-replay', endpoint, replayParams(ctx, request.body)));
   });
 
-  app.post(`${base}/:endpointId/send-example`, { config: { access: scope.access('CreateAttempts') }, schema: { params: EndpointPath, body: EventExampleIn } }, async (request) => {
+  app.post(`${base}/:endpointId/send-example`, { config: { access: scope.access('CreateAttempts') }, schema: { params: EndpointPath, body: EventExampleIn } }, async (request, reply) => {
     const { application, endpoint } = await load(request.params);
     const payload = request.body.eventType === PING_EVENT_TYPE
       ? PING_PAYLOAD
       : exampleFromSchemas((await ctx.store.eventTypes.get(request.body.eventType))?.schemas) ?? { eventType: request.body.eventType, example: true };
+    // Checked like any published payload: a schema's own `examples` may break the schema itself,
+    // and what reaches a receiver is held to the same promise whoever wrote it.
+    const schemaViolations = await checkPublished(ctx, request.body.eventType, payload, null, ['example']);
     const message = await ctx.publisher.publishTo(application, endpoint, {
       eventType: request.body.eventType,
       eventId: null,
       channels: null,
       payload: Buffer.from(JSON.stringify(payload)),
+      ...(schemaViolations ? { schemaViolations } : {}),
     });
-    return messageOut(message, true, payload);
+    return reply.code(202).send(messageOut(message, true, payload));
   });
 }
 
