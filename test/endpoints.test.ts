@@ -154,6 +154,29 @@ await forEachStore((store) => describe(`endpoints through the API (${store})`, (
       assert.equal(byAlias.body.eventTypes, null, 'filterTypes: null clears the filter too');
     });
 
+    it('ignores fields its body does not declare, as Svix does, so a PATCH cannot set headers, secrets or times past their checks', async () => {
+      const app = await newApp();
+      const base = `/api/v1/app/${app}/endpoint`;
+      const created = (await h.api('POST', base, { url: `${receiver.url}/undeclared`, headers: { 'x-tenant': 'a' } })).body;
+      const secret = (await h.api('GET', `${base}/${created.id}/secret`)).body.key;
+      for (const body of [
+        { headers: { 'svix-id': 'forged', Upgrade: 'websocket', 'webhook-signature': 'v1,forged' }, description: 'kept' },
+        { headers: null, secrets: [{ key: 'not-a-secret', expiresAt: null }], createdAt: 0, disabledReason: 'manual', appId: 'app_other' },
+      ]) {
+        const patched = await h.api('PATCH', `${base}/${created.id}`, body);
+        assert.equal(patched.status, 200, JSON.stringify(patched.body));
+      }
+      const stored = (await h.api('GET', `${base}/${created.id}`)).body;
+      assert.deepEqual([stored.description, stored.createdAt, stored.disabledReason ?? null], ['kept', created.createdAt, null]);
+      assert.deepEqual((await h.api('GET', `${base}/${created.id}/headers`)).body.headers, { 'x-tenant': 'a' });
+      assert.equal((await h.api('GET', `${base}/${created.id}/secret`)).body.key, secret);
+      // And it still delivers, signed with the secret it had.
+      const sent = await h.api('POST', `/api/v1/app/${app}/msg`, { eventType: 'et.live', payload: {} });
+      const arrived = await waitFor('the delivery', () => receiver.requests.find((r) => r.headers['webhook-id'] === sent.body.id));
+      assert.equal(arrived.headers['x-tenant'], 'a');
+      assert.equal(arrived.headers.upgrade, undefined);
+    });
+
     it('clears with null and keeps unset fields through the svix SDK', async () => {
       const app = await newApp();
       const endpoint = await h.svix.endpoint.create(app, { url: `${receiver.url}/sdk`, uid: 'sdk-patched', eventTypes: ['et.live'], channels: ['eu'], throttleRate: 3 });

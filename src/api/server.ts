@@ -57,13 +57,32 @@ export interface ApiOptions {
 
 /**
  * Bodies are validated without type coercion (a number is not a URL), while query and path
- * parameters, which arrive as text, are coerced to the types their schemas name.
+ * parameters, which arrive as text, are coerced to the types their schemas name. A body's fields
+ * the route does not declare are dropped, as Svix's server ignores them: a handler that copies
+ * its body onto a stored object can then never store a field nobody checked (a PATCH carrying
+ * `secrets`, `headers` or `createdAt`).
  */
 function validators() {
   const options = { allErrors: true, useDefaults: true, strict: false } as const;
-  const body = addFormats(new Ajv({ ...options, coerceTypes: false }));
+  const body = addFormats(new Ajv({ ...options, coerceTypes: false, removeAdditional: true }));
   const text = addFormats(new Ajv({ ...options, coerceTypes: 'array' }));
-  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body : text).compile(schema);
+  return ({ schema, httpPart }: { schema: object; httpPart?: string }) => (httpPart === 'body' ? body.compile(closed(schema)) : text.compile(schema));
+}
+
+/**
+ * The schema with `additionalProperties: false` on each object that lists its `properties` and
+ * says nothing about others, down through `properties` only (with `removeAdditional: true`, Ajv
+ * then drops undeclared fields there). Never inside `anyOf`/`oneOf`/`allOf`: Ajv would drop a
+ * field while trying a branch that does not declare it, even when another branch would.
+ */
+function closed(schema: object): object {
+  const { properties, additionalProperties, patternProperties } = schema as { properties?: Record<string, object>; additionalProperties?: unknown; patternProperties?: unknown };
+  if (properties === undefined || typeof properties !== 'object') return schema;
+  return {
+    ...schema,
+    properties: Object.fromEntries(Object.entries(properties).map(([name, child]) => [name, closed(child)])),
+    ...(additionalProperties === undefined && patternProperties === undefined ? { additionalProperties: false } : {}),
+  };
 }
 
 /** Requests with more headers than this are refused with 431. */
