@@ -98,6 +98,28 @@ describe('herald listen', () => {
     }
   });
 
+  it("keeps the session's secret when it is opened again, with new filters or without, so deliveries still verify", async () => {
+    await newApp('reopened');
+    const receiver = await startReceiver();
+    try {
+      const opened = await h.api('POST', '/api/v1/app/reopened/listen', { name: 'laptop' });
+      assert.match(opened.body.secret, /^whsec_/);
+      receiver.secret = opened.body.secret;
+      const again = await h.api('POST', '/api/v1/app/reopened/listen', { name: 'laptop' });
+      const refiltered = await h.api('POST', '/api/v1/app/reopened/listen', { name: 'laptop', eventTypes: ['order.created'] });
+      assert.deepEqual([again.body.secret, refiltered.body.secret], [opened.body.secret, opened.body.secret]);
+      const listening = listen(['--app', 'reopened', '--session', 'laptop', '--event-types', 'order.paid', '--forward-to', `${receiver.url}/hooks`]);
+      await waitFor('the session to be opened with its new filter', () => listening.stderr().includes('verify with'));
+      await send('reopened', 'order.paid', 1);
+      await waitFor('the event', () => receiver.requests.length >= 1);
+      assert.equal(receiver.requests[0]!.verified, true, 'signed with the secret the session was opened with');
+      assert.ok(listening.stderr().includes(opened.body.secret), `the CLI shows the secret to verify with: ${listening.stderr()}`);
+      assert.equal(await stop(listening), 0);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('loses nothing when killed with SIGKILL mid-stream and started again with the same session', async () => {
     await newApp('killed');
     // Slow answers, so the kill lands while events are being forwarded.

@@ -133,6 +133,10 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
         const result = await store.endpoints.listPolling(appId, page);
         return { ...result, items: result.items.map(openEndpointOrMark) };
       },
+      getListen: async (appId, name) => {
+        const endpoint = await store.endpoints.getListen(appId, name);
+        return endpoint && openEndpoint(endpoint);
+      },
       listEnabled: async (appId) => (await store.endpoints.listEnabled(appId)).map(openEndpointOrMark),
     },
     messages: {
