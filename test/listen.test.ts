@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import Stripe from 'stripe';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
@@ -30,9 +32,9 @@ describe('herald listen', () => {
   let h: TestHerald;
   const running: Listening[] = [];
 
-  const listen = (args: string[], token?: string): Listening => {
+  const listen = (args: string[], token?: string, url?: string): Listening => {
     const child = spawn(process.execPath, [...NODE_FLAGS, BIN, 'listen', ...args], {
-      env: { ...BASE_ENV, HERALD_URL: h.url, HERALD_TOKEN: token ?? h.token },
+      env: { ...BASE_ENV, HERALD_URL: url ?? h.url, HERALD_TOKEN: token ?? h.token },
     });
     let stdout = '';
     let stderr = '';
@@ -116,6 +118,50 @@ describe('herald listen', () => {
       assert.ok(listening.stderr().includes(opened.body.secret), `the CLI shows the secret to verify with: ${listening.stderr()}`);
       assert.equal(await stop(listening), 0);
     } finally {
+      await receiver.close();
+    }
+  });
+
+  it('waits out a Herald that answers 503 (draining, or a proxy in front of one that is down) and goes on, rather than exiting', async () => {
+    await newApp('draining');
+    const receiver = await startReceiver();
+    // A proxy in front of Herald that answers 503 while `down`, as one does while Herald restarts.
+    let down = false;
+    let refused = 0;
+    const proxy = createServer((req, res) => {
+      if (down) {
+        refused++;
+        res.writeHead(503, { 'content-type': 'text/plain' }).end('upstream unavailable');
+        return;
+      }
+      const upstream = request(`${h.url}${req.url}`, { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode!, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      const listening = listen(['--app', 'draining', '--session', 'laptop', '--forward-to', `${receiver.url}/hooks`], undefined, `http://127.0.0.1:${port}`);
+      await waitFor('the session to be opened', () => listening.stderr().includes('listening:'));
+      down = true;
+      // The poll already open brings the event; reporting the local answer then meets the 503.
+      const sent = await send('draining', 'order.created', 1);
+      await waitFor('the event', () => receiver.requests.find((r) => r.headers['webhook-id'] === sent));
+      await waitFor('the listener to meet the 503 and say so', () => refused > 0 && listening.stderr().includes('Herald answered 503'));
+      // Past the first back-off: the listener is still there, retrying.
+      await waitFor('a retry through the proxy', () => refused >= 2);
+      assert.equal(listening.child.exitCode, null, `the listener exited: ${listening.stderr()}`);
+      down = false;
+      await waitFor('the listener to reconnect', () => /reconnected/.test(listening.stderr()));
+      // The answer it could not report is not lost: the event goes again and is answered.
+      await waitFor('the session to be drained', async () => (await h.api('GET', '/api/v1/app/draining/listen/laptop')).body.pending === 0);
+      assert.ok(receiver.requests.filter((r) => r.headers['webhook-id'] === sent).length >= 1);
+      assert.equal(await stop(listening), 0);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
       await receiver.close();
     }
   });

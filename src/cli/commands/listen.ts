@@ -98,6 +98,17 @@ interface ListenerOptions {
   timeoutMs: number;
 }
 
+/**
+ * What a listener waits out rather than stops on: the network, and the answers of a Herald that is
+ * restarting or draining (503), or of a proxy in front of one that is down (502, 504), or busy (429).
+ */
+const transient = (error: unknown): error is NetworkError | ApiError =>
+  error instanceof NetworkError || (error instanceof ApiError && (error.status >= 500 || error.status === 429));
+
+const unreachable = (error: NetworkError | ApiError) => error instanceof NetworkError
+  ? `Herald is unreachable (${error.message.replace(/^cannot reach Herald at \S+ \(([^)]*)\).*$/, '$1')})`
+  : `Herald answered ${error.status}`;
+
 /** One run of `herald listen`: open the session, pull, forward, report, until Ctrl-C. */
 class Listener {
   readonly #run: ApiRun;
@@ -130,8 +141,8 @@ class Listener {
           await this.#round(session);
         } catch (error) {
           if (this.#stop.signal.aborted) break;
-          if (!(error instanceof NetworkError)) throw error;
-          if (!offline) this.#note(`Herald is unreachable (${error.message.replace(/^cannot reach Herald at \S+ \(([^)]*)\).*$/, '$1')}); the session keeps the events, retrying`);
+          if (!transient(error)) throw error;
+          if (!offline) this.#note(`${unreachable(error)}; the session keeps the events, retrying`);
           offline = true;
           await this.#sleep(backoffMs);
           backoffMs = Math.min(backoffMs * 2, 10_000);
