@@ -70,14 +70,15 @@ function validators() {
 }
 
 /**
- * The schema with `additionalProperties: false` on each object that lists its `properties` and
+ * The schema with `additionalProperties: false` on each object that lists some `properties` and
  * says nothing about others, down through `properties` only (with `removeAdditional: true`, Ajv
  * then drops undeclared fields there). Never inside `anyOf`/`oneOf`/`allOf`: Ajv would drop a
  * field while trying a branch that does not declare it, even when another branch would.
  */
 function closed(schema: object): object {
   const { properties, additionalProperties, patternProperties } = schema as { properties?: Record<string, object>; additionalProperties?: unknown; patternProperties?: unknown };
-  if (properties === undefined || typeof properties !== 'object') return schema;
+  // An object declaring no properties (a message's payload) takes any.
+  if (properties === undefined || typeof properties !== 'object' || Object.keys(properties).length === 0) return schema;
   return {
     ...schema,
     properties: Object.fromEntries(Object.entries(properties).map(([name, child]) => [name, closed(child)])),
