@@ -121,6 +121,8 @@ await forEachStore((store) => describe(`the dashboard's API (${store})`, () => {
         assert.equal(sent[name], arrived[name], name);
       }
       assert.deepEqual(answer.body.responseHeaders, null);
+      assert.equal(answer.body.body, request.body.toString('utf8'), 'the body sent, as text');
+      assert.equal(answer.body.endpointChanged, false);
       assert.deepEqual(new Set((answer.body.sensitive as string[]).map((name) => name.toLowerCase())), new Set(['webhook-signature', 'svix-signature', 'x-api-key']));
       // What an admin is shown verifies, as the request did.
       new Webhook(SECRET).verify(request.body, { 'webhook-id': sent['webhook-id']!, 'webhook-timestamp': sent['webhook-timestamp']!, 'webhook-signature': sent['webhook-signature']! });
@@ -156,6 +158,14 @@ await forEachStore((store) => describe(`the dashboard's API (${store})`, () => {
       assert.equal(sent['webhook-signature'], 'v1,****');
       assert.equal(sent['webhook-timestamp'], arrived['webhook-timestamp']);
       assert.equal(sent['x-api-key'], 'k-123', 'what does not depend on the payload is still shown');
+      assert.equal(answer.body.body, null, 'the body went with the payload');
+    });
+
+    it('say when the endpoint changed after the attempt, as the headers are rebuilt from it as it is now', async () => {
+      const endpoint = (await h.api('GET', `/api/v1/app/${app}/endpoint`)).body.data[0].id;
+      assert.equal((await h.api('PUT', `/api/v1/app/${app}/endpoint/${endpoint}/headers`, { headers: { 'X-Custom': 'changed' } })).status, 204);
+      const answer = await h.api('GET', `/api/v1/app/${app}/msg/${msg}/attempt/${attempt}/headers`);
+      assert.equal(answer.body.endpointChanged, true);
     });
   });
 

@@ -35,7 +35,7 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
     return { appId: app.id as string, ok: ok.id as string, fail: fail.id as string, settle };
   }
 
-  const send = async (appId: string, body: object) => {
+  const send = async (appId: string, body: object | string) => {
     const answer = await h.api('POST', `/api/v1/app/${appId}/msg`, body);
     assert.equal(answer.status, 202);
     return answer.body as { id: string };
@@ -92,7 +92,8 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
 
   it('finds a message by eventId, shows its payload and attempt as sent, and Resend makes a second attempt', async (t) => {
     const app = await appWithEndpoints('Messages Detail');
-    const message = await send(app.appId, { eventType: 'invoice.paid', eventId: 'evt-find-me', channels: ['billing'], payload: { id: 'inv_9', amount: 4200 } });
+    // Numbers a parse would rewrite: the attempt shows the bytes sent, not a parse written again.
+    const message = await send(app.appId, '{"eventType":"invoice.paid","eventId":"evt-find-me","channels":["billing"],"payload":{"id":"inv_9","amount":4200.50,"ref":12345678901234567890}}');
     await app.settle();
     const delivered = receiver.requests.filter((request) => request.path === `/ok/${app.appId}`);
     assert.equal(delivered.length, 1);
@@ -105,7 +106,7 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
     await page.getByRole('button', { name: 'Find' }).click();
     await page.getByRole('heading', { name: 'invoice.paid' }).waitFor();
     assert.equal(new URL(page.url()).pathname, `/dashboard/apps/${app.appId}/messages/${message.id}`);
-    assert.deepEqual(JSON.parse(await page.getByTestId('payload').textContent() ?? ''), { id: 'inv_9', amount: 4200 });
+    assert.deepEqual(JSON.parse(await page.getByTestId('payload').textContent() ?? ''), { id: 'inv_9', amount: 4200.5, ref: 12345678901234567890 });
     await page.getByText('#billing').first().waitFor();
 
     const destination = page.getByRole('article', { name: `Destination ${receiver.url}/ok/${app.appId}` });
@@ -118,7 +119,9 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
       assert.equal(await headers.locator(`tr[data-header="${name}"] td`).evaluate((td) => td.firstChild?.textContent), delivered[0]!.headers[name], name);
     }
     await headers.locator('tr[data-header="webhook-signature"]').getByText('sensitive').waitFor();
-    assert.equal(await destination.getByTestId('attempt-body').first().textContent(), delivered[0]!.body.toString());
+    assert.equal(await destination.getByTestId('attempt-body').first().textContent(), '{"id":"inv_9","amount":4200.50,"ref":12345678901234567890}');
+    assert.equal(delivered[0]!.body.toString(), '{"id":"inv_9","amount":4200.50,"ref":12345678901234567890}');
+    assert.equal(await destination.getByTestId('endpoint-changed').count(), 0, 'the endpoint has not changed since');
     assert.equal(await destination.getByTestId('response-body').first().textContent(), 'ok');
 
     await destination.getByRole('button', { name: `Resend to ${receiver.url}/ok/${app.appId}` }).click();

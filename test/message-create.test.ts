@@ -45,6 +45,19 @@ await forEachStore((store) => describe(`creating messages (${store})`, () => {
         assert.equal(arrived.verified, true, 'the standardwebhooks library verifies the signature');
         assert.doesNotThrow(() => new Webhook(secret).verify(arrived.body.toString('utf8'), arrived.headers as Record<string, string>));
       });
+
+      it(`reads ${what} back as published, in the create's answer, the message and the list`, async () => {
+        const app = (await appWithEndpoint(`read-${payloads.findIndex(([w]) => w === what)}`, '/read')).app;
+        const raw = async (method: string, path: string, body?: string) => (await fetch(`${h.url}${path}`, {
+          method, headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/json' }, ...(body ? { body } : {}),
+        })).text();
+        const created = await raw('POST', `/api/v1/app/${app}/msg`, `{"eventType":"bytes.test", "payload" : ${payload} }`);
+        assert.ok(created.includes(`"payload":${payload},`), created);
+        const id = (JSON.parse(created) as { id: string }).id;
+        for (const read of [await raw('GET', `/api/v1/app/${app}/msg/${id}`), await raw('GET', `/api/v1/app/${app}/msg`)]) {
+          assert.ok(read.includes(`"payload":${payload},`), read);
+        }
+      });
     }
 
     it('sends the last of two payload members, as JSON.parse reads them, and finds a key written with escapes', async () => {

@@ -11,9 +11,16 @@ export interface AttemptHeadersOut {
   /** The request's method: POST, a received request's own, or the one a transformation chose. */
   method: string;
   /**
-   * Only where a transformation made the body: the bytes sent, as text (null once the payload is
-   * erased). Otherwise the body sent is the message's payload, which the message shows.
+   * The body sent, as text: the payload's bytes, or those a transformation made; null once the
+   * payload is erased, or when nothing was sent. Text, not JSON, so it reads as the bytes went.
    */
+  body: string | null;
+  /**
+   * The endpoint was changed after the attempt: the headers, rebuilt from it as it is now (its
+   * custom headers, its secrets), may differ from those sent. False when it has not changed.
+   */
+  endpointChanged: boolean;
+  /** Only where a transformation made the body: the same as `body` (kept for older readers). */
   transformedBody?: string | null;
 }
 
@@ -44,7 +51,7 @@ export function attemptHeaders(attempt: Attempt, message: Message, endpoint: End
   const transformed = attempt.transformed;
   const method = transformed?.method ?? message.inbound?.method ?? 'POST';
   if (sentNothing(attempt.failureReason)) {
-    return { sentHeaders: {}, responseHeaders: null, sensitive: [], method };
+    return { sentHeaders: {}, responseHeaders: null, sensitive: [], method, body: null, endpointChanged: false };
   }
   const usable = endpoint !== null && !endpoint.unavailable;
   const signable = usable && message.payloadErasedAt == null && endpoint.secrets.length > 0 && transformed?.body !== null;
@@ -68,10 +75,10 @@ export function attemptHeaders(attempt: Attempt, message: Message, endpoint: End
     const shown = reveal && !secret && (!signature || signable);
     sentHeaders[name] = shown ? value : signature ? maskSignature(value) : MASK;
   }
-  return {
-    sentHeaders, responseHeaders: null, sensitive, method,
-    ...(transformed ? { transformedBody: transformed.body === null ? null : Buffer.from(transformed.body).toString('utf8') } : {}),
-  };
+  const text = (bytes: Uint8Array | null) => (bytes === null ? null : Buffer.from(bytes).toString('utf8'));
+  const body = transformed ? text(transformed.body) : message.payloadErasedAt == null ? text(message.payload) : null;
+  const endpointChanged = endpoint === null || endpoint.updatedAt > attempt.createdAt;
+  return { sentHeaders, responseHeaders: null, sensitive, method, body, endpointChanged, ...(transformed ? { transformedBody: body } : {}) };
 }
 
 /** `v1,abc v1a,def` as `v1,**** v1a,****`: which schemes signed shows, the signatures do not. */

@@ -31,6 +31,7 @@ import { listenRoutes, type ListenOptions } from './routes/listen.ts';
 import { pollingRoutes } from './routes/polling.ts';
 import { sourceRoutes } from './routes/sources.ts';
 import { sourceRequestRoutes } from './routes/source-requests.ts';
+import { serializeAnswer } from './raw-json.ts';
 import { type UiFiles, uiRoutes } from './ui-files.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
@@ -165,6 +166,8 @@ export function buildApi(options: ApiOptions): FastifyInstance {
   registerOpenApi(app);
   registerBodyParsers(app, options.maxPayloadBytes);
   app.setValidatorCompiler(validators());
+  // Payloads are written as the bytes published (raw-json.ts).
+  app.setReplySerializer(serializeAnswer);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) =>
     sendError(reply, new HttpError(404, 'not_found', `No route for ${request.method} ${request.url.split('?')[0]}.`)),

@@ -6,6 +6,7 @@ import type { ApplicationStats, Page } from '../store/store.ts';
 import { effectiveRate, type FlowState, NEUTRAL_FLOW } from '../core/flow-control.ts';
 import type { PagePlan } from './pagination.ts';
 import { violationItem } from './payload-check.ts';
+import { RawJson } from './raw-json.ts';
 import { type SchemaCheck, versionsNewestFirst } from '../core/payload-schemas.ts';
 import { exampleFor } from '../core/schema-example.ts';
 
@@ -122,10 +123,11 @@ export function endpointOut(endpoint: Endpoint) {
 }
 
 /**
- * `payload` is the already-parsed payload when the caller has it, to avoid parsing the bytes again.
- * A received request's body need not be JSON: then the payload is its text, and `inbound` (Herald's
- * addition) tells how it came and what verification found. An erased payload reads
- * `{"expired": true}`, as in Svix.
+ * The payload is written as its bytes (RawJson), never parsed and written again, so a client reads
+ * back what was published; `payload` stands in when the caller has the payload already. A received
+ * request's body need not be JSON: then the payload is its text, and `inbound` (Herald's addition)
+ * tells how it came and what verification found. An erased payload reads `{"expired": true}`, as
+ * in Svix.
  */
 export function messageOut(message: Message, withContent = true, payload?: unknown) {
   return {
@@ -160,11 +162,13 @@ function inboundOut(inbound: InboundEnvelope) {
 function decodePayload(message: Message): unknown {
   if (message.payloadErasedAt != null) return { expired: true };
   const text = Buffer.from(message.payload).toString('utf8');
-  if (!message.inbound) return JSON.parse(text);
-  // A received body is anyone's bytes: too deep to write out again as JSON, it is shown as text.
+  // Published payloads were parsed as JSON objects on the way in.
+  if (!message.inbound) return new RawJson(text);
+  // A received body is anyone's bytes: too deep for a client to read back as JSON, it is shown as text.
   if (nestsDeeperThan(message.payload)) return text;
   try {
-    return JSON.parse(text);
+    JSON.parse(text);
+    return new RawJson(text);
   } catch {
     return text;
   }

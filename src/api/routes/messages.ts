@@ -11,6 +11,7 @@ import { checkUid } from '../uids.ts';
 import { listOut, messageOut } from '../views.ts';
 import { payloadRetentionMs } from '../payload-retention.ts';
 import { checkPublished } from '../payload-check.ts';
+import { RawJson } from '../raw-json.ts';
 import { createApplication } from './applications.ts';
 
 export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: OwnerScope = APP_SCOPE): void {
@@ -25,12 +26,13 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
       // Before the application is looked at (or created): a payload `enforce` refuses changes nothing.
       const schemaViolations = await checkPublished(ctx, body.eventType, body.payload, body.schemaVersion ?? null);
       const application = await appForMessage(ctx, request.params.appId, body);
+      const payload = payloadBytes(request.rawBody);
       const message = await orConflict(
         ctx.publisher.publish(application, {
           eventType: body.eventType,
           eventId: body.eventId ?? null,
           channels: body.channels ?? null,
-          payload: payloadBytes(request.rawBody),
+          payload,
           payloadRetentionMs: retention,
           ...(schemaViolations ? { schemaViolations } : {}),
           orderingKey: body.orderingKey ?? null,
@@ -38,7 +40,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
         }),
         'A message with this eventId already exists for this application.',
       );
-      return reply.code(202).send(messageOut(message, request.query.with_content ?? true, body.payload));
+      return reply.code(202).send(messageOut(message, request.query.with_content ?? true, new RawJson(payload.toString('utf8'))));
     });
   }
 

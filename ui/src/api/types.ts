@@ -127,8 +127,11 @@ export interface AttemptHeaders {
   sentHeaders: Record<string, string>;
   responseHeaders: Array<[string, string]> | null;
   sensitive: string[];
-  /** Herald's: the request's method, and the body a transformation made (null once erased). */
+  /** Herald's: the request's method; the body sent, as text (null once erased or when nothing was sent). */
   method?: string;
+  body?: string | null;
+  /** Herald's: the endpoint changed after the attempt, so the rebuilt headers may differ from those sent. */
+  endpointChanged?: boolean;
   transformedBody?: string | null;
 }
 

@@ -211,13 +211,16 @@ function AttemptDetail({ attempt, message }: { attempt: Attempt; message: Messag
   });
   // What was sent: the payload, unless the endpoint's transformation made another body.
   const transformedBody = headers.data?.transformedBody;
-  const body = transformedBody === undefined ? JSON.stringify(message.payload) : transformedBody ?? 'Erased with the payload.';
+  // The bytes sent, as the server keeps them: a parse written again would change numbers and spacing.
+  const sent = headers.data?.body;
+  const body = sent === undefined ? JSON.stringify(message.payload) : sent ?? (Object.keys(headers.data?.sentHeaders ?? {}).length === 0 ? 'Nothing was sent.' : 'Erased with the payload.');
   return (
     <div class="attempt-detail grid-2">
       <div>
         <h3>Request</h3>
         <p class="mono small url">{headers.data?.method ?? 'POST'} {attempt.url}</p>
         {transformedBody !== undefined ? <p class="muted small">As the endpoint's transformation made it.</p> : null}
+        {headers.data?.endpointChanged ? <p class="muted small" data-testid="endpoint-changed">The endpoint changed after this attempt: these headers are rebuilt from it as it is now, and may differ from those sent.</p> : null}
         {headers.isPending ? <Loading what="Loading headers" /> : headers.isError ? <ErrorNote error={headers.error} /> : (
           <HeaderTable rows={Object.entries(headers.data.sentHeaders).map(([name, value]) => ({ name, value, sensitive: headers.data.sensitive.includes(name) }))} label="Request headers" />
         )}
