@@ -103,10 +103,16 @@ await forEachStore((store) => describe(`secrets at rest (${store})`, () => {
       const githubBody = '{"action":"opened"}';
       assert.equal(await post(github.url, { 'x-hub-signature-256': `sha256=${createHmac('sha256', GITHUB).update(githubBody).digest('hex')}`, 'x-github-event': 'push', 'x-github-delivery': 'd-1' }, githubBody), 200);
       assert.equal(await post(generic.url, {}), 200);
+      // The token again, percent-encoded in the path, and in the headers a proxy adds.
+      const encoded = generic.url.replace(`/in/${generic.token}`, `/in/%${generic.token.charCodeAt(0).toString(16).toUpperCase()}${generic.token.slice(1)}`);
+      assert.equal(await post(encoded, { 'x-forwarded-uri': `/in/${generic.token}?from=proxy`, 'x-original-url': encodeURIComponent(`/in/${generic.token}`) }, '{"event":"proxied"}'), 200);
 
       const forwarded = await waitFor('the GitLab request forwarded', () => receiver.requests.find((r) => r.path === '/gitlab'));
       assert.equal(forwarded.headers['x-gitlab-token'], GITLAB, 'the sealed header is opened to be forwarded');
-      await waitFor('every accepted request forwarded', () => receiver.requests.length === 4);
+      await waitFor('every accepted request forwarded', () => receiver.requests.length === 5);
+      const proxied = (await h.api('GET', `/ingest/api/v1/source/${generic.id}/msg`)).body.data.find((m: any) => m.inbound.headers['x-forwarded-uri']);
+      assert.deepEqual([proxied.inbound.url.replace(/^.*\/in\//, '/in/'), proxied.inbound.headers['x-forwarded-uri'], proxied.inbound.headers['x-original-url']],
+        ['/in/{token}?from=test', '/in/{token}?from=proxy', '/in/{token}']);
 
       const listed = (await h.api('GET', `/ingest/api/v1/source/${gitlab.id}/msg`)).body.data;
       assert.equal(listed.length, 2);

@@ -34,9 +34,10 @@ export async function receive(store: Store, publisher: Publisher, source: Source
   const secretHeaders = secretHeadersOf(source.type, source.config, request.headers);
   const envelope: InboundEnvelope = {
     method: request.method,
-    // The URL token is a credential, and nothing after verification needs it.
-    url: request.url.replaceAll(source.token, URL_TOKEN_PLACEHOLDER),
-    headers: request.headers,
+    // The URL token is a credential, and nothing after verification needs it: not in the URL, nor
+    // in a header a proxy added that repeats the path (x-forwarded-uri, x-original-url...).
+    url: withoutToken(request.url, source.token),
+    headers: headersWithoutToken(request.headers, source.token),
     ...(secretHeaders.length > 0 ? { secretHeaders } : {}),
     verified: UNVERIFIED_TYPES.has(source.type) ? null : verification.ok,
     diagnosis: verification.ok ? null : verification.diagnosis,
@@ -66,6 +67,42 @@ export async function receive(store: Store, publisher: Publisher, source: Source
     const duplicate = await publisher.record(app, { ...input, inbound: { ...envelope, duplicateOf: first?.id ?? null } });
     return { kind: 'accepted', messageId: duplicate.id, duplicateOf: first?.id ?? null };
   }
+}
+
+/**
+ * The text with the token replaced by URL_TOKEN_PLACEHOLDER, as written or percent-encoded
+ * (`/in/%51Lu...` reaches the same source as `/in/QLu...`): each piece between URL delimiters that
+ * decodes to the token, once or twice encoded, is replaced whole. Text without `%` costs a search.
+ */
+export function withoutToken(text: string, token: string): string {
+  // Encoded pieces first: `%3` + `1abc…` holds the token `1abc…` as written, but reads `%31abc…`.
+  const pieces = text.includes('%') ? text.replace(ENCODED_PIECE, (piece) => decodedWithoutToken(piece, token) ?? piece) : text;
+  return pieces.includes(token) ? pieces.replaceAll(token, URL_TOKEN_PLACEHOLDER) : pieces;
+}
+
+/** A run between URL delimiters holding a `%`. */
+const ENCODED_PIECE = /[^/?&=#;,\s]*%[^/?&=#;,\s]*/g;
+
+/** The piece decoded with the token replaced, if it decodes (once or twice) to text holding the token. */
+function decodedWithoutToken(piece: string, token: string): string | null {
+  let decoded = piece;
+  for (let i = 0; i < 2 && decoded.includes('%'); i++) {
+    try {
+      decoded = decodeURIComponent(decoded);
+    } catch {
+      break;
+    }
+  }
+  return decoded !== piece && decoded.includes(token) ? decoded.replaceAll(token, URL_TOKEN_PLACEHOLDER) : null;
+}
+
+function headersWithoutToken(headers: Record<string, string>, token: string): Record<string, string> {
+  let copy: Record<string, string> | null = null;
+  for (const [name, value] of Object.entries(headers)) {
+    const cleaned = withoutToken(value, token);
+    if (cleaned !== value) (copy ??= { ...headers })[name] = cleaned;
+  }
+  return copy ?? headers;
 }
 
 const sha256 = (value: string | Buffer) => createHash('sha256').update(value).digest('hex');
