@@ -74,11 +74,7 @@ export async function startHerald(config: Config, deps: HeraldDependencies = {})
   }
   const generatedToken = config.adminToken ? null : await ensureAdminToken(store, ids, clock, random);
   const addresses = addressPolicy(config.allowPrivateNetworks, config.allowedNetworks);
-  const sender = createHttpSender({
-    timeoutMs: config.requestTimeoutMs,
-    addresses,
-    connectionsPerOrigin: config.maxInFlightPerEndpoint,
-  });
+  const sender = createHttpSender({ timeoutMs: config.requestTimeoutMs, addresses });
   const retry = { delaysMs: config.retryScheduleMs, jitter: DEFAULT_JITTER };
   const runsApi = config.role !== 'worker';
   const runsWorker = config.role !== 'api';

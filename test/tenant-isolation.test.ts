@@ -109,4 +109,30 @@ await forEachStore((store) => describe(`one tenant never harms another (${store}
       await healthy.close();
     }
   });
+
+  it('delivers to a healthy application within a second while another hangs on the same host and port', async () => {
+    // One server for both: the connections to one origin are not a pool the hanging endpoints can drain.
+    const shared = await holdingReceiver();
+    try {
+      const env = { HERALD_MAX_IN_FLIGHT: '8', HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '5s', HERALD_LEASE: '30s' };
+      await withHerald(env, async (h) => {
+        const greedy = await h.svix.application.create({ name: 'hanging on a shared host' });
+        for (let i = 0; i < 4; i++) await h.svix.endpoint.create(greedy.id, { url: `${shared.url}/hang/${i}` });
+        for (let i = 0; i < 3; i++) await h.svix.message.create(greedy.id, { eventType: 'hangs', payload: { i } });
+        await waitFor('the hanging endpoints to hold their slots', () => shared.held.length >= 2);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+
+        const other = await h.svix.application.create({ name: 'healthy on the same host' });
+        await h.svix.endpoint.create(other.id, { url: `${shared.url}/healthy` });
+        const sentAt = Date.now();
+        await h.svix.message.create(other.id, { eventType: 'healthy', payload: {} });
+        await waitFor('the healthy application\'s delivery', () => shared.held.some(({ request }) => request.url === '/healthy'), 3_000);
+        const tookMs = Date.now() - sentAt;
+        assert.ok(tookMs < 1_000, `the healthy application waited ${tookMs} ms`);
+        shared.answerAll(200);
+      });
+    } finally {
+      await shared.close();
+    }
+  });
 }));

@@ -19,7 +19,7 @@ describe('what follows an attempt', () => {
     req.resume();
     res.writeHead(req.url === '/ok' ? 200 : 500).end();
   });
-  const sender = createHttpSender({ timeoutMs: 2_000, addresses: addressPolicy(true), connectionsPerOrigin: 2 });
+  const sender = createHttpSender({ timeoutMs: 2_000, addresses: addressPolicy(true) });
   const deps: AttemptDependencies = {
     sender, clock, random: { ...systemRandom, fraction: () => 0.5 }, ids: createIdGenerator(clock, systemRandom),
     retry: { delaysMs: [1_000, 2_000], jitter: 0.2 },

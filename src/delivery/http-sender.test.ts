@@ -27,7 +27,7 @@ async function listening<S extends Server | ReturnType<typeof createHttpServer>>
 }
 
 describe('the HTTP sender', () => {
-  const sender = createHttpSender({ timeoutMs: TIMEOUT_MS, addresses: addressPolicy(true), connectionsPerOrigin: 4 });
+  const sender = createHttpSender({ timeoutMs: TIMEOUT_MS, addresses: addressPolicy(true) });
   const servers: Array<{ close(): unknown; closeAllConnections?: () => void }> = [];
   after(async () => {
     for (const server of servers) {

@@ -34,18 +34,18 @@ export interface HttpSenderOptions {
   timeoutMs: number;
   /** Which addresses connections may go to (checked at connect time, on the resolved address). */
   addresses: AddressPolicy;
-  /** Keep-alive connections per origin; matches the per-endpoint concurrency. */
-  connectionsPerOrigin: number;
 }
 
 /**
  * Herald's one HTTP client: an undici Agent, which keeps a keep-alive pool per origin. Redirects
  * are never followed (a 3xx is a failed attempt), and every connection goes through the address
- * guard.
+ * guard. The pools take as many connections as there are requests: the lanes already bound what
+ * is in flight to each endpoint, application and in all, while many endpoints of many tenants may
+ * share one origin (a platform's hooks host), where a capped pool would queue a healthy tenant's
+ * request behind another's hanging ones, inside the client, holding its send slot meanwhile.
  */
 export function createHttpSender(options: HttpSenderOptions): HttpSender {
   const agent = new Agent({
-    connections: options.connectionsPerOrigin,
     keepAliveTimeout: 4_000,
     headersTimeout: options.timeoutMs,
     bodyTimeout: options.timeoutMs,

@@ -23,7 +23,7 @@ async function pipeline() {
   const store = openSqliteStore(join(dir, 'herald.db'));
   let claims = 0;
   const counted: Store = { ...store, queue: { ...store.queue, claim: (request) => (claims++, store.queue.claim(request)) } };
-  const sender = createHttpSender({ timeoutMs: 2_000, addresses: addressPolicy(true), connectionsPerOrigin: 2 });
+  const sender = createHttpSender({ timeoutMs: 2_000, addresses: addressPolicy(true) });
   const dispatcher = new Dispatcher({
     store: counted, sender, clock: systemClock, random: systemRandom, ids, retry: { delaysMs: [100], jitter: 0 },
     maxInFlight: 8, maxInFlightPerEndpoint: 2, maxInFlightPerApp: 8, leaseMs: 30_000, pollIntervalMs: 60_000,
