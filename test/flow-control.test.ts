@@ -139,6 +139,19 @@ for (const [store, reachable] of STORES) {
       assert.equal(healthy.requests.length, 10);
     });
 
+    it('stops a burst at the circuit: a dead endpoint sent a hundred messages at once gets the attempts that open it and those already in flight, not a hundred', async () => {
+      const h = await herald({ HERALD_RETRY_SCHEDULE: '1h', HERALD_CIRCUIT_FAILURES: '5', HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '4' });
+      const target = await receiver(() => ({ status: 503 }));
+      const { appId, path } = await endpoint(h, target.url);
+      await Promise.all(Array.from({ length: 100 }, (_, i) => h.api('POST', `/api/v1/app/${appId}/msg`, { eventType: 'flow.test', payload: { i } })));
+      await waitFor('the circuit to open', async () => (await h.api('GET', `${path}/stats`)).body.circuit === 'open');
+      // Without the circuit every message is attempted at once (a hundred handed straight to the
+      // sender); a second more is room for any that were still going out.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Five failures open it; up to four more were in flight, and the lane held four more.
+      assert.ok(target.requests.length <= 5 + 4 + 4, `${target.requests.length} attempts reached the dead endpoint`);
+    });
+
     it('disables an endpoint that answers 410 with the reason shown, keeps its other deliveries waiting rather than failing them, and lets them go when PATCHed enabled', async () => {
       const h = await herald({ HERALD_RETRY_SCHEDULE: Array.from({ length: 20 }, () => '200ms').join(',') });
       let broken = true;

@@ -85,6 +85,7 @@ export class Dispatcher {
         for (const { endpointId, appId } of outcome.disabled) options.onFlowChange?.('endpoint_disabled', endpointId, appId);
         if (outcome.closed.length > 0) this.wake();
       },
+      onUntrip: () => this.#lanes.resume(),
     });
     // Once a batch is committed, flow control learns from it and operational events describe it.
     this.#results = new ResultWriter(options.store.queue, (error) => options.onError(error, 'recording delivery results'), {}, (results, outcome) => {
@@ -101,8 +102,12 @@ export class Dispatcher {
       perApp: options.maxInFlightPerApp,
       total: options.maxInFlight,
       send: (delivery) => attemptDelivery(options, delivery)
-        .then((result) => this.#results.write(result))
+        .then((result) => {
+          this.#flow.observe(result);
+          return this.#results.write(result);
+        })
         .catch((error) => options.onError(error, `delivering ${delivery.message.id} to ${delivery.endpoint.id}`)),
+      holds: (endpointId) => this.#flow.tripped(endpointId),
       onLow: () => this.wake(),
       // Empty lanes are worth a claim if the last one found work (it may have left some, skipped
       // or locked); after one that found none, new work comes with a wake or falls due on the timer.
@@ -113,10 +118,11 @@ export class Dispatcher {
       // An endpoint flow control watches gets its deliveries through the claim, which gates them.
       reserve: (appId, endpointId) => this.#running !== null && !this.#stopping && !this.#flow.watches(endpointId) && this.#lanes.reserve(appId, endpointId),
       fill: (appId, endpointId, delivery) => {
-        if (delivery && this.#stopping) {
-          // Stopped meanwhile: the lease goes back rather than waiting out its expiry.
+        if (delivery && (this.#stopping || this.#flow.watches(endpointId))) {
+          // Stopped meanwhile: the lease goes back rather than waiting out its expiry. Or its
+          // endpoint failed meanwhile: it goes through the claim, which flow control gates.
           this.#lanes.fill(appId, endpointId, null);
-          void options.store.queue.release([delivery], options.clock.now()).catch((error) => options.onError(error, 'giving back leases'));
+          void options.store.queue.release([delivery], options.clock.now()).then(() => this.#stopping || this.wake(), (error) => options.onError(error, 'giving back leases'));
           return;
         }
         this.#lanes.fill(appId, endpointId, delivery);

@@ -10,6 +10,8 @@ export interface FlowWatchOptions {
   /** How often the watch list is read again, to learn what other workers' results changed. */
   refreshMs: number;
   onOutcome: (outcome: FlowOutcome, signals: readonly FlowSignal[]) => void;
+  /** An endpoint is no longer `tripped` (its lane may send again, if the outcome let it keep any). */
+  onUntrip?: (endpointId: string) => void;
   onError: (error: unknown, context: string) => void;
 }
 
@@ -23,6 +25,10 @@ export interface FlowWatchOptions {
 export class FlowWatch {
   readonly #options: FlowWatchOptions;
   #watched = new Set<string>();
+  /** Failures in a row seen here per endpoint, ahead of the record that counts them. */
+  readonly #streaks = new Map<string, number>();
+  /** Endpoints whose streak here reached the circuit's threshold, until a record has counted it. */
+  readonly #tripped = new Set<string>();
   #pending: FlowSignal[] = [];
   #recording: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -50,6 +56,35 @@ export class FlowWatch {
     return this.#watched.has(endpointId);
   }
 
+  /**
+   * Whether this worker saw enough failures in a row to open the endpoint's circuit, and the record
+   * that opens it is still on its way: sending what waits in the endpoint's lane meanwhile would
+   * spend attempts on a burst the circuit exists to stop.
+   */
+  tripped(endpointId: string): boolean {
+    return this.#tripped.has(endpointId);
+  }
+
+  /**
+   * Takes a result as soon as its answer came, before it is written: the lane it came from sends
+   * its next delivery at once, so waiting for the commit to count a failure would let more go.
+   */
+  observe(result: DeliveryResult): void {
+    const signal = result.signal;
+    if (!signal) return;
+    if (signal.kind === 'success') {
+      this.#streaks.delete(signal.endpointId);
+      return;
+    }
+    // From its first failure on, an endpoint's deliveries go through the claim, which gates them
+    // on the state the record is about to write, rather than straight from the publisher.
+    this.#watched.add(signal.endpointId);
+    if (signal.kind === 'throttled') return;
+    const streak = (this.#streaks.get(signal.endpointId) ?? 0) + 1;
+    this.#streaks.set(signal.endpointId, streak);
+    if (streak >= this.#options.policy.circuitFailures) this.#tripped.add(signal.endpointId);
+  }
+
   /** Takes a committed batch of results. */
   learn(results: readonly DeliveryResult[]): void {
     const signals = results.flatMap((result) => (result.signal ? [result.signal] : []));
@@ -73,12 +108,27 @@ export class FlowWatch {
         }
         for (const id of outcome.closed) this.#watched.delete(id);
         for (const id of outcome.holding) this.#watched.add(id);
+        // The outcome first: a circuit it opened takes the lane's waiting deliveries back before
+        // the lane may send again.
         this.#options.onOutcome(outcome, signals);
+        this.#untrip(signals);
       } catch (error) {
         // Flow control is advice: losing one batch's lesson costs precision, never a delivery.
+        this.#untrip(signals);
         this.#options.onError(error, 'recording flow control signals');
       }
     }
     this.#recording = null;
+  }
+
+  /** The record has counted these signals: the store's state, which claims follow, now says it. */
+  #untrip(signals: readonly FlowSignal[]): void {
+    for (const signal of signals) {
+      // Failures that came since are still to be counted, and may be the ones that tripped it.
+      if (!this.#tripped.has(signal.endpointId) || this.#pending.some((next) => next.endpointId === signal.endpointId)) continue;
+      this.#tripped.delete(signal.endpointId);
+      this.#streaks.delete(signal.endpointId);
+      this.#options.onUntrip?.(signal.endpointId);
+    }
   }
 }

@@ -25,6 +25,8 @@ export interface LaneOptions {
   total: number;
   /** Sends one delivery; the lane frees its slot when the promise settles. */
   send: (delivery: ClaimedDelivery) => Promise<void>;
+  /** Whether an endpoint's lane must hold what waits rather than start sending it, for now. */
+  holds?: (endpointId: string) => boolean;
   /** Called when an endpoint's lane runs low enough to be worth a claim. */
   onLow: () => void;
   /** Called when the last delivery held has been sent. */
@@ -157,6 +159,11 @@ export class Lanes {
     return waiting;
   }
 
+  /** Starts what may be sent now: a lane that was held may send again. */
+  resume(): void {
+    this.#pump();
+  }
+
   /** Resolves when every send under way has settled. */
   async settled(): Promise<void> {
     await Promise.all(this.#sends);
@@ -196,6 +203,7 @@ export class Lanes {
     for (const [endpointId, lane] of this.#lanes) {
       if (this.#sending >= this.#options.total) return;
       if (lane.waiting.length === 0 || lane.sending >= this.#options.perEndpoint || lane.app.sending >= this.#options.perApp) continue;
+      if (this.#options.holds?.(endpointId)) continue;
       this.#start(endpointId, lane, lane.waiting.shift()!);
       this.#lanes.delete(endpointId);
       this.#lanes.set(endpointId, lane);
