@@ -182,7 +182,8 @@ describe('the API commands', () => {
     assert.match(byMessage.stdout, new RegExp(`^ID +ENDPOINT +STATUS +CODE +TIME +TRIGGER +WHEN\n${attempts[0].id} +${endpoint.id} +success +`));
     assert.deepEqual(json(await herald(['attempt', 'get', app, message.id, attempts[0].id, '--json'])), (await h.api('GET', `/api/v1/app/${app}/msg/${message.id}/attempt/${attempts[0].id}`)).body);
     const shown = await herald(['message', 'get', app, 'inv_1']);
-    assert.match(shown.stdout, /^payload +\{"amount":\d+,"note":"café"\}$/m);
+    // As published: the number whole, the escape as written.
+    assert.match(shown.stdout, /^payload +\{"amount":12345678901234567890,"note":"caf\\u00e9"\}$/m);
   });
 
   it('sends the payload from stdin, and with --count as many messages as asked', async () => {
