@@ -11,8 +11,8 @@ import { waitFor } from './support/wait.ts';
 /**
  * Revocation on one process holds at once on every other sharing the PostgreSQL schema, although
  * each remembers tokens for 5 s and sources for 10 s: every check below first has the other
- * process let the credential in (so it is cached there), then revokes it here, and gives the
- * refusal one second, far inside those lifetimes.
+ * process let the credential in (so it is cached there), then revokes it here, and asks the other
+ * process again right after the answer (an expiry, which nothing announces, is given one second).
  */
 const RIGHT_AWAY_MS = 1_000;
 const suite = (await postgresReachable()) ? describe : describe.skip;
@@ -57,18 +57,29 @@ suite((await postgresReachable()) ? 'revocation across processes on PostgreSQL' 
     return Date.now() - since;
   }
 
-  it('refuses a logged-out token on the other process at once', async () => {
-    const { appId, token } = await portalToken();
-    assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 200);
-    assert.equal(await as(here.url, token, 'POST', '/api/v1/auth/logout'), 204);
-    await refusedRightAway('the other process to refuse the logged-out token', async () => (await as(there.url, token, 'GET', `/api/v1/app/${appId}`)) === 401);
+  /**
+   * The other process's very next request after the revocation's answer is refused, in each of
+   * ROUNDS tries: the notification that drops its cache is heard there before the answer goes out
+   * here (the revocation waits on a fence), where a race lost a few rounds in a hundred.
+   */
+  const ROUNDS = 50;
+
+  it('refuses a logged-out token on the other process from the next request on', async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const { appId, token } = await portalToken();
+      assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 200);
+      assert.equal(await as(here.url, token, 'POST', '/api/v1/auth/logout'), 204);
+      assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 401, `round ${round}`);
+    }
   });
 
-  it('refuses an expire-all\'ed token on the other process at once', async () => {
-    const { appId, token } = await portalToken();
-    assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 200);
-    assert.equal((await call(here.url, 'POST', `/api/v1/auth/app/${appId}/expire-all`, {})).status, 204);
-    await refusedRightAway('the other process to refuse the expired token', async () => (await as(there.url, token, 'GET', `/api/v1/app/${appId}`)) === 401);
+  it('refuses an expire-all\'ed token on the other process from the next request on', async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const { appId, token } = await portalToken();
+      assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 200);
+      assert.equal((await call(here.url, 'POST', `/api/v1/auth/app/${appId}/expire-all`, {})).status, 204);
+      assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 401, `round ${round}`);
+    }
   });
 
   it('refuses a token on the other process once its expiry passes, although that process just let it in', async () => {
@@ -79,13 +90,15 @@ suite((await postgresReachable()) ? 'revocation across processes on PostgreSQL' 
     await refusedRightAway('the other process to refuse the token past its expiry', async () => (await as(there.url, token, 'GET', `/api/v1/app/${appId}`)) === 401);
   });
 
-  it('stops taking requests at a rotated source URL on the other process at once', async () => {
-    const source = await call(here.url, 'POST', '/ingest/api/v1/source', { name: 'rotated', type: 'generic-webhook' });
-    const path = new URL(source.body.ingestUrl).pathname;
-    const post = async (url: string) => (await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status;
-    assert.equal(await post(there.url), 200);
-    assert.equal((await call(here.url, 'POST', `/ingest/api/v1/source/${source.body.id}/token/rotate`, {})).status, 200);
-    await refusedRightAway('the other process to refuse the old URL', async () => (await post(there.url)) === 404);
+  it('stops taking requests at a rotated source URL on the other process from the next request on', async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const source = await call(here.url, 'POST', '/ingest/api/v1/source', { name: 'rotated', type: 'generic-webhook' });
+      const path = new URL(source.body.ingestUrl).pathname;
+      const post = async (url: string) => (await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"round":${round}}` })).status;
+      assert.equal(await post(there.url), 200);
+      assert.equal((await call(here.url, 'POST', `/ingest/api/v1/source/${source.body.id}/token/rotate`, {})).status, 200);
+      assert.equal(await post(there.url), 404, `round ${round}`);
+    }
   });
 });
 

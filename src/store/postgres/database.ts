@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { StoreError } from '../errors.ts';
 import { readMigrations, schemaTooNew } from '../migration-files.ts';
@@ -11,6 +12,11 @@ export const DUE_CHANNEL = 'herald_due';
 export const CONFIG_CHANNEL = 'herald_config';
 /** The channel a committed bin capture is announced on, with the bin id. */
 export const BIN_CHANNEL = 'herald_bin';
+
+/** What a fence's payload, and an answer to one, start with, so listeners tell them from a change (see `fence`). */
+const FENCE = 'fence:';
+const ACK = 'ack:';
+const FENCE_TIMEOUT_MS = 1_000;
 
 export interface PostgresOptions {
   url: string;
@@ -45,6 +51,10 @@ export class PostgresDatabase {
   readonly #options: PostgresOptions;
   /** Prepared statements by their SQL: the text with numbered placeholders, and its name. */
   readonly #statements = new Map<string, { text: string; name: string }>();
+  /** Fences this process waits on, by their nonce: each counts the answers to it (see `fence`). */
+  readonly #fences = new Map<string, () => void>();
+  /** Listening connections up, by channel. */
+  readonly #listening = new Map<string, number>();
 
   constructor(options: PostgresOptions) {
     this.#options = options;
@@ -180,10 +190,15 @@ export class PostgresDatabase {
     const connect = async () => {
       if (stopped) return;
       const next = new pg.Client({ connectionString: this.#options.url });
-      next.on('notification', (message) => onNotify(message.payload ?? ''));
+      next.on('notification', (message) => {
+        const payload = message.payload ?? '';
+        if (!this.#fencing(channel, payload)) onNotify(payload);
+      });
       next.on('error', () => {});
       next.on('end', () => {
-        if (client === next && !stopped) setTimeout(connect, retryMs).unref();
+        if (client !== next) return;
+        this.#listening.set(channel, (this.#listening.get(channel) ?? 1) - 1);
+        if (!stopped) setTimeout(connect, retryMs).unref();
       });
       try {
         await next.connect();
@@ -194,6 +209,7 @@ export class PostgresDatabase {
           return;
         }
         client = next;
+        this.#listening.set(channel, (this.#listening.get(channel) ?? 0) + 1);
         retryMs = 100;
         onNotify(null);
       } catch {
@@ -208,6 +224,51 @@ export class PostgresDatabase {
       await client?.end().catch(() => {});
     };
   }
+
+  /**
+   * Returns once every process listening on `channel` has taken in what was notified there before
+   * (or after a second; at once if nothing here listens). Each listening connection receives
+   * notifications in commit order and handles them as they come, so a fence it answers (an
+   * `ack:` notification of its own) follows what came before it; counting an answer from each
+   * listening connection (`pg_stat_activity`, whose last query for each is its LISTEN) means all
+   * of them have. A revocation that waits on it before answering has dropped every cache: a
+   * request made anywhere after the answer is refused. Only a notification heard here would not
+   * do: another process may be scheduled a moment later, and its next request handled first.
+   */
+  async fence(channel: string): Promise<void> {
+    if (!this.#listening.get(channel)) return;
+    const listeners = (await this.one<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND query = ?', [`LISTEN ${channel}`],
+    ))?.n ?? 0;
+    const nonce = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<void>((resolve) => {
+      let answers = 0;
+      this.#fences.set(nonce, () => ++answers >= listeners && resolve());
+      timer = setTimeout(resolve, FENCE_TIMEOUT_MS);
+    });
+    try {
+      await this.run('SELECT pg_notify(?, ?)', [channel, `${FENCE}${nonce}`]);
+      await answered;
+    } finally {
+      clearTimeout(timer);
+      this.#fences.delete(nonce);
+    }
+  }
+
+  /** A listening connection's part in fences: it answers each, and counts the answers to its own. */
+  #fencing(channel: string, payload: string): boolean {
+    if (payload.startsWith(FENCE)) {
+      this.run('SELECT pg_notify(?, ?)', [channel, `${ACK}${payload.slice(FENCE.length)}`]).catch(() => {});
+      return true;
+    }
+    if (payload.startsWith(ACK)) {
+      this.#fences.get(payload.slice(ACK.length))?.();
+      return true;
+    }
+    return false;
+  }
+
 
   async close(): Promise<void> {
     await Promise.all([this.pool.end(), this.#bookkeeping.end()]);

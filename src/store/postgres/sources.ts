@@ -45,6 +45,8 @@ export function postgresSources(db: PostgresDatabase): SourceStore {
         [source.uid, source.name, JSON.stringify(source.metadata), source.updatedAt, source.id,
           source.type, JSON.stringify(source.config), source.token, tokenDigest],
       );
+      // A rotated URL must be refused everywhere once this answers (see `fence`).
+      await db.fence(CONFIG_CHANNEL);
       return source;
     },
     async delete(id) {

@@ -4,7 +4,8 @@ import { CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
 
 /**
  * Revoking tokens is announced on the config channel with the token's application (empty for an
- * admin token, which drops every cache), so every process forgets the revoked tokens at once.
+ * admin token, which drops every cache), so every process forgets the revoked tokens at once; the
+ * revocation returns once the announcement was heard (`fence`), so it has been everywhere.
  */
 export function postgresTokens(db: PostgresDatabase): TokenStore {
   return {
@@ -30,6 +31,7 @@ export function postgresTokens(db: PostgresDatabase): TokenStore {
          SELECT count(*)::int AS n, pg_notify('${CONFIG_CHANNEL}', ?) FROM expired`,
         [at, appId, at, appId],
       );
+      await db.fence(CONFIG_CHANNEL);
       return row?.n ?? 0;
     },
     async delete(id) {
@@ -38,6 +40,7 @@ export function postgresTokens(db: PostgresDatabase): TokenStore {
          SELECT deleted.*, pg_notify('${CONFIG_CHANNEL}', coalesce(app_id, '')) FROM deleted`,
         [id],
       );
+      if (row) await db.fence(CONFIG_CHANNEL);
       return row ? toToken(row) : null;
     },
   };
