@@ -65,6 +65,17 @@ await forEachStore((store) => describe(`the dashboard's API (${store})`, () => {
     assert.equal(listed.body.data[0].name, 'Stats busy', 'the application itself is all there');
   });
 
+  it("counts in an application's endpointCount the endpoints its endpoint list shows, not a listen session or a polling sink", async () => {
+    const app = (await h.api('POST', '/api/v1/app', { name: 'Count hidden', uid: 'count-hidden' })).body;
+    assert.equal((await h.api('POST', `/api/v1/app/${app.id}/endpoint`, { url: `${receiver.url}/shown` })).status, 201);
+    assert.equal((await h.api('POST', `/api/v1/app/${app.id}/listen`, { name: 'laptop' })).status, 201);
+    assert.equal((await h.api('POST', `/api/v1/app/${app.id}/destination`, { type: 'pollingEndpoint' })).status, 201);
+    const listed = (await h.api('GET', `/api/v1/app/${app.id}/endpoint`)).body.data;
+    assert.equal(listed.length, 1);
+    const [counted] = (await h.api('GET', '/api/v1/app?search=count-hidden&with_stats=true')).body.data;
+    assert.equal(counted.endpointCount, listed.length);
+  });
+
   it('refuses a bad with_stats, an over-long search and a bad limit with 422 at the parameter', async () => {
     for (const [query, loc] of [['with_stats=maybe', 'query.with_stats'], [`search=${'x'.repeat(257)}`, 'query.search'], ['limit=0', 'query.limit']]) {
       const answer = await h.api('GET', `/api/v1/app?${query}`);

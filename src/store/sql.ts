@@ -118,10 +118,16 @@ export function applicationSearch(conditions: Conditions, filter: ApplicationFil
   return conditions.addIf(search, `(name ${op} ? ESCAPE '\\' OR uid ${op} ? ESCAPE '\\')`, likeLiteral(search ?? ''), likeLiteral(search ?? ''));
 }
 
-/** The stats of a page of applications: one statement, an index seek per application (`ids` is the IN list's SQL). */
+/**
+ * The stats of a page of applications: one statement, an index seek per application (`ids` is the
+ * IN list's SQL). The endpoint count is of the endpoints the endpoint list shows: `herald listen`
+ * sessions and polling sinks are endpoints underneath, but not listed, so not counted. `NOT
+ * e.polling` reads SQLite's 0/1 and PostgreSQL's boolean alike.
+ */
 export const applicationStatsSql = (ids: string) => `
   SELECT a.id,
-    (SELECT count(*) FROM endpoints e WHERE e.app_id = a.id AND e.deleted_at IS NULL) AS endpoint_count,
+    (SELECT count(*) FROM endpoints e
+     WHERE e.app_id = a.id AND e.deleted_at IS NULL AND e.listen_name IS NULL AND NOT e.polling) AS endpoint_count,
     (SELECT m.created_at FROM messages m WHERE m.app_id = a.id ORDER BY m.id DESC LIMIT 1) AS last_message_at
   FROM applications a WHERE a.id IN (${ids})`;
 

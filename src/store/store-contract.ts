@@ -170,6 +170,17 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         });
         assert.equal((await store.apps.stats([])).size, 0);
       });
+
+      it("counts only the endpoints the application's endpoint list shows, not listen sessions or polling sinks", async () => {
+        const store = await fresh();
+        const app = await store.apps.create(anApp());
+        const shown = await store.endpoints.create(anEndpoint(app.id));
+        await store.endpoints.create(anEndpoint(app.id, { url: 'listen://laptop', listen: { name: 'laptop', dropped: 0 } }));
+        await store.endpoints.create(anEndpoint(app.id, { url: 'polling://', secrets: [], polling: true }));
+        const listed = await store.endpoints.list(app.id, page(50, 'asc'));
+        assert.deepEqual(listed.items.map((e) => e.id), [shown.id]);
+        assert.equal((await store.apps.stats([app.id])).get(app.id)?.endpointCount, listed.items.length);
+      });
     });
 
     describe('event types', () => {
