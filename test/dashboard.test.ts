@@ -53,6 +53,20 @@ browserSuite('the dashboard, in Chromium', (browser) => {
     assert.equal(await page.evaluate(() => sessionStorage.getItem('herald.token')), h.token);
   });
 
+  it('signs in from a #token= link opened in the same tab on the sign-in page, without a reload', async (t) => {
+    const page = await signedIn(t);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').waitFor();
+    assert.equal(new URL(page.url()).pathname, '/dashboard/');
+    // Only the fragment changes: the browser keeps the document, so no new page load adopts it.
+    await page.evaluate('window.sameDocument = true');
+    await page.goto(`${h.url}/dashboard/#token=${h.token}`);
+    await page.getByRole('heading', { name: 'Applications', exact: true }).waitFor();
+    assert.equal(await page.evaluate('window.sameDocument'), true, 'the page was not reloaded');
+    assert.equal(new URL(page.url()).hash, '');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('herald.token')), h.token);
+  });
+
   it('creates an application in its dialog, and finds it by searching', async (t) => {
     const page = await signedIn(t);
     await page.getByRole('button', { name: 'Create application' }).click();

@@ -136,4 +136,18 @@ browserSuite('the application portal, in Chromium', (browser) => {
     await page.goto(`${h.url}/app-portal/${apps.mine.id}#token=appsk_not-a-real-token`);
     await page.getByRole('alert').filter({ hasText: 'expired or was revoked' }).waitFor();
   });
+
+  it('opens from a new portal link in the tab where the old one was refused, without a reload', async (t) => {
+    const access = await h.api('POST', `/api/v1/auth/app-portal-access/${apps.mine.id}`, {});
+    const link = new URL(access.body.url);
+    const page = await browser.page(t);
+    await page.goto(`${h.url}${link.pathname}#token=appsk_not-a-real-token`);
+    await page.getByRole('alert').filter({ hasText: 'expired or was revoked' }).waitFor();
+    // The same address but for its fragment: the browser keeps the document.
+    await page.evaluate('window.sameDocument = true');
+    await page.goto(`${h.url}${link.pathname}${link.hash}`);
+    await page.getByRole('link', { name: `${receiver.url}/mine` }).waitFor();
+    assert.equal(await page.evaluate('window.sameDocument'), true, 'the page was not reloaded');
+    assert.equal(new URL(page.url()).hash, '');
+  });
 });

@@ -1,6 +1,6 @@
 import { QueryCache, QueryClient, QueryClientProvider } from '@tanstack/preact-query';
 import { LocationProvider } from 'preact-iso';
-import { useMemo } from 'preact/hooks';
+import { useEffect, useMemo } from 'preact/hooks';
 import { Api, ApiError } from './api/client.ts';
 import { ADMIN_ABILITIES, UiContext, useSessionToken } from './context.tsx';
 import { DashboardRoutes } from './routes.tsx';
@@ -30,6 +30,7 @@ export function App() {
     created.adoptFragment();
     return created;
   }, []);
+  useEffect(() => session.watchFragment(), [session]);
   const token = useSessionToken(session);
   // A new client per token: nothing one token read is shown to the next.
   const queries = useMemo(makeQueryClient, [token]);

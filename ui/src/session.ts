@@ -51,6 +51,17 @@ export class Session {
     this.signIn(decodeURIComponent(match[1]!));
   }
 
+  /**
+   * Adopts a token that arrives later in the page's life: a link with `#token=...` opened in the
+   * same tab, on the same path (after signing out, on the sign-in form, on a portal page whose
+   * link expired), changes only the fragment, so the page is not loaded again. Returns the undo.
+   */
+  watchFragment(): () => void {
+    const adopt = () => this.adoptFragment();
+    window.addEventListener('hashchange', adopt);
+    return () => window.removeEventListener('hashchange', adopt);
+  }
+
   signIn(token: string): void {
     writeStorage(storageKey(this.mode), token);
     this.set({ token, notice: null });
