@@ -322,10 +322,12 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
     assert.equal((await h.api('GET', `/api/v1/bin/${binId}`)).status, 404);
   });
 
-  it('fits a phone on the Messages tab and a message page', async (t) => {
+  it('fits a phone on the Messages tab and a message page, with an attempt opened', async (t) => {
     const app = await appWithEndpoints('Phone');
-    const message = await send(app.appId, { eventType: 'invoice.paid', payload: { id: 'inv_phone' } });
-    const page = await signedIn(t, `/dashboard/apps/${app.appId}/messages`, { width: 390, height: 844 });
+    // The body as sent is one line of JSON, longer than the phone is wide.
+    const message = await send(app.appId, { eventType: 'invoice.paid', payload: { id: 'inv_phone', customer: { email: 'accounts.payable@example.com', name: 'A customer with a long name' } } });
+    await app.settle();
+    const page = await signedIn(t, `/dashboard/apps/${app.appId}/messages`, { width: 375, height: 812 });
     await page.locator(`tr[data-msg-id="${message.id}"]`).waitFor();
     // What sticks out, named, when the page is wider than the phone.
     const overflow = () => page.evaluate<string>(`(() => {
@@ -338,6 +340,12 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
     await page.getByRole('link', { name: 'invoice.paid' }).click();
     await page.getByTestId('payload').waitFor();
     assert.equal(await overflow(), '', 'the message page fits');
+    await page.locator('.attempt summary').first().click();
+    await page.getByRole('table', { name: 'Request headers' }).waitFor();
+    await page.getByTestId('attempt-body').waitFor();
+    assert.equal(await overflow(), '', 'the message page fits with an attempt opened');
+    // The long body scrolls inside its box instead.
+    assert.ok(await page.getByTestId('attempt-body').evaluate((pre) => pre.scrollWidth > pre.clientWidth), 'the body scrolls');
   });
 
   it('shows a populated Messages view at 1280×800 for the README', async (t) => {

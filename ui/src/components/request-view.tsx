@@ -5,18 +5,20 @@ import { CopyButton } from './controls.tsx';
 export function ReceivedHeaders({ headers }: { headers: ShownHeader[] }) {
   if (headers.length === 0) return <p class="muted small">No headers.</p>;
   return (
-    <table class="headers" aria-label="Headers">
-      <tbody>
-        {headers.map((header, index) => (
-          <tr key={index} data-header={header.name}>
-            <th scope="row" class="mono">{header.name}</th>
-            <td class="mono">
-              {header.masked ? <><span class="muted">••••••</span> <span class="badge">masked</span></> : header.value}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <div class="scroll-x">
+      <table class="headers" aria-label="Headers">
+        <tbody>
+          {headers.map((header, index) => (
+            <tr key={index} data-header={header.name}>
+              <th scope="row" class="mono">{header.name}</th>
+              <td class="mono">
+                {header.masked ? <><span class="muted">••••••</span> <span class="badge">masked</span></> : header.value}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 

@@ -248,21 +248,23 @@ function AttemptDetail({ attempt, message }: { attempt: Attempt; message: Messag
 export function HeaderTable({ rows, label }: { rows: Array<{ name: string; value: string | null; sensitive: boolean; masked?: boolean }>; label: string }) {
   if (rows.length === 0) return <p class="muted small">No headers.</p>;
   return (
-    <table class="headers" aria-label={label}>
-      <tbody>
-        {rows.map((row, index) => {
-          const masked = row.masked ?? (row.value === null || /\*{4}/.test(row.value));
-          return (
-            <tr key={`${row.name}-${index}`} data-header={row.name}>
-              <th scope="row" class="mono">{row.name}</th>
-              <td class="mono">
-                {row.value ?? <span class="muted">hidden</span>}
-                {row.sensitive || row.masked ? <span class={`badge ${masked ? '' : 'badge-warn'}`}>{masked ? 'masked' : 'sensitive'}</span> : null}
-              </td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+    <div class="scroll-x">
+      <table class="headers" aria-label={label}>
+        <tbody>
+          {rows.map((row, index) => {
+            const masked = row.masked ?? (row.value === null || /\*{4}/.test(row.value));
+            return (
+              <tr key={`${row.name}-${index}`} data-header={row.name}>
+                <th scope="row" class="mono">{row.name}</th>
+                <td class="mono">
+                  {row.value ?? <span class="muted">hidden</span>}
+                  {row.sensitive || row.masked ? <span class={`badge ${masked ? '' : 'badge-warn'}`}>{masked ? 'masked' : 'sensitive'}</span> : null}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
   );
 }
