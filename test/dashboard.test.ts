@@ -113,6 +113,22 @@ browserSuite('the dashboard, in Chromium', (browser) => {
     assert.deepEqual(list.body.data[0].eventTypes, ['invoice.paid']);
   });
 
+  it('shows the edit and the disabling of an endpoint opened by its uid at once', async (t) => {
+    const app = await h.api('POST', '/api/v1/app', { name: 'Vandelay Industries' });
+    await h.api('POST', `/api/v1/app/${app.body.id}/endpoint`, { url: `${receiver.url}/vandelay`, uid: 'vandelay-billing', description: 'Before' });
+    const page = await signedIn(t, `/dashboard/apps/${app.body.id}/endpoints/vandelay-billing`);
+    await page.getByText('Before', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Edit', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: 'Edit endpoint' });
+    await dialog.getByLabel('Description').fill('After');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await page.getByText('After', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Disable' }).click();
+    await page.getByRole('button', { name: 'Enable' }).waitFor();
+    await page.getByText('Disabled', { exact: true }).waitFor();
+  });
+
   it('sets an endpoint\'s payload filter in its dialog, shows the server\'s word on a bad one, and clears it', async (t) => {
     const { appId, endpointId } = await appWithEndpoint('Hooli');
     const page = await signedIn(t, `/dashboard/apps/${appId}/endpoints/${endpointId}`);

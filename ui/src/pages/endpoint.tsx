@@ -12,7 +12,7 @@ import { StatsPanel } from '../components/stats-panel.tsx';
 import { AppScopeContext, type AppScope, useAbilities, useApi, useAppScope } from '../context.tsx';
 import { DASHBOARD } from '../session.ts';
 import { useApplication } from './app-view.tsx';
-import { EndpointDialog, endpointPath, EndpointState, Filters } from './endpoints.tsx';
+import { EndpointDialog, endpointPath, endpointSaved, EndpointState, Filters } from './endpoints.tsx';
 import { useEventTypes } from './event-catalogue.tsx';
 import { TransformationCard } from './transformation.tsx';
 
@@ -147,8 +147,7 @@ function ToggleEnabled({ endpoint }: { endpoint: Endpoint }) {
   const toggle = useAction({
     mutationFn: () => api.patch<Endpoint>(endpointPath(scope.appId, endpoint.id), { disabled: !endpoint.disabled }),
     onSuccess: (saved) => {
-      queries.setQueryData(['endpoint', scope.appId, endpoint.id], saved);
-      queries.invalidateQueries({ queryKey: ['endpoints', scope.appId] });
+      endpointSaved(queries, scope.appId, saved);
     },
   });
   return (

@@ -1,6 +1,6 @@
 import { PagedTable } from '../components/paged-table.tsx';
 import { useAction } from '../api/action.ts';
-import { useQuery, useQueryClient } from '@tanstack/preact-query';
+import { type QueryClient, useQuery, useQueryClient } from '@tanstack/preact-query';
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { type ApiError, seg } from '../api/client.ts';
@@ -16,6 +16,17 @@ const PAGE_SIZE = 50;
 
 export const endpointsPath = (appId: string) => `/api/v1/app/${seg(appId)}/endpoint`;
 export const endpointPath = (appId: string, endpointId: string) => `${endpointsPath(appId)}/${seg(endpointId)}`;
+
+/**
+ * An endpoint as the API answered a change: its page is read under the id or the uid its address
+ * names (['endpoint', app, idOrUid]), so it is set under both, and every other read of the
+ * application's endpoints (the list, a key this one does not know) is asked again.
+ */
+export function endpointSaved(queries: QueryClient, appId: string, saved: Endpoint): void {
+  for (const key of [saved.id, saved.uid]) if (key) queries.setQueryData(['endpoint', appId, key], saved);
+  void queries.invalidateQueries({ queryKey: ['endpoint', appId] });
+  void queries.invalidateQueries({ queryKey: ['endpoints', appId] });
+}
 
 /** An application's endpoints: where they point, whether they are on, what they take, how they do. */
 export function EndpointsTab() {
@@ -162,9 +173,8 @@ export function EndpointDialog({ endpoint, onClose, onSaved }: { endpoint?: Endp
       return saved;
     },
     onSuccess: (saved) => {
-      queries.invalidateQueries({ queryKey: ['endpoints', scope.appId] });
       queries.invalidateQueries({ queryKey: ['endpoint-headers', scope.appId, saved.id] });
-      queries.setQueryData(['endpoint', scope.appId, saved.id], saved);
+      endpointSaved(queries, scope.appId, saved);
       onSaved(saved);
     },
   });
