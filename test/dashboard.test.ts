@@ -272,4 +272,18 @@ browserSuite('the dashboard, in Chromium', (browser) => {
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
   });
+
+  // Last in the suite: the catalogue it fills would make other tests' pickers long.
+  it('offers every event type in the endpoint dialog, past the first page of the catalogue', async (t) => {
+    const names = Array.from({ length: 260 }, (_, i) => `zz.paged.${String(i).padStart(3, '0')}`);
+    for (let i = 0; i < names.length; i += 20) {
+      await Promise.all(names.slice(i, i + 20).map((name) => h.api('POST', '/api/v1/event-type', { name, description: name })));
+    }
+    const app = await h.api('POST', '/api/v1/app', { name: 'Many Types' });
+    const page = await signedIn(t, `/dashboard/apps/${app.body.id}`);
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Add an endpoint' });
+    await dialog.getByRole('checkbox', { name: names.at(-1)! }).waitFor();
+    assert.equal(await dialog.getByRole('checkbox', { name: /^zz\.paged\./ }).count(), names.length);
+  });
 });
