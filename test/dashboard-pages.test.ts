@@ -131,7 +131,7 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
     assert.equal(receiver.requests.filter((request) => request.path === `/ok/${app.appId}`).length, 2);
   });
 
-  it('draws the Activity chart from the attempts made, for the last hour, day and week, and on the endpoint page', async (t) => {
+  it('draws the Activity charts of the messages and attempts made, for the last hour, day and week, and on the endpoint page', async (t) => {
     const app = await appWithEndpoints('Activity');
     for (let i = 0; i < 3; i++) await send(app.appId, { eventType: 'invoice.paid', payload: { i } });
     await send(app.appId, { eventType: 'invoice.voided', payload: {} });
@@ -153,6 +153,7 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
       // The voided message failed on its first try and both retries: three failed attempts.
       await page.getByRole('img', { name: 'Attempts: Succeeded 3, Failed 3' }).waitFor();
       assert.equal(await attempts.locator('canvas').count(), 1, range);
+      await page.getByRole('img', { name: 'Messages: Messages 4' }).locator('canvas').waitFor();
       assert.equal(await page.getByRole('img', { name: /^Latency/ }).locator('canvas').count(), 1, range);
       await page.getByText('6 attempts in this range.').waitFor();
       await page.screenshot({ path: `test/screenshots/activity-${range.replace(/ /g, '-').toLowerCase()}.png` });
@@ -166,6 +167,7 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
     await page.goto(`${h.url}/dashboard/apps/${app.appId}/endpoints/${app.ok}`);
     await page.getByRole('img', { name: 'Attempts: Succeeded 3, Failed 0' }).waitFor();
     assert.equal(await page.getByRole('img', { name: /^Attempts:/ }).locator('canvas').count(), 1);
+    await page.getByRole('img', { name: 'Messages: Messages 3' }).locator('canvas').waitFor();
     await page.goto(`${h.url}/dashboard/apps/${app.appId}`);
     // The endpoints list's success rate: all of three, none of three.
     await page.getByRole('row', { name: new RegExp(`/ok/${app.appId}`) }).getByText('100%').waitFor();

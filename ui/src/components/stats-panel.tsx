@@ -15,8 +15,9 @@ const RANGES: Record<Range, { label: string; ms: number; period: string }> = {
 const PERIOD_MS: Record<string, number> = { FiveMinutes: 300_000, OneHour: 3600_000, OneDay: 86_400_000 };
 
 /**
- * Attempts (succeeded, failed) and latency (p50, p95, p99) over the last hour, day or week, for an
- * application or one of its endpoints, from GET /api/v1/stats/app/{app}/attempt.
+ * Messages, attempts (succeeded, failed) and latency (p50, p95, p99) over the last hour, day or
+ * week, for an application or one of its endpoints (the messages sent to it), from
+ * GET /api/v1/stats/app/{app}/attempt.
  */
 export function StatsPanel({ endpointId }: { endpointId?: string }) {
   const api = useApi();
@@ -52,20 +53,27 @@ export function StatsPanel({ endpointId }: { endpointId?: string }) {
     const total = sum(data.successCount) + sum(data.failureCount);
     const canceled = sum(data.canceledCount);
     const messages = data.messageCount ? sum(data.messageCount) : null;
-    const summary = total === 0 ? 'No attempts in this range.' : `${total} attempt${total === 1 ? '' : 's'} in this range.`;
+    const counted = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+    const summary = total === 0 && !messages
+      ? `No ${messages === null ? '' : 'messages or '}attempts in this range.`
+      : `${messages === null ? '' : `${counted(messages, 'message')}, `}${counted(total, 'attempt')} in this range.`;
     body = (
       <>
         <p class="muted small">
           {summary}
-          {messages !== null && total > 0 ? ` ${messages} message${messages === 1 ? '' : 's'}.` : ''}
           {canceled > 0 ? ` ${canceled} canceled (counted as failed).` : ''}
         </p>
         <div class="charts">
+          {data.messageCount ? (
+            <Chart title="Messages" kind="bars" start={start} step={step} series={[
+              { label: 'Messages', values: data.messageCount, color: '--accent' },
+            ]} />
+          ) : null}
           <Chart title="Attempts" kind="bars" start={start} step={step} series={[
             { label: 'Succeeded', values: data.successCount, color: '--ok' },
             { label: 'Failed', values: data.failureCount, color: '--danger' },
           ]} />
-          <Chart title="Latency (ms)" kind="lines" start={start} step={step} series={[
+          <Chart title="Latency (ms)" kind="lines" wide start={start} step={step} series={[
             { label: 'p50', values: data.latencyP50 ?? [], color: '--accent' },
             { label: 'p95', values: data.latencyP95 ?? [], color: '--warn' },
             { label: 'p99', values: data.latencyP99 ?? [], color: '--danger' },
@@ -103,7 +111,7 @@ interface Series {
  * than one hiding the other. Away from the cursor the legend shows each series' total (bars) or
  * its highest value (lines), not dashes.
  */
-function Chart({ title, start, step, series, kind }: { title: string; start: number; step: number; series: Series[]; kind: 'bars' | 'lines' }) {
+function Chart({ title, start, step, series, kind, wide = false }: { title: string; start: number; step: number; series: Series[]; kind: 'bars' | 'lines'; wide?: boolean }) {
   const box = useRef<HTMLDivElement>(null);
   const count = series[0]?.values.length ?? 0;
   const xs = Array.from({ length: count }, (_, i) => (start + (i + 0.5) * step) / 1000);
@@ -158,7 +166,7 @@ function Chart({ title, start, step, series, kind }: { title: string; start: num
     };
   }, [JSON.stringify([start, step, series.map((item) => item.values)]), kind]);
   return (
-    <figure class="chart">
+    <figure class={wide ? 'chart chart-wide' : 'chart'}>
       <h3>{title}</h3>
       <div ref={box} role="img" aria-label={`${title}: ${series.map((item) => `${item.label} ${summaryOf(item.values) ?? 'none'}`).join(', ')}`} />
     </figure>
