@@ -175,6 +175,20 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
     assert.equal(await page.getByRole('row', { name: new RegExp(`/ok/${app.appId}`) }).getByText('100%').getAttribute('title'), '3 succeeded, 0 failed');
   });
 
+  it("redraws the charts in the dark theme's colours when it is chosen on the page", async (t) => {
+    const app = await appWithEndpoints('Theme Charts');
+    await send(app.appId, { eventType: 'invoice.paid', payload: {} });
+    await app.settle();
+    const page = await signedIn(t, `/dashboard/apps/${app.appId}/activity`);
+    // uPlot paints each series' legend marker in the series' colour: the theme's --ok for Succeeded.
+    const marker = page.getByRole('img', { name: /^Attempts:/ }).locator('.u-series', { hasText: 'Succeeded' }).locator('.u-marker');
+    const colour = () => marker.evaluate((element) => element.ownerDocument.defaultView!.getComputedStyle(element).backgroundColor);
+    assert.equal(await waitFor('the light chart', colour), 'rgb(23, 122, 60)');
+    await page.getByLabel('Theme').selectOption('dark');
+    await waitFor('the chart in dark colours', async () => (await colour()) === 'rgb(79, 212, 131)');
+    await page.screenshot({ path: 'test/screenshots/activity-dark.png' });
+  });
+
   it('creates an event type with a schema and example, edits it, sets its retry schedule, and archives and unarchives it', async (t) => {
     const page = await signedIn(t, '/dashboard/event-types');
     await page.getByRole('button', { name: 'Create event type' }).click();

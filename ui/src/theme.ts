@@ -1,3 +1,5 @@
+import { useEffect, useState } from 'preact/hooks';
+
 /** Light, dark, or whatever the system prefers; the choice is kept per browser. */
 export type ThemeChoice = 'light' | 'dark' | 'system';
 
@@ -21,4 +23,25 @@ export function applyTheme(choice: ThemeChoice, remember = true): void {
     if (choice === 'system') localStorage.removeItem(KEY);
     else localStorage.setItem(KEY, choice);
   } catch {}
+}
+
+/**
+ * A number that changes whenever the theme's colours may have: `data-theme` or an inline variable
+ * (the portal's accent) set on <html>, or the system's light/dark preference. What paints with
+ * colours read from the CSS variables (the charts' canvas) draws again when it changes.
+ */
+export function useThemeVersion(): number {
+  const [version, setVersion] = useState(0);
+  useEffect(() => {
+    const bump = () => setVersion((value) => value + 1);
+    const observer = new MutationObserver(bump);
+    observer.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme', 'style'] });
+    const media = matchMedia('(prefers-color-scheme: dark)');
+    media.addEventListener('change', bump);
+    return () => {
+      observer.disconnect();
+      media.removeEventListener('change', bump);
+    };
+  }, []);
+  return version;
 }

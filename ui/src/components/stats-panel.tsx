@@ -4,6 +4,7 @@ import type uPlot from 'uplot';
 import { ApiError, seg } from '../api/client.ts';
 import type { AttemptStats } from '../api/types.ts';
 import { useApi, useAppScope } from '../context.tsx';
+import { useThemeVersion } from '../theme.ts';
 import { ErrorNote, Loading } from './feedback.tsx';
 
 type Range = 'hour' | 'day' | 'week';
@@ -113,6 +114,8 @@ interface Series {
  */
 function Chart({ title, start, step, series, kind, wide = false }: { title: string; start: number; step: number; series: Series[]; kind: 'bars' | 'lines'; wide?: boolean }) {
   const box = useRef<HTMLDivElement>(null);
+  // Colours are read from the theme when the chart is made: it is made again when they change.
+  const theme = useThemeVersion();
   const count = series[0]?.values.length ?? 0;
   const xs = Array.from({ length: count }, (_, i) => (start + (i + 0.5) * step) / 1000);
   const summaryOf = (values: Array<number | null>) => (kind === 'bars'
@@ -164,7 +167,7 @@ function Chart({ title, start, step, series, kind, wide = false }: { title: stri
       plot?.destroy();
       if (box.current) delete box.current.dataset.drawn;
     };
-  }, [JSON.stringify([start, step, series.map((item) => item.values)]), kind]);
+  }, [JSON.stringify([start, step, series.map((item) => item.values)]), kind, theme]);
   return (
     <figure class={wide ? 'chart chart-wide' : 'chart'}>
       <h3>{title}</h3>
