@@ -26,3 +26,12 @@ it('herald config print shows each effective setting with its source, flags over
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /"port" is "eighty": expected a port number/);
 });
+
+it('herald config print masks a password given in the database URL\'s query, which pg takes as the password', async () => {
+  const env = { PATH: process.env.PATH, HERALD_DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/db?password=leakme&sslpassword=keyleak&sslmode=prefer' };
+  const result = await runCli(['config', 'print'], env);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout.includes('leakme'), false, result.stdout);
+  assert.equal(result.stdout.includes('keyleak'), false, result.stdout);
+  assert.match(result.stdout, /^databaseUrl +postgres:\/\/postgres@127\.0\.0\.1:5432\/db\?password=\*\*\*&sslpassword=\*\*\*&sslmode=prefer +env HERALD_DATABASE_URL$/m);
+});

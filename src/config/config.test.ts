@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig, loadConfigWithSources, readConfigFile } from './config.ts';
+import { ConfigError, loadConfig, loadConfigWithSources, readConfigFile, withoutPassword } from './config.ts';
 
 describe('the config loader', () => {
   it('starts from the defaults', () => {
@@ -113,5 +113,32 @@ describe('the settings file', () => {
     refused({ port: 99999 }, /"port" is 99999: expected a port number/);
     refused({ retrySchedule: ['soon'] }, /"retrySchedule" is \["soon"\]: expected comma-separated durations/);
     refused([1], /must hold a JSON object/);
+  });
+});
+
+describe('a database URL as shown', () => {
+  it('masks the password in the user-info', () => {
+    assert.equal(withoutPassword('postgres://herald:s3cr3t@db:5432/herald'), 'postgres://herald:***@db:5432/herald');
+    assert.equal(withoutPassword('postgres://herald@db:5432/herald'), 'postgres://herald@db:5432/herald');
+  });
+
+  it('masks a password given as a query parameter, which pg takes as the password, and libpq\'s sslpassword, leaving the rest as written', () => {
+    assert.equal(withoutPassword('postgres://postgres@127.0.0.1:5432/db?password=leakme'), 'postgres://postgres@127.0.0.1:5432/db?password=***');
+    assert.equal(
+      withoutPassword('postgresql://u:pw@db/herald?sslmode=require&sslpassword=keypass&application_name=a+b&schema=x#frag'),
+      'postgresql://u:***@db/herald?sslmode=require&sslpassword=***&application_name=a+b&schema=x#frag',
+    );
+  });
+
+  it('masks a password parameter however its name is spelled: percent-encoded, in capitals, or repeated', () => {
+    const shown = withoutPassword('postgres://db/herald?pass%77ord=one&PASSWORD=two&password=three&password');
+    for (const secret of ['one', 'two', 'three']) assert.equal(shown.includes(secret), false, shown);
+    assert.equal(shown, 'postgres://db/herald?pass%77ord=***&PASSWORD=***&password=***&password=***');
+  });
+
+  it('masks the query\'s password in a URL it cannot parse too', () => {
+    const shown = withoutPassword('postgres://u:pw@[bad/herald?password=leakme');
+    assert.equal(shown.includes('leakme'), false, shown);
+    assert.equal(shown.includes('pw'), false, shown);
   });
 });

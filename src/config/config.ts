@@ -296,14 +296,42 @@ export function sqliteFile(config: Pick<Config, 'databaseUrl' | 'dataDir'>): str
   return url.startsWith('sqlite:') ? url.slice('sqlite:'.length).replace(/^\/\//, '') : null;
 }
 
-/** A database URL as it may be shown (logs, `herald config print`, `herald doctor`): its password masked. */
+/**
+ * libpq's connection parameters that hold a secret. pg takes any query parameter as a connection
+ * setting, `?password=` over the user-info's, so a password can stand in the query as well.
+ */
+const SECRET_PARAMETERS = new Set(['password', 'sslpassword']);
+
+/**
+ * A database URL as it may be shown (logs, `herald config print`, `herald doctor`): its passwords
+ * masked, in the user-info and in the query.
+ */
 export function withoutPassword(databaseUrl: string): string {
+  let shown: string;
   try {
     const parsed = new URL(databaseUrl);
     if (parsed.password) parsed.password = '***';
-    return parsed.toString();
+    shown = parsed.toString();
   } catch {
     // Unparsable: whatever stood before an @ may hold the password.
-    return databaseUrl.split('@').at(-1)!;
+    shown = databaseUrl.split('@').at(-1)!;
   }
+  return withoutSecretParameters(shown);
+}
+
+/**
+ * Masks the values of the query's secret parameters, leaving the rest as written (re-serialising
+ * the query would change its encoding). A name is compared as pg reads it: decoded, so
+ * `pass%77ord` is caught too; and in any case, which costs nothing and misses no spelling.
+ */
+function withoutSecretParameters(url: string): string {
+  const start = url.indexOf('?');
+  if (start === -1) return url;
+  const end = url.indexOf('#', start) === -1 ? url.length : url.indexOf('#', start);
+  const pairs = url.slice(start + 1, end).split('&').map((pair) => {
+    const name = pair.split('=', 1)[0]!;
+    const decoded = [...new URLSearchParams(name).keys()][0] ?? '';
+    return SECRET_PARAMETERS.has(decoded.toLowerCase()) ? `${name}=***` : pair;
+  });
+  return `${url.slice(0, start + 1)}${pairs.join('&')}${url.slice(end)}`;
 }
