@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { sign as githubSign } from '@octokit/webhooks-methods';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createMetrics } from '../src/metrics/metrics.ts';
+import type { Store } from '../src/store/store.ts';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
 import { parseExposition, sampleValue, type Sample } from './support/exposition.ts';
 import { type Receiver, startReceiver } from './support/receiver.ts';
@@ -151,3 +154,87 @@ for (const store of await storeKinds()) {
     });
   });
 }
+
+/**
+ * A store whose oldest-due read takes as long as the test says, as PostgreSQL's round trip on a
+ * busy machine takes longer than a scrape waits for it; `gate` holds every read until `release`.
+ */
+function slowStore() {
+  const state = { dueAt: null as number | null, delayMs: 0, gate: false, down: false, reads: 0 };
+  const held: Array<() => void> = [];
+  const store = {
+    census: async () => ({ due: 0, delayed: 0, sending: 0, failed: 0, circuitsOpen: 0, endpointsDisabled: 0 }),
+    queue: {
+      nextDueAt: () => new Promise<number | null>((resolve, reject) => {
+        state.reads++;
+        if (state.down) return reject(new Error('the database is down'));
+        // The answer is the state when the database reads it, not when it was asked.
+        const answer = () => resolve(state.dueAt);
+        if (state.gate) held.push(answer);
+        else setTimeout(answer, state.delayMs);
+      }),
+    },
+  } as unknown as Store;
+  const release = () => held.splice(0).forEach((answer) => answer());
+  return { store, state, release };
+}
+
+describe('the oldest due delivery\'s age', () => {
+  it('is never an old reading reported as current: a scrape after a gap waits for the database rather than report a backlog that has gone', async () => {
+    const { store, state, release } = slowStore();
+    let offset = 0;
+    const clock = { now: () => Date.now() + offset };
+    const metrics = createMetrics({ store, clock, version: 'test' });
+    try {
+      state.dueAt = clock.now() - 5_000;
+      const first = sampleValue(parseExposition(await metrics.render()), 'herald_queue_oldest_due_age_seconds');
+      assert.ok(first >= 5 && first < 6, `first scrape ${first}`);
+      // The delivery went, and the next scrape comes four minutes later, the database slow to answer.
+      state.dueAt = null;
+      state.gate = true;
+      offset += 240_000;
+      const scraping = metrics.render();
+      await sleep(50);
+      release();
+      assert.equal(sampleValue(parseExposition(await scraping), 'herald_queue_oldest_due_age_seconds'), 0);
+    } finally {
+      metrics.close();
+    }
+  });
+
+  it('is NaN, not the last reading, when the database fails to answer a scrape after a gap', async () => {
+    const { store, state } = slowStore();
+    let offset = 0;
+    const metrics = createMetrics({ store, clock: { now: () => Date.now() + offset }, version: 'test' });
+    try {
+      state.dueAt = Date.now() - 5_000;
+      await metrics.render();
+      state.down = true;
+      offset += 60_000;
+      assert.ok(Number.isNaN(sampleValue(parseExposition(await metrics.render()), 'herald_queue_oldest_due_age_seconds')));
+    } finally {
+      metrics.close();
+    }
+  });
+
+  it('is read again in the background while Herald is scraped, so a scrape answers at once with a recent reading however slow the database', async () => {
+    const { store, state } = slowStore();
+    const metrics = createMetrics({ store, clock: { now: () => Date.now() }, version: 'test' });
+    try {
+      state.delayMs = 300;
+      await metrics.render();
+      // A delivery has been due for 3 s; the next scrape comes 1.5 s later.
+      state.dueAt = Date.now() - 3_000;
+      await sleep(1_500);
+      const asked = Date.now();
+      const text = await metrics.render();
+      const took = Date.now() - asked;
+      const age = sampleValue(parseExposition(text), 'herald_queue_oldest_due_age_seconds');
+      assert.ok(age >= 4 && age < 6, `oldest due age ${age}`);
+      assert.ok(took < 250, `the scrape took ${took} ms, the database's answer 300`);
+      assert.ok(state.reads >= 3, `${state.reads} reads`);
+    } finally {
+      metrics.close();
+    }
+  });
+});

@@ -15,9 +15,13 @@ import type { Census, DeliveryResult, Store } from '../store/store.ts';
  * scrape answers with the counts it has and their age (herald_queue_census_age_seconds). On
  * SQLite the count runs on the checkpointer thread's connection, so it takes nothing from the
  * event loop either; on PostgreSQL it is one pass in the database. Only the oldest due delivery's
- * age is read on each scrape, because it is the first entry of the due index, found in
+ * due time is read on each scrape, because it is the first entry of the due index, found in
  * microseconds; a scrape waits at most 2 ms for it (a round trip to PostgreSQL on a busy machine
- * takes longer) and otherwise reports the last one read. With nobody scraping, nothing is counted.
+ * takes longer) and otherwise uses the last reading, but only one at most 2 s old: the delivery it
+ * names may have gone since, so an older one would report a backlog long drained as still
+ * waiting. To keep a recent reading at hand, it is read again every second in the background
+ * for five minutes after each scrape; a scrape with none waits for the database. The age is
+ * always now minus the due time read, never a stored age. With nobody scraping, nothing is read.
  */
 export interface Metrics {
   /** A message was stored (published, sent to one endpoint, or received by a source). */
@@ -50,6 +54,12 @@ export interface MetricsOptions {
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30];
 /** How long a scrape waits for the oldest due delivery's run_at before it uses the last one it read. */
 const OLDEST_DUE_WAIT_MS = 2;
+/** How old that last reading may be and still be reported: the age it gives is off by at most this. */
+const OLDEST_DUE_MAX_STALE_MS = 2_000;
+/** While Herald is scraped, the oldest due time is read again this often in the background... */
+const OLDEST_DUE_REFRESH_MS = 1_000;
+/** ...until this long after the last scrape, longer than any usual scrape interval. */
+const OLDEST_DUE_REFRESH_FOR_MS = 5 * 60_000;
 // `canceled`: the endpoint's transformation canceled the delivery (its attempt sent nothing).
 const OUTCOME: Record<number, string> = { [Status.success]: 'success', [Status.pending]: 'retry_scheduled', [Status.fail]: 'failed', [Status.canceled]: 'canceled' };
 
@@ -87,7 +97,37 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const oldest = new Gauge({ name: 'herald_queue_oldest_due_age_seconds', help: 'How long the oldest due delivery has been waiting; 0 when none is due.', registers: [registry] });
   const pool = new Gauge({ name: 'herald_db_pool_connections', help: 'Database connections by pool and state: busy, idle, or waiting (queries waiting for one); and the pool\'s max.', labelNames: ['pool', 'state'], registers: [registry] });
 
-  let nextDue: { at: number | null } | null = null;
+  // The oldest due delivery's run_at (null: none pending) as of `readAt`, when it was asked for.
+  let nextDue: { dueAt: number | null; readAt: number } | null = null;
+  // One read at a time, shared by the scrape and the background; true when the database answered.
+  let reading: Promise<boolean> | null = null;
+  const readNextDue = () => {
+    reading ??= (async () => {
+      const readAt = clock.now();
+      try {
+        nextDue = { dueAt: await store.queue.nextDueAt(), readAt };
+        return true;
+      } catch {
+        return false;
+      } finally {
+        reading = null;
+      }
+    })();
+    return reading;
+  };
+  const recent = () => nextDue !== null && clock.now() - nextDue.readAt <= OLDEST_DUE_MAX_STALE_MS;
+  let lastScrape = 0;
+  let refresher: NodeJS.Timeout | null = null;
+  const keepReading = () => {
+    lastScrape = clock.now();
+    refresher ??= setInterval(() => {
+      if (clock.now() - lastScrape <= OLDEST_DUE_REFRESH_FOR_MS) void readNextDue();
+      else {
+        clearInterval(refresher!);
+        refresher = null;
+      }
+    }, OLDEST_DUE_REFRESH_MS).unref();
+  };
   const apps = new Set<string>();
   return {
     contentType: registry.contentType,
@@ -123,12 +163,20 @@ export function createMetrics(options: MetricsOptions): Metrics {
         censusAge.set(Math.max(0, now - taken.at) / 1000);
       }
       // Fresh when the database answers within OLDEST_DUE_WAIT_MS (SQLite always does), else the
-      // last answer, so a slow round trip to PostgreSQL does not make the scrape slow.
-      const asked = store.queue.nextDueAt().then((at) => (nextDue = { at }), () => null);
-      if (nextDue === null) await asked;
-      else await Promise.race([asked, new Promise((resolve) => setTimeout(resolve, OLDEST_DUE_WAIT_MS))]);
-      const dueAt = nextDue?.at ?? null;
-      oldest.set(dueAt !== null && dueAt <= now ? (now - dueAt) / 1000 : 0);
+      // last reading if it is recent (the background reads keep one so while Herald is scraped),
+      // so a slow round trip to PostgreSQL does not make the scrape slow; else the fresh one.
+      keepReading();
+      const asked = readNextDue();
+      let answered = await Promise.race([asked, new Promise<boolean>((resolve) => setTimeout(resolve, OLDEST_DUE_WAIT_MS, false))]);
+      if (!answered && !recent()) answered = await asked;
+      const at = clock.now();
+      if (answered || recent()) {
+        const dueAt = nextDue!.dueAt;
+        oldest.set(dueAt !== null && dueAt <= at ? (at - dueAt) / 1000 : 0);
+      } else {
+        // The database did not answer: unknown, rather than an old reading passed off as current.
+        oldest.set(Number.NaN);
+      }
       for (const use of store.poolUse?.() ?? []) {
         pool.set({ pool: use.pool, state: 'busy' }, use.total - use.idle);
         pool.set({ pool: use.pool, state: 'idle' }, use.idle);
@@ -138,6 +186,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
       return registry.metrics();
     },
     close() {
+      if (refresher) clearInterval(refresher);
+      refresher = null;
       registry.clear();
     },
   };
