@@ -66,6 +66,40 @@ for (const [store, reachable] of STORES) {
       assert.equal(target.requests.length, 25, 'none twice');
     });
 
+    it('says RateLimited in rate-limit-status while the configured throttleRate, the endpoint\'s or its application\'s, holds deliveries back, since when the next to go was due, and Ok before and after', async () => {
+      const h = await herald();
+      const target = await receiver();
+      const { appId, path } = await endpoint(h, target.url, { throttleRate: 5 });
+      const idle = (await h.api('GET', `${path}/rate-limit-status`)).body;
+      assert.deepEqual([idle.status, idle.throttledSince], ['Ok', null], 'a rate that holds nothing back limits nothing');
+      const publishing = Date.now();
+      await send(h, appId, 20);
+      const held = await waitFor('deliveries held back by the rate', async () => {
+        const body = (await h.api('GET', `${path}/rate-limit-status`)).body;
+        return body.status === 'RateLimited' ? body : null;
+      });
+      assert.equal(held.throttleRate, 5);
+      const since = Date.parse(held.throttledSince);
+      assert.ok(since >= publishing - 1_000 && since <= Date.now(), `throttled since ${held.throttledSince}`);
+      assert.ok(target.requests.length < 20, 'reported while deliveries were waiting');
+      await waitFor('every message at the receiver', () => target.requests.length >= 20, 30_000);
+      const after = (await h.api('GET', `${path}/rate-limit-status`)).body;
+      assert.deepEqual([after.status, after.throttledSince], ['Ok', null]);
+
+      // An application's rate holds back each of its endpoints.
+      const shared = await receiver();
+      const app = (await h.api('POST', '/api/v1/app', { name: 'flow', throttleRate: 3 })).body;
+      const ep = (await h.api('POST', `/api/v1/app/${app.id}/endpoint`, { url: shared.url })).body;
+      await send(h, app.id, 10);
+      const byApp = await waitFor('deliveries held back by the application\'s rate', async () => {
+        const body = (await h.api('GET', `/api/v1/app/${app.id}/endpoint/${ep.id}/rate-limit-status`)).body;
+        return body.status === 'RateLimited' ? body : null;
+      });
+      assert.deepEqual([byApp.applicationThrottleRate, byApp.throttleRate], [3, null]);
+      assert.ok(shared.requests.length < 10);
+      await waitFor('every message at the application\'s endpoint', () => shared.requests.length >= 10, 30_000);
+    });
+
     it('spreads an application\'s throttleRate over all its endpoints', async () => {
       const h = await herald();
       const [a, b] = [await receiver(), await receiver()];

@@ -85,17 +85,21 @@ export function flowStatsOut(endpoint: Endpoint, flow: FlowState | null, now: nu
 }
 
 /**
- * Svix's `EndpointThrottleRateStatusOut` (`status`, `throttledSince`): RateLimited while anything
- * holds the endpoint below what it may take (a lowered rate, a pause, an open circuit). Herald adds
- * the configured limits and the state behind the answer.
+ * Svix's `EndpointThrottleRateStatusOut` (`status`, `throttledSince`): RateLimited while the rate
+ * limit is "impacting delivery", as Svix puts it: while anything holds the endpoint below what it
+ * may take (a lowered rate, a pause, an open circuit), or while the configured rate, the
+ * endpoint's or its application's, holds deliveries back (`heldBackSince`: some are deferred and
+ * waiting, from `FlowStore.heldBackSince`). A configured rate that nothing exceeds limits nothing:
+ * Ok. Herald adds the configured limits and the state behind the answer.
  */
-export function rateLimitStatusOut(endpoint: Endpoint, app: Application, flow: FlowState | null, now: number) {
+export function rateLimitStatusOut(endpoint: Endpoint, app: Application, flow: FlowState | null, heldBackSince: number | null, now: number) {
   const state = flow ?? NEUTRAL_FLOW;
-  const limited = state.rate !== null || (state.pausedUntil !== null && state.pausedUntil > now) || state.circuitOpenedAt !== null;
-  const since = state.throttledSince ?? state.circuitOpenedAt;
+  const adapted = state.rate !== null || (state.pausedUntil !== null && state.pausedUntil > now) || state.circuitOpenedAt !== null;
+  const limited = adapted || heldBackSince !== null;
+  const since = [adapted ? state.throttledSince ?? state.circuitOpenedAt : null, heldBackSince].filter((at) => at !== null);
   return {
     status: limited ? 'RateLimited' : 'Ok',
-    throttledSince: limited && since !== null ? iso(since) : null,
+    throttledSince: since.length > 0 ? iso(Math.min(...since)) : null,
     applicationThrottleRate: app.throttleRate,
     ...flowStatsOut(endpoint, flow, now),
   };

@@ -60,6 +60,20 @@ export function flowContract(fresh: () => Promise<Store>): void {
       assert.ok(later.every((d) => d.attemptNumber === 1));
     });
 
+    it('tells since when the deliveries a rate holds back were due, and nothing for an endpoint none waits at', async () => {
+      const store = await fresh();
+      const { endpoints: [slow, free] } = await backlog(store, 6, {}, { throttleRate: 2 }, {});
+      assert.equal(await store.flow.heldBackSince(slow!.id, T0), null, 'due, but not yet held back');
+      await claim(store, T0);
+      assert.equal(await store.flow.heldBackSince(slow!.id, T0 + 10), T0, 'waiting since their schedule\'s time');
+      assert.equal(await store.flow.heldBackSince(free!.id, T0 + 10), null);
+      // Once every waiting one has gone, nothing is held back; a retry's wait is the schedule's, not the rate's.
+      const sent = [...await claim(store, T0 + 5_000), ...await claim(store, T0 + 10_000)].filter((d) => d.endpoint.id === slow!.id);
+      assert.equal(sent.length, 4);
+      await store.queue.complete(sent.map((d) => fail(d, T0 + 10_000)));
+      assert.equal(await store.flow.heldBackSince(slow!.id, T0 + 10_001), null);
+    });
+
     it('spreads an application\'s throttleRate over all its endpoints', async () => {
       const store = await fresh();
       await backlog(store, 4, { throttleRate: 3 }, {}, {});

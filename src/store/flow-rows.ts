@@ -21,6 +21,14 @@ export const FRESH_START = `rate = NULL, rate_reason = NULL, ceiling = NULL, dec
 export const DEFERRED = `status = 1 AND run_at > ? AND run_at > coalesce(next_attempt_at, 0)`;
 
 /**
+ * The scheduled time of an endpoint's deferred delivery that goes next (`?`: the endpoint, now).
+ * Deferrals keep the claim's due order, so it is the one held back longest; and it stops at the
+ * first, where the earliest schedule time would read every waiting row.
+ */
+export const HELD_BACK_SINCE = `SELECT coalesce(next_attempt_at, created_at) AS since FROM deliveries
+  WHERE endpoint_id = ? AND ${DEFERRED} ORDER BY run_at LIMIT 1`;
+
+/**
  * How fast an endpoint was being sent to, when it is first throttled with no rate to halve: its
  * attempts in the last second, and the requests still in flight (a burst's answers come in over
  * several result batches, and the first 429 may arrive with few of them recorded).

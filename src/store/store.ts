@@ -565,6 +565,12 @@ export interface FlowStore {
    * closed, and the deliveries flow control had deferred due at `now`. Returns how many.
    */
   resume(endpointId: string, now: number): Promise<number>;
+  /**
+   * Whether flow control is holding the endpoint's deliveries back at `now` (some are deferred and
+   * still waiting): the scheduled time of the one that goes next, so the endpoint has been held
+   * back at least since then; null when none waits.
+   */
+  heldBackSince(endpointId: string, now: number): Promise<number | null>;
 }
 
 export interface AttemptFilter extends MessageFilter {

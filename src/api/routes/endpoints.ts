@@ -183,9 +183,14 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
   });
 
   // Svix's status, and Herald's detail beside it: the limit, the rate deliveries go at now and why.
+  // Only a configured rate can hold back deliveries of an enabled endpoint without a flow state
+  // saying so, so the deliveries are looked at only then (a disabled one's wait for it, not a rate).
   app.get(`${base}/:endpointId/rate-limit-status`, { config: { access: scope.access('ViewBase') }, schema: { params: EndpointPath } }, async (request) => {
     const { application, endpoint } = await load(request.params);
-    return rateLimitStatusOut(endpoint, application, await ctx.store.flow.get(endpoint.id), ctx.clock.now());
+    const now = ctx.clock.now();
+    const configured = (endpoint.throttleRate !== null || application.throttleRate !== null) && !endpoint.disabled;
+    const [flow, heldBackSince] = await Promise.all([ctx.store.flow.get(endpoint.id), configured ? ctx.store.flow.heldBackSince(endpoint.id, now) : null]);
+    return rateLimitStatusOut(endpoint, application, flow, heldBackSince, now);
   });
 
   // Svix's cancel-msgs: the endpoint's deliveries still waiting (not in flight) of messages created

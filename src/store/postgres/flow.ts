@@ -1,6 +1,6 @@
 import { applySignals, type FlowState, holdsBack } from '../../core/flow-control.ts';
 import { smallestIdAt } from '../../core/ids.ts';
-import { DEFERRED, OBSERVED, FLOW_COLUMNS, FRESH_START, flowStateOf, flowValues, signalsByEndpoint, toFlowState, WATCHED } from '../flow-rows.ts';
+import { DEFERRED, HELD_BACK_SINCE, OBSERVED, FLOW_COLUMNS, FRESH_START, flowStateOf, flowValues, signalsByEndpoint, toFlowState, WATCHED } from '../flow-rows.ts';
 import type { FlowOutcome, FlowStore } from '../store.ts';
 import { CONFIG_CHANNEL, DUE_CHANNEL, type PostgresDatabase } from './database.ts';
 
@@ -93,6 +93,11 @@ export function postgresFlow(db: PostgresDatabase): FlowStore {
       await db.run(`UPDATE endpoint_flow SET ${FRESH_START} WHERE endpoint_id = ?`, [endpointId]);
       const [row] = await db.query<{ n: number }>(UNDEFER, [now, now, now, [endpointId], now]);
       return Number(row?.n ?? 0);
+    },
+
+    async heldBackSince(endpointId, now) {
+      const row = await db.one(HELD_BACK_SINCE, [endpointId, now]);
+      return row ? Number(row.since) : null;
     },
   };
 }

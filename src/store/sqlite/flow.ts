@@ -1,6 +1,6 @@
 import { applySignals, holdsBack } from '../../core/flow-control.ts';
 import { smallestIdAt } from '../../core/ids.ts';
-import { DEFERRED, FLOW_COLUMNS, OBSERVED, FRESH_START, flowStateOf, flowValues, signalsByEndpoint, toFlowState, WATCHED } from '../flow-rows.ts';
+import { DEFERRED, FLOW_COLUMNS, HELD_BACK_SINCE, OBSERVED, FRESH_START, flowStateOf, flowValues, signalsByEndpoint, toFlowState, WATCHED } from '../flow-rows.ts';
 import type { FlowOutcome, FlowStore } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
 
@@ -66,6 +66,10 @@ export function sqliteFlow(db: SqliteDatabase): FlowStore {
         db.run(`UPDATE endpoint_flow SET ${FRESH_START} WHERE endpoint_id = ?`, endpointId);
         return undefer(db, endpointId, now);
       });
+    },
+
+    async heldBackSince(endpointId, now) {
+      return db.get<{ since: number }>(HELD_BACK_SINCE, endpointId, now)?.since ?? null;
     },
   };
 }
