@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { MessageStatus } from 'svix';
+import { loadConfig } from '../src/config/config.ts';
+import { type Herald, startHerald } from '../src/herald.ts';
 import { startReceiver, type Receiver } from './support/receiver.ts';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
-import { forEachStore, trackFailures } from './support/stores.ts';
+import { dropSchema, forEachStore, postgresUrl, trackFailures } from './support/stores.ts';
 import { waitFor } from './support/wait.ts';
 
 const HOUR = 3_600_000;
@@ -139,6 +143,70 @@ await forEachStore((store) => describe(`background tasks: recover, replay-missin
     const canceled = await h.api('POST', `/api/v1/background-task/${task.id}/cancel`);
     assert.equal(canceled.body.status, 'finished', 'an ended task stays as it ended');
     assert.equal((await h.api('POST', '/api/v1/background-task/qtask_0000000000000000000000/cancel')).status, 404);
+  });
+
+  it('queues a paced task\'s deliveries only as they fall due, so it runs until the last is queued and a cancel stops the rest', async () => {
+    const app = await h.svix.application.create({ name: 'paced cancel' });
+    const endpoint = await h.svix.endpoint.create(app.id, { url: `${receiver.url}/paced-cancel` });
+    const messages = [];
+    for (let i = 0; i < 13; i++) messages.push(await h.svix.message.create(app.id, { eventType: 'order.paid', payload: { i } }));
+    for (const message of messages) await waitFor('delivered', async () => (await statusOf(app.id, message.id)) === MessageStatus.Success);
+    const replayed = () => receiver.requests.filter((r) => r.path === '/paced-cancel').length - 13;
+
+    const started = (await h.api('POST', `/api/v1/app/${app.id}/endpoint/${endpoint.id}/bulk-replay`, { since: since(), pace: 2 })).body;
+    await waitFor('the first replays', () => replayed() >= 3, 10_000);
+    // Two a second: 13 take over six seconds to queue, and the task runs until the last is queued.
+    const running = (await h.api('GET', `/api/v1/background-task/${started.id}`)).body;
+    assert.equal(running.status, 'running');
+    assert.ok(running.data.queued < 13, `queued ${running.data.queued} of 13`);
+
+    const canceled = (await h.api('POST', `/api/v1/background-task/${started.id}/cancel`)).body;
+    assert.equal(canceled.status, 'failed');
+    assert.equal(canceled.data.canceled, true);
+    const atCancel = replayed();
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // At most what was due within the second (two) and one in flight go after the cancel.
+    assert.ok(replayed() - atCancel <= 3, `${replayed() - atCancel} replays came after the cancel`);
+    assert.ok(replayed() < 13, `${replayed()} of 13 replayed`);
+    const ended = (await h.api('GET', `/api/v1/background-task/${started.id}`)).body;
+    assert.equal(ended.status, 'failed');
+    assert.ok(ended.data.queued <= canceled.data.queued + 2, `queued ${ended.data.queued}, ${canceled.data.queued} when canceled`);
+  });
+
+  it('resumes a paced task after a restart where it stopped, at its pace, queueing nothing twice', async () => {
+    const first = await startTestHerald({ store, env: { HERALD_RETRY_SCHEDULE: '50ms' } });
+    let second: Herald | null = null;
+    try {
+      const app = await first.svix.application.create({ name: 'paced restart' });
+      const endpoint = await first.svix.endpoint.create(app.id, { url: `${receiver.url}/paced-restart` });
+      const messages: Array<{ id: string }> = [];
+      for (let i = 0; i < 9; i++) messages.push(await first.svix.message.create(app.id, { eventType: 'order.paid', payload: { i } }));
+      await waitFor('every message delivered', () => messages.every((m) => requestsOf(m.id).length === 1));
+      const startedAt = Date.now();
+      const started = (await first.api('POST', `/api/v1/app/${app.id}/endpoint/${endpoint.id}/bulk-replay`, { since: since(), pace: 4 })).body;
+      await waitFor('the first replays', () => messages.some((m) => requestsOf(m.id).length === 2));
+      await first.herald.close();
+
+      second = await startHerald(loadConfig({}, {
+        ...(first.schema ? { HERALD_DATABASE_URL: postgresUrl(first.schema) } : {}),
+        HERALD_DATA_DIR: first.dataDir, HERALD_PORT: '0', HERALD_ALLOW_PRIVATE_NETWORKS: 'true', HERALD_LOG_LEVEL: 'silent',
+      }), { logger: pino({ level: 'silent' }) });
+      const url = second.url!;
+      const task = await waitFor('the task to end on the restarted Herald', async () => {
+        const response = await fetch(`${url}/api/v1/background-task/${started.id}`, { headers: { authorization: `Bearer ${first.token}` } });
+        const body = await response.json() as { status: string; data: Record<string, number> };
+        return body.status === 'running' ? null : body;
+      }, 20_000);
+      assert.equal(task.status, 'finished');
+      assert.deepEqual([task.data.examined, task.data.matched, task.data.queued], [9, 9, 9]);
+      await waitFor('every message replayed', () => messages.every((m) => requestsOf(m.id).length >= 2), 20_000);
+      const times = messages.map((m) => requestsOf(m.id)[1]!.receivedAt).sort((a, b) => a - b);
+      times.forEach((time, k) => assert.ok(time >= startedAt + k * 250, `the ${k}th paced delivery came ${time - startedAt} ms after the start`));
+    } finally {
+      await second?.close();
+      rmSync(first.dataDir, { recursive: true, force: true });
+      if (first.schema) await dropSchema(first.schema);
+    }
   });
 
   it('refuses a window that ends before it starts, a bad pace, and an app token on the task routes', async () => {

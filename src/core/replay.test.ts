@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Status } from './model.ts';
-import { pacedRunAts, type ReplayCandidate, type ReplayParams, replays } from './replay.ts';
+import { pacedBudget, pacedRunAts, type ReplayCandidate, type ReplayParams, replays } from './replay.ts';
 
 const params: ReplayParams = { since: 0, until: 1, eventTypes: null, channel: null, statuses: null, dryRun: false, pace: null };
 const everything = { eventTypes: null, channels: null, disabled: false };
@@ -43,5 +43,20 @@ describe('which messages a background task re-queues', () => {
   it('spreads paced deliveries a second apart per pace, and sends all at once without one', () => {
     assert.deepEqual(pacedRunAts(4, 1_000, 2), [1_000, 1_500, 2_000, 2_500]);
     assert.deepEqual(pacedRunAts(3, 1_000, null), [1_000, 1_000, 1_000]);
+  });
+
+  it('lets a paced step queue the deliveries due before its horizon, and always one', () => {
+    // Two a second from 1,000: due at 1,000 and 1,500 before 2,000; 2,000 is not.
+    assert.equal(pacedBudget(1_000, 2_000, 2), 2);
+    assert.equal(pacedBudget(1_100, 2_000, 2), 2);
+    assert.equal(pacedBudget(1_600, 2_000, 2), 1);
+    assert.equal(pacedBudget(1_000, 2_000, 2.5), 3);
+    assert.equal(pacedBudget(5_000, 2_000, 2), 1, 'a step never queues nothing');
+    for (const [from, until, pace] of [[0, 900, 3], [250, 1_250, 7], [0, 1_000, 0.5]] as const) {
+      const budget = pacedBudget(from, until, pace);
+      const runAts = pacedRunAts(budget + 1, from, pace);
+      assert.ok(runAts.slice(0, budget).every((at) => at < until) || budget === 1, `${from}, ${until}, ${pace}`);
+      assert.ok(runAts[budget]! >= until, `${from}, ${until}, ${pace}: the next is due past the horizon`);
+    }
   });
 });

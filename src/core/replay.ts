@@ -81,6 +81,24 @@ export function replays(kind: TaskKind, params: ReplayParams, endpoint: Subscrip
   }
 }
 
+/**
+ * A paced task queues, each step, only the deliveries that fall due within this long (from the
+ * step), and takes its next step when those are about to go: so a cancel stops all but about a
+ * second's worth, and the task is finished only once the last is queued.
+ */
+export const PACED_STEP_MS = 1_000;
+/** How long before its next delivery falls due a paced task takes its next step. */
+export const PACED_STEP_LEAD_MS = 100;
+
+/**
+ * How many deliveries a paced step queues: those of `pacedRunAts(…, from, pace)` due before
+ * `until`, and at least one, so every step moves on.
+ */
+export function pacedBudget(from: number, until: number, pace: number): number {
+  // floor(i × 1000 / pace) < until − from, for a whole number of milliseconds, is i × 1000 / pace < until − from.
+  return Math.max(1, Math.ceil(((until - from) * pace) / 1000));
+}
+
 /** When each of `count` re-queued deliveries falls due, `pace` a second from `from` (all at `from` without a pace). */
 export function pacedRunAts(count: number, from: number, pace: number | null): number[] {
   return Array.from({ length: count }, (_, i) => (pace ? from + Math.floor((i * 1000) / pace) : from));
