@@ -159,9 +159,11 @@ await forEachStore((store) => {
       const endpoint = await h.svix.endpoint.create(app.id, { url: `${gone.url}/hook` });
       for (let i = 0; i < 3; i++) await h.api('POST', `/api/v1/app/${app.id}/msg`, { eventType: 'invoice.paid', payload: { i } });
       await waitFor('endpoint.disabled', () => ops.events().some((e) => e.type === 'endpoint.disabled'));
-      await settled((path) => h.api('GET', path), [`/api/v1/app/${app.id}/endpoint/${endpoint.id}`]);
-      // Positive control: an event raised after every delivery settled arrives, so a second
-      // endpoint.disabled, raised before it, would have had the time to arrive as well.
+      // Nothing in flight: what was not sent before the 410 disabled the endpoint waits for it to be
+      // enabled again (parked, pending), so no other answer can raise a second endpoint.disabled.
+      await waitFor('nothing in flight to the disabled endpoint', async () => (await h.api('GET', `/api/v1/app/${app.id}/endpoint/${endpoint.id}/stats`)).body.sending === 0);
+      // Positive control: an event raised after that arrives, so a second endpoint.disabled,
+      // raised before it, would have had the time to arrive as well.
       const later = await h.svix.endpoint.create(app.id, { url: 'http://127.0.0.1:9/later' });
       await waitFor('the later endpoint.created', () => ops.events().some((e) => e.type === 'endpoint.created' && e.data.endpointId === later.id));
       await opsSettled(h, ops.endpoint.id);
