@@ -40,6 +40,25 @@ describe('the transformation runner (the sandbox in a worker thread)', () => {
     }
   });
 
+  it("runs an endpoint whose handler ran out of CPU time apart from then on, so others' calls no longer wait behind it", async () => {
+    const runner = createTransformationRunner({ cpuMs: 300 });
+    try {
+      await runner.run('ep_warm', ECHO, '{}');
+      const first = await runner.run('ep_loop', LOOP, '{}');
+      assert.deepEqual([first.ok, !first.ok && first.failure], [false, 'timeout']);
+      // Sent first, the looping call would hold the one worker its whole limit; in quarantine it
+      // holds only its own, and the other endpoint's call is answered before it.
+      const finished: string[] = [];
+      await Promise.all([
+        runner.run('ep_loop', LOOP, '{}').then(() => finished.push('looping')),
+        runner.run('ep_other', ECHO, '{}').then(() => finished.push('other')),
+      ]);
+      assert.deepEqual(finished, ['other', 'looping']);
+    } finally {
+      await runner.close();
+    }
+  });
+
   it('replaces a worker that stops answering, failing the calls that waited, and serves the next call', async () => {
     // An engine limit far past the watchdog stands for an engine that no longer interrupts.
     const runner = createTransformationRunner({ cpuMs: 60_000 }, 300);

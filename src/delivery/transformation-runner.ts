@@ -6,9 +6,12 @@ import type { RunnerCall } from './transformation-worker.ts';
  * Where transformations run: the sandbox (transformation-sandbox.ts) in a worker thread of its own,
  * so a handler that spends its whole CPU limit, or many that do, hold up only other
  * transformations, never the event loop that claims, sends and records deliveries, nor the API.
- * The worker starts with the first call and is unreferenced (it keeps no process alive).
+ * Nor other endpoints' transformations, after the first time: an endpoint whose handler ran out of
+ * CPU time or memory runs in a second worker for QUARANTINE_MS, so one looping handler costs the
+ * others one wait of its limit, not one per delivery. The workers start with their first call and
+ * are unreferenced (they keep no process alive).
  *
- * A watchdog stands behind the engine's own interrupt: if the worker answers nothing for
+ * A watchdog stands behind the engine's own interrupt: if a worker answers nothing for
  * `watchdogMs` while calls wait, it is terminated and replaced, and the waiting calls fail with
  * `timeout`; a worker that dies is replaced the same way.
  */
@@ -26,7 +29,49 @@ interface Waiting {
   resolve: (answer: { outcome?: SandboxOutcome; reason?: string | null }) => void;
 }
 
+/** How long an endpoint whose handler exhausted a limit keeps to the quarantine worker. */
+export const QUARANTINE_MS = 10 * 60_000;
+
 export function createTransformationRunner(limits: Partial<SandboxLimits> = {}, watchdogMs = 2_000): TransformationRunner {
+  const main = sandboxThread(limits, watchdogMs);
+  let quarantine: SandboxThread | null = null;
+  /** Keys (endpoint ids) in quarantine, until when. */
+  const quarantined = new Map<string, number>();
+  const threadFor = (key: string | null) => {
+    const until = key === null ? undefined : quarantined.get(key);
+    if (until === undefined) return main;
+    if (until > performance.now()) return (quarantine ??= sandboxThread(limits, watchdogMs));
+    quarantined.delete(key!);
+    return main;
+  };
+  return {
+    async run(key, code, input) {
+      const outcome = (await threadFor(key).send({ op: 'run', key, code, input })).outcome!;
+      if (key !== null && !outcome.ok && (outcome.failure === 'timeout' || outcome.failure === 'memory')) {
+        if (quarantined.size >= MAX_QUARANTINED) quarantined.clear();
+        quarantined.set(key, performance.now() + QUARANTINE_MS);
+      }
+      return outcome;
+    },
+    async check(code) {
+      return (await main.send({ op: 'check', code })).reason ?? null;
+    },
+    async close() {
+      await Promise.all([main.close(), quarantine?.close()]);
+    },
+  };
+}
+
+/** Bounds the quarantine list; a cleared one costs the handlers in it one more wait each. */
+const MAX_QUARANTINED = 10_000;
+
+interface SandboxThread {
+  send(request: RunnerCall): Promise<{ outcome?: SandboxOutcome; reason?: string | null }>;
+  close(): Promise<void>;
+}
+
+/** One worker with its engine, the calls waiting on it, and its watchdog. */
+function sandboxThread(limits: Partial<SandboxLimits>, watchdogMs: number): SandboxThread {
   let worker: Worker | null = null;
   let nextId = 1;
   const waiting = new Map<number, Waiting>();
@@ -91,12 +136,7 @@ export function createTransformationRunner(limits: Partial<SandboxLimits> = {}, 
   };
 
   return {
-    async run(key, code, input) {
-      return (await send({ op: 'run', key, code, input })).outcome!;
-    },
-    async check(code) {
-      return (await send({ op: 'check', code })).reason ?? null;
-    },
+    send,
     async close() {
       if (watchdog) clearInterval(watchdog);
       watchdog = null;
