@@ -163,6 +163,10 @@ await forEachStore((store) => describe(`one encryption key per database (${store
         }
         assert.equal(receiver.requests.filter((r) => r.path === '/bad').length, 0, 'nothing unsigned went out');
         assert.equal((await api(sending, 'GET', `/api/v1/app/${app.id}/endpoint/${good.id}`)).status, 200);
+        // Its secret cannot be shown: a 500 that says why, not an anonymous one.
+        const secret = await api(sending, 'GET', `/api/v1/app/${app.id}/endpoint/${bad}/secret`);
+        assert.deepEqual([secret.status, secret.body.code], [500, 'secret_unavailable']);
+        assert.match(secret.body.detail, /HERALD_ENCRYPTION_KEY/);
       } finally {
         await sending.close();
       }

@@ -66,8 +66,8 @@ export function toHttpError(error: FastifyError): HttpError | null {
       case 'unavailable':
         return new HttpError(503, 'unavailable', 'The database is unavailable; try again shortly.', { 'retry-after': '5' });
     }
-    // The server's own fault (a secret it cannot open): logged, and a 500.
-    return null;
+    // The server's own fault (a secret it cannot open): a 500, saying what to look at.
+    return new HttpError(500, 'secret_unavailable', 'A secret this needs was sealed under another encryption key than this process\'s HERALD_ENCRYPTION_KEY (every process must have the same one), or is damaged.');
   }
   const framework = error.code ? FRAMEWORK_ERRORS[error.code] : undefined;
   if (framework) return framework(error);
@@ -90,6 +90,9 @@ export function errorHandler(error: FastifyError, request: FastifyRequest, reply
   // API lacks. Said without the value, which could be anything the client sent.
   if (error instanceof StoreError && error.code === 'invalid') {
     request.log.warn(`the database refused a value in ${request.method} ${request.routeOptions.url ?? ''} (SQLSTATE ${(error.cause as { code?: string } | undefined)?.code ?? 'unknown'}); answered 400`);
+  }
+  if (error instanceof StoreError && error.code === 'secret_unavailable') {
+    request.log.error(`${request.method} ${request.routeOptions.url ?? ''} needs a secret this process cannot open (${error.message}); answered 500`);
   }
   if (httpError) return sendError(reply, httpError);
   request.log.error({ err: error }, 'unhandled error');
