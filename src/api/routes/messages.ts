@@ -40,7 +40,8 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
         }),
         'A message with this eventId already exists for this application.',
       );
-      return reply.code(202).send(messageOut(message, request.query.with_content ?? true, new RawJson(payload.toString('utf8'))));
+      const withContent = request.query.with_content ?? true;
+      return reply.code(202).send(messageOut(message, withContent, withContent ? new RawJson(payload.toString('utf8')) : undefined));
     });
   }
 
