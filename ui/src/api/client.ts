@@ -1,4 +1,5 @@
 import type { Session } from '../session.ts';
+import { parseExact } from './exact-json.ts';
 
 /** One item of a 422 answer (Svix's ValidationError). */
 export interface FieldError {
@@ -38,8 +39,8 @@ export function withQuery(path: string, query: Query = {}): string {
 }
 
 /**
- * The UI's one way to the API: the session's bearer token on every call, JSON both ways, an
- * ApiError for anything but 2xx. A 401 means the token is gone (expired, revoked, mistyped), so
+ * The UI's one way to the API: the session's bearer token on every call, JSON both ways (numbers
+ * a parse would change kept as written, exact-json.ts), an ApiError for anything but 2xx. A 401 means the token is gone (expired, revoked, mistyped), so
  * the session ends with a message the sign-in page shows.
  */
 export class Api {
@@ -63,7 +64,7 @@ export class Api {
     let parsed: unknown = null;
     if (text) {
       try {
-        parsed = JSON.parse(text);
+        parsed = parseExact(text);
       } catch {
         parsed = text;
       }

@@ -2,6 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/preact-query';
 import { useAction } from '../api/action.ts';
 import { useEffect, useState } from 'preact/hooks';
 import { seg } from '../api/client.ts';
+import { prettyExact } from '../api/exact-json.ts';
 import { ATTEMPT_STATUS, type Attempt, type AttemptHeaders, type ListResponse, type Message, type MessageDestination, TRIGGER } from '../api/types.ts';
 import { CopyButton } from '../components/controls.tsx';
 import { ErrorNote, Loading } from '../components/feedback.tsx';
@@ -43,7 +44,8 @@ export function MessageView({ msgId }: { msgId: string }) {
   if (message.isPending) return <section class="page">{breadcrumb}<Loading /></section>;
   if (message.isError) return <section class="page">{breadcrumb}<ErrorNote error={message.error} /></section>;
   const msg = message.data;
-  const payload = JSON.stringify(msg.payload, null, 2);
+  // As published: numbers a parse would round or rewrite are written as they came.
+  const payload = prettyExact(msg.payload);
   return (
     <section class="page">
       {breadcrumb}
