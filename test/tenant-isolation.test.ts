@@ -135,4 +135,35 @@ await forEachStore((store) => describe(`one tenant never harms another (${store}
       await shared.close();
     }
   });
+
+  it('delivers to a healthy application within a second while two others hang, each with its share of endpoints', async () => {
+    const hanging = await holdingReceiver();
+    const healthy = await holdingReceiver();
+    try {
+      // Each hanging application may take half; between them they took every slot before.
+      const env = { HERALD_MAX_IN_FLIGHT: '8', HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '5s', HERALD_LEASE: '30s' };
+      await withHerald(env, async (h) => {
+        for (const name of ['first hanging', 'second hanging']) {
+          const greedy = await h.svix.application.create({ name });
+          for (let i = 0; i < 4; i++) await h.svix.endpoint.create(greedy.id, { url: `${hanging.url}/${greedy.id}/${i}` });
+          for (let i = 0; i < 3; i++) await h.svix.message.create(greedy.id, { eventType: 'hangs', payload: { i } });
+        }
+        await waitFor('the hanging endpoints to hold their slots', () => hanging.held.length >= 6);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+
+        const other = await h.svix.application.create({ name: 'healthy beside two' });
+        await h.svix.endpoint.create(other.id, { url: healthy.url });
+        const sentAt = Date.now();
+        await h.svix.message.create(other.id, { eventType: 'healthy', payload: {} });
+        await waitFor('the healthy application\'s delivery', () => healthy.held.length === 1, 3_000);
+        const tookMs = Date.now() - sentAt;
+        assert.ok(tookMs < 1_000, `the healthy application waited ${tookMs} ms`);
+        healthy.answerAll(200);
+        hanging.answerAll(200);
+      });
+    } finally {
+      await hanging.close();
+      await healthy.close();
+    }
+  });
 }));

@@ -115,3 +115,29 @@ it('asks for a claim when an application that was over half its share comes back
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(low(), 1);
 });
+
+it('keeps the last quarter of the slots for applications using less than an endpoint\'s share, so two hanging ones leave room for a third', () => {
+  const started: string[] = [];
+  const subject = new Lanes({
+    perEndpoint: 2, total: 8, perApp: 4,
+    send: (d) => (started.push(d.message.appId), new Promise<void>(() => {})),
+    onLow: () => {}, onEmpty: () => {},
+  });
+  // Two applications whose endpoints never answer: each would take its four, all eight between them.
+  subject.add(['a1', 'a2'].flatMap((ep, i) => [delivery(10 * i, `ep_${ep}`, 'app_a'), delivery(10 * i + 1, `ep_${ep}`, 'app_a')]));
+  subject.add(['b1', 'b2'].flatMap((ep, i) => [delivery(100 + 10 * i, `ep_${ep}`, 'app_b'), delivery(101 + 10 * i, `ep_${ep}`, 'app_b')]));
+  assert.deepEqual([started.filter((a) => a === 'app_a').length, started.filter((a) => a === 'app_b').length], [4, 2]);
+  subject.add([delivery(200, 'ep_c', 'app_c'), delivery(201, 'ep_c', 'app_c')]);
+  assert.deepEqual(started.slice(6), ['app_c', 'app_c'], 'the third application is sent to at once');
+});
+
+it('gives a claim nothing for an application holding an endpoint\'s share once what lanes hold reaches the reserve, and a small one the rest', () => {
+  const { subject } = lanes(2, 8, 8); // lanes hold 16 in all, the last 4 for small applications
+  subject.add(Array.from({ length: 6 }, (_, i) => delivery(i, `ep_a${i}`, 'app_a')));
+  subject.add(Array.from({ length: 6 }, (_, i) => delivery(10 + i, `ep_b${i}`, 'app_b')));
+  assert.deepEqual([subject.appSlots().get('app_a'), subject.appSlots().get('app_b')], [0, 0]);
+  subject.add([delivery(20, 'ep_c', 'app_c')]);
+  assert.equal(subject.appSlots().get('app_c'), 15, 'its own share, as ever');
+  assert.equal(subject.reserve('app_a', 'ep_a9'), false);
+  assert.equal(subject.reserve('app_c', 'ep_c2'), true);
+});

@@ -40,6 +40,12 @@ export interface LaneOptions {
  * application with many slow endpoints cannot take every slot either. A lane, or an application,
  * holds up to twice its slots (sending plus waiting): the second half is a prefetch that keeps the
  * endpoint busy between claims, so a claim serves many sends instead of one.
+ *
+ * Nor can several such applications together: the last quarter of the slots, and of what lanes
+ * may hold, is kept for applications using less than an endpoint's share (sending fewer than
+ * `perEndpoint`, holding fewer than twice that). Two tenants whose endpoints all hang take three
+ * quarters between them, and a third tenant's delivery still goes at once; one busy application
+ * alone is held only by `perApp`, which is half unless set otherwise.
  */
 export class Lanes {
   readonly #options: LaneOptions;
@@ -51,6 +57,21 @@ export class Lanes {
 
   constructor(options: LaneOptions) {
     this.#options = options;
+  }
+
+  /** Sending slots only applications using less than an endpoint's share may take. */
+  get #sendingReserve(): number {
+    return Math.floor(this.#options.total / 4);
+  }
+
+  /** The same for what lanes hold, which bounds claims. */
+  get #holdReserve(): number {
+    return Math.floor(this.totalHold / 4);
+  }
+
+  /** Whether an application holds an endpoint's share or more, and so stays out of the reserve. */
+  #big(app: Share): boolean {
+    return app.holding >= this.perEndpointHold;
   }
 
   /** How many deliveries one endpoint may hold, sending and waiting. */
@@ -95,7 +116,11 @@ export class Lanes {
   /** The same for each application that holds deliveries, over all its endpoints. */
   appSlots(): Map<string, number> {
     const slots = new Map<string, number>();
-    for (const [appId, app] of this.#apps) slots.set(appId, this.#free(app.holding, this.perAppHold));
+    const outsideReserve = Math.max(0, this.totalHold - this.#holdReserve - this.#held);
+    for (const [appId, app] of this.#apps) {
+      const free = this.#free(app.holding, this.perAppHold);
+      slots.set(appId, this.#big(app) ? Math.min(free, outsideReserve) : free);
+    }
     return slots;
   }
 
@@ -117,7 +142,8 @@ export class Lanes {
   reserve(appId: string, endpointId: string): boolean {
     if (this.#held >= this.totalHold) return false;
     const lane = this.#lane(appId, endpointId);
-    if (this.#holding(lane) >= this.perEndpointHold / 2 || lane.app.holding >= this.perAppHold / 2) {
+    if (this.#holding(lane) >= this.perEndpointHold / 2 || lane.app.holding >= this.perAppHold / 2
+      || (this.#big(lane.app) && this.#held >= this.totalHold - this.#holdReserve)) {
       this.#forgetIfEmpty(endpointId, lane);
       return false;
     }
@@ -203,6 +229,7 @@ export class Lanes {
     for (const [endpointId, lane] of this.#lanes) {
       if (this.#sending >= this.#options.total) return;
       if (lane.waiting.length === 0 || lane.sending >= this.#options.perEndpoint || lane.app.sending >= this.#options.perApp) continue;
+      if (lane.app.sending >= this.#options.perEndpoint && this.#sending >= this.#options.total - this.#sendingReserve) continue;
       if (this.#options.holds?.(endpointId)) continue;
       this.#start(endpointId, lane, lane.waiting.shift()!);
       this.#lanes.delete(endpointId);
