@@ -20,6 +20,10 @@ it('herald config print shows each effective setting with its source, flags over
   assert.equal(result.stdout.includes('admin-token-not-to-be-shown'), false);
   assert.equal(result.stdout.includes('s3cr3t-pw'), false);
   assert.match(row('databaseUrl')![1]!, /^postgres:\/\/herald:\*\*\*@db:5432\/herald$/);
+  // A setting another decides shows what it comes to.
+  assert.deepEqual(row('maxInFlightPerApp'), ['maxInFlightPerApp', '128 (half of maxInFlight)', 'default']);
+  const onSqlite = await runCli(['config', 'print', '--data-dir', '/srv/herald'], env);
+  assert.match(onSqlite.stdout, /^databaseUrl +\(none: SQLite at \/srv\/herald\/herald\.db\) +default$/m);
 
   writeFileSync(file, JSON.stringify({ port: 'eighty' }));
   const refused = await runCli(['serve', '--config', file], env);
