@@ -166,8 +166,8 @@ await forEachStore((store) => describe(`background tasks: recover, replay-missin
     const atCancel = replayed();
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     // At most what was due within the second (two) and one in flight go after the cancel.
+    // Uncanceled, three seconds at two a second would have brought six.
     assert.ok(replayed() - atCancel <= 3, `${replayed() - atCancel} replays came after the cancel`);
-    assert.ok(replayed() < 13, `${replayed()} of 13 replayed`);
     const ended = (await h.api('GET', `/api/v1/background-task/${started.id}`)).body;
     assert.equal(ended.status, 'failed');
     assert.ok(ended.data.queued <= canceled.data.queued + 2, `queued ${ended.data.queued}, ${canceled.data.queued} when canceled`);

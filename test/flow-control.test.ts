@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
 import { type Receiver, type Responder, startReceiver } from './support/receiver.ts';
 import { postgresReachable, SKIPPED_POSTGRES, trackFailures } from './support/stores.ts';
-import { waitFor } from './support/wait.ts';
+import { settled, waitFor } from './support/wait.ts';
 
 /**
  * Flow control end to end: real receivers on loopback that misbehave on purpose (429 with and
@@ -59,10 +59,13 @@ for (const [store, reachable] of STORES) {
     it('holds an endpoint to its throttleRate: no second sees more than the rate and its burst, and every message arrives', async () => {
       const h = await herald();
       const target = await receiver();
-      const { appId } = await endpoint(h, target.url, { throttleRate: 5 });
+      const { appId, path } = await endpoint(h, target.url, { throttleRate: 5 });
       await send(h, appId, 25);
       await waitFor('every message at the receiver', () => target.requests.length >= 25, 30_000);
       assert.ok(busiestSecond(target) <= 12, `the busiest second held ${busiestSecond(target)} requests`);
+      // Settled, nothing more is coming: a second copy of any would have arrived by then.
+      await settled((read) => h.api('GET', read), [path]);
+      assert.equal(new Set(target.requests.map((r) => r.headers['webhook-id'])).size, 25);
       assert.equal(target.requests.length, 25, 'none twice');
     });
 
@@ -178,20 +181,25 @@ for (const [store, reachable] of STORES) {
       const target = await receiver(() => ({ status: 503 }));
       const { appId, path } = await endpoint(h, target.url);
       await Promise.all(Array.from({ length: 100 }, (_, i) => h.api('POST', `/api/v1/app/${appId}/msg`, { eventType: 'flow.test', payload: { i } })));
-      await waitFor('the circuit to open', async () => (await h.api('GET', `${path}/stats`)).body.circuit === 'open');
-      // Without the circuit every message is attempted at once (a hundred handed straight to the
-      // sender); a second more is room for any that were still going out.
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Once it is open and nothing is in flight, what went out is all that will before the first
+      // probe (5 s on): the rest wait, deferred, their attempts unspent.
+      await waitFor('the circuit to open with nothing in flight', async () => {
+        const stats = (await h.api('GET', `${path}/stats`)).body;
+        return stats.circuit === 'open' && stats.sending === 0;
+      });
       // Five failures open it; up to four more were in flight, and the lane held four more.
       assert.ok(target.requests.length <= 5 + 4 + 4, `${target.requests.length} attempts reached the dead endpoint`);
     });
 
     it('disables an endpoint that answers 410 with the reason shown, keeps its other deliveries waiting rather than failing them, and lets them go when PATCHed enabled', async () => {
-      const h = await herald({ HERALD_RETRY_SCHEDULE: Array.from({ length: 20 }, () => '200ms').join(',') });
+      const h = await herald({ HERALD_RETRY_SCHEDULE: Array.from({ length: 20 }, () => '200ms').join(','), HERALD_CIRCUIT_FAILURES: '1000' });
       let broken = true;
       // Message 0 is answered 410; the others fail until the endpoint is enabled again.
       const target = await receiver((request) => (JSON.parse(request.body.toString()).i === 0 ? { status: 410 } : broken ? { status: 500 } : { status: 200 }));
       const { appId, path } = await endpoint(h, target.url);
+      // A control beside it, failing on the same schedule: its retries show the wait below is long enough.
+      const control = await receiver(() => ({ status: 500 }));
+      await h.api('POST', `/api/v1/app/${appId}/endpoint`, { url: control.url });
       // The two that will wait are published first: fan-out gives a disabled endpoint no new message.
       for (const i of [1, 2]) assert.equal((await h.api('POST', `/api/v1/app/${appId}/msg`, { eventType: 'flow.test', payload: { i } })).status, 202);
       await waitFor('both tried once', () => target.requests.length >= 2);
@@ -203,7 +211,9 @@ for (const [store, reachable] of STORES) {
       assert.equal(disabled.disabledReason, 'gone');
       assert.ok(disabled.disabledAt);
       // Five retry periods: before flow control, each retry claimed meanwhile failed with endpoint_disabled.
+      const controlBefore = control.requests.length;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.ok(control.requests.length - controlBefore >= 2, `retries went out beside it in the same wait (${control.requests.length - controlBefore})`);
       const waiting = (await h.api('GET', `${path}/stats`)).body;
       assert.equal(waiting.fail, 1, 'only the 410');
       assert.equal(waiting.pending + waiting.sending, 2);
