@@ -260,7 +260,7 @@ await forEachStore((store) => describe(`fuzzing (${store})`, () => {
     });
   });
 
-  it('created every endpoint at 127.0.0.1, so nothing was sent beyond this machine', async () => {
+  it('created every endpoint at 127.0.0.1 and made every attempt there, so nothing was sent beyond this machine', async () => {
     const all = async (path: string) => {
       const items: Array<{ id: string; url?: string }> = [];
       for (let iterator: string | null = null, done = false; !done;) {
@@ -273,13 +273,22 @@ await forEachStore((store) => describe(`fuzzing (${store})`, () => {
     };
     const owners = [...(await all('/api/v1/app')).map((a) => `/api/v1/app/${a.id}`), ...(await all('/ingest/api/v1/source')).map((s) => `/ingest/api/v1/source/${s.id}`)];
     let endpoints = 0;
+    let attempts = 0;
     for (const owner of owners) {
       for (const e of await all(`${owner}/endpoint`)) {
         endpoints++;
         assert.equal(new URL(e.url!).hostname, '127.0.0.1', e.url);
       }
+      // Attempts keep the URL they went to, also those of endpoints changed or deleted since.
+      for (const message of await all(`${owner}/msg?with_content=false`)) {
+        for (const attempt of await all(`${owner}/attempt/msg/${message.id}`)) {
+          attempts++;
+          assert.equal(new URL(attempt.url!).hostname, '127.0.0.1', attempt.url);
+        }
+      }
     }
     assert.ok(endpoints > 0);
+    assert.ok(attempts > 0);
   });
 
   it('is still up and answering after all of it', async () => {
