@@ -320,7 +320,9 @@ await forEachStore((store) => describe(`delivery (${store})`, () => {
       assert.equal(attempt.failureReason, 'blocked_address');
       assert.match(attempt.response, /loopback/);
       assert.equal(target.requests.length, 0);
-      const literal = await guarded.api('POST', `/api/v1/app/${app.id}/endpoint`, { url: 'http://169.254.169.254/latest' });
+      // In an application no message goes to, so a guard that let it through still sends nothing there.
+      const elsewhere = await guarded.svix.application.create({ name: 'ssrf literal' });
+      const literal = await guarded.api('POST', `/api/v1/app/${elsewhere.id}/endpoint`, { url: 'http://169.254.169.254/latest' });
       assert.equal(literal.status, 422);
     } finally {
       await guarded.close();
