@@ -35,20 +35,20 @@ export const violationItem = (prefix: string[], violation: SchemaViolation): Val
   ({ loc: [...prefix, ...violation.path], msg: violation.message, type: `value_error.jsonschema.${violation.rule}` });
 
 /**
- * The schema check of a message create (and of send-example's payload, whose 422 says `loc`
- * ["example", ...] since the request held no payload). Returns what to record on the message (null: nothing
- * wrong, or not checked), or throws the 422 that `enforce` answers. Not checked: an event type
- * nobody registered, one without a usable schema, and `off`. A `schemaVersion` the event type does
- * not have is the request's own mistake, refused whenever the check is on.
+ * The schema check of a message create against its event type (null: none registered), and of
+ * send-example's payload, whose 422 says `loc` ["example", ...] since the request held no payload.
+ * Returns what to record on the message (null: nothing wrong, or not checked), or throws the 422
+ * that `enforce` answers. Not checked: an event type nobody registered, one without a usable
+ * schema, and `off`. A `schemaVersion` the event type does not have is the request's own mistake,
+ * refused whenever the check is on.
  */
-export async function checkPublished(
+export function checkPublished(
   ctx: ApiContext,
-  eventTypeName: string,
+  eventType: EventType | null,
   payload: unknown,
   version: string | null,
   loc: string[] = ['body', 'payload'],
-): Promise<SchemaCheck | null> {
-  const eventType = await ctx.store.eventTypes.get(eventTypeName);
+): SchemaCheck | null {
   if (!eventType?.schemas) return null;
   const mode = modeOf(ctx, eventType);
   if (mode === 'off') return null;

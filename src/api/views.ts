@@ -128,18 +128,18 @@ export function endpointOut(endpoint: Endpoint) {
 
 /**
  * The payload is written as its bytes (RawJson), never parsed and written again, so a client reads
- * back what was published; `payload` stands in when the caller has the payload already. A received
+ * back what was published. A received
  * request's body need not be JSON: then the payload is its text, and `inbound` (Herald's addition)
  * tells how it came and what verification found. An erased payload reads `{"expired": true}`, as
  * in Svix.
  */
-export function messageOut(message: Message, withContent = true, payload?: unknown) {
+export function messageOut(message: Message, withContent = true) {
   return {
     id: message.id,
     eventType: message.eventType,
     eventId: message.eventId,
     channels: message.channels,
-    payload: withContent ? (payload ?? decodePayload(message)) : {},
+    payload: withContent ? decodePayload(message) : {},
     timestamp: iso(message.createdAt),
     ...(message.inbound ? { inbound: inboundOut(message.inbound) } : {}),
     ...(message.schemaViolations ? schemaViolationsOut(message.schemaViolations) : {}),

@@ -9,18 +9,19 @@ const delivery = (id: number, endpointId = 'ep_1', appId = 'app_1'): ClaimedDeli
   endpoint: { id: endpointId, url: 'http://127.0.0.1:1/', headers: {}, secrets: [], disabled: false },
 });
 
-/** Lanes whose sends finish only when the test says so. */
+/** Lanes whose sends finish only when the test says so; `started` holds what they began to send, in order. */
 function lanes(perEndpoint: number, total: number, perApp = total) {
   const finish: Array<() => void> = [];
+  const started: ClaimedDelivery[] = [];
   let low = 0;
   let empty = 0;
   const subject = new Lanes({
     perEndpoint, total, perApp,
-    send: () => new Promise<void>((resolve) => finish.push(resolve)),
+    send: (d) => (started.push(d), new Promise<void>((resolve) => finish.push(resolve))),
     onLow: () => low++,
     onEmpty: () => empty++,
   });
-  return { subject, finish, low: () => low, empty: () => empty };
+  return { subject, finish, started, low: () => low, empty: () => empty };
 }
 
 it('reserves room for handed-over deliveries only while a lane is under half its share', () => {
@@ -66,27 +67,17 @@ it('says when a lane that never passed half empties, apart from running low', as
 });
 
 it('shares free slots among endpoints in turn instead of filling the first lane to its limit', () => {
-  const started: string[] = [];
-  const subject = new Lanes({
-    perEndpoint: 4, total: 4, perApp: 4,
-    send: (d) => (started.push(d.endpoint.id), new Promise<void>(() => {})),
-    onLow: () => {}, onEmpty: () => {},
-  });
+  const { subject, started } = lanes(4, 4);
   subject.add([1, 2, 3, 4].map((id) => delivery(id, 'ep_a')).concat([5, 6, 7, 8].map((id) => delivery(id, 'ep_b'))));
-  assert.deepEqual(started.sort(), ['ep_a', 'ep_a', 'ep_b', 'ep_b']);
+  assert.deepEqual(started.map((d) => d.endpoint.id).sort(), ['ep_a', 'ep_a', 'ep_b', 'ep_b']);
 });
 
 it('sends no more at once for one application than its share, however many endpoints it has', () => {
-  const started: string[] = [];
-  const subject = new Lanes({
-    perEndpoint: 2, total: 8, perApp: 3,
-    send: (d) => (started.push(d.message.appId), new Promise<void>(() => {})),
-    onLow: () => {}, onEmpty: () => {},
-  });
+  const { subject, started } = lanes(2, 8, 3);
   subject.add(Array.from({ length: 10 }, (_, i) => delivery(i, `ep_${i}`, 'app_greedy')));
   assert.equal(started.length, 3);
   subject.add([delivery(20, 'ep_other', 'app_other')]);
-  assert.deepEqual(started.slice(3), ['app_other'], 'another application still gets a slot');
+  assert.deepEqual(started.slice(3).map((d) => d.message.appId), ['app_other'], 'another application still gets a slot');
 });
 
 it('gives a claim nothing for an application over half its share, and the rest of it below', () => {
@@ -117,18 +108,14 @@ it('asks for a claim when an application that was over half its share comes back
 });
 
 it('keeps the last quarter of the slots for applications using less than an endpoint\'s share, so two hanging ones leave room for a third', () => {
-  const started: string[] = [];
-  const subject = new Lanes({
-    perEndpoint: 2, total: 8, perApp: 4,
-    send: (d) => (started.push(d.message.appId), new Promise<void>(() => {})),
-    onLow: () => {}, onEmpty: () => {},
-  });
+  const { subject, started } = lanes(2, 8, 4);
+  const apps = () => started.map((d) => d.message.appId);
   // Two applications whose endpoints never answer: each would take its four, all eight between them.
   subject.add(['a1', 'a2'].flatMap((ep, i) => [delivery(10 * i, `ep_${ep}`, 'app_a'), delivery(10 * i + 1, `ep_${ep}`, 'app_a')]));
   subject.add(['b1', 'b2'].flatMap((ep, i) => [delivery(100 + 10 * i, `ep_${ep}`, 'app_b'), delivery(101 + 10 * i, `ep_${ep}`, 'app_b')]));
-  assert.deepEqual([started.filter((a) => a === 'app_a').length, started.filter((a) => a === 'app_b').length], [4, 2]);
+  assert.deepEqual([apps().filter((a) => a === 'app_a').length, apps().filter((a) => a === 'app_b').length], [4, 2]);
   subject.add([delivery(200, 'ep_c', 'app_c'), delivery(201, 'ep_c', 'app_c')]);
-  assert.deepEqual(started.slice(6), ['app_c', 'app_c'], 'the third application is sent to at once');
+  assert.deepEqual(apps().slice(6), ['app_c', 'app_c'], 'the third application is sent to at once');
 });
 
 it('gives a claim nothing for an application holding an endpoint\'s share once what lanes hold reaches the reserve, and a small one the rest', () => {

@@ -25,12 +25,10 @@ export interface TransformationRunner {
 /** How long a new worker may take to load its engine before it counts as stuck. */
 const STARTUP_MS = 30_000;
 
-interface Waiting {
-  resolve: (answer: { outcome?: SandboxOutcome; reason?: string | null }) => void;
-}
-
 /** How long an endpoint whose handler exhausted a limit keeps to the quarantine worker. */
-export const QUARANTINE_MS = 10 * 60_000;
+const QUARANTINE_MS = 10 * 60_000;
+/** Bounds the quarantine list; a cleared one costs the handlers in it one more wait each. */
+const MAX_QUARANTINED = 10_000;
 
 export function createTransformationRunner(limits: Partial<SandboxLimits> = {}, watchdogMs = 2_000): TransformationRunner {
   const main = sandboxThread(limits, watchdogMs);
@@ -62,11 +60,18 @@ export function createTransformationRunner(limits: Partial<SandboxLimits> = {}, 
   };
 }
 
-/** Bounds the quarantine list; a cleared one costs the handlers in it one more wait each. */
-const MAX_QUARANTINED = 10_000;
+/** A worker's answer to a call: a run's outcome, or a check's reason. */
+interface Answer {
+  outcome?: SandboxOutcome;
+  reason?: string | null;
+}
+
+interface Waiting {
+  resolve: (answer: Answer) => void;
+}
 
 interface SandboxThread {
-  send(request: RunnerCall): Promise<{ outcome?: SandboxOutcome; reason?: string | null }>;
+  send(request: RunnerCall): Promise<Answer>;
   close(): Promise<void>;
 }
 
@@ -95,7 +100,7 @@ function sandboxThread(limits: Partial<SandboxLimits>, watchdogMs: number): Sand
   const start = (): Worker => {
     lastAnswerAt = performance.now();
     const fresh = new Worker(new URL('./transformation-worker.ts', import.meta.url), { workerData: { limits } });
-    fresh.on('message', (answer: { id: number; ready?: true; outcome?: SandboxOutcome; reason?: string | null }) => {
+    fresh.on('message', (answer: Answer & { id: number; ready?: true }) => {
       lastAnswerAt = performance.now();
       if (answer.ready) {
         if (worker === fresh) ready = true;
@@ -117,7 +122,7 @@ function sandboxThread(limits: Partial<SandboxLimits>, watchdogMs: number): Sand
     fresh.unref();
     return fresh;
   };
-  const send = (request: RunnerCall): Promise<{ outcome?: SandboxOutcome; reason?: string | null }> => {
+  const send = (request: RunnerCall): Promise<Answer> => {
     worker ??= start();
     const id = nextId++;
     if (waiting.size === 0) {

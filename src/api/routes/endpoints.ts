@@ -221,12 +221,13 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
 
   app.post(`${base}/:endpointId/send-example`, { config: { access: scope.access('CreateAttempts') }, schema: { params: EndpointPath, body: EventExampleIn } }, async (request, reply) => {
     const { application, endpoint } = await load(request.params);
+    const eventType = await ctx.store.eventTypes.get(request.body.eventType);
     const payload = request.body.eventType === PING_EVENT_TYPE
       ? PING_PAYLOAD
-      : exampleFromSchemas((await ctx.store.eventTypes.get(request.body.eventType))?.schemas) ?? { eventType: request.body.eventType, example: true };
+      : exampleFromSchemas(eventType?.schemas) ?? { eventType: request.body.eventType, example: true };
     // Checked like any published payload: a schema's own `examples` may break the schema itself,
     // and what reaches a receiver is held to the same promise whoever wrote it.
-    const schemaViolations = await checkPublished(ctx, request.body.eventType, payload, null, ['example']);
+    const schemaViolations = checkPublished(ctx, eventType, payload, null, ['example']);
     const message = await ctx.publisher.publishTo(application, endpoint, {
       eventType: request.body.eventType,
       eventId: null,
@@ -234,7 +235,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
       payload: Buffer.from(JSON.stringify(payload)),
       ...(schemaViolations ? { schemaViolations } : {}),
     });
-    return reply.code(202).send(messageOut(message, true, payload));
+    return reply.code(202).send(messageOut(message));
   });
 }
 

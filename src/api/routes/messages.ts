@@ -11,7 +11,6 @@ import { checkUid } from '../uids.ts';
 import { listOut, messageOut } from '../views.ts';
 import { payloadRetentionMs } from '../payload-retention.ts';
 import { checkPublished } from '../payload-check.ts';
-import { RawJson } from '../raw-json.ts';
 import { createApplication } from './applications.ts';
 
 export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: OwnerScope = APP_SCOPE): void {
@@ -24,15 +23,14 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
       checkUid('message', body.eventId, ['body', 'eventId']);
       const retention = payloadRetentionMs(body);
       // Before the application is looked at (or created): a payload `enforce` refuses changes nothing.
-      const schemaViolations = await checkPublished(ctx, body.eventType, body.payload, body.schemaVersion ?? null);
+      const schemaViolations = checkPublished(ctx, await ctx.store.eventTypes.get(body.eventType), body.payload, body.schemaVersion ?? null);
       const application = await appForMessage(ctx, request.params.appId, body);
-      const payload = payloadBytes(request.rawBody);
       const message = await orConflict(
         ctx.publisher.publish(application, {
           eventType: body.eventType,
           eventId: body.eventId ?? null,
           channels: body.channels ?? null,
-          payload,
+          payload: payloadBytes(request.rawBody),
           payloadRetentionMs: retention,
           ...(schemaViolations ? { schemaViolations } : {}),
           orderingKey: body.orderingKey ?? null,
@@ -40,8 +38,7 @@ export function messageRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
         }),
         'A message with this eventId already exists for this application.',
       );
-      const withContent = request.query.with_content ?? true;
-      return reply.code(202).send(messageOut(message, withContent, withContent ? new RawJson(payload.toString('utf8')) : undefined));
+      return reply.code(202).send(messageOut(message, request.query.with_content ?? true));
     });
   }
 

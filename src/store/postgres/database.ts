@@ -269,7 +269,6 @@ export class PostgresDatabase {
     return false;
   }
 
-
   async close(): Promise<void> {
     await Promise.all([this.pool.end(), this.#bookkeeping.end()]);
   }
