@@ -88,14 +88,17 @@ export class Dispatcher {
       onUntrip: () => this.#lanes.resume(),
     });
     // Once a batch is committed, flow control learns from it and operational events describe it.
-    this.#results = new ResultWriter(options.store.queue, (error) => options.onError(error, 'recording delivery results'), {}, (results, outcome) => {
-      for (const result of results) {
-        if (result.next.status === Status.pending) this.#wakeAt(result.next.runAt);
-        // This commit made the next delivery of a finished one's ordering key due.
-        else if (result.orderingKey) this.wake();
-      }
-      this.#flow.learn(results);
-      options.onRecorded?.(results, outcome);
+    this.#results = new ResultWriter(options.store.queue, (error) => options.onError(error, 'recording delivery results'), {}, {
+      written: (results, outcome) => {
+        for (const result of results) {
+          if (result.next.status === Status.pending) this.#wakeAt(result.next.runAt);
+          // This commit made the next delivery of a finished one's ordering key due.
+          else if (result.orderingKey) this.wake();
+        }
+        this.#flow.learn(results);
+        options.onRecorded?.(results, outcome);
+      },
+      dropped: (results) => this.#flow.dropped(results),
     });
     this.#lanes = new Lanes({
       perEndpoint: options.maxInFlightPerEndpoint,

@@ -29,6 +29,12 @@ export class FlowWatch {
   readonly #streaks = new Map<string, number>();
   /** Endpoints whose streak here reached the circuit's threshold, until a record has counted it. */
   readonly #tripped = new Set<string>();
+  /**
+   * Failures seen here per endpoint that no record has counted yet. A result is observed before
+   * it is written and learned only once committed, so a record can count the first failures of a
+   * streak while the one that tripped it is still being written: the trip holds until this is 0.
+   */
+  readonly #uncounted = new Map<string, number>();
   #pending: FlowSignal[] = [];
   #recording: Promise<void> | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -79,10 +85,20 @@ export class FlowWatch {
     // From its first failure on, an endpoint's deliveries go through the claim, which gates them
     // on the state the record is about to write, rather than straight from the publisher.
     this.#watched.add(signal.endpointId);
+    this.#uncounted.set(signal.endpointId, (this.#uncounted.get(signal.endpointId) ?? 0) + 1);
     if (signal.kind === 'throttled') return;
     const streak = (this.#streaks.get(signal.endpointId) ?? 0) + 1;
     this.#streaks.set(signal.endpointId, streak);
     if (streak >= this.#options.policy.circuitFailures) this.#tripped.add(signal.endpointId);
+  }
+
+  /**
+   * Takes results that were observed but will never be committed (their write failed for good):
+   * no record will count them, so they no longer hold a trip.
+   */
+  dropped(results: readonly DeliveryResult[]): void {
+    const signals = results.flatMap((result) => (result.signal ? [result.signal] : []));
+    this.#untrip(signals);
   }
 
   /** Takes a committed batch of results. */
@@ -124,8 +140,14 @@ export class FlowWatch {
   /** The record has counted these signals: the store's state, which claims follow, now says it. */
   #untrip(signals: readonly FlowSignal[]): void {
     for (const signal of signals) {
-      // Failures that came since are still to be counted, and may be the ones that tripped it.
-      if (!this.#tripped.has(signal.endpointId) || this.#pending.some((next) => next.endpointId === signal.endpointId)) continue;
+      if (signal.kind === 'success') continue;
+      const uncounted = (this.#uncounted.get(signal.endpointId) ?? 1) - 1;
+      if (uncounted > 0) this.#uncounted.set(signal.endpointId, uncounted);
+      else this.#uncounted.delete(signal.endpointId);
+    }
+    for (const signal of signals) {
+      // Failures seen since are still to be counted, and may be the ones that tripped it.
+      if (!this.#tripped.has(signal.endpointId) || this.#uncounted.has(signal.endpointId)) continue;
       this.#tripped.delete(signal.endpointId);
       this.#streaks.delete(signal.endpointId);
       this.#options.onUntrip?.(signal.endpointId);

@@ -92,3 +92,19 @@ it('lets a send go on before its result is written, until too many results wait'
     await f.close();
   }
 });
+
+it('gives up on a batch the store refuses for good, settling its writes and telling its owner which results were dropped', async () => {
+  const f = await fixture(2, { windowMs: 1 });
+  try {
+    const errors: unknown[] = [];
+    const dropped: DeliveryResult[][] = [];
+    const refusing = { complete: () => Promise.reject(new Error('a batch the store cannot take')) };
+    const writer = new ResultWriter(refusing as never, (error) => errors.push(error), {}, { dropped: (results) => dropped.push([...results]) });
+    await Promise.all(f.results.map((result) => writer.write(result)));
+    await writer.flush();
+    assert.equal(errors.length, 1);
+    assert.deepEqual(dropped, [f.results]);
+  } finally {
+    await f.close();
+  }
+});

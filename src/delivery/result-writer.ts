@@ -18,6 +18,17 @@ export interface ResultWriterLimits {
   maxUnwritten: number;
 }
 
+/** What the writer tells its owner about each batch once it is settled. */
+export interface ResultWriterHooks {
+  /**
+   * Sees each batch once it is committed (operational events are raised from there, so they only
+   * ever describe what was recorded). It must not block: it is called in the drain loop.
+   */
+  written?: (results: readonly DeliveryResult[], outcome: CompleteOutcome) => void;
+  /** Sees a batch given up on after a non-recoverable error: its deliveries come due again when their leases expire. */
+  dropped?: (results: readonly DeliveryResult[]) => void;
+}
+
 const DEFAULT_LIMITS: ResultWriterLimits = { windowMs: 5, maxBatch: 500, maxUnwritten: 2_000 };
 
 /**
@@ -31,25 +42,18 @@ export class ResultWriter {
   readonly #queue: DeliveryQueue;
   readonly #onError: (error: unknown) => void;
   readonly #limits: ResultWriterLimits;
-  readonly #onWritten: ((results: readonly DeliveryResult[], outcome: CompleteOutcome) => void) | null;
+  readonly #hooks: ResultWriterHooks;
   #pending: Array<{ result: DeliveryResult; done: () => void }> = [];
   #unwritten = 0;
   #writing: Promise<void> | null = null;
   #flushing = false;
   #windowEnds: (() => void) | null = null;
 
-  /**
-   * `onWritten` sees each batch once it is committed (operational events are raised from there, so
-   * they only ever describe what was recorded). It must not block: it is called in the drain loop.
-   */
-  constructor(
-    queue: DeliveryQueue, onError: (error: unknown) => void, limits: Partial<ResultWriterLimits> = {},
-    onWritten: ((results: readonly DeliveryResult[], outcome: CompleteOutcome) => void) | null = null,
-  ) {
+  constructor(queue: DeliveryQueue, onError: (error: unknown) => void, limits: Partial<ResultWriterLimits> = {}, hooks: ResultWriterHooks = {}) {
     this.#queue = queue;
     this.#onError = onError;
     this.#limits = { ...DEFAULT_LIMITS, ...limits };
-    this.#onWritten = onWritten;
+    this.#hooks = hooks;
   }
 
   /**
@@ -80,14 +84,14 @@ export class ResultWriter {
     while (this.#pending.length > 0) {
       await this.#window();
       const batch = this.#pending.splice(0, this.#limits.maxBatch);
+      const results = batch.map((entry) => entry.result);
       try {
-        const results = batch.map((entry) => entry.result);
         const outcome = await this.#queue.complete(results);
         this.#settle(batch);
         backoffMs = 100;
-        if (this.#onWritten) {
+        if (this.#hooks.written) {
           try {
-            this.#onWritten(results, outcome);
+            this.#hooks.written(results, outcome);
           } catch (error) {
             this.#onError(error);
           }
@@ -101,6 +105,7 @@ export class ResultWriter {
         } else {
           this.#onError(error);
           this.#settle(batch);
+          this.#hooks.dropped?.(results);
         }
       }
     }
