@@ -1,30 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { it } from 'node:test';
-import { systemClock, systemRandom } from '../core/clock.ts';
 import type { FlowSignal, FlowSignalKind } from '../core/flow-control.ts';
-import { createIdGenerator } from '../core/ids.ts';
 import { Status, Trigger } from '../core/model.ts';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
 import type { DeliveryResult, FlowOutcome } from '../store/store.ts';
 import { FlowWatch } from './flow-watch.ts';
-
-const ids = createIdGenerator(systemClock, systemRandom);
+import { ids, storeWithEndpoint } from './test-store.ts';
 
 /** A watch over a real SQLite store's flow control, with one endpoint, whose records can be awaited. */
 async function fixture(circuitFailures: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-flow-watch-'));
-  const store = openSqliteStore(join(dir, 'herald.db'));
-  const now = Date.now();
-  const app = { id: ids('application'), uid: null, name: 'a', metadata: {}, throttleRate: null, createdAt: now, updatedAt: now };
-  const endpoint = {
-    id: ids('endpoint'), appId: app.id, uid: null, url: 'http://127.0.0.1:1/', description: '', eventTypes: null, channels: null,
-    disabled: false, metadata: {}, throttleRate: null, headers: {}, secrets: [], createdAt: now, updatedAt: now,
-  };
-  await store.apps.create(app);
-  await store.endpoints.create(endpoint);
+  const { store, app, endpoint, close } = await storeWithEndpoint();
   const outcomes: FlowOutcome[] = [];
   let recorded: () => void = () => {};
   const watch = new FlowWatch({
@@ -59,8 +43,7 @@ async function fixture(circuitFailures: number) {
     },
     async close() {
       await watch.stop();
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
+      await close();
     },
   };
 }

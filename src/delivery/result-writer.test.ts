@@ -1,32 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { it } from 'node:test';
-import { systemClock, systemRandom } from '../core/clock.ts';
-import { createIdGenerator } from '../core/ids.ts';
 import { Status, Trigger } from '../core/model.ts';
-import { openSqliteStore } from '../store/sqlite/sqlite-store.ts';
-import type { DeliveryResult, Store } from '../store/store.ts';
+import type { DeliveryResult } from '../store/store.ts';
 import { ResultWriter, type ResultWriterLimits } from './result-writer.ts';
-
-const ids = createIdGenerator(systemClock, systemRandom);
+import { ids, storeWithEndpoint } from './test-store.ts';
 
 /**
  * A SQLite store holding `count` deliveries leased to us, the successful results of sending them,
  * and a writer over the store's queue that counts its writes.
  */
 async function fixture(count: number, limits: Partial<ResultWriterLimits>) {
-  const dir = mkdtempSync(join(tmpdir(), 'herald-results-'));
-  const store: Store = openSqliteStore(join(dir, 'herald.db'));
+  const { store, app, endpoint, close } = await storeWithEndpoint();
   const now = Date.now();
-  const app = { id: ids('application'), uid: null, name: 'a', metadata: {}, throttleRate: null, createdAt: now, updatedAt: now };
-  const endpoint = {
-    id: ids('endpoint'), appId: app.id, uid: null, url: 'http://127.0.0.1:1/', description: '', eventTypes: null, channels: null,
-    disabled: false, metadata: {}, throttleRate: null, headers: {}, secrets: [], createdAt: now, updatedAt: now,
-  };
-  await store.apps.create(app);
-  await store.endpoints.create(endpoint);
   const results: DeliveryResult[] = [];
   for (let i = 0; i < count; i++) {
     const message = { id: ids('message'), appId: app.id, eventType: 'a.b', eventId: null, channels: null, payload: Buffer.from('{}'), createdAt: now };
@@ -43,13 +28,7 @@ async function fixture(count: number, limits: Partial<ResultWriterLimits>) {
   const queue = { ...store.queue, complete: (batch: DeliveryResult[]) => (writes.push(batch.length), store.queue.complete(batch)) };
   const writer = new ResultWriter(queue, (error) => assert.fail(error as Error), limits);
   const stored = async (result: DeliveryResult) => (await store.attempts.get(result.attempt.messageId, result.attempt.id)) !== null;
-  return {
-    writer, results, writes, stored,
-    async close() {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return { writer, results, writes, stored, close };
 }
 
 it('writes the results that finish within its window in one transaction', async () => {
