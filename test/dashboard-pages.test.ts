@@ -354,6 +354,13 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
         .slice(0, 5).map((element) => element.tagName.toLowerCase() + '.' + element.className).join(', ');
     })()`);
     assert.equal(await overflow(), '', 'the messages tab fits');
+    // The main navigation scrolls sideways rather than breaking a label over two lines.
+    const lines = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').evaluateAll((links) => links.map((link) => {
+      const range = document.createRange();
+      range.selectNodeContents(link);
+      return `${link.textContent}: ${range.getClientRects().length}`;
+    }));
+    assert.deepEqual(lines, ['Applications: 1', 'Event types: 1', 'Sources: 1', 'Bins: 1']);
     await page.getByRole('link', { name: 'invoice.paid' }).click();
     await page.getByTestId('payload').waitFor();
     assert.equal(await overflow(), '', 'the message page fits');
