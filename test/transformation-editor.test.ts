@@ -70,4 +70,16 @@ browserSuite('the transformation editor on the endpoint page, in Chromium', (bro
     assert.equal(await destination.getByTestId('attempt-body').first().textContent(), 'id=o-10', 'the bytes sent, not the payload');
     await destination.getByText("As the endpoint's transformation made it.").waitFor();
   });
+
+  it('shows a delivery the transformation canceled as canceled, its attempt too, not as failed or succeeded', async (t) => {
+    await h.api('PATCH', `/api/v1/app/${appId}/endpoint/${endpointId}/transformation`, { code: 'function handler(webhook) { webhook.cancel = true; return webhook; }', enabled: true });
+    const message = (await h.api('POST', `/api/v1/app/${appId}/msg`, { eventType: 'order.created', payload: { id: 'o-11' } })).body;
+    const page = await endpointPage(t, ['ViewBase']);
+    await page.goto(`${h.url}/app-portal/${appId}/messages/${message.id}`);
+    const destination = page.getByRole('article', { name: `Destination ${receiver.url}/orders` });
+    await destination.getByText('1 attempt', { exact: true }).waitFor();
+    const badges = await destination.locator('.badge').allTextContents();
+    assert.deepEqual(badges.filter((text) => ['Succeeded', 'Failed', 'Canceled'].includes(text)), ['Canceled', 'Canceled'], 'the destination, then its attempt');
+    await destination.getByText('transformation_canceled').waitFor();
+  });
 });

@@ -218,6 +218,12 @@ await forEachStore((store) => {
       await waitFor('the kept message', () => at(`/hook-${paths}`).length === 1);
       const [attempt] = await attemptsOnceSettled(apiPath, skipped.id, endpoint.id);
       assert.deepEqual([attempt!.failureReason, attempt!.responseStatusCode], ['transformation_canceled', 0]);
+      // Canceled, not failed: as Svix shows canceled ones, success (0) unless expanded_statuses asks for 4.
+      assert.deepEqual([attempt!.status, attempt!.statusText], [0, 'success']);
+      const expanded = (await h.api('GET', `/api/v1/app/${appId}/attempt/endpoint/${endpoint.id}?expanded_statuses=true`)).body.data;
+      assert.deepEqual(expanded.filter((a: any) => a.msgId === skipped.id).map((a: any) => [a.status, a.statusText]), [[4, 'canceled']]);
+      assert.equal((await h.api('GET', `/api/v1/app/${appId}/msg/${skipped.id}/attempt/${attempt!.id}?expanded_statuses=true`)).body.status, 4);
+      assert.deepEqual((await h.api('GET', `/api/v1/app/${appId}/attempt/endpoint/${endpoint.id}?status=4`)).body.data.map((a: any) => a.msgId), [skipped.id]);
       const stats = (await h.api('GET', `${apiPath}/stats`)).body as Record<string, number>;
       assert.deepEqual([stats.canceled, stats.success, stats.fail], [1, 1, 0]);
       assert.deepEqual(at(`/hook-${paths}`).map((r) => (parsed(r) as any).skip), [false]);

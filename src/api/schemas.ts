@@ -203,9 +203,8 @@ export const AttemptListQuery = Type.Object({
   status_code_class: Type.Optional(Type.Union([0, 100, 200, 300, 400, 500].map((value) => Type.Literal(value)))),
   endpoint_id: Type.Optional(Type.String()),
   with_msg: Type.Optional(Type.Boolean()),
-  // Svix's SDKs send these to attempt lists; they change nothing here: an attempt is never
-  // canceled (only a delivery is), and its response is always listed.
   with_content: Type.Optional(Type.Boolean()),
+  // An attempt a transformation canceled shows as canceled (4) with it, else as success (0).
   expanded_statuses: Type.Optional(Type.Boolean()),
 });
 export type AttemptListQuery = Static<typeof AttemptListQuery>;

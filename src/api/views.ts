@@ -179,12 +179,16 @@ function decodePayload(message: Message): unknown {
 }
 
 /**
- * A delivery's status. A canceled one (4) shows as success (0) unless `expanded` (Svix's
- * `expanded_statuses`), as Svix keeps its older clients, which know 0 to 3, working.
+ * A delivery's or an attempt's status. A canceled one (4) shows as success (0) unless `expanded`
+ * (Svix's `expanded_statuses`), as Svix keeps its older clients, which know 0 to 3, working.
  */
+function shownStatus(stored: Status, expanded: boolean) {
+  const status = stored === Status.canceled && !expanded ? Status.success : stored;
+  return { status, statusText: STATUS_TEXT[status] };
+}
+
 function deliveryStatus(delivery: Delivery, expanded: boolean) {
-  const status = delivery.status === Status.canceled && !expanded ? Status.success : delivery.status;
-  return { status, statusText: STATUS_TEXT[status], nextAttempt: isoOrNull(delivery.nextAttemptAt) };
+  return { ...shownStatus(delivery.status, expanded), nextAttempt: isoOrNull(delivery.nextAttemptAt) };
 }
 
 export function messageEndpointOut(delivery: Delivery, endpoint: Endpoint, expanded = false) {
@@ -195,14 +199,13 @@ export function endpointMessageOut(delivery: Delivery, message: Message, withCon
   return { ...messageOut(message, withContent), ...deliveryStatus(delivery, expanded) };
 }
 
-export function attemptOut(attempt: Attempt, withContent = true, message?: Message) {
+export function attemptOut(attempt: Attempt, { withContent = true, expanded = false, message }: { withContent?: boolean; expanded?: boolean; message?: Message } = {}) {
   return {
     id: attempt.id,
     msgId: attempt.messageId,
     endpointId: attempt.endpointId,
     url: attempt.url,
-    status: attempt.status,
-    statusText: STATUS_TEXT[attempt.status],
+    ...shownStatus(attempt.status, expanded),
     triggerType: attempt.trigger,
     response: withContent ? attempt.response : '',
     responseStatusCode: attempt.responseStatusCode,

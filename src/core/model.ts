@@ -174,9 +174,10 @@ export function applicationOf(source: Source): Application {
 }
 
 /**
- * Svix's `MessageStatus` numbers, used for deliveries and attempts alike. `canceled` (4) is only
- * ever a delivery's (cancel-msgs: never sent, no attempt made); as in Svix, the API shows it as
- * success (0) unless the caller asks for `expanded_statuses`.
+ * Svix's `MessageStatus` numbers, used for deliveries and attempts alike. `canceled` (4) is a
+ * delivery's that cancel-msgs ended (no attempt made) or an endpoint's transformation canceled,
+ * and that attempt's; as in Svix, the API shows it as success (0) unless the caller asks for
+ * `expanded_statuses`.
  */
 export const Status = { success: 0, pending: 1, fail: 2, sending: 3, canceled: 4 } as const;
 export type Status = (typeof Status)[keyof typeof Status];
@@ -239,7 +240,8 @@ export interface Attempt {
   endpointId: string;
   appId: string;
   url: string;
-  status: typeof Status.success | typeof Status.fail;
+  /** Canceled when the endpoint's transformation canceled the delivery: nothing was sent. */
+  status: typeof Status.success | typeof Status.fail | typeof Status.canceled;
   /** 0 when no response arrived. */
   responseStatusCode: number;
   /** The first 64 KiB of the response body, or a description of the failure. */

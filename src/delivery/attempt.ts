@@ -130,7 +130,7 @@ export function decide(
     endpointId: delivery.endpoint.id,
     appId: delivery.message.appId,
     url: delivery.endpoint.url,
-    status: step.kind === 'delivered' ? Status.success : Status.fail,
+    status: step.kind === 'delivered' ? Status.success : result.failure === 'transformation_canceled' ? Status.canceled : Status.fail,
     responseStatusCode: result.statusCode,
     response: result.body,
     responseDurationMs: result.durationMs,

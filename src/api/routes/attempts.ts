@@ -11,6 +11,7 @@ import { messageFilter } from './messages.ts';
 import { attemptHeaders } from '../attempt-headers.ts';
 
 const AttemptPath = Type.Object({ appId: Type.String(), msgId: Type.String(), attemptId: Type.String() });
+const AttemptQuery = Type.Object({ expanded_statuses: Type.Optional(Type.Boolean()) });
 const ResendPath = Type.Object({ appId: Type.String(), msgId: Type.String(), endpointId: Type.String() });
 
 export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: OwnerScope = APP_SCOPE): void {
@@ -34,7 +35,7 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     const plan = planPage(query, 'desc', 'attempt');
     const page = await ctx.store.attempts.listByEndpoint(endpoint.id, attemptFilter(query), plan.page);
     const messages = query.with_msg ? await messagesOf(ctx, application.id, page.items.map((a) => a.messageId)) : null;
-    return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, query.with_content ?? true, messages?.get(a.messageId)));
+    return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, { withContent: query.with_content ?? true, expanded: query.expanded_statuses ?? false, message: messages?.get(a.messageId) }));
   });
 
   app.get(`${scope.base}/attempt/msg/:msgId`, { config: { access: scope.access('ViewBase') }, schema: { params: MessagePath, querystring: AttemptListQuery } }, async (request) => {
@@ -42,14 +43,14 @@ export function attemptRoutes(server: FastifyInstance, ctx: ApiContext, scope: O
     const query = request.query;
     const plan = planPage(query, 'desc', 'attempt');
     const page = await ctx.store.attempts.listByMessage(message.id, attemptFilter(query), plan.page);
-    return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, query.with_content ?? true, query.with_msg ? message : undefined));
+    return listOut(page, plan, (a) => a.id, (a) => attemptOut(a, { withContent: query.with_content ?? true, expanded: query.expanded_statuses ?? false, message: query.with_msg ? message : undefined }));
   });
 
-  app.get(`${scope.base}/msg/:msgId/attempt/:attemptId`, { config: { access: scope.access('ViewBase') }, schema: { params: AttemptPath } }, async (request) => {
+  app.get(`${scope.base}/msg/:msgId/attempt/:attemptId`, { config: { access: scope.access('ViewBase') }, schema: { params: AttemptPath, querystring: AttemptQuery } }, async (request) => {
     const { message } = await findMessage(request.params.appId, request.params.msgId);
     const attempt = await ctx.store.attempts.get(message.id, request.params.attemptId);
     if (!attempt) throw notFound('Attempt');
-    return attemptOut(attempt);
+    return attemptOut(attempt, { expanded: request.query.expanded_statuses ?? false });
   });
 
   // Svix's "Get Attempt Headers", rebuilt from what the attempt was made of (attempt-headers.ts).

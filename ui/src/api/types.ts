@@ -91,7 +91,8 @@ export interface Attempt {
 }
 
 /** Svix's MessageStatus: 0 success, 1 pending, 2 fail, 3 sending. */
-export const ATTEMPT_STATUS: Record<number, string> = { 0: 'Succeeded', 1: 'Pending', 2: 'Failed', 3: 'Sending' };
+/** Svix's `MessageStatus`; 4 (canceled: cancel-msgs or a transformation) comes only with `expanded_statuses`, which the UI always asks for. */
+export const ATTEMPT_STATUS: Record<number, string> = { 0: 'Succeeded', 1: 'Pending', 2: 'Failed', 3: 'Sending', 4: 'Canceled' };
 
 export interface Whoami {
   appId: string | null;

@@ -3,12 +3,13 @@ import { useAction } from '../api/action.ts';
 import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { seg } from '../api/client.ts';
-import { ATTEMPT_STATUS, type Attempt, type Endpoint, type ListResponse, type Message } from '../api/types.ts';
+import { type Attempt, type Endpoint, type ListResponse, type Message } from '../api/types.ts';
 import { CopyButton, Field } from '../components/controls.tsx';
 import { Confirm, Dialog } from '../components/dialog.tsx';
 import { ErrorNote, Loading } from '../components/feedback.tsx';
 import { dateTime } from '../components/format.ts';
 import { StatsPanel } from '../components/stats-panel.tsx';
+import { StatusBadge } from '../components/status-badge.tsx';
 import { AppScopeContext, type AppScope, useAbilities, useApi, useAppScope } from '../context.tsx';
 import { DASHBOARD } from '../session.ts';
 import { useApplication } from './app-view.tsx';
@@ -194,7 +195,7 @@ function SendExample({ endpoint, onClose }: { endpoint: Endpoint; onClose: () =>
   });
   const attempts = useQuery({
     queryKey: ['attempts-of', scope.appId, send.data?.id],
-    queryFn: () => api.get<ListResponse<Attempt>>(`/api/v1/app/${seg(scope.appId)}/attempt/msg/${seg(send.data!.id)}`, { endpoint_id: endpoint.id, limit: 5 }),
+    queryFn: () => api.get<ListResponse<Attempt>>(`/api/v1/app/${seg(scope.appId)}/attempt/msg/${seg(send.data!.id)}`, { endpoint_id: endpoint.id, limit: 5, expanded_statuses: true }),
     enabled: Boolean(send.data),
     // Until the first attempt has an outcome: deliveries start within a second or so.
     refetchInterval: (query) => (query.state.data?.data.some((attempt) => attempt.status === 0 || attempt.status === 2) ? false : 500),
@@ -214,7 +215,7 @@ function SendExample({ endpoint, onClose }: { endpoint: Endpoint; onClose: () =>
             <p>Message <code>{send.data.id}</code> sent.</p>
             {attempt ? (
               <dl class="details" data-testid="attempt">
-                <dt>Attempt</dt><dd><span class={`badge ${attempt.status === 0 ? 'badge-ok' : attempt.status === 2 ? 'badge-bad' : ''}`}>{ATTEMPT_STATUS[attempt.status] ?? attempt.status}</span></dd>
+                <dt>Attempt</dt><dd><StatusBadge status={attempt.status} /></dd>
                 <dt>Response</dt><dd>HTTP {attempt.responseStatusCode} in {attempt.responseDurationMs} ms</dd>
                 {attempt.failureReason ? <><dt>Failure</dt><dd>{attempt.failureReason}</dd></> : null}
                 <dt>Body</dt><dd><pre class="code">{attempt.response || '(empty)'}</pre></dd>

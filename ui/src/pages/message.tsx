@@ -3,8 +3,9 @@ import { useAction } from '../api/action.ts';
 import { useEffect, useState } from 'preact/hooks';
 import { seg } from '../api/client.ts';
 import { prettyExact } from '../api/exact-json.ts';
-import { ATTEMPT_STATUS, type Attempt, type AttemptHeaders, type ListResponse, type Message, type MessageDestination, TRIGGER } from '../api/types.ts';
+import { type Attempt, type AttemptHeaders, type ListResponse, type Message, type MessageDestination, TRIGGER } from '../api/types.ts';
 import { CopyButton } from '../components/controls.tsx';
+import { StatusBadge } from '../components/status-badge.tsx';
 import { ErrorNote, Loading } from '../components/feedback.tsx';
 import { dateTime } from '../components/format.ts';
 import { AppScopeContext, type AppScope, useAbilities, useApi, useAppScope } from '../context.tsx';
@@ -90,7 +91,7 @@ function Destinations({ message }: { message: Message }) {
   const [resent, setResent] = useState<{ endpointId: string; before: number; at: number } | null>(null);
   const attempts = useQuery({
     queryKey: ['message-attempts', scope.appId, message.id],
-    queryFn: () => api.get<ListResponse<Attempt>>(`/api/v1/app/${seg(scope.appId)}/attempt/msg/${seg(message.id)}`, { limit: 250 }),
+    queryFn: () => api.get<ListResponse<Attempt>>(`/api/v1/app/${seg(scope.appId)}/attempt/msg/${seg(message.id)}`, { limit: 250, expanded_statuses: true }),
   });
   const attemptsOf = (endpointId: string) => (attempts.data?.data ?? []).filter((attempt) => attempt.endpointId === endpointId);
   const following = resent !== null && Date.now() - resent.at < 60_000 && (() => {
@@ -99,7 +100,7 @@ function Destinations({ message }: { message: Message }) {
   })();
   const destinations = useQuery({
     queryKey: ['message-destinations', scope.appId, message.id],
-    queryFn: () => api.get<ListResponse<MessageDestination>>(`${messagePath(scope.appId, message.id)}/endpoint`, { limit: 250 }),
+    queryFn: () => api.get<ListResponse<MessageDestination>>(`${messagePath(scope.appId, message.id)}/endpoint`, { limit: 250, expanded_statuses: true }),
     refetchInterval: (query) => (following || query.state.data?.data.some((item) => unsettled(item.status)) ? FOLLOW_MS : false),
   });
   const anyUnsettled = destinations.data?.data.some((item) => unsettled(item.status)) ?? false;
@@ -178,10 +179,6 @@ function useRefetchWhile(refetch: () => unknown, active: boolean) {
   }, [active, refetch]);
 }
 
-export function StatusBadge({ status }: { status: number }) {
-  const tone = status === 0 ? 'badge-ok' : status === 2 ? 'badge-bad' : 'badge-warn';
-  return <span class={`badge ${tone}`}>{ATTEMPT_STATUS[status] ?? status}</span>;
-}
 
 /** One attempt in a line; opened, the request as sent and the response. */
 function AttemptItem({ attempt, message }: { attempt: Attempt; message: Message }) {
@@ -194,7 +191,7 @@ function AttemptItem({ attempt, message }: { attempt: Attempt; message: Message 
           <span class="mono">{attempt.responseStatusCode ? `HTTP ${attempt.responseStatusCode}` : 'no response'}</span>
           <span class="muted">{attempt.responseDurationMs} ms</span>
           <span class="muted">{TRIGGER[attempt.triggerType] ?? 'Scheduled'}</span>
-          {attempt.failureReason ? <span class="badge badge-bad">{attempt.failureReason}</span> : null}
+          {attempt.failureReason ? <span class={`badge ${attempt.status === 4 ? '' : 'badge-bad'}`}>{attempt.failureReason}</span> : null}
           <time class="muted attempt-time" dateTime={attempt.timestamp}>{dateTime(attempt.timestamp)}</time>
         </summary>
         {open ? <AttemptDetail attempt={attempt} message={message} /> : null}
