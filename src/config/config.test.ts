@@ -40,6 +40,27 @@ describe('the config loader', () => {
     }
   });
 
+  it('stops at a database URL it could not open, naming the setting, and shows neither its password nor a secret\'s value', () => {
+    const refused = (env: Record<string, string>) => {
+      try {
+        loadConfig({}, env);
+      } catch (error) {
+        assert.ok(error instanceof ConfigError);
+        return error.message;
+      }
+      assert.fail(`${JSON.stringify(env)} was taken`);
+    };
+    // An @ typed as a colon, a space in the host, another scheme, sqlite: with no path.
+    for (const url of ['postgres://postgres:127.0.0.1:5432/test', 'postgres://admin:pw@db host:5432/x', 'mysql://db/herald', 'sqlite:']) {
+      assert.match(refused({ HERALD_DATABASE_URL: url }), /^Invalid HERALD_DATABASE_URL=.*expected postgres:\/\/user:password@host:port\/database, sqlite:<path>/, url);
+    }
+    assert.equal(refused({ HERALD_DATABASE_URL: 'postgres://admin:hunter2@db host/x' }).includes('hunter2'), false);
+    assert.equal(refused({ HERALD_ADMIN_TOKEN: 'tooshort' }).includes('tooshort'), false);
+    for (const url of ['postgres://u:p@127.0.0.1:5432/test', 'postgresql:///herald?host=/run/postgresql', 'sqlite:/var/lib/herald/herald.db']) {
+      assert.equal(loadConfig({}, { HERALD_DATABASE_URL: url }).databaseUrl, url);
+    }
+  });
+
   it('lets one application hold half the send slots unless told otherwise', () => {
     assert.equal(loadConfig({}, {}).maxInFlightPerApp, 128);
     assert.equal(loadConfig({}, { HERALD_MAX_IN_FLIGHT: '10' }).maxInFlightPerApp, 5);

@@ -105,7 +105,7 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'port', flag: 'port', env: 'HERALD_PORT', default: '8071', describe: 'HTTP port', parse: integer(0, 65535), expected: 'a port number (0-65535)' },
   { key: 'host', flag: 'host', env: 'HERALD_HOST', default: '127.0.0.1', describe: 'address to listen on', parse: text, expected: 'a host name or address' },
   { key: 'dataDir', flag: 'data-dir', env: 'HERALD_DATA_DIR', default: './.herald', describe: 'directory for the SQLite database and generated keys', parse: text, expected: 'a directory path' },
-  { key: 'databaseUrl', flag: 'database-url', env: 'HERALD_DATABASE_URL', default: '', describe: 'database URL (default: SQLite in the data dir)', parse: (value) => value || null, expected: 'a database URL' },
+  { key: 'databaseUrl', flag: 'database-url', env: 'HERALD_DATABASE_URL', default: '', describe: 'database URL (default: SQLite in the data dir)', parse: databaseUrl, expected: 'postgres://user:password@host:port/database, sqlite:<path>, or nothing for SQLite in the data dir' },
   { key: 'adminToken', env: 'HERALD_ADMIN_TOKEN', default: '', describe: 'admin API token (default: generated into the data dir)', parse: optionalToken, expected: 'a token of at least 16 characters' },
   { key: 'metricsToken', env: 'HERALD_METRICS_TOKEN', default: '', describe: 'a token that may read /metrics and nothing else (default: admin tokens only)', parse: optionalToken, expected: 'a token of at least 16 characters' },
   { key: 'otelEndpoint', flag: 'otel-endpoint', env: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: '', describe: 'OpenTelemetry collector base URL: one trace per message, publish to each attempt (default: off)', parse: (value) => (value === '' ? null : /^https?:\/\/[^\s]+$/.test(value) ? value : INVALID), expected: 'an http(s) URL such as http://127.0.0.1:4318' },
@@ -141,6 +141,17 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
   { key: 'logFormat', flag: 'log-format', env: 'HERALD_LOG_FORMAT', default: 'auto', describe: 'json (one object a line), pretty (coloured lines), or auto: pretty on a terminal, JSON otherwise', parse: (value) => (LOG_FORMATS.includes(value as LogFormat) ? (value as LogFormat) : INVALID), expected: 'auto, json or pretty' },
 ];
+
+/**
+ * A database URL Herald can open, checked here so that a typo stops Herald with a message naming
+ * the setting rather than with the driver's bare "Invalid URL" at start.
+ */
+function databaseUrl(value: string): string | null | typeof INVALID {
+  if (value === '') return null;
+  if (value.startsWith('sqlite:')) return value.length > 'sqlite:'.length ? value : INVALID;
+  if (!isPostgresUrl(value)) return INVALID;
+  return URL.canParse(value) ? value : INVALID;
+}
 
 /** A token an operator sets: none, or one long enough not to be guessed. */
 function optionalToken(value: string): string | null | typeof INVALID {
@@ -266,8 +277,10 @@ export function loadConfigWithSources(flags: SettingFlags, env: NodeJS.ProcessEn
           : { kind: 'default', name: 'default', raw: setting.default };
     const value = setting.parse(source.raw);
     if (value === INVALID) {
-      if (source.kind === 'file') throw new ConfigError(`${source.name}: "${fileKey(setting.flag!)}" is ${JSON.stringify(file!.values[fileKey(setting.flag!)])}: expected ${setting.expected}.`);
-      throw new ConfigError(`Invalid ${source.kind === 'default' ? 'the default' : source.name}=${JSON.stringify(source.raw)}: expected ${setting.expected}.`);
+      // The message is printed and may be logged: a secret is not shown at all, a database URL without its password.
+      const shown = (raw: unknown) => (!setting.flag ? '(not shown)' : JSON.stringify(setting.key === 'databaseUrl' && typeof raw === 'string' ? withoutPassword(raw) : raw));
+      if (source.kind === 'file') throw new ConfigError(`${source.name}: "${fileKey(setting.flag!)}" is ${shown(file!.values[fileKey(setting.flag!)])}: expected ${setting.expected}.`);
+      throw new ConfigError(`Invalid ${source.kind === 'default' ? 'the default' : source.name}=${shown(source.raw)}: expected ${setting.expected}.`);
     }
     config[setting.key] = value;
     sources[setting.key] = source;
