@@ -3,7 +3,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { Webhook as StandardWebhook } from 'standardwebhooks';
 import Stripe from 'stripe';
+import { request as undiciRequest } from 'undici';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
 import { type Receiver, startReceiver } from './support/receiver.ts';
 import { BIN, NODE_FLAGS } from './support/process.ts';
@@ -255,6 +257,34 @@ describe('herald listen', () => {
       const event = stripe.webhooks.constructEvent(request!.body, request!.headers['stripe-signature'] as string, 'whsec_listen_stripe');
       assert.equal(event.id, 'evt_listen_1');
       assert.match(listening.stdout(), /POST invoice\.paid\s+msg_\S+\s+→ 200/);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it("forwards a Standard Webhooks sender's own webhook-* headers under their names, with none of Herald's, so the sender's library verifies them", async () => {
+    const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
+    const source = (await h.api('POST', '/ingest/api/v1/source', { name: 'Std', type: 'standard-webhooks', config: { secret } })).body;
+    await h.api('POST', `/ingest/api/v1/source/${source.id}/listen`, { name: 'std' });
+    const body = '{"type":"user.created",  "data":{"id":"u_1"}}';
+    const id = 'msg_sender_1';
+    const timestamp = new Date();
+    const signature = new StandardWebhook(secret).sign(id, timestamp, body);
+    const headers = { 'content-type': 'application/json', 'user-agent': 'Sender/1.0', 'webhook-id': id, 'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)), 'webhook-signature': signature };
+    // Sent with undici's request, which adds no header of its own, unlike fetch.
+    const received = await undiciRequest(source.ingestUrl, { method: 'POST', headers, body });
+    assert.equal(received.statusCode, 200, await received.body.text());
+    const receiver = await startReceiver();
+    try {
+      const listening = listen(['--source', source.id, '--session', 'std', '--forward-to', `${receiver.url}/std`]);
+      await waitFor('the request', () => receiver.requests.length >= 1);
+      await stop(listening);
+      const [request] = receiver.requests;
+      assert.deepEqual(new StandardWebhook(secret).verify(request!.body.toString('utf8'), request!.headers as Record<string, string>), { type: 'user.created', data: { id: 'u_1' } });
+      assert.deepEqual([request!.headers['webhook-id'], request!.headers['webhook-signature'], request!.headers['user-agent']], [id, signature, 'Sender/1.0']);
+      assert.equal(request!.headers['x-herald-source'], source.id);
+      // Nothing a fetch would add: the request as the sender made it.
+      for (const name of ['accept-language', 'sec-fetch-mode', 'x-original-webhook-id']) assert.equal(request!.headers[name], undefined, name);
     } finally {
       await receiver.close();
     }

@@ -61,15 +61,32 @@ function transformedHeaders(delivery: DeliveryToSign, transformed: TransformedCo
   headers['webhook-id'] = delivery.message.id;
   headers['webhook-timestamp'] = timestamp;
   headers['webhook-signature'] = signature;
-  if (delivery.message.inbound) {
-    headers['x-herald-source'] = delivery.message.appId;
-    headers['x-herald-verified'] = delivery.message.inbound.verified === null ? 'unchecked' : String(delivery.message.inbound.verified);
-  } else {
+  if (delivery.message.inbound) Object.assign(headers, sourceHeaders(delivery));
+  else {
     headers['svix-id'] = delivery.message.id;
     headers['svix-timestamp'] = timestamp;
     headers['svix-signature'] = signature;
   }
   return headers;
+}
+
+/**
+ * A received request as `herald listen --source` hands it to the local service: the provider's
+ * headers as they came (its `webhook-*` among them, under their own names), and where it came
+ * from, but no signature of Herald's, whose names would shadow a Standard Webhooks or Svix
+ * sender's; the CLI fetched it with its token, so it needs none.
+ */
+export function receivedHeaders(delivery: DeliveryToSign): Record<string, string> {
+  const inbound = delivery.message.inbound!;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(inbound.headers)) if (!NOT_FORWARDED.has(name)) headers[name] = value;
+  return { ...headers, ...sourceHeaders(delivery) };
+}
+
+/** Which source received a forwarded request, and whether its signature held there. */
+function sourceHeaders(delivery: DeliveryToSign): Record<string, string> {
+  const verified = delivery.message.inbound!.verified;
+  return { 'x-herald-source': delivery.message.appId, 'x-herald-verified': verified === null ? 'unchecked' : String(verified) };
 }
 
 /** The headers a received request is forwarded with, before Herald's own: what a transformation of it starts from. */
@@ -89,14 +106,12 @@ export function forwardedRequestHeaders(delivery: DeliveryToSign): Record<string
  * sender), they go on as `x-original-webhook-*`, since Herald's take those names.
  */
 function forwardedHeaders(delivery: DeliveryToSign, timestamp: string, signature: string): Record<string, string> {
-  const inbound = delivery.message.inbound!;
   return {
     ...forwardedRequestHeaders(delivery),
     'user-agent': USER_AGENT,
     'webhook-id': delivery.message.id,
     'webhook-timestamp': timestamp,
     'webhook-signature': signature,
-    'x-herald-source': delivery.message.appId,
-    'x-herald-verified': inbound.verified === null ? 'unchecked' : String(inbound.verified),
+    ...sourceHeaders(delivery),
   };
 }

@@ -5,7 +5,7 @@ import { type Application, type Endpoint, FAILURE_REASONS, type FailureReason, S
 import type { RetryPolicy } from '../../core/retry-policy.ts';
 import { generateSecret } from '../../core/signing.ts';
 import { decide } from '../../delivery/attempt.ts';
-import { deliveryHeaders } from '../../delivery/request-headers.ts';
+import { deliveryHeaders, receivedHeaders } from '../../delivery/request-headers.ts';
 import { StoreError } from '../../store/errors.ts';
 import type { ClaimedDelivery } from '../../store/store.ts';
 import { type ApiContext, APP_SCOPE, type OwnerScope } from '../context.ts';
@@ -225,9 +225,9 @@ function newSession(ctx: ApiContext, application: Application, name: string, bod
 }
 
 /**
- * A pulled delivery as the consumer forwards it: the request Herald would have sent, signed now
- * (a received request keeps its method, its headers and its body's bytes, so the local service
- * can check the provider's own signature).
+ * A pulled delivery as the consumer forwards it: the request Herald would have sent, signed now;
+ * or a received request as it came (its method, its headers and its body's bytes, so the local
+ * service can check the provider's own signature).
  */
 function pulledOut(delivery: ClaimedDelivery, now: number) {
   const inbound = delivery.message.inbound ?? null;
@@ -239,7 +239,7 @@ function pulledOut(delivery: ClaimedDelivery, now: number) {
     method: inbound?.method ?? 'POST',
     /** The URL the provider called, for a received request (its token shown as `{token}`). */
     url: inbound?.url ?? null,
-    headers: deliveryHeaders(delivery, now),
+    headers: inbound ? receivedHeaders(delivery) : deliveryHeaders(delivery, now),
     bodyBase64: Buffer.from(delivery.message.payload).toString('base64'),
   };
 }

@@ -1,3 +1,4 @@
+import { type Dispatcher, request } from 'undici';
 import { ApiError, NetworkError, segment } from '../api-client.ts';
 import { type ApiRun, apiCommand } from '../api-command.ts';
 import { UsageError } from '../command.ts';
@@ -213,20 +214,23 @@ class Listener {
     const started = performance.now();
     const method = delivery.method.toUpperCase();
     const body = Buffer.from(delivery.bodyBase64, 'base64');
+    const timeout = AbortSignal.timeout(this.#options.timeoutMs);
     try {
-      const response = await fetch(this.#options.forwardTo, {
-        method,
+      // undici's request, not fetch: fetch adds headers of its own (accept-language,
+      // sec-fetch-mode...), and the local service should get the request as it was made.
+      const response = await request(this.#options.forwardTo, {
+        method: method as Dispatcher.HttpMethod,
         headers: delivery.headers,
         ...(method === 'GET' || method === 'HEAD' ? {} : { body }),
-        redirect: 'manual',
-        signal: AbortSignal.any([AbortSignal.timeout(this.#options.timeoutMs), this.#stop.signal]),
+        signal: AbortSignal.any([timeout, this.#stop.signal]),
       });
-      const text = (await response.text()).slice(0, RESPONSE_KEPT);
-      return { statusCode: response.status, durationMs: Math.round(performance.now() - started), response: text, failure: null, retryAfter: response.headers.get('retry-after') };
+      const text = (await response.body.text()).slice(0, RESPONSE_KEPT);
+      const retryAfter = response.headers['retry-after'];
+      return { statusCode: response.statusCode, durationMs: Math.round(performance.now() - started), response: text, failure: null, retryAfter: typeof retryAfter === 'string' ? retryAfter : null };
     } catch (error) {
       const durationMs = Math.round(performance.now() - started);
-      const cause = (error as { cause?: { code?: string } }).cause?.code;
-      const failure = (error as Error).name === 'TimeoutError' ? 'timeout' : cause === 'ECONNREFUSED' ? 'connection_refused' : cause === 'ECONNRESET' ? 'connection_reset' : 'network';
+      const cause = (error as { code?: string }).code;
+      const failure = timeout.aborted ? 'timeout' : cause === 'ECONNREFUSED' ? 'connection_refused' : cause === 'ECONNRESET' || cause === 'UND_ERR_SOCKET' ? 'connection_reset' : 'network';
       return { statusCode: 0, durationMs, response: `${failure}: ${(error as Error).message}${cause ? ` (${cause})` : ''}`, failure, retryAfter: null };
     }
   }
