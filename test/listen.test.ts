@@ -309,6 +309,24 @@ describe('herald listen', () => {
     }
   });
 
+  it('loses nothing of a burst bigger than the bounds while a listener is connected and taking it slowly', async () => {
+    await newApp('burst');
+    // Slow enough that the burst piles up on the server well past HERALD_LISTEN_MAX_EVENTS (5).
+    const receiver = await startReceiver(() => ({ status: 200, delayMs: 100 }));
+    try {
+      const listening = listen(['--app', 'burst', '--session', 'slow', '--forward-to', receiver.url]);
+      await waitFor('the session open', () => listening.stderr().includes('listening: session slow'));
+      await Promise.all(Array.from({ length: 12 }, (_, seq) => send('burst', 'order.created', seq)));
+      await waitFor('the burst', () => receiver.requests.length >= 12, 10_000);
+      await waitFor('the session to be drained', async () => (await h.api('GET', '/api/v1/app/burst/listen/slow')).body.pending === 0);
+      await stop(listening);
+      assert.deepEqual(receiver.requests.map((r) => seqOf(r.body)).sort((a, b) => a - b), Array.from({ length: 12 }, (_, seq) => seq));
+      assert.equal((await h.api('GET', '/api/v1/app/burst/listen/slow')).body.dropped, 0);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it("lets an application's token open a session of its own application only", async () => {
     await newApp('mine');
     await newApp('theirs');

@@ -128,6 +128,10 @@ export function listenRoutes(server: FastifyInstance, ctx: ApiContext, options: 
         });
       }
       await ctx.store.queue.releasePulled(endpoint.id, now, true);
+      // What piled up while no listener took it is bounded here, when one comes back (a pull of
+      // none applies the bounds and leases nothing); its own polls then bound it by age only, so
+      // a burst bigger than the bound, to a listener taking it slowly, loses nothing.
+      await ctx.store.queue.pull({ endpointId: endpoint.id, now, limit: 0, leaseMs: 0, keep: options.maxEvents, olderThan: now - options.maxAgeMs });
     }
     reply.code(created ? 201 : 200);
     return sessionOut(endpoint, true);
@@ -155,7 +159,7 @@ export function listenRoutes(server: FastifyInstance, ctx: ApiContext, options: 
     for (;;) {
       const now = ctx.clock.now();
       claimed = await ctx.store.queue.pull({
-        endpointId: endpoint.id, now, limit, leaseMs, keep: options.maxEvents, olderThan: now - options.maxAgeMs,
+        endpointId: endpoint.id, now, limit, leaseMs, keep: Number.MAX_SAFE_INTEGER, olderThan: now - options.maxAgeMs,
       });
       if (claimed.length > 0 || now >= deadline || closing || gone) break;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
