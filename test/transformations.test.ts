@@ -129,6 +129,37 @@ await forEachStore((store) => {
       assert.deepEqual([attempt!.url, attempt!.status], [`${receiver.url}${path}/moved?tenant=t1`, 0]);
     });
 
+    /** Publishes a payload written as `payload` is, numbers JavaScript cannot hold included. */
+    async function publishText(payload: string): Promise<string> {
+      const response = await fetch(`${h.url}/api/v1/app/${appId}/msg`, {
+        method: 'POST', headers: { authorization: `Bearer ${h.token}`, 'content-type': 'application/json' }, body: `{"eventType":"order.created","payload":${payload}}`,
+      });
+      assert.equal(response.status, 202);
+      return ((await response.json()) as { id: string }).id;
+    }
+
+    it('sends the published bytes when the code leaves the payload as it came, numbers JavaScript cannot hold arriving unchanged', async () => {
+      const { path, secret } = await endpointWith('function handler(webhook) { webhook.headers["X-Seen"] = "yes"; return webhook; }');
+      const payload = '{"big": 12345678901234567890, "huge": 1e400, "tiny": 1e-400, "price": 1.50}';
+      await publishText(payload);
+      const request = await receivedAt(path, secret);
+      assert.equal(request.body.toString('utf8'), payload);
+      assert.equal(request.headers['x-seen'], 'yes');
+    });
+
+    it('fails, naming the number, the attempt of code that changes a payload holding a number JavaScript cannot hold, instead of sending it changed', async () => {
+      const { endpoint, apiPath, at } = await endpointWith('function handler(webhook) { webhook.payload.seen = true; return webhook; }');
+      const id = await publishText('{"id": 12345678901234567890}');
+      const attempts = await attemptsOnceSettled(apiPath, id, endpoint.id);
+      assert.equal(at(`/hook-${paths}`).length, 0, 'nothing is sent');
+      assert.equal(attempts[0]!.failureReason, 'transformation_failed');
+      assert.match(attempts[0]!.response, /the number 12345678901234567890, which JavaScript cannot hold exactly/);
+      // A payload of numbers it can hold goes through the same code.
+      await publish({ id: 9007199254740991 });
+      await waitFor('the payload it can hold', () => at(`/hook-${paths}`).length === 1);
+      assert.deepEqual(parsed(at(`/hook-${paths}`)[0]!), { id: 9007199254740991, seen: true });
+    });
+
     it('shows in the attempt\'s view the request the code made, as the receiver got it, and drops its body when the payload is erased', async () => {
       const { endpoint, secret, path, apiPath } = await endpointWith(`function handler(webhook) {
         webhook.method = 'PATCH';

@@ -47,27 +47,62 @@ const isJsonType = (contentType: string) => /^application\/([a-z0-9.+-]*\+)?json
  * parses and re-serialises it on the way in.
  */
 export function webhookJson(webhook: WebhookIn): string {
+  return webhookInput(webhook).json;
+}
+
+/** The webhook's JSON, and the payload's text when it went in as JSON (null when as a string). */
+function webhookInput(webhook: WebhookIn): { json: string; payloadJson: string | null } {
   const text = Buffer.from(webhook.payload.buffer, webhook.payload.byteOffset, webhook.payload.byteLength).toString('utf8');
-  let payload = JSON.stringify(text);
+  let payloadJson: string | null = null;
   if (webhook.payloadIsJson) {
-    payload = text;
+    payloadJson = text;
   } else if (isJsonType(webhook.contentType) && text.length > 0) {
     try {
       JSON.parse(text); // a source may have received anything; published messages always pass
-      payload = text;
+      payloadJson = text;
     } catch {
       // Not JSON after all: the handler gets the text.
     }
   }
-  return `{"method":${JSON.stringify(webhook.method)},"url":${JSON.stringify(webhook.url)},"headers":${JSON.stringify(webhook.headers)},`
-    + `"eventType":${JSON.stringify(webhook.eventType)},"contentType":${JSON.stringify(webhook.contentType)},"payload":${payload}}`;
+  const json = `{"method":${JSON.stringify(webhook.method)},"url":${JSON.stringify(webhook.url)},"headers":${JSON.stringify(webhook.headers)},`
+    + `"eventType":${JSON.stringify(webhook.eventType)},"contentType":${JSON.stringify(webhook.contentType)},"payload":${payloadJson ?? JSON.stringify(text)}}`;
+  return { json, payloadJson };
+}
+
+type SourceReviver = (this: unknown, key: string, value: unknown, context: { source?: string }) => unknown;
+
+/** Whether a JSON number's text names a value a JavaScript number cannot hold: past 2^53 and not exact, out of range, or too small but not zero. */
+function inexact(source: string): boolean {
+  const value = Number(source);
+  if (!Number.isFinite(value)) return true;
+  if (/^-?\d+$/.test(source)) return BigInt(source) !== BigInt(value);
+  return value === 0 && /[1-9]/.test(source.split(/[eE]/)[0]!);
+}
+
+/**
+ * What becomes of the payload the handler saw as JSON (`original`) and returned (`returned`):
+ * unchanged, it goes out as the published bytes, so a number JavaScript cannot hold exactly
+ * arrives as sent; changed, such a number would go out changed, so the attempt fails naming it.
+ */
+function payloadFate(original: string, returned: unknown): { unchanged: boolean; inexact: string | null } {
+  let first: string | null = null;
+  // JSON.parse hands a reviver each primitive's source text (Node 21+): the one way to see a
+  // number as written once parsed.
+  const parsed = (JSON.parse as (text: string, reviver: SourceReviver) => unknown)(original, function (_key, value, context) {
+    if (first === null && typeof value === 'number' && context.source !== undefined && inexact(context.source)) first = context.source;
+    return value;
+  });
+  return { unchanged: JSON.stringify(parsed) === JSON.stringify(returned), inexact: first };
 }
 
 const failed = (reason: string): Transformed => ({ kind: 'failed', reason });
 const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
-/** Turns the handler's answer (the JSON of the webhook it returned) into the request to send. */
-export function requestOf(output: string): Transformed {
+/**
+ * Turns the handler's answer (the JSON of the webhook it returned) into the request to send;
+ * `payloadJson` is the payload's text when the handler got it as JSON.
+ */
+export function requestOf(output: string, payloadJson: string | null = null): Transformed {
   let webhook: unknown;
   try {
     webhook = JSON.parse(output);
@@ -106,6 +141,14 @@ export function requestOf(output: string): Transformed {
   }
   const type = (contentType as string | null | undefined) ?? JSON_TYPE;
   if (payload === undefined) return failed('webhook.payload is missing');
+  const fate = payloadJson === null || typeof payload === 'string' ? null : payloadFate(payloadJson, payload);
+  if (fate?.unchanged && verb !== 'GET' && isJsonType(type)) {
+    return { kind: 'send', method: verb, url: target.toString(), headers: sent, contentType: type, body: Buffer.from(payloadJson!) };
+  }
+  if (fate?.inexact) {
+    return failed(`the payload holds the number ${fate.inexact.slice(0, 40)}, which JavaScript cannot hold exactly: sent from webhook.payload it would arrive changed. `
+      + 'Leave webhook.payload as it came as JSON (its bytes are then sent as published), or have such numbers published as strings');
+  }
 
   if (verb === 'GET') {
     if (payload !== null && !isObject(payload)) return failed('a GET sends its payload as query parameters: webhook.payload must be an object');
@@ -137,7 +180,8 @@ export function requestOf(output: string): Transformed {
 export async function transform(
   sandbox: { run(key: string | null, code: string, input: string): SandboxOutcome | Promise<SandboxOutcome> }, key: string | null, code: string, webhook: WebhookIn,
 ): Promise<Transformed> {
-  const outcome = await sandbox.run(key, code, webhookJson(webhook));
+  const input = webhookInput(webhook);
+  const outcome = await sandbox.run(key, code, input.json);
   if (!outcome.ok) return failed(outcome.detail);
-  return requestOf(outcome.output);
+  return requestOf(outcome.output, input.payloadJson);
 }
