@@ -19,6 +19,17 @@ declare module 'fastify' {
  */
 export function registerBodyParsers(app: FastifyInstance, bodyLimit: number): void {
   app.decorateRequest('rawBody', null);
+  // Fastify refuses a content-type it cannot parse as a media type ('json', 'text', a list) with
+  // 415 before any parser runs, even on a request without a body; such a request has nothing to
+  // type. API routes only: received requests and bin captures keep their headers as they came.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const headers = request.headers;
+    if (headers['content-type'] !== undefined && headers['transfer-encoding'] === undefined && (headers['content-length'] ?? '0') === '0'
+      && /^\/(ingest\/)?api\//.test(request.routeOptions.url ?? '')) {
+      delete headers['content-type'];
+    }
+    done();
+  });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
     const bytes = body as Buffer;
