@@ -46,6 +46,16 @@ browserSuite('the dashboard, in Chromium', (browser) => {
     assert.equal(await page.evaluate(() => sessionStorage.getItem('herald.token')), null);
   });
 
+  it('sends a portal token back to the sign-in form, saying it opens its application\'s portal, not the dashboard', async (t) => {
+    const { appId } = await appWithEndpoint('Portal only');
+    const { token } = (await h.api('POST', `/api/v1/auth/app-portal-access/${appId}`, {})).body;
+    const page = await browser.page(t);
+    await page.goto(`${h.url}/dashboard/#token=${token}`);
+    await page.getByRole('alert').filter({ hasText: 'belongs to one application\'s portal' }).waitFor();
+    await page.getByLabel('Admin token').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('herald.token')), null);
+  });
+
   it('signs in from #token= and takes the token out of the address bar', async (t) => {
     const page = await signedIn(t);
     await page.getByRole('heading', { name: 'Applications', exact: true }).waitFor();
