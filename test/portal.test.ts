@@ -131,6 +131,21 @@ browserSuite('the application portal, in Chromium', (browser) => {
     await saveDocScreenshot(page, 'portal');
   });
 
+  it('keeps links readable in a brand colour too pale for a light page or too dark for a dark one', async (t) => {
+    for (const [color, theme, background] of [['fde047', 'light', [255, 255, 255]], ['1e1b4b', 'dark', [0x24, 0x27, 0x31]]] as const) {
+      const { page } = await portal(t, {}, `?color=${color}&theme=${theme}`);
+      const link = page.getByRole('link', { name: `${receiver.url}/mine` });
+      await link.waitFor();
+      // Chromium gives a color-mix() as color(srgb r g b), 0 to 1, and a plain colour as rgb(r, g, b).
+      const shown = await link.evaluate((element) => element.ownerDocument.defaultView!.getComputedStyle(element).color);
+      const parts = shown.match(/[\d.]+/g)!.map(Number);
+      const rgb = shown.startsWith('color(') ? parts.slice(0, 3).map((c: number) => c * 255) : parts.slice(0, 3);
+      const ratio = contrast(rgb, [...background]);
+      assert.ok(ratio >= 4.5, `links in #${color} on a ${theme} page read at ${ratio.toFixed(2)}:1 (${shown})`);
+      assert.equal(await page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()"), `#${color}`, 'buttons keep the colour itself');
+    }
+  });
+
   it('says a link is needed when it has no token or a refused one', async (t) => {
     const page = await browser.page(t);
     await page.goto(`${h.url}/app-portal/${apps.mine.id}#token=appsk_not-a-real-token`);
@@ -151,3 +166,13 @@ browserSuite('the application portal, in Chromium', (browser) => {
     assert.equal(new URL(page.url()).hash, '');
   });
 });
+
+/** WCAG's contrast ratio of two sRGB colours (0-255 components). */
+function contrast(a: number[], b: number[]): number {
+  const luminance = (rgb: number[]) => {
+    const [r, g, bl] = rgb.map((c) => c / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!;
+  };
+  const [high, low] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (high! + 0.05) / (low! + 0.05);
+}

@@ -55,13 +55,56 @@ function safeColor(value: string | null): string | null {
   return /^([0-9a-f]{3}|[0-9a-f]{6})$/i.test(hex) ? `#${hex}` : null;
 }
 
-/** Sets the accent colour and a readable text colour on it, as the CSS variables the styles use. */
-export function applyAccent(color: string): void {
+type Rgb = [number, number, number];
+
+const rgbOf = (color: string): Rgb => {
   const hex = color.length === 4 ? color.slice(1).split('').map((c) => c + c).join('') : color.slice(1);
-  const [r, g, b] = [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
-  const luminance = 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  return [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16)) as Rgb;
+};
+
+/** WCAG's relative luminance of an sRGB colour (0-255 components). */
+function luminance(rgb: Rgb): number {
+  const [r, g, b] = rgb.map((c) => c / 255).map((c) => (c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+}
+
+const contrast = (a: Rgb, b: Rgb) => {
+  const [high, low] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (high! + 0.05) / (low! + 0.05);
+};
+
+// Each theme's text colour and the lightest background text in the accent sits on (styles.css).
+const THEMES: Array<{ text: Rgb; background: Rgb }> = [
+  { text: rgbOf('#1b1d23'), background: rgbOf('#ffffff') },
+  { text: rgbOf('#e7e8ec'), background: rgbOf('#242731') },
+];
+
+/**
+ * How much of the accent a text colour keeps, mixed with the theme's text colour (CSS color-mix
+ * in sRGB), to read at WCAG AA (4.5:1) on that theme's backgrounds: a pale brand colour makes
+ * pale links on white, a dark one dark links on a dark page.
+ */
+function inkShare(accent: Rgb): number {
+  let share = 100;
+  for (const { text, background } of THEMES) {
+    while (share > 0) {
+      const mixed = accent.map((c, i) => (c * share + text[i]! * (100 - share)) / 100) as Rgb;
+      if (contrast(mixed, background) >= 4.5) break;
+      share -= 5;
+    }
+  }
+  return share;
+}
+
+/**
+ * Sets the accent colour, a readable text colour on it, and the accent as text on the page, as
+ * the CSS variables the styles use.
+ */
+export function applyAccent(color: string): void {
+  const rgb = rgbOf(color);
   const root = document.documentElement.style;
   root.setProperty('--accent', color);
-  root.setProperty('--accent-text', luminance > 0.45 ? '#111111' : '#ffffff');
+  root.setProperty('--accent-text', luminance(rgb) > 0.45 ? '#111111' : '#ffffff');
   root.setProperty('--accent-soft', `color-mix(in srgb, ${color} 14%, transparent)`);
+  root.setProperty('--accent-ink', `color-mix(in srgb, ${color} ${inkShare(rgb)}%, var(--text))`);
 }
