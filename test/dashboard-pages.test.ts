@@ -162,7 +162,7 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
     assert.match(drawn.join(' '), /\/300s\/.* .*\/3600s\/.* .*\/3600s\//, 'five-minute buckets for the hour, hourly ones for the day and week');
     // Away from the cursor, the legend shows each series' total.
     const legend = attempts.locator('.u-legend');
-    assert.deepEqual(await legend.locator('.u-series').evaluateAll((rows) => rows.map((row) => row.textContent)), ['Timetotal', 'Succeeded3', 'Failed3']);
+    assert.deepEqual(await legend.locator('.u-series').evaluateAll((rows) => rows.map((row) => row.textContent)), ['Timewhole range, totals', 'Succeeded3', 'Failed3']);
     for (const label of ['p50', 'p95', 'p99']) assert.equal(await page.locator('.u-legend').getByText(label, { exact: true }).count(), 1, label);
 
     await page.goto(`${h.url}/dashboard/apps/${app.appId}/endpoints/${app.ok}`);
@@ -354,6 +354,7 @@ browserSuite('the dashboard: messages, activity, event types, sources and bins, 
         .slice(0, 5).map((element) => element.tagName.toLowerCase() + '.' + element.className).join(', ');
     })()`);
     assert.equal(await overflow(), '', 'the messages tab fits');
+    assert.ok(await page.locator('.table-wrap').first().evaluate((wrap) => wrap.scrollWidth <= wrap.clientWidth), 'the messages table fits its box, its time column unclipped');
     // The main navigation scrolls sideways rather than breaking a label over two lines.
     const lines = await page.evaluate<string[]>(`[...document.querySelectorAll('nav[aria-label="Main"] a')].map((link) => {
       const range = document.createRange();

@@ -128,15 +128,28 @@ browserSuite('the dashboard, in Chromium', (browser) => {
     await h.api('POST', `/api/v1/app/${app.body.id}/endpoint`, { url: `${receiver.url}/vandelay`, uid: 'vandelay-billing', description: 'Before' });
     const page = await signedIn(t, `/dashboard/apps/${app.body.id}/endpoints/vandelay-billing`);
     await page.getByText('Before', { exact: true }).waitFor();
+    await page.getByTestId('delivery-health').getByText('no limit').waitFor();
     await page.getByRole('button', { name: 'Edit', exact: true }).click();
     const dialog = page.getByRole('dialog', { name: 'Edit endpoint' });
     await dialog.getByLabel('Description').fill('After');
+    await dialog.getByLabel('Rate limit').fill('7');
     await dialog.getByRole('button', { name: 'Save' }).click();
     await dialog.waitFor({ state: 'detached' });
     await page.getByText('After', { exact: true }).waitFor();
+    // Sooner than the card's own refresh (every 5 s): the save refreshes it.
+    await page.getByTestId('delivery-health').getByText('7 a second').waitFor({ timeout: 2_500 });
     await page.getByRole('button', { name: 'Disable' }).click();
     await page.getByRole('button', { name: 'Enable' }).waitFor();
-    await page.getByText('Disabled', { exact: true }).waitFor();
+    await page.locator('.badge', { hasText: /^Disabled$/ }).waitFor();
+    await page.getByTestId('delivery-health').getByText('Disabled', { exact: true }).waitFor();
+  });
+
+  it('says an endpoint that is not there is not found, with the way back to the application\'s endpoints', async (t) => {
+    const { appId } = await appWithEndpoint('Kramerica');
+    const page = await signedIn(t, `/dashboard/apps/${appId}/endpoints/ep_not_there`);
+    await page.getByRole('alert').filter({ hasText: /not found/i }).waitFor();
+    await page.locator('.breadcrumb').getByRole('link', { name: 'Endpoints' }).click();
+    await page.getByRole('link', { name: `${receiver.url}/hooks` }).waitFor();
   });
 
   it('sets an endpoint\'s payload filter in its dialog, shows the server\'s word on a bad one, and clears it', async (t) => {
@@ -228,7 +241,8 @@ browserSuite('the dashboard, in Chromium', (browser) => {
     await page.getByRole('button', { name: 'Disable' }).click();
     await page.getByRole('button', { name: 'Enable' }).waitFor();
     assert.equal((await h.api('GET', `/api/v1/app/${appId}/endpoint/${endpointId}`)).body.disabled, true);
-    await page.getByText('Disabled', { exact: true }).waitFor();
+    await page.locator('.badge', { hasText: /^Disabled$/ }).waitFor();
+    await page.getByTestId('delivery-health').getByText('Disabled', { exact: true }).waitFor();
     await page.getByRole('button', { name: 'Enable' }).click();
     await page.getByRole('button', { name: 'Disable' }).waitFor();
     assert.equal((await h.api('GET', `/api/v1/app/${appId}/endpoint/${endpointId}`)).body.disabled, false);

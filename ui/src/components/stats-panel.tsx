@@ -140,7 +140,7 @@ function Chart({ title, start, step, series, kind, wide = false }: { title: stri
         axes: [axis, { ...axis, size: 50 }],
         scales: { x: { time: true, range: () => range }, y: kind === 'bars' ? { range: (_u, _min, max) => [0, Math.max(1, max)] } : {} },
         series: [
-          { label: 'Time', value: (_u, value) => (value === null ? (kind === 'bars' ? 'total' : 'highest') : timeOf(new Date((value * 1000) - step / 2))) },
+          { label: 'Time', value: (_u, value) => (value === null ? (kind === 'bars' ? 'whole range, totals' : 'whole range, highest') : timeOf(new Date((value * 1000) - step / 2))) },
           ...series.map((item, index) => ({
             label: item.label,
             stroke: color(item.color),

@@ -38,17 +38,20 @@ export function EndpointView({ endpointId }: { endpointId: string }) {
     queryKey: ['endpoint', scope.appId, endpointId],
     queryFn: () => api.get<Endpoint>(endpointPath(scope.appId, endpointId)),
   });
-  if (endpoint.isPending) return <Loading />;
-  if (endpoint.isError) return <ErrorNote error={endpoint.error} />;
+  const breadcrumb = (
+    <div class="breadcrumb">
+      {scope.portal ? null : <><a href={`${DASHBOARD}/`}>Applications</a> / </>}
+      <a href={scope.base}>{app.data?.name ?? scope.appId}</a> / <a href={scope.base}>Endpoints</a>
+    </div>
+  );
+  if (endpoint.isPending) return <section class="page">{breadcrumb}<Loading /></section>;
+  if (endpoint.isError) return <section class="page">{breadcrumb}<ErrorNote error={endpoint.error} /></section>;
   const ep = endpoint.data;
   const canManage = abilities.can('ManageEndpoint');
   const canSend = abilities.can('CreateAttempts');
   return (
     <section class="page">
-      <div class="breadcrumb">
-        {scope.portal ? null : <><a href={`${DASHBOARD}/`}>Applications</a> / </>}
-        <a href={scope.base}>{app.data?.name ?? scope.appId}</a> / Endpoint
-      </div>
+      {breadcrumb}
       <div class="page-head">
         <div>
           <h1 class="url">{ep.url}</h1>

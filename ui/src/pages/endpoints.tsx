@@ -26,6 +26,8 @@ export function endpointSaved(queries: QueryClient, appId: string, saved: Endpoi
   for (const key of [saved.id, saved.uid]) if (key) queries.setQueryData(['endpoint', appId, key], saved);
   void queries.invalidateQueries({ queryKey: ['endpoint', appId] });
   void queries.invalidateQueries({ queryKey: ['endpoints', appId] });
+  // Its delivery card shows the rate limit and state the edit may have changed.
+  void queries.invalidateQueries({ queryKey: ['endpoint-health', appId, saved.id] });
 }
 
 /** An application's endpoints: where they point, whether they are on, what they take, how they do. */

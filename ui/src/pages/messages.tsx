@@ -86,7 +86,7 @@ export function MessagesTab() {
                   ) : messages.map((message) => (
                     <tr key={message.id} data-msg-id={message.id}>
                       <td class="cell-main mono"><a href={`${scope.base}/messages/${seg(message.id)}`}>{message.eventType}</a></td>
-                      <td class="mono small">
+                      <td class="mono small msg-id">
                         <div>{message.id}</div>
                         {message.eventId ? <div class="muted">{message.eventId}</div> : null}
                       </td>
