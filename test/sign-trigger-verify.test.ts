@@ -397,6 +397,8 @@ describe('herald sign, trigger and verify', () => {
       assert.equal((await herald(['verify', 'hmac', ...keyArgs('hmac'), '--body', body, '--url', url, ...hmacHeaders])).code, 0);
       writeFileSync(join(dir, 'scheme.json'), JSON.stringify(HMAC_SCHEME));
       assert.equal((await herald(['verify', 'hmac', '--secret', SECRETS.hmac!, '--config', `@${join(dir, 'scheme.json')}`, '--body', body, '--url', url, ...hmacHeaders])).code, 0, 'the scheme as a source\'s config');
+      writeFileSync(join(dir, 'source.json'), JSON.stringify({ secret: SECRETS.hmac, ...HMAC_SCHEME }));
+      assert.equal((await herald(['verify', 'hmac', '--config', `@${join(dir, 'source.json')}`, '--body', body, '--url', url, ...hmacHeaders])).code, 0, 'the config as given to the source, its secret in it');
       assert.equal((await herald(['verify', 'hmac', ...keyArgs('hmac'), '--body', body, '--url', `${url}&more`, ...hmacHeaders])).code, 1);
     });
 

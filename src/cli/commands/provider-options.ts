@@ -56,9 +56,10 @@ export async function configOf(type: string, values: Values, role: 'sign' | 'ver
     if (!/^[0-9a-f]{64}$/i.test(publicKey)) throw new UsageError('--public-key must be 64 hex characters.');
     return { publicKey };
   }
-  const secret = need('secret');
-  if (type !== 'hmac') return { secret };
-  const config: Record<string, unknown> = { ...(await objectOption(values, 'config')), secret };
+  if (type !== 'hmac') return { secret: need('secret') };
+  // --config holds the scheme as given to the source, its secret included; --secret overrides it.
+  const given = (await objectOption(values, 'config')) ?? {};
+  const config: Record<string, unknown> = { ...given, secret: typeof values.secret === 'string' && values.secret !== '' ? values.secret : given.secret ?? need('secret') };
   for (const [name, { field }] of Object.entries(HMAC_FIELDS)) if (field && typeof values[name] === 'string') config[field] = values[name];
   // The same checks as creating an hmac source, so what is signed here is what a source would take.
   try {
