@@ -162,4 +162,30 @@ await forEachStore((store) => describe(`one tenant never harms another (${store}
       await healthy.close();
     }
   });
+
+  it('delivers to a healthy application within a second while eight others hang, more than three quarters of the slots can hold', async () => {
+    const hanging = await holdingReceiver();
+    const healthy = await holdingReceiver();
+    try {
+      // Six one-endpoint applications take the twelve slots outside the reserve of four; two more
+      // took two of it each before, leaving none, where each now takes one.
+      const env = { HERALD_MAX_IN_FLIGHT: '16', HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '5s', HERALD_LEASE: '30s' };
+      await withHerald(env, async (h) => {
+        for (let app = 0; app < 8; app++) {
+          const greedy = await h.svix.application.create({ name: `hanging ${app}` });
+          await h.svix.endpoint.create(greedy.id, { url: `${hanging.url}/${greedy.id}` });
+          for (let i = 0; i < 3; i++) await h.svix.message.create(greedy.id, { eventType: 'hangs', payload: { i } });
+        }
+        await waitFor('the hanging endpoints to hold their slots', () => hanging.held.length >= 14);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+
+        await deliversWithinASecond(h, 'healthy beside eight', healthy.url, () => healthy.held.length === 1);
+        healthy.answerAll(200);
+        hanging.answerAll(200);
+      });
+    } finally {
+      await hanging.close();
+      await healthy.close();
+    }
+  });
 }));

@@ -179,7 +179,7 @@ export class Dispatcher {
             limit: wanted,
             leaseMs: this.#options.leaseMs,
             slots: this.#lanes.slots(),
-            defaultSlots: this.#lanes.perEndpointHold,
+            defaultSlots: this.#lanes.defaultSlots,
             appSlots: this.#lanes.appSlots(),
             defaultAppSlots: this.#lanes.perAppHold,
           });

@@ -67,7 +67,7 @@ it('says when a lane that never passed half empties, apart from running low', as
 });
 
 it('shares free slots among endpoints in turn instead of filling the first lane to its limit', () => {
-  const { subject, started } = lanes(4, 4);
+  const { subject, started } = lanes(4, 5); // four slots, and one kept for endpoints sending nothing yet
   subject.add([1, 2, 3, 4].map((id) => delivery(id, 'ep_a')).concat([5, 6, 7, 8].map((id) => delivery(id, 'ep_b'))));
   assert.deepEqual(started.map((d) => d.endpoint.id).sort(), ['ep_a', 'ep_a', 'ep_b', 'ep_b']);
 });
@@ -107,24 +107,27 @@ it('asks for a claim when an application that was over half its share comes back
   assert.equal(low(), 1);
 });
 
-it('keeps the last quarter of the slots for applications using less than an endpoint\'s share, so two hanging ones leave room for a third', () => {
-  const { subject, started } = lanes(2, 8, 4);
+it('keeps the last quarter of the slots for endpoints sending nothing yet, one each, so hanging tenants beyond the first three quarters leave room for another', () => {
+  const { subject, started } = lanes(2, 16, 4); // twelve slots, then four kept
   const apps = () => started.map((d) => d.message.appId);
-  // Two applications whose endpoints never answer: each would take its four, all eight between them.
-  subject.add(['a1', 'a2'].flatMap((ep, i) => [delivery(10 * i, `ep_${ep}`, 'app_a'), delivery(10 * i + 1, `ep_${ep}`, 'app_a')]));
-  subject.add(['b1', 'b2'].flatMap((ep, i) => [delivery(100 + 10 * i, `ep_${ep}`, 'app_b'), delivery(101 + 10 * i, `ep_${ep}`, 'app_b')]));
-  assert.deepEqual([apps().filter((a) => a === 'app_a').length, apps().filter((a) => a === 'app_b').length], [4, 2]);
-  subject.add([delivery(200, 'ep_c', 'app_c'), delivery(201, 'ep_c', 'app_c')]);
-  assert.deepEqual(apps().slice(6), ['app_c', 'app_c'], 'the third application is sent to at once');
+  // Three applications whose endpoints never answer take the twelve; two more, one endpoint each, the reserve's first two.
+  for (const app of ['a', 'b', 'c']) subject.add(['1', '2'].flatMap((ep, i) => [delivery(10 * i, `ep_${app}${ep}`, `app_${app}`), delivery(10 * i + 1, `ep_${app}${ep}`, `app_${app}`)]));
+  assert.equal(started.length, 12);
+  subject.add([delivery(40, 'ep_d', 'app_d'), delivery(41, 'ep_d', 'app_d'), delivery(50, 'ep_e', 'app_e'), delivery(51, 'ep_e', 'app_e')]);
+  assert.deepEqual(apps().slice(12), ['app_d', 'app_e'], 'one each, not an endpoint\'s share');
+  subject.add([delivery(60, 'ep_f', 'app_f'), delivery(61, 'ep_f', 'app_f')]);
+  assert.deepEqual(apps().slice(14), ['app_f'], 'the sixth application is sent to at once');
 });
 
-it('gives a claim nothing for an application holding an endpoint\'s share once what lanes hold reaches the reserve, and a small one the rest', () => {
-  const { subject } = lanes(2, 8, 8); // lanes hold 16 in all, the last 4 for small applications
+it('gives a claim one delivery for an endpoint holding nothing of a small application, and none for one holding some or of a big one, once what lanes hold reaches the reserve', () => {
+  const { subject } = lanes(2, 8, 8); // lanes hold 16 in all, the last 4 kept
+  assert.equal(subject.defaultSlots, 4, 'an endpoint\'s share while there is room');
   subject.add(Array.from({ length: 6 }, (_, i) => delivery(i, `ep_a${i}`, 'app_a')));
   subject.add(Array.from({ length: 6 }, (_, i) => delivery(10 + i, `ep_b${i}`, 'app_b')));
-  assert.deepEqual([subject.appSlots().get('app_a'), subject.appSlots().get('app_b')], [0, 0]);
-  subject.add([delivery(20, 'ep_c', 'app_c')]);
-  assert.equal(subject.appSlots().get('app_c'), 15, 'its own share, as ever');
-  assert.equal(subject.reserve('app_a', 'ep_a9'), false);
-  assert.equal(subject.reserve('app_c', 'ep_c2'), true);
+  assert.deepEqual([subject.slots().get('ep_a0'), subject.slots().get('ep_b5')], [0, 0]);
+  assert.equal(subject.defaultSlots, 1);
+  assert.equal(subject.reserve('app_a', 'ep_a0'), false, 'a lane holding some');
+  assert.deepEqual([subject.appSlots().get('app_a'), subject.appSlots().get('app_b')], [0, 0], 'each holds an endpoint\'s share already');
+  assert.equal(subject.reserve('app_a', 'ep_a9'), false, 'a lane holding nothing, of an application holding an endpoint\'s share');
+  assert.equal(subject.reserve('app_c', 'ep_c'), true);
 });

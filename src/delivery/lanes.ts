@@ -42,10 +42,14 @@ export interface LaneOptions {
  * endpoint busy between claims, so a claim serves many sends instead of one.
  *
  * Nor can several such applications together: the last quarter of the slots, and of what lanes
- * may hold, is kept for applications using less than an endpoint's share (sending fewer than
- * `perEndpoint`, holding fewer than twice that). Two tenants whose endpoints all hang take three
- * quarters between them, and a third tenant's delivery still goes at once; one busy application
- * alone is held only by `perApp`, which is half unless set otherwise.
+ * may hold, is kept for endpoints sending (or holding) nothing yet, one each, of applications
+ * using less than an endpoint's share (sending fewer than `perEndpoint`, holding fewer than twice
+ * that). Tenants whose endpoints all hang take the first three quarters; beyond them each takes
+ * one slot per endpoint and at most an endpoint's share, so another tenant's delivery still goes
+ * at once unless a quarter of the slots' worth of endpoints hang beside them (64 at the default
+ * 256). (Kept for small applications alone, each took an endpoint's share of it: two hanging
+ * beyond the first three quarters starved the rest.) One busy application alone is held only by
+ * `perApp`, which is half unless set otherwise.
  */
 export class Lanes {
   readonly #options: LaneOptions;
@@ -72,6 +76,11 @@ export class Lanes {
   /** Whether an application holds an endpoint's share or more, and so stays out of the reserve. */
   #big(app: Share): boolean {
     return app.holding >= this.perEndpointHold;
+  }
+
+  /** What lanes may hold before only those holding nothing may have more: one each, from the reserve. */
+  get #outsideReserve(): number {
+    return Math.max(0, this.totalHold - this.#holdReserve - this.#held);
   }
 
   /** How many deliveries one endpoint may hold, sending and waiting. */
@@ -109,14 +118,20 @@ export class Lanes {
    */
   slots(): Map<string, number> {
     const slots = new Map<string, number>();
-    for (const [endpointId, lane] of this.#lanes) slots.set(endpointId, this.#free(this.#holding(lane), this.perEndpointHold));
+    const outsideReserve = this.#outsideReserve;
+    for (const [endpointId, lane] of this.#lanes) slots.set(endpointId, Math.min(this.#free(this.#holding(lane), this.perEndpointHold), outsideReserve));
     return slots;
+  }
+
+  /** What a claim may give an endpoint holding nothing: its share, or once only the reserve is left, one. */
+  get defaultSlots(): number {
+    return Math.min(this.perEndpointHold, Math.max(1, this.#outsideReserve));
   }
 
   /** The same for each application that holds deliveries, over all its endpoints. */
   appSlots(): Map<string, number> {
     const slots = new Map<string, number>();
-    const outsideReserve = Math.max(0, this.totalHold - this.#holdReserve - this.#held);
+    const outsideReserve = this.#outsideReserve;
     for (const [appId, app] of this.#apps) {
       const free = this.#free(app.holding, this.perAppHold);
       slots.set(appId, this.#big(app) ? Math.min(free, outsideReserve) : free);
@@ -143,7 +158,7 @@ export class Lanes {
     if (this.#held >= this.totalHold) return false;
     const lane = this.#lane(appId, endpointId);
     if (this.#holding(lane) >= this.perEndpointHold / 2 || lane.app.holding >= this.perAppHold / 2
-      || (this.#big(lane.app) && this.#held >= this.totalHold - this.#holdReserve)) {
+      || ((this.#holding(lane) > 0 || this.#big(lane.app)) && this.#outsideReserve === 0)) {
       this.#forgetIfEmpty(endpointId, lane);
       return false;
     }
@@ -229,7 +244,7 @@ export class Lanes {
     for (const [endpointId, lane] of this.#lanes) {
       if (this.#sending >= this.#options.total) return;
       if (lane.waiting.length === 0 || lane.sending >= this.#options.perEndpoint || lane.app.sending >= this.#options.perApp) continue;
-      if (lane.app.sending >= this.#options.perEndpoint && this.#sending >= this.#options.total - this.#sendingReserve) continue;
+      if ((lane.sending > 0 || lane.app.sending >= this.#options.perEndpoint) && this.#sending >= this.#options.total - this.#sendingReserve) continue;
       if (this.#options.holds?.(endpointId)) continue;
       this.#start(endpointId, lane, lane.waiting.shift()!);
       this.#lanes.delete(endpointId);
