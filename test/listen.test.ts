@@ -327,6 +327,28 @@ describe('herald listen', () => {
     }
   });
 
+  it('hands a session to the listener that opened it last, and tells the earlier one, which stops instead of competing for its events', async () => {
+    await newApp('twice');
+    const first = await startReceiver();
+    const second = await startReceiver();
+    try {
+      const a = listen(['--app', 'twice', '--session', 'shared', '--forward-to', first.url]);
+      await waitFor('the first listener', () => a.stderr().includes('listening: session shared'));
+      const b = listen(['--app', 'twice', '--session', 'shared', '--forward-to', second.url]);
+      await waitFor('the second listener', () => b.stderr().includes('listening: session shared'));
+      assert.equal(await a.exited, 1);
+      assert.match(a.stderr(), /another listener opened session shared: it gets the events now; stopping/);
+      for (let seq = 0; seq < 3; seq++) await send('twice', 'order.created', seq);
+      await waitFor('the events at the second', () => second.requests.length >= 3);
+      await stop(b);
+      assert.deepEqual(second.requests.map((r) => seqOf(r.body)), [0, 1, 2]);
+      assert.equal(first.requests.length, 0);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+  });
+
   it("lets an application's token open a session of its own application only", async () => {
     await newApp('mine');
     await newApp('theirs');

@@ -78,9 +78,10 @@ export interface Endpoint {
   /**
    * Set on a listen session's endpoint (`herald listen`): its deliveries are not sent but wait
    * for the session's consumer to pull them through the API. `dropped` counts those the session's
-   * bounds (count and age) dropped unread.
+   * bounds (count and age) dropped unread; `listener`, the consumer that opened it last, when it
+   * said who it is.
    */
-  listen?: { name: string; dropped: number };
+  listen?: { name: string; dropped: number; listener?: string };
   /**
    * Set on a polling endpoint (Svix's `pollingEndpoint` destination): nothing is sent to it; its
    * consumers read its messages through the API, each from its own committed offset.

@@ -57,7 +57,7 @@ export const toEndpoint = (row: Row): Endpoint => ({
   secrets: json(row.secrets),
   createdAt: Number(row.created_at),
   updatedAt: Number(row.updated_at),
-  ...(row.listen_name === null || row.listen_name === undefined ? {} : { listen: { name: row.listen_name as string, dropped: Number(row.listen_dropped) } }),
+  ...(row.listen_name === null || row.listen_name === undefined ? {} : { listen: { name: row.listen_name as string, dropped: Number(row.listen_dropped), ...(row.listen_listener ? { listener: row.listen_listener as string } : {}) } }),
   ...(bool(row.polling) ? { polling: true as const } : {}),
   ...(row.transformation_updated_at === null || row.transformation_updated_at === undefined ? {} : {
     transformation: { code: (row.transformation_code ?? null) as string | null, enabled: bool(row.transformation_enabled), updatedAt: Number(row.transformation_updated_at) },

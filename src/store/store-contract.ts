@@ -1152,6 +1152,9 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const { app, listener, pushed } = await session(store);
         assert.deepEqual((await store.endpoints.getListen(app.id, 'laptop'))?.listen, { name: 'laptop', dropped: 0 });
         assert.equal(await store.endpoints.getListen(app.id, 'other'), null);
+        assert.equal(await store.endpoints.setListener(app.id, listener.id, 'lst_2'), true);
+        assert.deepEqual((await store.endpoints.get(app.id, listener.id))?.listen, { name: 'laptop', dropped: 0, listener: 'lst_2' });
+        assert.equal(await store.endpoints.setListener(app.id, pushed.id, 'lst_3'), false, 'an endpoint that is no session');
         assert.deepEqual((await store.endpoints.list(app.id, page())).items.map((e) => e.id), [pushed.id]);
         await assert.rejects(store.endpoints.create(anEndpoint(app.id, { listen: { name: 'laptop', dropped: 0 } })), conflict);
         const claimed = await claim(store);

@@ -208,6 +208,8 @@ export interface EndpointStore {
    * rest); false when there is no such endpoint. Claims load the code of an enabled one.
    */
   setTransformation(appId: string, id: string, transformation: EndpointTransformation): Promise<boolean>;
+  /** Records the consumer that opened a live listen session last; false when there is no such session. */
+  setListener(appId: string, id: string, listener: string): Promise<boolean>;
   /**
    * Deletes the endpoint as of `now`: it disappears from lookups and fan-out, its uid is free
    * again, its secrets and headers are wiped, it is disabled, and its pending and in-flight

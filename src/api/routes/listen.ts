@@ -24,20 +24,25 @@ export interface ListenOptions {
 const NAME_PATTERN = '^[a-zA-Z0-9\\-_.]+$';
 const SessionName = Type.String({ minLength: 1, maxLength: 128, pattern: NAME_PATTERN });
 const Names = Type.Array(Type.String({ minLength: 1, maxLength: 256, pattern: NAME_PATTERN }), { minItems: 1, maxItems: 100, uniqueItems: true });
+/** A consumer's own id for itself (the CLI makes a random one per run): the last to open a session holds it. */
+const Listener = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' });
 const SessionIn = Type.Object({
   name: Type.Optional(SessionName),
+  listener: Type.Optional(Listener),
   eventTypes: Type.Optional(Type.Union([Names, Type.Null()])),
   channels: Type.Optional(Type.Union([Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, maxItems: 10, uniqueItems: true }), Type.Null()])),
 });
 const AppPath = Type.Object({ appId: Type.String() });
 const SessionPath = Type.Object({ appId: Type.String(), sessionId: Type.String() });
 const ResultPath = Type.Object({ appId: Type.String(), sessionId: Type.String(), msgId: Type.String() });
+const ListenerQuery = Type.Object({ listener: Type.Optional(Listener) });
 const NextQuery = Type.Object({
   /** Seconds to wait for a delivery when none is due (a long poll). */
   wait: Type.Optional(Type.Integer({ minimum: 0, maximum: 60 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   /** How long the consumer holds what it is given before another may take it. */
   lease_ms: Type.Optional(Type.Integer({ minimum: 1_000, maximum: 600_000 })),
+  listener: Type.Optional(Listener),
 });
 const ResultIn = Type.Object({
   lease: Type.Integer({ minimum: 0 }),
@@ -77,6 +82,14 @@ export function listenRoutes(server: FastifyInstance, ctx: ApiContext, options: 
     const endpoint = (await ctx.store.endpoints.get(application.id, sessionId)) ?? (await ctx.store.endpoints.getListen(application.id, sessionId));
     if (!endpoint?.listen) throw notFound('Listen session');
     return { application, endpoint };
+  };
+
+  // A consumer that said who it is, polling or answering after another opened the session since,
+  // is told so: it stops instead of competing with the one that took over for the session's events.
+  const takenOver = (endpoint: Endpoint, listener: string | undefined) => {
+    if (listener !== undefined && endpoint.listen?.listener !== undefined && endpoint.listen.listener !== listener) {
+      throw new HttpError(409, 'taken_over', `Another listener opened session ${endpoint.listen.name} since: it holds the session's events now.`);
+    }
   };
 
   const sessionOut = async (endpoint: Endpoint, withSecret: boolean) => {
@@ -133,6 +146,10 @@ export function listenRoutes(server: FastifyInstance, ctx: ApiContext, options: 
       // a burst bigger than the bound, to a listener taking it slowly, loses nothing.
       await ctx.store.queue.pull({ endpointId: endpoint.id, now, limit: 0, leaseMs: 0, keep: options.maxEvents, olderThan: now - options.maxAgeMs });
     }
+    if (request.body.listener !== undefined) {
+      await ctx.store.endpoints.setListener(application.id, endpoint.id, request.body.listener);
+      endpoint = { ...endpoint, listen: { ...endpoint.listen!, listener: request.body.listener } };
+    }
     reply.code(created ? 201 : 200);
     return sessionOut(endpoint, true);
   });
@@ -151,13 +168,16 @@ export function listenRoutes(server: FastifyInstance, ctx: ApiContext, options: 
   // A POST, since it leases what it returns. Waits up to `wait` seconds for something due.
   app.post(`${scope.base}/listen/:sessionId/next`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: SessionPath, querystring: NextQuery } }, async (request, reply) => {
     const { endpoint } = await findSession(request.params.appId, request.params.sessionId);
-    const { wait = 0, limit = 10, lease_ms: leaseMs = DEFAULT_LEASE_MS } = request.query;
+    const { wait = 0, limit = 10, lease_ms: leaseMs = DEFAULT_LEASE_MS, listener } = request.query;
+    takenOver(endpoint, listener);
     let gone = false;
     reply.raw.once('close', () => (gone = true));
     const deadline = ctx.clock.now() + wait * 1000;
     let claimed: ClaimedDelivery[] = [];
-    for (;;) {
+    for (let polls = 0; ; polls++) {
       const now = ctx.clock.now();
+      // Looked at again while the poll waits: a takeover meanwhile ends it before it leases anything.
+      if (listener !== undefined && polls > 0) takenOver((await ctx.store.endpoints.get(endpoint.appId, endpoint.id)) ?? endpoint, listener);
       claimed = await ctx.store.queue.pull({
         endpointId: endpoint.id, now, limit, leaseMs, keep: Number.MAX_SAFE_INTEGER, olderThan: now - options.maxAgeMs,
       });
@@ -172,8 +192,9 @@ export function listenRoutes(server: FastifyInstance, ctx: ApiContext, options: 
     };
   });
 
-  app.post(`${scope.base}/listen/:sessionId/msg/:msgId/result`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: ResultPath, body: ResultIn } }, async (request) => {
+  app.post(`${scope.base}/listen/:sessionId/msg/:msgId/result`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: ResultPath, body: ResultIn, querystring: ListenerQuery } }, async (request) => {
     const { application, endpoint } = await findSession(request.params.appId, request.params.sessionId);
+    takenOver(endpoint, request.query.listener);
     const message = await ctx.store.messages.get(application.id, request.params.msgId);
     const delivery = message && (await ctx.store.queue.getPulled(endpoint.id, message.id));
     if (!message || !delivery) throw notFound('Delivery');

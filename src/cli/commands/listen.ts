@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type Dispatcher, request } from 'undici';
 import { ApiError, NetworkError, segment } from '../api-client.ts';
 import { type ApiRun, apiCommand } from '../api-command.ts';
@@ -116,6 +117,8 @@ class Listener {
   readonly #options: ListenerOptions;
   readonly #stop = new AbortController();
   readonly #counts = { forwarded: 0, succeeded: 0, failed: 0, skipped: 0 };
+  /** Who this run is to the session: the last listener to open it holds it, and an earlier one is told. */
+  readonly #listener = randomUUID();
   #dropped = 0;
 
   constructor(run: ApiRun, options: ListenerOptions) {
@@ -142,6 +145,11 @@ class Listener {
           await this.#round(session);
         } catch (error) {
           if (this.#stop.signal.aborted) break;
+          if (error instanceof ApiError && error.code === 'taken_over') {
+            this.#note(`another listener opened session ${session.name}: it gets the events now; stopping`);
+            this.#summary();
+            return 1;
+          }
           if (!transient(error)) throw error;
           if (!offline) this.#note(`${unreachable(error)}; the session keeps the events, retrying`);
           offline = true;
@@ -160,7 +168,7 @@ class Listener {
   /** Opens (or takes over) the session; whatever an earlier listener held is handed out again. */
   async #open(first: boolean): Promise<Session> {
     const { body } = await this.#run.client.call<Session>('POST', `${this.#options.owner}/listen`, {
-      body: { name: this.#options.name, ...(this.#options.eventTypes ? { eventTypes: this.#options.eventTypes } : {}) },
+      body: { name: this.#options.name, listener: this.#listener, ...(this.#options.eventTypes ? { eventTypes: this.#options.eventTypes } : {}) },
     });
     this.#reportDropped(body.dropped, first);
     if (first) {
@@ -181,7 +189,7 @@ class Listener {
     let answer;
     try {
       answer = await this.#run.client.call<{ data: Pulled[]; dropped: number }>('POST', `${path}/next`, {
-        query: { wait: WAIT_SECONDS, limit: BATCH, lease_ms: LEASE_MS }, signal: this.#stop.signal,
+        query: { wait: WAIT_SECONDS, limit: BATCH, lease_ms: LEASE_MS, listener: this.#listener }, signal: this.#stop.signal,
       });
     } catch (error) {
       if ((error as Error).name === 'AbortError') return;
@@ -195,6 +203,7 @@ class Listener {
       let outcome: { status: string; nextAttempt: string | null } | null;
       try {
         outcome = (await this.#run.client.call<{ status: string; nextAttempt: string | null }>('POST', `${path}/msg/${segment(delivery.msgId)}/result`, {
+          query: { listener: this.#listener },
           body: {
             lease: delivery.lease, statusCode: forwarded.statusCode, durationMs: forwarded.durationMs, response: forwarded.response,
             url: this.#options.forwardTo, failure: forwarded.failure, retryAfter: forwarded.retryAfter, noRetry: this.#options.noRetry,
@@ -202,7 +211,7 @@ class Listener {
         })).body;
       } catch (error) {
         // Taken over meanwhile (a lease that ran out): it is handed out again, so this one does not count.
-        if (error instanceof ApiError && error.status === 409) outcome = null;
+        if (error instanceof ApiError && error.status === 409 && error.code !== 'taken_over') outcome = null;
         else throw error;
       }
       this.#print(delivery, forwarded, outcome);

@@ -77,6 +77,14 @@ export function postgresEndpoints(db: PostgresDatabase): EndpointStore {
       return endpoint;
     },
 
+    async setListener(appId, id, listener) {
+      const rows = await db.query(
+        'UPDATE endpoints SET listen_listener = ? WHERE id = ? AND app_id = ? AND listen_name IS NOT NULL AND deleted_at IS NULL RETURNING id',
+        [listener, id, appId],
+      );
+      return rows.length > 0;
+    },
+
     async setTransformation(appId, id, transformation) {
       const rows = await db.query(
         `WITH changed AS (

@@ -88,6 +88,13 @@ export function sqliteEndpoints(db: SqliteDatabase, deleted: DeletedEndpoints): 
       return endpoint;
     },
 
+    async setListener(appId, id, listener) {
+      const changed = await db.write(() => db.run(
+        'UPDATE endpoints SET listen_listener = ? WHERE id = ? AND app_id = ? AND listen_name IS NOT NULL AND deleted_at IS NULL', listener, id, appId,
+      ));
+      return changed > 0;
+    },
+
     async setTransformation(appId, id, transformation) {
       const changed = await db.write(() => db.run(
         `UPDATE endpoints SET transformation_code = ?, transformation_enabled = ?, transformation_updated_at = ?
