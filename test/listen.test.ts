@@ -349,6 +349,17 @@ describe('herald listen', () => {
     }
   });
 
+  it("lists an application's sessions, with what each holds, so a forgotten one can be found and deleted", async () => {
+    await newApp('many');
+    for (const name of ['laptop', 'ci']) assert.equal((await h.api('POST', '/api/v1/app/many/listen', { name })).status, 201);
+    await send('many', 'order.created', 0);
+    const listed = (await h.api('GET', '/api/v1/app/many/listen')).body;
+    assert.deepEqual(listed.data.map((session: { name: string; pending: number }) => [session.name, session.pending]), [['laptop', 1], ['ci', 1]]);
+    assert.equal(listed.data[0].secret, undefined, 'no secret in a listing');
+    assert.equal((await h.api('DELETE', `/api/v1/app/many/listen/${listed.data[1].id}`)).status, 204);
+    assert.deepEqual((await h.api('GET', '/api/v1/app/many/listen')).body.data.map((session: { name: string }) => session.name), ['laptop']);
+  });
+
   it("lets an application's token open a session of its own application only", async () => {
     await newApp('mine');
     await newApp('theirs');

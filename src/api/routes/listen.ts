@@ -154,6 +154,13 @@ export function listenRoutes(server: FastifyInstance, ctx: ApiContext, options: 
     return sessionOut(endpoint, true);
   });
 
+  // Every live session of the owner, oldest first: sessions are few (one per laptop, say), so one page.
+  app.get(`${scope.base}/listen`, { config: { access: scope.access('ViewBase') }, schema: { params: AppPath } }, async (request) => {
+    const application = await scope.find(ctx, request.params.appId);
+    const sessions = (await ctx.store.endpoints.listEnabled(application.id)).filter((endpoint) => endpoint.listen).sort((a, b) => a.createdAt - b.createdAt);
+    return { data: await Promise.all(sessions.map((endpoint) => sessionOut(endpoint, false))), done: true, iterator: null, prevIterator: null };
+  });
+
   app.get(`${scope.base}/listen/:sessionId`, { config: { access: scope.access('ViewBase') }, schema: { params: SessionPath } }, async (request) => {
     const { endpoint } = await findSession(request.params.appId, request.params.sessionId);
     return sessionOut(endpoint, false);
