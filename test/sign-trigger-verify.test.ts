@@ -417,6 +417,11 @@ describe('herald sign, trigger and verify', () => {
         assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
         assert.match(result.stderr, /--help/);
       }
+      // A body from stdin that a shell word cannot carry: a curl command would send other bytes.
+      const binary = await herald(['sign', 'stripe', '--secret', 'whsec_x', '--body', '-', '--url', 'http://127.0.0.1:1/x', '--curl'], 'ab\u0000cd');
+      assert.equal(binary.code, 2);
+      assert.match(binary.stderr, /give it as --body @file/);
+      assert.equal(binary.stdout, '');
     });
   });
 });

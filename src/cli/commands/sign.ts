@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { randomUUID } from 'node:crypto';
 import { FIXTURES } from '../../inbound/fixtures/index.ts';
 import { discordKeyPair } from '../../inbound/providers/discord.ts';
@@ -67,6 +68,10 @@ function signCommand(type: string): Command {
       if (!body) throw new UsageError('--body is required.');
       const url = urlOf(values, 'url');
       if (values.curl && url === null) throw new UsageError('--curl needs --url: the command sends the request there.');
+      // A shell word cannot carry a NUL, and bytes that are not UTF-8 would come out changed.
+      if (values.curl && body.file === null && (!isUtf8(body.bytes) || body.bytes.includes(0))) {
+        throw new UsageError('--curl writes the body into the command as text, and this one is not: give it as --body @file, which curl sends byte for byte.');
+      }
       const signed = await signAs(type, values, { body: body.bytes, url, timestamp: timestampOf(values), event: (values.event as string | undefined) ?? event ?? null });
       for (const note of signed.notes ?? []) io.stderr.write(`Note: ${note}\n`);
       const to = signed.url ?? url;
