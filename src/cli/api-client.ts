@@ -52,7 +52,8 @@ function describeFailure(status: number, code: string | null, detail: string | V
     return [`the request is invalid ${where}:`, ...items].join('\n');
   }
   const text = detail ?? `HTTP ${status}`;
-  const hint = status === 401 ? ' Check --token or HERALD_TOKEN.' : status === 403 ? ' This token may not do that.' : '';
+  // The API's 403 already says what the token may not do.
+  const hint = status === 401 ? ' Check --token or HERALD_TOKEN.' : '';
   return `${text} ${where}${hint}`;
 }
 

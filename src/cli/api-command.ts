@@ -42,7 +42,8 @@ export function apiCommand(declaration: ApiCommand): Command {
   const { run, ...rest } = declaration;
   return {
     ...rest,
-    options: { ...declaration.options, ...JSON_OPTION, ...API_OPTIONS },
+    // A command may say what its own --json prints (listen: a line per event).
+    options: { ...declaration.options, json: declaration.options?.json ?? JSON_OPTION.json, ...API_OPTIONS },
     async run({ values, args }, io) {
       const client = ApiClient.fromOptions(values, io.env);
       try {

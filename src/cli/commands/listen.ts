@@ -60,6 +60,7 @@ export const listen = apiCommand({
     session: { type: 'string', value: 'name', describe: 'the session to resume (default: default)' },
     'no-retry': { type: 'boolean', describe: 'record a failed local answer and go on, instead of retrying it' },
     timeout: { type: 'string', value: 'seconds', describe: 'how long the local service may take to answer (default 30)' },
+    json: { type: 'boolean', describe: 'print one JSON object per event on stdout, and the summary as one more' },
   },
   examples: [
     'herald listen --app acme --forward-to http://localhost:3000/webhooks',

@@ -12,8 +12,8 @@ import { type Option, UsageError, type Values } from '../command.ts';
 
 /** The providers' names as people write them, for help and messages. */
 export const TITLES: Record<string, string> = {
-  stripe: 'Stripe', github: 'GitHub', shopify: 'Shopify', slack: 'Slack', svix: 'Svix', 'standard-webhooks': 'a Standard Webhooks sender',
-  clerk: 'Clerk', twilio: 'Twilio', gitlab: 'GitLab', discord: 'Discord', paddle: 'Paddle', linear: 'Linear', zoom: 'Zoom', hmac: 'an hmac scheme',
+  stripe: 'Stripe', github: 'GitHub', shopify: 'Shopify', slack: 'Slack', svix: 'Svix', 'standard-webhooks': 'Standard Webhooks',
+  clerk: 'Clerk', twilio: 'Twilio', gitlab: 'GitLab', discord: 'Discord', paddle: 'Paddle', linear: 'Linear', zoom: 'Zoom', hmac: 'HMAC',
 };
 export const titleOf = (type: string) => TITLES[type] ?? type;
 
