@@ -130,7 +130,10 @@ describe('the settings file', () => {
     const refused = (values: unknown, message: RegExp) => assert.throws(() => loadConfig({}, {}, readConfigFile(write(dir(), values), '/')), (error) => error instanceof ConfigError && message.test(error.message), JSON.stringify(values));
     refused({ prot: 8071 }, /unknown key "prot"/);
     refused({ adminToken: 'x'.repeat(20) }, /"adminToken" is a secret; set HERALD_ADMIN_TOKEN in the environment/);
-    refused({ port: { value: 1 } }, /"port" must be a string, a number, a boolean or a list/);
+    refused({ port: { value: 1 } }, /"port" must be a whole number/);
+    refused({ host: 5 }, /"host" must be text \(in quotes\)/);
+    refused({ retrySchedule: ['5s', 7] }, /"retrySchedule" must be a list of texts/);
+    refused({ requestTimeout: 15 }, /"requestTimeout" must be text/);
     refused({ port: 99999 }, /"port" is 99999: expected a port number/);
     refused({ retrySchedule: ['soon'] }, /"retrySchedule" is \["soon"\]: expected comma-separated durations/);
     refused([1], /must hold a JSON object/);

@@ -206,17 +206,31 @@ export const CONFIG_FILE_NAME = 'herald.config.json';
 /** A setting's key in the file: its flag in camelCase (`data-dir` → `dataDir`). */
 export const fileKey = (flag: string) => flag.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase());
 
+/** What a setting's value may be in the file besides text: a number, a boolean, or a list of texts. */
+const FILE_KINDS: Partial<Record<keyof Config, 'number' | 'boolean' | 'list'>> = {
+  port: 'number', maxPayloadBytes: 'number', maxInFlight: 'number', maxInFlightPerEndpoint: 'number', maxInFlightPerApp: 'number',
+  rateLimit: 'number', databasePoolSize: 'number', binMaxRequests: 'number', listenMaxEvents: 'number', circuitFailures: 'number',
+  allowPrivateNetworks: 'boolean', endpointHttpsOnly: 'boolean', allowedNetworks: 'list', retryScheduleMs: 'list',
+};
+const FILE_KIND_SCHEMAS = {
+  text: { type: 'string' },
+  number: { type: ['integer', 'string'] },
+  boolean: { type: ['boolean', 'string'] },
+  list: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
+} as const;
+const FILE_KIND_TEXT = { text: 'text (in quotes)', number: 'a whole number', boolean: 'true or false', list: 'a list of texts, or one text with commas' } as const;
+const fileKind = (key: keyof Config) => FILE_KINDS[key] ?? 'text';
+
 /**
- * The file's schema: an object whose keys are the flags' names in camelCase, each a string, a
- * number, a boolean, or (for lists) an array. Secrets have no flag and so no key: they stay in the
- * environment, out of files that get committed next to a compose file.
+ * The file's schema: an object whose keys are the flags' names in camelCase, each text, or where
+ * the setting is one a number, a boolean, or a list of texts (durations are text: "15s"). Secrets
+ * have no flag and so no key: they stay in the environment, out of files that get committed next
+ * to a compose file.
  */
 const FILE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  properties: Object.fromEntries(SETTINGS.filter((s) => s.flag).map((s) => [fileKey(s.flag!), {
-    anyOf: [{ type: 'string' }, { type: 'number' }, { type: 'boolean' }, { type: 'array', items: { type: ['string', 'number'] } }],
-  }])),
+  properties: Object.fromEntries(SETTINGS.filter((s) => s.flag).map((s) => [fileKey(s.flag!), FILE_KIND_SCHEMAS[fileKind(s.key)]])),
 } as const;
 let validateFile: ValidateFunction | null = null;
 
@@ -247,7 +261,8 @@ export function readConfigFile(path: string | undefined, cwd: string): ConfigFil
         : `${file}: unknown key "${unknown}"; the keys are the flags in camelCase (${SETTINGS.filter((s) => s.flag).map((s) => fileKey(s.flag!)).join(', ')}).`);
     }
     const key = first!.instancePath.split('/')[1];
-    throw new ConfigError(key ? `${file}: "${key}" must be a string, a number, a boolean or a list.` : `${file}: must hold a JSON object of settings.`);
+    const setting = SETTINGS.find((s) => s.flag && fileKey(s.flag) === key);
+    throw new ConfigError(setting ? `${file}: "${key}" must be ${FILE_KIND_TEXT[fileKind(setting.key)]}.` : `${file}: must hold a JSON object of settings.`);
   }
   return { path: file, values: values as Record<string, unknown> };
 }
