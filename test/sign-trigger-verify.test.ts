@@ -378,6 +378,12 @@ describe('herald sign, trigger and verify', () => {
       assert.match(result.stderr, /The Stripe-Signature header is missing.*It carries x-hub-signature-256: it looks like it comes from GitHub/);
     });
 
+    it('says a header that is there holds no signature of the provider\'s form, rather than that it is missing', async () => {
+      const result = await check(['--secret', SECRETS.stripe!, '--body', `@${file}`, '-H', 'Stripe-Signature: garbage']);
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /The Stripe-Signature header holds no signature in the form Stripe writes it/);
+    });
+
     it('verifies Twilio against the URL it was sent to, Discord with the public key, and an hmac scheme from its flags', async () => {
       const url = 'https://example.com/sms?from=cli';
       const form = 'Body=Hi&From=%2B15005550001&To=%2B15005550006';

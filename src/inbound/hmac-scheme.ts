@@ -78,7 +78,9 @@ export function verifyHmac(given: HmacScheme, request: InboundRequest, config: R
   const scheme = withTolerance(given, config.toleranceSeconds);
   if (typeof secret !== 'string' || secret === '') return fail(`The source has no ${scheme.provider} signing secret configured.`);
   const signatures = scheme.signatures(request);
-  if (!signatures || signatures.length === 0) return missingHeader(request, scheme.header, scheme.provider);
+  if (!signatures) return missingHeader(request, scheme.header, scheme.provider);
+  // There, but holding no signature of the form the scheme reads (Stripe's `t=…,v1=…`).
+  if (signatures.length === 0) return fail(`The ${scheme.header} header holds no signature in the form ${scheme.provider} writes it, so the request was not signed the way ${scheme.provider} signs.`);
   const matches = (key: Buffer, body: Buffer) => {
     const content = scheme.content(request, body);
     if (!content) return false;

@@ -10,7 +10,7 @@ const scheme: HmacScheme = {
   encoding: 'hex',
   signatures: (r) => {
     const header = r.headers['x-hub-signature-256'];
-    return header?.startsWith('sha256=') ? [header.slice(7)] : null;
+    return header === undefined ? null : header.startsWith('sha256=') ? [header.slice(7)] : [];
   },
   content: (_r, body) => body,
   key: utf8,
