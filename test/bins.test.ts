@@ -349,6 +349,16 @@ await forEachStore((store) => describe(`request bins (${store})`, () => {
     assert.equal((await open({ 'last-event-id': 'nonsense' })).status, 422);
   });
 
+  it('ends a bin\'s live stream with a deleted event when the bin is deleted', async () => {
+    const bin = await newBin();
+    const response = await fetch(`${h.url}/api/v1/bin/${bin.id}/request/stream`, { headers: { authorization: `Bearer ${h.token}` } });
+    const stream = eventReader(response);
+    await stream.until((text) => text.includes('\n\n'));
+    assert.equal((await h.api('DELETE', `/api/v1/bin/${bin.id}`)).status, 204);
+    await stream.until((text) => text.includes('event: deleted'));
+    await assert.rejects(stream.until(() => false, 2_000), /the stream ended/);
+  });
+
   it('takes Herald\'s own deliveries, whose signature verifies with the standardwebhooks library over the bytes it kept', async () => {
     const bin = await newBin();
     const app = await h.api('POST', '/api/v1/app', { name: 'self' });

@@ -35,6 +35,8 @@ export interface StreamRequest {
 export interface BinStreams {
   /** Answers with a server-sent event per request the bin captures from now on, until either side closes. */
   open(stream: StreamRequest): void;
+  /** Ends this process's streams of a bin that was deleted, with a `deleted` event first. */
+  end(binId: string): void;
   /** Ends every stream (the server is closing) and stops listening. */
   close(): Promise<void>;
 }
@@ -113,6 +115,12 @@ export function binStreams(store: Store, heartbeatMs = 15_000): BinStreams {
       response.write(': stream of captured requests\n\n');
       // Captures committed between reading the cursor and subscribing, or after a Last-Event-ID.
       void pump(subscriber);
+    },
+    end(binId) {
+      for (const subscriber of [...(subscribers.get(binId) ?? [])]) {
+        subscriber.stop();
+        subscriber.response.end(`event: deleted\ndata: ${JSON.stringify({ id: binId })}\n\n`);
+      }
     },
     async close() {
       for (const set of [...subscribers.values()]) {

@@ -114,6 +114,7 @@ export function binRoutes(server: FastifyInstance, ctx: ApiContext, options: { p
 
   app.delete(`${base}/:binId`, { schema: { params: BinPath } }, async (request, reply) => {
     if (!(await ctx.store.bins.delete(request.params.binId))) throw notFound('Bin');
+    streams.end(request.params.binId);
     return reply.code(204).send();
   });
 
