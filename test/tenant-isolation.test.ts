@@ -63,6 +63,37 @@ await forEachStore((store) => describe(`one tenant never harms another (${store}
     }
   }
 
+  /**
+   * With at most `maxInFlight` sends (two per endpoint, a 5 s timeout), applications whose every
+   * endpoint hangs are sent three messages each; once `held` of their requests hang, a new healthy
+   * application's delivery must arrive within a second.
+   */
+  async function healthyBesideHanging(maxInFlight: number, tenants: Array<{ name: string; endpoints: number }>, held: number): Promise<void> {
+    const hanging = await holdingReceiver();
+    const healthy = await holdingReceiver();
+    try {
+      const env = { HERALD_MAX_IN_FLIGHT: String(maxInFlight), HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '5s', HERALD_LEASE: '30s' };
+      await withHerald(env, async (h) => {
+        for (const tenant of tenants) {
+          const greedy = await h.svix.application.create({ name: tenant.name });
+          for (let i = 0; i < tenant.endpoints; i++) await h.svix.endpoint.create(greedy.id, { url: `${hanging.url}/${greedy.id}/${i}` });
+          for (let i = 0; i < 3; i++) await h.svix.message.create(greedy.id, { eventType: 'hangs', payload: { i } });
+        }
+        // They take what they may of the send slots, and hold them until the timeout.
+        await waitFor('the hanging endpoints to hold their slots', () => hanging.held.length >= held);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+
+        await deliversWithinASecond(h, 'healthy', healthy.url, () => healthy.held.length === 1);
+        assert.ok(hanging.held.length >= held && hanging.held.every(({ response }) => !response.writableEnded), 'the hanging endpoints still hang');
+        healthy.answerAll(200);
+        hanging.answerAll(200);
+      });
+    } finally {
+      await hanging.close();
+      await healthy.close();
+    }
+  }
+
   it('records an application\'s result although another application, deleted while its delivery was in flight, answered in the same moment', async () => {
     const receiverA = await holdingReceiver();
     const receiverB = await holdingReceiver();
@@ -94,29 +125,8 @@ await forEachStore((store) => describe(`one tenant never harms another (${store}
     }
   });
 
-  it('delivers to a healthy application within a second while ten endpoints of another hang', async () => {
-    const hanging = await holdingReceiver();
-    const healthy = await holdingReceiver();
-    try {
-      const env = { HERALD_MAX_IN_FLIGHT: '4', HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '5s', HERALD_LEASE: '30s' };
-      await withHerald(env, async (h) => {
-        const greedy = await h.svix.application.create({ name: 'ten hanging endpoints' });
-        for (let i = 0; i < 10; i++) await h.svix.endpoint.create(greedy.id, { url: `${hanging.url}/${i}` });
-        for (let i = 0; i < 3; i++) await h.svix.message.create(greedy.id, { eventType: 'hangs', payload: { i } });
-        // They take what they may of the send slots, and hold them until the timeout.
-        await waitFor('the hanging endpoints to hold their slots', () => hanging.held.length >= 2);
-        await new Promise((resolve) => setTimeout(resolve, 300));
-
-        await deliversWithinASecond(h, 'healthy', healthy.url, () => healthy.held.length === 1);
-        assert.ok(hanging.held.length >= 2 && hanging.held.every(({ response }) => !response.writableEnded), 'the hanging endpoints still hang');
-        healthy.answerAll(200);
-        hanging.answerAll(200);
-      });
-    } finally {
-      await hanging.close();
-      await healthy.close();
-    }
-  });
+  it('delivers to a healthy application within a second while ten endpoints of another hang', () =>
+    healthyBesideHanging(4, [{ name: 'ten hanging endpoints', endpoints: 10 }], 2));
 
   it('delivers to a healthy application within a second while another hangs on the same host and port', async () => {
     // One server for both: the connections to one origin are not a pool the hanging endpoints can drain.
@@ -138,54 +148,12 @@ await forEachStore((store) => describe(`one tenant never harms another (${store}
     }
   });
 
-  it('delivers to a healthy application within a second while two others hang, each with its share of endpoints', async () => {
-    const hanging = await holdingReceiver();
-    const healthy = await holdingReceiver();
-    try {
-      // Each hanging application may take half; between them they took every slot before.
-      const env = { HERALD_MAX_IN_FLIGHT: '8', HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '5s', HERALD_LEASE: '30s' };
-      await withHerald(env, async (h) => {
-        for (const name of ['first hanging', 'second hanging']) {
-          const greedy = await h.svix.application.create({ name });
-          for (let i = 0; i < 4; i++) await h.svix.endpoint.create(greedy.id, { url: `${hanging.url}/${greedy.id}/${i}` });
-          for (let i = 0; i < 3; i++) await h.svix.message.create(greedy.id, { eventType: 'hangs', payload: { i } });
-        }
-        await waitFor('the hanging endpoints to hold their slots', () => hanging.held.length >= 6);
-        await new Promise((resolve) => setTimeout(resolve, 300));
+  // Each hanging application may take half; between them they took every slot before.
+  it('delivers to a healthy application within a second while two others hang, each with its share of endpoints', () =>
+    healthyBesideHanging(8, [{ name: 'first hanging', endpoints: 4 }, { name: 'second hanging', endpoints: 4 }], 6));
 
-        await deliversWithinASecond(h, 'healthy beside two', healthy.url, () => healthy.held.length === 1);
-        healthy.answerAll(200);
-        hanging.answerAll(200);
-      });
-    } finally {
-      await hanging.close();
-      await healthy.close();
-    }
-  });
-
-  it('delivers to a healthy application within a second while eight others hang, more than three quarters of the slots can hold', async () => {
-    const hanging = await holdingReceiver();
-    const healthy = await holdingReceiver();
-    try {
-      // Six one-endpoint applications take the twelve slots outside the reserve of four; two more
-      // took two of it each before, leaving none, where each now takes one.
-      const env = { HERALD_MAX_IN_FLIGHT: '16', HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '5s', HERALD_LEASE: '30s' };
-      await withHerald(env, async (h) => {
-        for (let app = 0; app < 8; app++) {
-          const greedy = await h.svix.application.create({ name: `hanging ${app}` });
-          await h.svix.endpoint.create(greedy.id, { url: `${hanging.url}/${greedy.id}` });
-          for (let i = 0; i < 3; i++) await h.svix.message.create(greedy.id, { eventType: 'hangs', payload: { i } });
-        }
-        await waitFor('the hanging endpoints to hold their slots', () => hanging.held.length >= 14);
-        await new Promise((resolve) => setTimeout(resolve, 300));
-
-        await deliversWithinASecond(h, 'healthy beside eight', healthy.url, () => healthy.held.length === 1);
-        healthy.answerAll(200);
-        hanging.answerAll(200);
-      });
-    } finally {
-      await hanging.close();
-      await healthy.close();
-    }
-  });
+  // Six one-endpoint applications take the twelve slots outside the reserve of four; two more
+  // took two of it each before, leaving none, where each now takes one.
+  it('delivers to a healthy application within a second while eight others hang, more than three quarters of the slots can hold', () =>
+    healthyBesideHanging(16, Array.from({ length: 8 }, (_, i) => ({ name: `hanging ${i}`, endpoints: 1 })), 14));
 }));
