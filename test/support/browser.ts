@@ -23,6 +23,9 @@ export async function saveDocScreenshot(page: Page, name: string): Promise<void>
   await page.screenshot({ path: join(ROOT, 'docs', 'images', `${name}.png`) });
 }
 
+/** The hosts a page may reach: Herald and the test's receivers, all on loopback. */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
 /** Where every browser test leaves a picture of how it ended (git-ignored). */
 export const SCREENSHOTS = join(import.meta.dirname, '..', 'screenshots');
 
@@ -61,6 +64,13 @@ export function browserSuite(name: string, body: (suite: BrowserSuite) => void):
           colorScheme: options.colorScheme ?? 'light',
         });
         contexts.push(context);
+        // No test reaches beyond loopback: a page asking for anything else (a logo, a font, a link
+        // a test follows) is refused, and the test fails naming it.
+        const offLoopback: string[] = [];
+        await context.route((url) => url.protocol.startsWith('http') && !LOOPBACK_HOSTS.has(url.hostname), (route) => {
+          offLoopback.push(route.request().url());
+          return route.abort('blockedbyclient');
+        });
         const page = await context.newPage();
         page.setDefaultTimeout(15_000);
         const errors: string[] = [];
@@ -73,6 +83,7 @@ export function browserSuite(name: string, body: (suite: BrowserSuite) => void):
           const file = `${t.fullName.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, '').slice(0, 120)}.png`;
           await page.screenshot({ path: join(SCREENSHOTS, file), fullPage: false }).catch(() => {});
           await context.close();
+          if (offLoopback.length > 0) throw new Error(`The page asked for what is not on loopback:\n${offLoopback.join('\n')}`);
           // A script error or a CSP refusal is a bug even when the test's own checks passed.
           if (errors.length > 0) throw new Error(`The page logged errors:\n${errors.join('\n')}`);
         });
