@@ -349,6 +349,19 @@ describe('herald listen', () => {
     }
   });
 
+  it('gives back what an earlier listener\'s waiting poll leased after another took the session over, to the one that holds it now', async () => {
+    await newApp('raced');
+    assert.equal((await h.api('POST', '/api/v1/app/raced/listen', { name: 'race', listener: 'first' })).status, 201);
+    const waiting = h.api('POST', '/api/v1/app/raced/listen/race/next?wait=5&listener=first');
+    assert.equal((await h.api('POST', '/api/v1/app/raced/listen', { name: 'race', listener: 'second' })).status, 200);
+    // Sent within the second before the waiting poll looks again: that poll leases it first.
+    await send('raced', 'order.created', 7);
+    const earlier = await waiting;
+    assert.deepEqual([earlier.status, earlier.body.code], [409, 'taken_over']);
+    const later = await h.api('POST', '/api/v1/app/raced/listen/race/next?wait=5&listener=second');
+    assert.deepEqual(later.body.data.map((d: { bodyBase64: string }) => JSON.parse(Buffer.from(d.bodyBase64, 'base64').toString()).seq), [7]);
+  });
+
   it("lists an application's sessions, with what each holds, so a forgotten one can be found and deleted", async () => {
     await newApp('many');
     for (const name of ['laptop', 'ci']) assert.equal((await h.api('POST', '/api/v1/app/many/listen', { name })).status, 201);

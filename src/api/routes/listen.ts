@@ -61,6 +61,8 @@ const ResultIn = Type.Object({
 
 /** How often a long poll looks again for due deliveries. */
 const POLL_MS = 100;
+/** How often a waiting poll looks whether its session was taken over. */
+const TAKEOVER_LOOK_MS = 1_000;
 const DEFAULT_LEASE_MS = 60_000;
 
 /**
@@ -181,10 +183,15 @@ export function listenRoutes(server: FastifyInstance, ctx: ApiContext, options: 
     reply.raw.once('close', () => (gone = true));
     const deadline = ctx.clock.now() + wait * 1000;
     let claimed: ClaimedDelivery[] = [];
-    for (let polls = 0; ; polls++) {
+    let lookedAt = ctx.clock.now();
+    for (;;) {
       const now = ctx.clock.now();
-      // Looked at again while the poll waits: a takeover meanwhile ends it before it leases anything.
-      if (listener !== undefined && polls > 0) takenOver((await ctx.store.endpoints.get(endpoint.appId, endpoint.id)) ?? endpoint, listener);
+      // A waiting poll looks once a second whether another listener took the session over, so the
+      // earlier one hears of it within a second rather than at the end of its wait.
+      if (listener !== undefined && now - lookedAt >= TAKEOVER_LOOK_MS) {
+        lookedAt = now;
+        takenOver((await ctx.store.endpoints.get(endpoint.appId, endpoint.id)) ?? endpoint, listener);
+      }
       claimed = await ctx.store.queue.pull({
         endpointId: endpoint.id, now, limit, leaseMs, keep: Number.MAX_SAFE_INTEGER, olderThan: now - options.maxAgeMs,
       });
@@ -192,6 +199,17 @@ export function listenRoutes(server: FastifyInstance, ctx: ApiContext, options: 
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
     const now = ctx.clock.now();
+    // Taken over while the poll waited: what it leased goes back, due at once, to the listener
+    // that holds the session now. Looked at only when there is something to give back.
+    if (claimed.length > 0 && listener !== undefined) {
+      const current = (await ctx.store.endpoints.get(endpoint.appId, endpoint.id)) ?? endpoint;
+      try {
+        takenOver(current, listener);
+      } catch (error) {
+        await ctx.store.queue.release(claimed, now);
+        throw error;
+      }
+    }
     const session = await ctx.store.endpoints.get(endpoint.appId, endpoint.id);
     return {
       data: claimed.map((delivery) => pulledOut(delivery, now)),
