@@ -75,8 +75,9 @@ export class Api {
       this.session.signOut(this.session.mode.kind === 'dashboard'
         ? `Herald refused the token (${error.message}) Sign in again with a valid admin token.`
         : 'This portal link has expired or was revoked. Ask for a new link.');
-    } else if (response.status === 403 && this.session.mode.kind === 'dashboard' && error.message.includes('limited to one application')) {
-      // A portal token pasted into the dashboard: every page would be refused (src/api/auth.ts says why).
+    } else if (response.status === 403 && this.session.mode.kind === 'dashboard') {
+      // Only a token that is not an admin's is ever refused with 403 (src/api/auth.ts): a portal
+      // token pasted into the dashboard, where every page would be refused.
       this.session.signOut('That token belongs to one application\'s portal: open it with the portal link it came with. The dashboard needs an admin token.');
     }
     throw error;
