@@ -83,6 +83,8 @@ interface Setting<K extends keyof Config> {
   /** Command-line flag, without the dashes; absent for secrets, which must not show in `ps`. */
   flag?: string;
   env: string;
+  /** What the settings file may give besides text: a number, a boolean, or a list of texts. */
+  kind?: 'number' | 'boolean' | 'list';
   default: string;
   describe: string;
   /** The parsed value, or INVALID. */
@@ -102,7 +104,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 /** Every setting, in the order `herald help` lists them. Flags win over environment over defaults. */
 export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
-  { key: 'port', flag: 'port', env: 'HERALD_PORT', default: '8071', describe: 'HTTP port', parse: integer(0, 65535), expected: 'a port number (0-65535)' },
+  { key: 'port', kind: 'number', flag: 'port', env: 'HERALD_PORT', default: '8071', describe: 'HTTP port', parse: integer(0, 65535), expected: 'a port number (0-65535)' },
   { key: 'host', flag: 'host', env: 'HERALD_HOST', default: '127.0.0.1', describe: 'address to listen on', parse: text, expected: 'a host name or address' },
   { key: 'dataDir', flag: 'data-dir', env: 'HERALD_DATA_DIR', default: './.herald', describe: 'directory for the SQLite database and generated keys', parse: text, expected: 'a directory path' },
   { key: 'databaseUrl', flag: 'database-url', env: 'HERALD_DATABASE_URL', default: '', describe: 'database URL (default: SQLite in the data dir)', parse: databaseUrl, expected: 'postgres://user:password@host:port/database, sqlite:<path>, or nothing for SQLite in the data dir' },
@@ -112,28 +114,28 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'otelHeaders', env: 'OTEL_EXPORTER_OTLP_HEADERS', default: '', describe: 'headers for the collector, k=v,k2=v2', parse: (value) => orInvalid(parseOtlpHeaders(value)), expected: 'comma-separated name=value pairs' },
   { key: 'otelServiceName', flag: 'otel-service-name', env: 'OTEL_SERVICE_NAME', default: 'herald', describe: 'service.name of the traces', parse: (value) => value || INVALID, expected: 'a name' },
   { key: 'encryptionKey', env: 'HERALD_ENCRYPTION_KEY', default: '', describe: 'base64 of 32 bytes sealing secrets at rest (default: generated into the data dir)', parse: (value) => (value === '' ? null : orInvalid(thirtyTwoBytes(value))), expected: 'base64 of 32 random bytes, e.g. from `openssl rand -base64 32`' },
-  { key: 'allowPrivateNetworks', flag: 'allow-private-networks', env: 'HERALD_ALLOW_PRIVATE_NETWORKS', default: 'false', describe: 'allow deliveries to loopback and private addresses', parse: boolean, expected: 'true or false' },
-  { key: 'allowedNetworks', flag: 'allowed-networks', env: 'HERALD_ALLOWED_NETWORKS', default: '', describe: 'comma-separated CIDRs deliveries may reach although private', parse: (value) => cidrList(value), expected: 'comma-separated CIDR blocks such as 10.1.0.0/16,fd00::/8' },
-  { key: 'endpointHttpsOnly', flag: 'endpoint-https-only', env: 'HERALD_ENDPOINT_HTTPS_ONLY', default: 'false', describe: 'refuse plain-http endpoint URLs', parse: boolean, expected: 'true or false' },
-  { key: 'retryScheduleMs', flag: 'retry-schedule', env: 'HERALD_RETRY_SCHEDULE', default: DEFAULT_RETRY_SCHEDULE, describe: 'delays between attempts', parse: (value) => orInvalid(parseDurationList(value)), expected: 'comma-separated durations such as 5s,5m,2h' },
+  { key: 'allowPrivateNetworks', kind: 'boolean', flag: 'allow-private-networks', env: 'HERALD_ALLOW_PRIVATE_NETWORKS', default: 'false', describe: 'allow deliveries to loopback and private addresses', parse: boolean, expected: 'true or false' },
+  { key: 'allowedNetworks', kind: 'list', flag: 'allowed-networks', env: 'HERALD_ALLOWED_NETWORKS', default: '', describe: 'comma-separated CIDRs deliveries may reach although private', parse: (value) => cidrList(value), expected: 'comma-separated CIDR blocks such as 10.1.0.0/16,fd00::/8' },
+  { key: 'endpointHttpsOnly', kind: 'boolean', flag: 'endpoint-https-only', env: 'HERALD_ENDPOINT_HTTPS_ONLY', default: 'false', describe: 'refuse plain-http endpoint URLs', parse: boolean, expected: 'true or false' },
+  { key: 'retryScheduleMs', kind: 'list', flag: 'retry-schedule', env: 'HERALD_RETRY_SCHEDULE', default: DEFAULT_RETRY_SCHEDULE, describe: 'delays between attempts', parse: (value) => orInvalid(parseDurationList(value)), expected: 'comma-separated durations such as 5s,5m,2h' },
   { key: 'requestTimeoutMs', flag: 'request-timeout', env: 'HERALD_REQUEST_TIMEOUT', default: '15s', describe: 'how long a delivery waits for its response', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 15s' },
-  { key: 'maxPayloadBytes', flag: 'max-payload', env: 'HERALD_MAX_PAYLOAD', default: '1048576', describe: 'largest accepted request body, in bytes', parse: integer(1024, 64 * 1024 * 1024), expected: 'a byte count between 1024 and 67108864' },
-  { key: 'maxInFlight', flag: 'max-in-flight', env: 'HERALD_MAX_IN_FLIGHT', default: '256', describe: 'deliveries in flight at once', parse: integer(1, 100_000), expected: 'a positive integer' },
-  { key: 'maxInFlightPerEndpoint', flag: 'max-in-flight-per-endpoint', env: 'HERALD_MAX_IN_FLIGHT_PER_ENDPOINT', default: '32', describe: 'deliveries in flight at once to one endpoint', parse: integer(1, 10_000), expected: 'a positive integer' },
+  { key: 'maxPayloadBytes', kind: 'number', flag: 'max-payload', env: 'HERALD_MAX_PAYLOAD', default: '1048576', describe: 'largest accepted request body, in bytes', parse: integer(1024, 64 * 1024 * 1024), expected: 'a byte count between 1024 and 67108864' },
+  { key: 'maxInFlight', kind: 'number', flag: 'max-in-flight', env: 'HERALD_MAX_IN_FLIGHT', default: '256', describe: 'deliveries in flight at once', parse: integer(1, 100_000), expected: 'a positive integer' },
+  { key: 'maxInFlightPerEndpoint', kind: 'number', flag: 'max-in-flight-per-endpoint', env: 'HERALD_MAX_IN_FLIGHT_PER_ENDPOINT', default: '32', describe: 'deliveries in flight at once to one endpoint', parse: integer(1, 10_000), expected: 'a positive integer' },
   // Unset (0) becomes half of HERALD_MAX_IN_FLIGHT once that is known, so one tenant never takes every slot.
-  { key: 'maxInFlightPerApp', flag: 'max-in-flight-per-app', env: 'HERALD_MAX_IN_FLIGHT_PER_APP', default: '', describe: 'deliveries in flight at once to one application\'s endpoints (default: half of --max-in-flight)', parse: (value) => (value === '' ? 0 : integer(1, 100_000)(value)), expected: 'a positive integer' },
+  { key: 'maxInFlightPerApp', kind: 'number', flag: 'max-in-flight-per-app', env: 'HERALD_MAX_IN_FLIGHT_PER_APP', default: '', describe: 'deliveries in flight at once to one application\'s endpoints (default: half of --max-in-flight)', parse: (value) => (value === '' ? 0 : integer(1, 100_000)(value)), expected: 'a positive integer' },
   { key: 'leaseMs', flag: 'lease', env: 'HERALD_LEASE', default: '45s', describe: 'how long a worker holds a claimed delivery; longer than the request timeout', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 45s' },
   { key: 'retentionMs', flag: 'retention', env: 'HERALD_RETENTION', default: '30d', describe: 'age after which messages and attempts are purged', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 30d' },
-  { key: 'rateLimit', flag: 'rate-limit', env: 'HERALD_RATE_LIMIT', default: '5000', describe: 'API requests a second per token, 0 for no limit', parse: integer(0, 1_000_000), expected: 'a number of requests a second (0 for no limit)' },
+  { key: 'rateLimit', kind: 'number', flag: 'rate-limit', env: 'HERALD_RATE_LIMIT', default: '5000', describe: 'API requests a second per token, 0 for no limit', parse: integer(0, 1_000_000), expected: 'a number of requests a second (0 for no limit)' },
   { key: 'publicUrl', flag: 'public-url', env: 'HERALD_PUBLIC_URL', default: '', describe: 'the address providers reach Herald at, for ingest URLs (default: the request\'s host)', parse: (value) => (value === '' ? null : /^https?:\/\/[^/]+$/.test(value) ? value : INVALID), expected: 'an origin such as https://hooks.example.com, without a path' },
   { key: 'role', flag: 'role', env: 'HERALD_ROLE', default: 'all', describe: 'api, worker or all (on SQLite, one process at a time)', parse: (value) => (['api', 'worker', 'all'].includes(value) ? (value as Config['role']) : INVALID), expected: 'api, worker or all' },
-  { key: 'databasePoolSize', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process, a third of them for the queue (at least one each)', parse: integer(1, 1_000), expected: 'a positive integer' },
-  { key: 'binMaxRequests', flag: 'bin-max-requests', env: 'HERALD_BIN_MAX_REQUESTS', default: '1000', describe: 'requests each request bin keeps, the oldest going first', parse: integer(1, 1_000_000), expected: 'a positive integer' },
+  { key: 'databasePoolSize', kind: 'number', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process, a third of them for the queue (at least one each)', parse: integer(1, 1_000), expected: 'a positive integer' },
+  { key: 'binMaxRequests', kind: 'number', flag: 'bin-max-requests', env: 'HERALD_BIN_MAX_REQUESTS', default: '1000', describe: 'requests each request bin keeps, the oldest going first', parse: integer(1, 1_000_000), expected: 'a positive integer' },
   { key: 'binMaxHoldMs', flag: 'bin-max-hold', env: 'HERALD_BIN_MAX_HOLD', default: '60s', describe: 'longest a request bin holds a request open (its timeout rule, its delayMs)', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 60s' },
-  { key: 'listenMaxEvents', flag: 'listen-max-events', env: 'HERALD_LISTEN_MAX_EVENTS', default: '10000', describe: 'events each `herald listen` session keeps while no listener takes them, the oldest dropped first', parse: integer(1, 10_000_000), expected: 'a positive integer' },
+  { key: 'listenMaxEvents', kind: 'number', flag: 'listen-max-events', env: 'HERALD_LISTEN_MAX_EVENTS', default: '10000', describe: 'events each `herald listen` session keeps while no listener takes them, the oldest dropped first', parse: integer(1, 10_000_000), expected: 'a positive integer' },
   { key: 'listenMaxAgeMs', flag: 'listen-max-age', env: 'HERALD_LISTEN_MAX_AGE', default: '7d', describe: 'how long a `herald listen` session keeps an event no listener took', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 7d' },
   { key: 'portalFrameAncestors', flag: 'portal-frame-ancestors', env: 'HERALD_PORTAL_FRAME_ANCESTORS', default: "'self'", describe: 'who may embed the portal in an iframe (CSP frame-ancestors)', parse: (value) => frameAncestors(value), expected: "space-separated CSP sources such as 'self' https://app.example.com, or 'none'" },
-  { key: 'circuitFailures', flag: 'circuit-failures', env: 'HERALD_CIRCUIT_FAILURES', default: '10', describe: 'failures in a row that open an endpoint\'s circuit (its deliveries wait; one probe goes out at growing intervals)', parse: integer(1, 1_000_000), expected: 'a positive integer' },
+  { key: 'circuitFailures', kind: 'number', flag: 'circuit-failures', env: 'HERALD_CIRCUIT_FAILURES', default: '10', describe: 'failures in a row that open an endpoint\'s circuit (its deliveries wait; one probe goes out at growing intervals)', parse: integer(1, 1_000_000), expected: 'a positive integer' },
   { key: 'circuitWindowMs', flag: 'circuit-window', env: 'HERALD_CIRCUIT_WINDOW', default: '10m', describe: 'how close together those failures must come', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 10m' },
   { key: 'disableAfterMs', flag: 'disable-after', env: 'HERALD_DISABLE_AFTER', default: '5d', describe: 'how long an endpoint may fail without a single success before it is disabled', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 5d' },
   { key: 'drainDelayMs', flag: 'drain-delay', env: 'HERALD_DRAIN_DELAY', default: '5s', describe: 'after SIGTERM, how long /api/v1/health/ready answers 503 while the API still serves, so load balancers stop sending first (Ctrl-C does not wait)', parse: (value) => orInvalid(parseDuration(value)), expected: 'a duration such as 5s, or 0' },
@@ -206,12 +208,6 @@ export const CONFIG_FILE_NAME = 'herald.config.json';
 /** A setting's key in the file: its flag in camelCase (`data-dir` → `dataDir`). */
 export const fileKey = (flag: string) => flag.replace(/-([a-z])/g, (_match, letter: string) => letter.toUpperCase());
 
-/** What a setting's value may be in the file besides text: a number, a boolean, or a list of texts. */
-const FILE_KINDS: Partial<Record<keyof Config, 'number' | 'boolean' | 'list'>> = {
-  port: 'number', maxPayloadBytes: 'number', maxInFlight: 'number', maxInFlightPerEndpoint: 'number', maxInFlightPerApp: 'number',
-  rateLimit: 'number', databasePoolSize: 'number', binMaxRequests: 'number', listenMaxEvents: 'number', circuitFailures: 'number',
-  allowPrivateNetworks: 'boolean', endpointHttpsOnly: 'boolean', allowedNetworks: 'list', retryScheduleMs: 'list',
-};
 const FILE_KIND_SCHEMAS = {
   text: { type: 'string' },
   number: { type: ['integer', 'string'] },
@@ -219,7 +215,6 @@ const FILE_KIND_SCHEMAS = {
   list: { anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }] },
 } as const;
 const FILE_KIND_TEXT = { text: 'text (in quotes)', number: 'a whole number', boolean: 'true or false', list: 'a list of texts, or one text with commas' } as const;
-const fileKind = (key: keyof Config) => FILE_KINDS[key] ?? 'text';
 
 /**
  * The file's schema: an object whose keys are the flags' names in camelCase, each text, or where
@@ -230,7 +225,7 @@ const fileKind = (key: keyof Config) => FILE_KINDS[key] ?? 'text';
 const FILE_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  properties: Object.fromEntries(SETTINGS.filter((s) => s.flag).map((s) => [fileKey(s.flag!), FILE_KIND_SCHEMAS[fileKind(s.key)]])),
+  properties: Object.fromEntries(SETTINGS.filter((s) => s.flag).map((s) => [fileKey(s.flag!), FILE_KIND_SCHEMAS[s.kind ?? 'text']])),
 } as const;
 let validateFile: ValidateFunction | null = null;
 
@@ -262,7 +257,7 @@ export function readConfigFile(path: string | undefined, cwd: string): ConfigFil
     }
     const key = first!.instancePath.split('/')[1];
     const setting = SETTINGS.find((s) => s.flag && fileKey(s.flag) === key);
-    throw new ConfigError(setting ? `${file}: "${key}" must be ${FILE_KIND_TEXT[fileKind(setting.key)]}.` : `${file}: must hold a JSON object of settings.`);
+    throw new ConfigError(setting ? `${file}: "${key}" must be ${FILE_KIND_TEXT[setting.kind ?? 'text']}.` : `${file}: must hold a JSON object of settings.`);
   }
   return { path: file, values: values as Record<string, unknown> };
 }
