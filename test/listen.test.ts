@@ -56,6 +56,18 @@ describe('herald listen', () => {
   const newApp = async (uid: string) => {
     assert.equal((await h.api('POST', '/api/v1/app', { name: uid, uid })).status, 201);
   };
+  /** Runs `herald listen --source` on a session until the first request reaches a receiver: that request, and what the CLI printed. */
+  const forwardedFrom = async (sourceId: string, session: string) => {
+    const receiver = await startReceiver();
+    try {
+      const listening = listen(['--source', sourceId, '--session', session, '--forward-to', `${receiver.url}/${session}`]);
+      await waitFor('the request', () => receiver.requests.length >= 1);
+      await stop(listening);
+      return { request: receiver.requests[0]!, stdout: listening.stdout() };
+    } finally {
+      await receiver.close();
+    }
+  };
 
   before(async () => {
     h = await startTestHerald({ env: { HERALD_LISTEN_MAX_EVENTS: '5' } });
@@ -244,22 +256,14 @@ describe('herald listen', () => {
     const header = stripe.webhooks.generateTestHeaderString({ payload: body, secret: 'whsec_listen_stripe' });
     const received = await fetch(source.ingestUrl, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': header, 'x-custom': 'kept' }, body });
     assert.equal(received.status, 200, await received.text());
-    const receiver = await startReceiver();
-    try {
-      const listening = listen(['--source', source.id, '--session', 'dev', '--forward-to', `${receiver.url}/stripe`]);
-      await waitFor('the request', () => receiver.requests.length >= 1);
-      await stop(listening);
-      const [request] = receiver.requests;
-      assert.equal(request!.body.toString('utf8'), body);
-      assert.equal(request!.headers['stripe-signature'], header);
-      assert.equal(request!.headers['x-custom'], 'kept');
-      assert.equal(request!.method, 'POST');
-      const event = stripe.webhooks.constructEvent(request!.body, request!.headers['stripe-signature'] as string, 'whsec_listen_stripe');
-      assert.equal(event.id, 'evt_listen_1');
-      assert.match(listening.stdout(), /POST invoice\.paid\s+msg_\S+\s+→ 200/);
-    } finally {
-      await receiver.close();
-    }
+    const { request, stdout } = await forwardedFrom(source.id, 'dev');
+    assert.equal(request.body.toString('utf8'), body);
+    assert.equal(request.headers['stripe-signature'], header);
+    assert.equal(request.headers['x-custom'], 'kept');
+    assert.equal(request.method, 'POST');
+    const event = stripe.webhooks.constructEvent(request.body, request.headers['stripe-signature'] as string, 'whsec_listen_stripe');
+    assert.equal(event.id, 'evt_listen_1');
+    assert.match(stdout, /POST invoice\.paid\s+msg_\S+\s+→ 200/);
   });
 
   it("forwards a Standard Webhooks sender's own webhook-* headers under their names, with none of Herald's, so the sender's library verifies them", async () => {
@@ -274,20 +278,12 @@ describe('herald listen', () => {
     // Sent with undici's request, which adds no header of its own, unlike fetch.
     const received = await undiciRequest(source.ingestUrl, { method: 'POST', headers, body });
     assert.equal(received.statusCode, 200, await received.body.text());
-    const receiver = await startReceiver();
-    try {
-      const listening = listen(['--source', source.id, '--session', 'std', '--forward-to', `${receiver.url}/std`]);
-      await waitFor('the request', () => receiver.requests.length >= 1);
-      await stop(listening);
-      const [request] = receiver.requests;
-      assert.deepEqual(new StandardWebhook(secret).verify(request!.body.toString('utf8'), request!.headers as Record<string, string>), { type: 'user.created', data: { id: 'u_1' } });
-      assert.deepEqual([request!.headers['webhook-id'], request!.headers['webhook-signature'], request!.headers['user-agent']], [id, signature, 'Sender/1.0']);
-      assert.equal(request!.headers['x-herald-source'], source.id);
-      // Nothing a fetch would add: the request as the sender made it.
-      for (const name of ['accept-language', 'sec-fetch-mode', 'x-original-webhook-id']) assert.equal(request!.headers[name], undefined, name);
-    } finally {
-      await receiver.close();
-    }
+    const { request } = await forwardedFrom(source.id, 'std');
+    assert.deepEqual(new StandardWebhook(secret).verify(request.body.toString('utf8'), request.headers as Record<string, string>), { type: 'user.created', data: { id: 'u_1' } });
+    assert.deepEqual([request.headers['webhook-id'], request.headers['webhook-signature'], request.headers['user-agent']], [id, signature, 'Sender/1.0']);
+    assert.equal(request.headers['x-herald-source'], source.id);
+    // Nothing a fetch would add: the request as the sender made it.
+    for (const name of ['accept-language', 'sec-fetch-mode', 'x-original-webhook-id']) assert.equal(request.headers[name], undefined, name);
   });
 
   it('drops the oldest events beyond the bounds and says so', async () => {
