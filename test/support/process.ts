@@ -44,6 +44,21 @@ export interface HeraldProcess {
  * healthy for a process with the API, started for a worker.
  */
 export async function spawnHerald(dataDir: string, port: number, env: Record<string, string> = {}): Promise<HeraldProcess> {
+  // A port freePort found free may be taken by another test's process before Herald binds it:
+  // start again on another. Callers reach the process by its `url`, never by the port they chose.
+  for (let tries = 1; ; tries++) {
+    try {
+      return await startServing(dataDir, port, env);
+    } catch (error) {
+      if (tries === 3 || !(error instanceof PortTaken)) throw error;
+      port = await freePort();
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startServing(dataDir: string, port: number, env: Record<string, string>): Promise<HeraldProcess> {
   const worker = env.HERALD_ROLE === 'worker';
   const child = serve(dataDir, port, env);
   let output = '';
@@ -55,9 +70,9 @@ export async function spawnHerald(dataDir: string, port: number, env: Record<str
   void exited.then(() => (gone = true));
   try {
     await waitFor(`herald ${worker ? 'worker' : `on port ${port}`} to be ready`, async () => {
-      if (gone) throw new Error(`herald exited before it was ready:\n${output}`);
+      if (gone) throw new (output.includes('EADDRINUSE') ? PortTaken : Error)(`herald exited before it was ready:\n${output}`);
       if (worker) return output.includes('worker started');
-      return (await fetch(`${url}/api/v1/health`).catch(() => null))?.status === 204;
+      return (await fetch(`${url}/api/v1/health`, { signal: AbortSignal.timeout(2_000) }).catch(() => null))?.status === 204;
       // A start takes about a second; on a machine busy with the rest of the suite, many times that.
     }, 60_000);
   } catch (error) {
