@@ -133,8 +133,7 @@ async function databaseFacts(config: Config, now: () => number): Promise<Databas
       await client.end();
     }
   }
-  const path = sqliteFile(config);
-  if (path === null) throw new Error(`unsupported database URL ${url!.split(':')[0]}:…; use postgres://…, sqlite:<path>, or leave it unset`);
+  const path = sqliteFile(config)!;
   const known = readMigrations(join(import.meta.dirname, 'store/sqlite/migrations')).length;
   if (!existsSync(path)) return { kind: 'SQLite', where: path, version: 0, known, journalMode: null, latencyMs: 0, skewMs: null, keyCheck: null };
   const db = new DatabaseSync(path, { readOnly: true, timeout: 5_000 });

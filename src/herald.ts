@@ -5,7 +5,7 @@ import { createLogger } from './logging.ts';
 import { digest } from './api/auth.ts';
 import { buildApi } from './api/server.ts';
 import { loadUiFiles } from './api/ui-files.ts';
-import { type Config, ConfigError, isPostgresUrl, sqliteFile } from './config/config.ts';
+import { type Config, sqliteFile } from './config/config.ts';
 import { type Clock, type Random, systemClock, systemRandom } from './core/clock.ts';
 import { createIdGenerator, type IdGenerator } from './core/ids.ts';
 import { DEFAULT_JITTER } from './core/retry-policy.ts';
@@ -201,12 +201,10 @@ export async function openSealedStore(config: Config, clock: Clock, random: Rand
 
 /** Opens the store the config names: PostgreSQL for a postgres:// URL, SQLite otherwise. */
 export async function openStore(config: Config, clock: Clock): Promise<Store> {
-  const url = config.databaseUrl;
-  if (isPostgresUrl(url)) return openPostgresStore({ url, poolSize: config.databasePoolSize });
   const file = sqliteFile(config);
-  if (file === null) throw new ConfigError(`Unsupported database URL ${url!.split(':')[0]}:…; use postgres://…, sqlite:<path>, or leave it unset.`);
+  if (file === null) return openPostgresStore({ url: config.databaseUrl!, poolSize: config.databasePoolSize });
   // The default file's directory is Herald's to make; a sqlite: URL's is the operator's.
-  if (url === null) mkdirSync(config.dataDir, { recursive: true });
+  if (config.databaseUrl === null) mkdirSync(config.dataDir, { recursive: true });
   return openSqliteStore(file, () => clock.now());
 }
 

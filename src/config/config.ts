@@ -310,8 +310,8 @@ export function isPostgresUrl(url: string | null): url is string {
 
 /**
  * The SQLite file the settings name: the data directory's herald.db when no database URL is set,
- * or a `sqlite:` URL's path; null for any other URL. Serving, backing up, doctoring and the
- * start-up line all find the database here.
+ * or a `sqlite:` URL's path; null for a PostgreSQL URL, the only other kind the settings admit.
+ * Serving, backing up, doctoring and the start-up line all find the database here.
  */
 export function sqliteFile(config: Pick<Config, 'databaseUrl' | 'dataDir'>): string | null {
   const url = config.databaseUrl;
