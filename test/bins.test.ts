@@ -443,6 +443,15 @@ const onPostgres = await postgresReachable();
     await stream.cancel();
   });
 
+  it('ends a bin\'s live stream on one process when another deletes the bin', async () => {
+    const bin = (await call(here.url, 'POST', '/api/v1/bin', {})).body;
+    const stream = eventReader(await fetch(`${here.url}/api/v1/bin/${bin.id}/request/stream`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } }));
+    await stream.until((text) => text.includes('\n\n'));
+    assert.equal((await call(there.url, 'DELETE', `/api/v1/bin/${bin.id}`)).status, 204);
+    await stream.until((text) => text.includes('event: deleted'));
+    await assert.rejects(stream.until(() => false, 2_000), /the stream ended/);
+  });
+
   it('answers on another process as changed at once, though that process keeps bins in its cache', async () => {
     const bin = (await call(here.url, 'POST', '/api/v1/bin', { response: { status: 201 } })).body;
     assert.equal((await fetch(onThere(bin.url), { method: 'POST', body: 'x' })).status, 201, 'cached there');

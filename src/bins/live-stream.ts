@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { BinRequest } from '../core/bins.ts';
-import type { Store } from '../store/store.ts';
+import type { BinChange, Store } from '../store/store.ts';
 
 /** Requests read per query while a stream catches up. */
 const PAGE = 100;
@@ -35,8 +35,6 @@ export interface StreamRequest {
 export interface BinStreams {
   /** Answers with a server-sent event per request the bin captures from now on, until either side closes. */
   open(stream: StreamRequest): void;
-  /** Ends this process's streams of a bin that was deleted, with a `deleted` event first. */
-  end(binId: string): void;
   /** Ends every stream (the server is closing) and stops listening. */
   close(): Promise<void>;
 }
@@ -45,21 +43,30 @@ export interface BinStreams {
  * Live streams of what bins capture, as server-sent events: one `request` event per capture, in the
  * order the bin numbered them, and a comment every `heartbeatMs` so proxies keep the connection.
  *
- * The store's `onBinRequest` only wakes a stream; each stream then reads the requests numbered
+ * The store's `onBinChange` only wakes a stream; each stream then reads the requests numbered
  * after the last one it sent. Numbers follow commit order within a bin (on PostgreSQL too, where
  * they are taken under the bin's row lock), so a stream misses nothing that commits after it
  * opened, sends nothing twice, and a wake-up that was lost (a LISTEN connection that dropped wakes
- * every stream when it is back) only delays what the next one finds. The process listens once, from
- * its first stream on.
+ * every stream when it is back) only delays what the next one finds. A bin's deletion, announced
+ * the same way whichever process deleted it, ends its streams with a `deleted` event. The process
+ * listens once, from its first stream on.
  */
 export function binStreams(store: Store, heartbeatMs = 15_000): BinStreams {
   const subscribers = new Map<string, Set<Subscriber>>();
   let stopListening: (() => Promise<void>) | null = null;
 
-  const wake = (binId: string | null) => {
+  const changed = (binId: string | null, change: BinChange) => {
+    if (change === 'deleted') return end(binId!);
     const woken = binId === null ? [...subscribers.values()].flatMap((set) => [...set]) : [...(subscribers.get(binId) ?? [])];
     for (const subscriber of woken) void pump(subscriber);
   };
+
+  function end(binId: string): void {
+    for (const subscriber of [...(subscribers.get(binId) ?? [])]) {
+      subscriber.stop();
+      subscriber.response.end(`event: deleted\ndata: ${JSON.stringify({ id: binId })}\n\n`);
+    }
+  }
 
   async function pump(subscriber: Subscriber): Promise<void> {
     if (subscriber.pumping) {
@@ -96,7 +103,7 @@ export function binStreams(store: Store, heartbeatMs = 15_000): BinStreams {
       let set = subscribers.get(binId);
       if (!set) subscribers.set(binId, (set = new Set()));
       set.add(subscriber);
-      stopListening ??= store.onBinRequest(wake);
+      stopListening ??= store.onBinChange(changed);
       const heartbeat = setInterval(() => response.write(': heartbeat\n\n'), heartbeatMs);
       // Once stopped nothing more is written: a write after the end would be an error on the response.
       subscriber.stop = () => {
@@ -115,12 +122,6 @@ export function binStreams(store: Store, heartbeatMs = 15_000): BinStreams {
       response.write(': stream of captured requests\n\n');
       // Captures committed between reading the cursor and subscribing, or after a Last-Event-ID.
       void pump(subscriber);
-    },
-    end(binId) {
-      for (const subscriber of [...(subscribers.get(binId) ?? [])]) {
-        subscriber.stop();
-        subscriber.response.end(`event: deleted\ndata: ${JSON.stringify({ id: binId })}\n\n`);
-      }
     },
     async close() {
       for (const set of [...subscribers.values()]) {

@@ -1644,8 +1644,8 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
         const store = await fresh();
         const bin = await created(store);
         const found: BinRequest[][] = [];
-        const stop = store.onBinRequest((binId) => {
-          if (binId === bin.id) void store.bins.requestsAfter(bin.id, 0, 10).then((rows) => found.push(rows));
+        const stop = store.onBinChange((binId, change) => {
+          if (binId === bin.id && change === 'captured') void store.bins.requestsAfter(bin.id, 0, 10).then((rows) => found.push(rows));
         });
         try {
           // A listener on another connection may still be connecting: capture until one is announced.
@@ -1656,6 +1656,26 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
           }
           assert.ok(found.length > 0, 'announced');
           assert.ok(found[0]!.length > 0, 'once it can be read');
+        } finally {
+          await stop();
+        }
+      });
+
+      it('announces a bin\'s deletion with its id, so its live streams end on every process', async () => {
+        const store = await fresh();
+        const changes: string[] = [];
+        const stop = store.onBinChange((binId, change) => void changes.push(`${binId} ${change}`));
+        try {
+          // A listener on another connection may still be connecting: delete bins until one is announced.
+          const deadline = Date.now() + 5_000;
+          let deleted: string | undefined;
+          while (!changes.some((change) => change.endsWith(' deleted')) && Date.now() < deadline) {
+            const bin = await created(store);
+            await store.bins.delete(bin.id);
+            deleted = bin.id;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+          assert.ok(changes.includes(`${deleted} deleted`), `announced: ${changes.join(', ')}`);
         } finally {
           await stop();
         }

@@ -25,6 +25,9 @@ import type { AttemptNotice } from '../core/operational-events.ts';
  * (store/store-contract.ts). Every write that an API answers 2xx for is committed before the
  * returned promise resolves.
  */
+/** What `onBinChange` announces of a bin. */
+export type BinChange = 'captured' | 'deleted';
+
 export interface Store {
   readonly apps: ApplicationStore;
   readonly eventTypes: EventTypeStore;
@@ -55,12 +58,13 @@ export interface Store {
    */
   onConfigChange?(changed: (appId: string | null) => void): () => Promise<void>;
   /**
-   * Calls `captured(binId)` after a request to that bin is committed, by this process or (on
-   * PostgreSQL, through LISTEN/NOTIFY) any other, or with null when captures may have been missed
-   * (a reconnect). A wake-up only: what was captured is read with `bins.requestsAfter`. Returns a
-   * function that stops listening.
+   * Calls `changed(binId, 'captured')` after a request to that bin is committed, and
+   * `changed(binId, 'deleted')` after the bin is deleted, by this process or (on PostgreSQL,
+   * through LISTEN/NOTIFY) any other; `changed(null, 'captured')` when captures may have been
+   * missed (a reconnect). A wake-up only: what was captured is read with `bins.requestsAfter`.
+   * Returns a function that stops listening.
    */
-  onBinRequest(captured: (binId: string | null) => void): () => Promise<void>;
+  onBinChange(changed: (binId: string | null, change: BinChange) => void): () => Promise<void>;
   /** Resolves when the database answers a query. */
   ping(): Promise<void>;
   /**

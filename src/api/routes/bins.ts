@@ -113,8 +113,8 @@ export function binRoutes(server: FastifyInstance, ctx: ApiContext, options: { p
   });
 
   app.delete(`${base}/:binId`, { schema: { params: BinPath } }, async (request, reply) => {
+    // Its live streams end on the store's announcement, on this process and any other.
     if (!(await ctx.store.bins.delete(request.params.binId))) throw notFound('Bin');
-    streams.end(request.params.binId);
     return reply.code(204).send();
   });
 

@@ -6,7 +6,7 @@ import { toPage } from '../paging.ts';
 import { BIN_REQUEST_COLUMNS, toBin, toBinRequest } from '../rows.ts';
 import { keyset } from '../sql.ts';
 import type { BinStore } from '../store.ts';
-import { BIN_CHANNEL, CONFIG_CHANNEL, type PostgresDatabase } from './database.ts';
+import { BIN_CHANNEL, CONFIG_CHANNEL, DELETED_MARK, type PostgresDatabase } from './database.ts';
 
 const REQUEST_COLUMNS = BIN_REQUEST_COLUMNS.join(', ');
 
@@ -50,7 +50,9 @@ export function postgresBins(db: PostgresDatabase): BinStore {
     },
     async delete(id) {
       const rows = await db.query(
-        `WITH deleted AS (DELETE FROM bins WHERE id = ? RETURNING id) SELECT pg_notify('${CONFIG_CHANNEL}', id) FROM deleted`,
+        // Caches drop the bin; its live streams, on whichever process, end (see onBinChange).
+        `WITH deleted AS (DELETE FROM bins WHERE id = ? RETURNING id)
+         SELECT pg_notify('${CONFIG_CHANNEL}', id), pg_notify('${BIN_CHANNEL}', '${DELETED_MARK}' || id) FROM deleted`,
         [id],
       );
       return rows.length > 0;

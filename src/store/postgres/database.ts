@@ -12,6 +12,8 @@ export const DUE_CHANNEL = 'herald_due';
 export const CONFIG_CHANNEL = 'herald_config';
 /** The channel a committed bin capture is announced on, with the bin id. */
 export const BIN_CHANNEL = 'herald_bin';
+/** Marks a notice on BIN_CHANNEL as the bin's deletion; bin ids never start with it. */
+export const DELETED_MARK = '-';
 
 /** What a fence's payload, and an answer to one, start with, so listeners tell them from a change (see `fence`). */
 const FENCE = 'fence:';

@@ -4,7 +4,7 @@ import type { Census, Store } from '../store.ts';
 import { postgresApplications } from './applications.ts';
 import { postgresAttempts } from './attempts.ts';
 import { postgresBins } from './bins.ts';
-import { BIN_CHANNEL, CONFIG_CHANNEL, DUE_CHANNEL, PostgresDatabase, type PostgresOptions } from './database.ts';
+import { BIN_CHANNEL, CONFIG_CHANNEL, DELETED_MARK, DUE_CHANNEL, PostgresDatabase, type PostgresOptions } from './database.ts';
 import { postgresEndpoints } from './endpoints.ts';
 import { postgresEventTypes } from './event-types.ts';
 import { postgresIdempotency } from './idempotency.ts';
@@ -47,7 +47,10 @@ export async function openPostgresStore(options: PostgresOptions): Promise<Store
     bins: postgresBins(db),
     onDue: (wake) => db.listen(DUE_CHANNEL, () => wake()),
     onConfigChange: (changed) => db.listen(CONFIG_CHANNEL, (appId) => changed(appId || null)),
-    onBinRequest: (captured) => db.listen(BIN_CHANNEL, (binId) => captured(binId || null)),
+    onBinChange: (changed) => db.listen(BIN_CHANNEL, (payload) => {
+      if (payload?.startsWith(DELETED_MARK)) changed(payload.slice(DELETED_MARK.length), 'deleted');
+      else changed(payload || null, 'captured');
+    }),
     async ping() {
       await db.query('SELECT 1');
     },

@@ -3,13 +3,16 @@ import { StoreError } from '../errors.ts';
 import { toPage } from '../paging.ts';
 import { BIN_REQUEST_COLUMNS, toBin, toBinRequest } from '../rows.ts';
 import { keyset } from '../sql.ts';
-import type { BinStore } from '../store.ts';
+import type { BinChange, BinStore } from '../store.ts';
 import type { SqliteDatabase } from './database.ts';
 
 const REQUEST_COLUMNS = BIN_REQUEST_COLUMNS.join(', ');
 
-/** `announce(binId)` runs once a capture is committed: this process is the only one on the file. */
-export function sqliteBins(db: SqliteDatabase, announce: (binId: string) => void): BinStore {
+/**
+ * `announce(binId, change)` runs once a capture or the bin's deletion is committed: this process
+ * is the only one on the file.
+ */
+export function sqliteBins(db: SqliteDatabase, announce: (binId: string, change: BinChange) => void): BinStore {
   return {
     async create(bin, tokenDigest) {
       await db.write(() => db.run(
@@ -40,7 +43,9 @@ export function sqliteBins(db: SqliteDatabase, announce: (binId: string) => void
       return bin;
     },
     async delete(id) {
-      return (await db.write(() => db.run('DELETE FROM bins WHERE id = ?', id))) > 0;
+      const deleted = (await db.write(() => db.run('DELETE FROM bins WHERE id = ?', id))) > 0;
+      if (deleted) announce(id, 'deleted');
+      return deleted;
     },
 
     // Three statements in one job of the group commit: number the request under the bin, drop
@@ -62,7 +67,7 @@ export function sqliteBins(db: SqliteDatabase, announce: (binId: string) => void
         );
         return { ...request, seq };
       });
-      announce(request.binId);
+      announce(request.binId, 'captured');
       return stored;
     },
     async getRequest(binId, requestId) {

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Status } from '../../core/model.ts';
-import type { Census, Store } from '../store.ts';
+import type { BinChange, Census, Store } from '../store.ts';
 import { sqliteApplications } from './applications.ts';
 import { sqliteBins } from './bins.ts';
 import { sqliteAttempts } from './attempts.ts';
@@ -37,7 +37,7 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
   db.startCheckpointer();
   defineStatsFunctions(db);
   const deleted = new DeletedEndpoints();
-  const binListeners = new Set<(binId: string | null) => void>();
+  const binListeners = new Set<(binId: string | null, change: BinChange) => void>();
 
   return {
     apps: sqliteApplications(db),
@@ -54,12 +54,12 @@ export function openSqliteStore(path: string, now: () => number = Date.now): Sto
     settings: sqliteSettings(db),
     tasks: sqliteTasks(db),
     idempotency: sqliteIdempotency(db),
-    bins: sqliteBins(db, (binId) => {
-      for (const listener of binListeners) listener(binId);
+    bins: sqliteBins(db, (binId, change) => {
+      for (const listener of binListeners) listener(binId, change);
     }),
-    onBinRequest(captured) {
-      binListeners.add(captured);
-      return async () => void binListeners.delete(captured);
+    onBinChange(changed) {
+      binListeners.add(changed);
+      return async () => void binListeners.delete(changed);
     },
     async ping() {
       db.get('SELECT 1');
