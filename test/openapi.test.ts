@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { Svix } from 'svix';
+import { documentedUrl } from '../src/api/openapi.ts';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
 import { startReceiver } from './support/receiver.ts';
 
@@ -38,8 +39,21 @@ describe('the OpenAPI document', () => {
     assert.equal(doc.openapi, '3.1.0');
     const routes = h.herald.routes.filter((route) => DOCUMENTED.test(route.url));
     assert.ok(routes.length > 100, `${routes.length} routes`);
-    const missing = routes.filter(({ method, url }) => !doc.paths[url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')]?.[method.toLowerCase()]);
+    const missing = routes.filter(({ method, url }) => !doc.paths[documentedUrl(url).replace(/:([A-Za-z0-9_]+)/g, '{$1}')]?.[method.toLowerCase()]);
     assert.deepEqual(missing, []);
+  });
+
+  it('names each path parameter for what it holds, as Svix does: a source\'s routes take a sourceId', () => {
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      const named = [...path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]).sort();
+      for (const [method, operation] of Object.entries(operations)) {
+        const parameters = (operation.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name).sort();
+        assert.deepEqual(parameters, named, `${method} ${path}`);
+      }
+    }
+    const sourceEndpoints = Object.keys(doc.paths).filter((path) => path.startsWith('/ingest/api/v1/source/{'));
+    assert.ok(sourceEndpoints.includes('/ingest/api/v1/source/{sourceId}/endpoint'), 'a source\'s endpoints');
+    assert.deepEqual(sourceEndpoints.filter((path) => path.includes('{appId}')), []);
   });
 
   it('gives every operation a success and its errors in Svix\'s shapes, with references that resolve', () => {

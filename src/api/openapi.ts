@@ -63,9 +63,10 @@ export function registerOpenApi(app: FastifyInstance): void {
         schemas: ERROR_SCHEMAS as never,
       },
     },
-    transform: ({ schema, url, route }) => {
-      const documented = DOCUMENTED.test(url);
+    transform: ({ schema, url: registered, route }) => {
+      const documented = DOCUMENTED.test(registered);
       const access: Access = route.config?.access ?? 'admin';
+      const url = documentedUrl(registered);
       const path = url.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
       const method = [route.method].flat()[0]!;
       const svix = svixOperation(method, path);
@@ -73,6 +74,7 @@ export function registerOpenApi(app: FastifyInstance): void {
       for (const m of methods) facts.set(`${m.toLowerCase()} ${path}`, { access, hasBody: Boolean(schema?.body), hasInput: Boolean(schema?.body || schema?.querystring || schema?.params) });
       const described = {
         ...schema,
+        ...(url !== registered && schema?.params ? { params: asSourceParams(schema.params as ObjectSchema) } : {}),
         hide: !documented,
         tags: [svix?.tag ?? 'Herald'],
         // A route serving several methods (a source's URL) would repeat one id; only single-method routes take Svix's.
@@ -95,6 +97,28 @@ export function registerOpenApi(app: FastifyInstance): void {
       return document as never;
     },
   });
+}
+
+/**
+ * A source's endpoints, messages and attempts are served by the application routes' handlers
+ * (a source is an application), whose path parameter is `appId`; the document names it
+ * `sourceId` there, as Svix's does (`source_id`), so a reader sees what to put in it.
+ */
+const SOURCE_SCOPED = '/ingest/api/v1/source/:appId';
+
+/** A registered route's URL as the document shows it. */
+export function documentedUrl(url: string): string {
+  return url.startsWith(SOURCE_SCOPED) ? `/ingest/api/v1/source/:sourceId${url.slice(SOURCE_SCOPED.length)}` : url;
+}
+
+interface ObjectSchema {
+  properties: Record<string, unknown>;
+  required?: string[];
+}
+
+function asSourceParams(params: ObjectSchema): ObjectSchema {
+  const { appId, ...rest } = params.properties;
+  return { ...params, properties: { sourceId: appId, ...rest }, required: params.required?.map((name) => (name === 'appId' ? 'sourceId' : name)) };
 }
 
 /** Svix's name for an operation, by method (any case) and OpenAPI path (`{appId}`: parameters' names do not matter). */
