@@ -163,10 +163,19 @@ await forEachStore((store) => describe(`one encryption key per database (${store
         }
         assert.equal(receiver.requests.filter((r) => r.path === '/bad').length, 0, 'nothing unsigned went out');
         assert.equal((await api(sending, 'GET', `/api/v1/app/${app.id}/endpoint/${good.id}`)).status, 200);
-        // Its secret cannot be shown: a 500 that says why, not an anonymous one.
-        const secret = await api(sending, 'GET', `/api/v1/app/${app.id}/endpoint/${bad}/secret`);
-        assert.deepEqual([secret.status, secret.body.code], [500, 'secret_unavailable']);
-        assert.match(secret.body.detail, /HERALD_ENCRYPTION_KEY/);
+        // Its secret and header values cannot be shown, nor the endpoint changed (which would
+        // store it without them): a 500 that says why, not an anonymous one.
+        const base = `/api/v1/app/${app.id}/endpoint/${bad}`;
+        for (const [method, path, body] of [['GET', '/secret'], ['GET', '/headers'], ['PATCH', '', { description: 'changed' }], ['POST', '/secret/rotate', {}]] as const) {
+          const refused = await api(sending, method, `${base}${path}`, body);
+          assert.deepEqual([refused.status, refused.body.code], [500, 'secret_unavailable'], `${method} ${path}`);
+          assert.match(refused.body.detail, /HERALD_ENCRYPTION_KEY/);
+        }
+        // The rest of it can be read, and it can be deleted.
+        const shown = await api(sending, 'GET', base);
+        assert.deepEqual([shown.status, shown.body.url, shown.body.description], [200, `${receiver.url}/bad`, '']);
+        assert.equal((await api(sending, 'DELETE', base)).status, 204);
+        assert.equal((await api(sending, 'GET', base)).status, 404);
       } finally {
         await sending.close();
       }

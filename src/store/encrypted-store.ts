@@ -14,11 +14,23 @@ const SEALED_ELSEWHERE = 'cannot be opened with this process\'s encryption key (
  * whatever reaches the store is sealed on the way in and opened on the way out, so neither store
  * implementation ever sees a secret in clear.
  *
- * A value sealed under another key than this process's cannot be opened. Reading one object
- * (`get`) then fails with StoreError('secret_unavailable'); reading for delivery or a listing
- * marks the endpoint or delivery `unavailable` instead, so one such row fails alone and never
- * takes the claim, the fan-out or the list it came in down with it.
+ * A value sealed under another key than this process's cannot be opened. An endpoint read with
+ * one is marked `unavailable` (its secrets and headers left empty), so one such row fails alone
+ * and never takes a claim, the fan-out or a list down with it, and the endpoint can still be
+ * shown and deleted; writing it back fails with StoreError('secret_unavailable') rather than
+ * store the empty values in place of the sealed ones (see `withSecrets`). A source or bin read
+ * with one fails with that error.
  */
+/**
+ * The endpoint, for a use that needs its secrets or header values (showing, signing with or
+ * changing them, or writing the endpoint back): fails with StoreError('secret_unavailable') if
+ * they could not be opened.
+ */
+export function withSecrets<E extends Pick<Endpoint, 'id' | 'unavailable'>>(endpoint: E): E {
+  if (endpoint.unavailable) throw new StoreError('secret_unavailable', endpoint.unavailable);
+  return endpoint;
+}
+
 export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
   // Opening is cheap but claims open the same endpoint's secrets over and over.
   const opened = new Map<string, string>();
@@ -120,10 +132,10 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
     endpoints: {
       ...store.endpoints,
       create: async (endpoint, maxPerApplication) => (await store.endpoints.create(sealEndpoint(endpoint), maxPerApplication), endpoint),
-      update: async (endpoint) => (await store.endpoints.update(sealEndpoint(endpoint)), endpoint),
+      update: async (endpoint) => (await store.endpoints.update(sealEndpoint(withSecrets(endpoint))), endpoint),
       get: async (appId, idOrUid) => {
         const endpoint = await store.endpoints.get(appId, idOrUid);
-        return endpoint && openEndpoint(endpoint);
+        return endpoint && openEndpointOrMark(endpoint);
       },
       list: async (appId, page) => {
         const result = await store.endpoints.list(appId, page);
@@ -135,7 +147,7 @@ export function withEncryptedSecrets(store: Store, box: SecretBox): Store {
       },
       getListen: async (appId, name) => {
         const endpoint = await store.endpoints.getListen(appId, name);
-        return endpoint && openEndpoint(endpoint);
+        return endpoint && openEndpointOrMark(endpoint);
       },
       listEnabled: async (appId) => (await store.endpoints.listEnabled(appId)).map(openEndpointOrMark),
     },

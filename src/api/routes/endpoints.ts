@@ -6,6 +6,7 @@ import { exampleFor } from '../../core/schema-example.ts';
 import { MAX_ENDPOINTS_PER_APPLICATION } from '../../core/limits.ts';
 import type { Application, Endpoint } from '../../core/model.ts';
 import { generateSecret, publicKeyOf } from '../../core/signing.ts';
+import { withSecrets } from '../../store/encrypted-store.ts';
 import { StoreError } from '../../store/errors.ts';
 import { type ApiContext, APP_SCOPE, findEndpoint, type OwnerScope } from '../context.ts';
 import { replayParams, startTask } from './background-tasks.ts';
@@ -136,7 +137,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
 
   // An ed25519 endpoint shows its public key: the signing key never leaves Herald.
   app.get(`${base}/:endpointId/secret`, { config: { access: scope.access('ViewEndpointSecret') }, schema: { params: EndpointPath } }, async (request) => {
-    const current = (await load(request.params)).endpoint.secrets[0]!.key;
+    const current = withSecrets((await load(request.params)).endpoint).secrets[0]!.key;
     return { key: publicKeyOf(current) ?? current };
   });
 
@@ -153,7 +154,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
 
   app.get(`${base}/:endpointId/headers`, { config: { access: scope.access('ViewBase') }, schema: { params: EndpointPath } }, async (request) => {
     const { endpoint } = await load(request.params);
-    return headersOut(endpoint.headers);
+    return headersOut(withSecrets(endpoint).headers);
   });
 
   app.put(`${base}/:endpointId/headers`, { config: { access: scope.access('ManageEndpoint') }, schema: { params: EndpointPath, body: EndpointHeadersIn } }, async (request, reply) => {

@@ -6,6 +6,7 @@ import type { RetryPolicy } from '../../core/retry-policy.ts';
 import { generateSecret } from '../../core/signing.ts';
 import { decide } from '../../delivery/attempt.ts';
 import { deliveryHeaders, receivedHeaders } from '../../delivery/request-headers.ts';
+import { withSecrets } from '../../store/encrypted-store.ts';
 import { StoreError } from '../../store/errors.ts';
 import type { ClaimedDelivery } from '../../store/store.ts';
 import { type ApiContext, APP_SCOPE, type OwnerScope } from '../context.ts';
@@ -107,7 +108,7 @@ export function listenRoutes(server: FastifyInstance, ctx: ApiContext, options: 
       dropped: endpoint.listen!.dropped,
       maxEvents: options.maxEvents,
       maxAgeMs: options.maxAgeMs,
-      ...(withSecret ? { secret: endpoint.secrets[0]?.key ?? null } : {}),
+      ...(withSecret ? { secret: withSecrets(endpoint).secrets[0]?.key ?? null } : {}),
       createdAt: iso(endpoint.createdAt),
     };
   };

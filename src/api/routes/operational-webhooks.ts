@@ -4,6 +4,7 @@ import { MAX_ENDPOINTS_PER_APPLICATION } from '../../core/limits.ts';
 import type { Endpoint } from '../../core/model.ts';
 import { OPERATIONAL_APP_ID, OPERATIONAL_EVENT_TYPES } from '../../core/operational-events.ts';
 import { generateSecret } from '../../core/signing.ts';
+import { withSecrets } from '../../store/encrypted-store.ts';
 import { StoreError } from '../../store/errors.ts';
 import type { ApiContext } from '../context.ts';
 import { checkEndpointUrl, checkHeaders, checkSecret, headersOut, rotatedSecrets } from '../endpoint-input.ts';
@@ -140,7 +141,7 @@ export function operationalWebhookRoutes(server: FastifyInstance, ctx: ApiContex
   });
 
   app.get(`${BASE}/:endpointId/secret`, { schema: { params: OperationalEndpointPath } }, async (request) =>
-    ({ key: (await find(request.params.endpointId)).secrets[0]!.key }));
+    ({ key: withSecrets(await find(request.params.endpointId)).secrets[0]!.key }));
 
   app.post(`${BASE}/:endpointId/secret/rotate`, { schema: { params: OperationalEndpointPath, body: OperationalSecretRotateIn } }, async (request, reply) => {
     const endpoint = await find(request.params.endpointId);
@@ -152,7 +153,7 @@ export function operationalWebhookRoutes(server: FastifyInstance, ctx: ApiContex
   });
 
   app.get(`${BASE}/:endpointId/headers`, { schema: { params: OperationalEndpointPath } }, async (request) =>
-    headersOut((await find(request.params.endpointId)).headers));
+    headersOut(withSecrets(await find(request.params.endpointId)).headers));
 
   app.put(`${BASE}/:endpointId/headers`, { schema: { params: OperationalEndpointPath, body: EndpointHeadersIn } }, async (request, reply) => {
     const endpoint = await find(request.params.endpointId);

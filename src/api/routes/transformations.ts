@@ -7,6 +7,7 @@ import { type ApiContext, APP_SCOPE, findEndpoint, type OwnerScope } from '../co
 import { HttpError, invalid } from '../errors.ts';
 import { EndpointPath } from '../schemas.ts';
 import { iso } from '../views.ts';
+import { withSecrets } from '../../store/encrypted-store.ts';
 
 // Svix's bounds on transformation code.
 const Code = Type.String({ minLength: 10, maxLength: 51200 });
@@ -77,7 +78,7 @@ export function transformationRoutes(server: FastifyInstance, ctx: ApiContext, s
     const outcome = await transform(sharedRunner(), null, body.code, {
       method: 'POST',
       url: endpoint.url,
-      headers: endpoint.headers,
+      headers: withSecrets(endpoint).headers,
       eventType: body.eventType,
       contentType: JSON_TYPE,
       payload: Buffer.from(JSON.stringify(body.payload)),
