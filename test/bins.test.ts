@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { CAPTURED_METHODS } from '../src/bins/capture-route.ts';
 import { startTestHerald, type TestHerald } from './support/herald.ts';
-import { call, freePort, type HeraldProcess, kill, spawnHerald, TEST_TOKEN } from './support/process.ts';
+import { call, TEST_TOKEN } from './support/process.ts';
+import { processPair } from './support/process-pair.ts';
 import { exchange, requestBytes } from './support/raw-socket.ts';
-import { dropSchema, forEachStore, postgresReachable, postgresUrl, SKIPPED_POSTGRES, trackFailures, uniqueSchema } from './support/stores.ts';
+import { forEachStore, postgresReachable, SKIPPED_POSTGRES, trackFailures } from './support/stores.ts';
 import { waitFor } from './support/wait.ts';
 
 const MAX_REQUESTS = 5;
@@ -405,35 +403,14 @@ describe('request bins when Herald stops', () => {
 
 const onPostgres = await postgresReachable();
 (onPostgres ? describe : describe.skip)(onPostgres ? 'request bins across processes on PostgreSQL' : SKIPPED_POSTGRES, () => {
-  const failures = trackFailures();
-  const schema = uniqueSchema();
-  const dirs: string[] = [];
-  let here: HeraldProcess;
-  let there: HeraldProcess;
-
-  before(async () => {
-    const env = { HERALD_DATABASE_URL: postgresUrl(schema), HERALD_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'), HERALD_ROLE: 'api' };
-    const start = async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'herald-bins-'));
-      dirs.push(dir);
-      return spawnHerald(dir, await freePort(), env);
-    };
-    [here, there] = await Promise.all([start(), start()]);
-  });
-  after(async () => {
-    await Promise.all([here, there].filter(Boolean).map((p) => kill(p)));
-    if (!failures.any()) {
-      await dropSchema(schema);
-      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  const pair = processPair('bins');
 
   /** The bin's URL on the other process: the same token, another origin. */
-  const onThere = (url: string) => `${there.url}${new URL(url).pathname}`;
+  const onThere = (url: string) => `${pair.there.url}${new URL(url).pathname}`;
 
   it('streams on one process what another captures', async () => {
-    const bin = (await call(here.url, 'POST', '/api/v1/bin', {})).body;
-    const stream = eventReader(await fetch(`${here.url}/api/v1/bin/${bin.id}/request/stream`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } }));
+    const bin = (await call(pair.here.url, 'POST', '/api/v1/bin', {})).body;
+    const stream = eventReader(await fetch(`${pair.here.url}/api/v1/bin/${bin.id}/request/stream`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } }));
     await stream.until((text) => text.includes('\n\n'));
     const ids = [];
     for (const body of ['one', 'two', 'three']) ids.push((await fetch(onThere(bin.url), { method: 'POST', body })).headers.get('herald-request-id'));
@@ -444,18 +421,18 @@ const onPostgres = await postgresReachable();
   });
 
   it('ends a bin\'s live stream on one process when another deletes the bin', async () => {
-    const bin = (await call(here.url, 'POST', '/api/v1/bin', {})).body;
-    const stream = eventReader(await fetch(`${here.url}/api/v1/bin/${bin.id}/request/stream`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } }));
+    const bin = (await call(pair.here.url, 'POST', '/api/v1/bin', {})).body;
+    const stream = eventReader(await fetch(`${pair.here.url}/api/v1/bin/${bin.id}/request/stream`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } }));
     await stream.until((text) => text.includes('\n\n'));
-    assert.equal((await call(there.url, 'DELETE', `/api/v1/bin/${bin.id}`)).status, 204);
+    assert.equal((await call(pair.there.url, 'DELETE', `/api/v1/bin/${bin.id}`)).status, 204);
     await stream.until((text) => text.includes('event: deleted'));
     await assert.rejects(stream.until(() => false, 2_000), /the stream ended/);
   });
 
   it('answers on another process as changed at once, though that process keeps bins in its cache', async () => {
-    const bin = (await call(here.url, 'POST', '/api/v1/bin', { response: { status: 201 } })).body;
+    const bin = (await call(pair.here.url, 'POST', '/api/v1/bin', { response: { status: 201 } })).body;
     assert.equal((await fetch(onThere(bin.url), { method: 'POST', body: 'x' })).status, 201, 'cached there');
-    assert.equal((await call(here.url, 'PATCH', `/api/v1/bin/${bin.id}`, { rules: { failRate: 1, failStatus: 502 } })).status, 200);
+    assert.equal((await call(pair.here.url, 'PATCH', `/api/v1/bin/${bin.id}`, { rules: { failRate: 1, failStatus: 502 } })).status, 200);
     await waitFor('the other process to answer as changed', async () => (await fetch(onThere(bin.url), { method: 'POST', body: 'x' })).status === 502, 1_000);
   });
 });

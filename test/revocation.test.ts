@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { startTestHerald } from './support/herald.ts';
-import { call, freePort, type HeraldProcess, kill, spawnHerald } from './support/process.ts';
-import { dropSchema, forEachStore, postgresReachable, postgresUrl, SKIPPED_POSTGRES, trackFailures, uniqueSchema } from './support/stores.ts';
+import { call } from './support/process.ts';
+import { processPair } from './support/process-pair.ts';
+import { forEachStore, postgresReachable, SKIPPED_POSTGRES } from './support/stores.ts';
 import { waitFor } from './support/wait.ts';
 
 /**
@@ -18,36 +16,15 @@ const RIGHT_AWAY_MS = 1_000;
 const suite = (await postgresReachable()) ? describe : describe.skip;
 
 suite((await postgresReachable()) ? 'revocation across processes on PostgreSQL' : SKIPPED_POSTGRES, () => {
-  const failures = trackFailures();
-  const schema = uniqueSchema();
-  const dirs: string[] = [];
-  let here: HeraldProcess;
-  let there: HeraldProcess;
-
-  before(async () => {
-    const env = { HERALD_DATABASE_URL: postgresUrl(schema), HERALD_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') };
-    const start = async () => {
-      const dir = mkdtempSync(join(tmpdir(), 'herald-revoke-'));
-      dirs.push(dir);
-      return spawnHerald(dir, await freePort(), { ...env, HERALD_ROLE: 'api' });
-    };
-    [here, there] = await Promise.all([start(), start()]);
-  });
-  after(async () => {
-    await Promise.all([here, there].filter(Boolean).map((p) => kill(p)));
-    if (!failures.any()) {
-      await dropSchema(schema);
-      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  const pair = processPair('revoke');
 
   const as = async (url: string, token: string, method: string, path: string) =>
     (await fetch(url + path, { method, headers: { authorization: `Bearer ${token}` } })).status;
 
   /** A fresh application and a portal token for it, issued on `here`. */
   async function portalToken(expiry?: number) {
-    const app = await call(here.url, 'POST', '/api/v1/app', { name: 'revoked' });
-    const access = await call(here.url, 'POST', `/api/v1/auth/app-portal-access/${app.body.id}`, expiry ? { expiry } : {});
+    const app = await call(pair.here.url, 'POST', '/api/v1/app', { name: 'revoked' });
+    const access = await call(pair.here.url, 'POST', `/api/v1/auth/app-portal-access/${app.body.id}`, expiry ? { expiry } : {});
     return { appId: app.body.id as string, token: access.body.token as string };
   }
 
@@ -67,37 +44,37 @@ suite((await postgresReachable()) ? 'revocation across processes on PostgreSQL' 
   it('refuses a logged-out token on the other process from the next request on', async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const { appId, token } = await portalToken();
-      assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 200);
-      assert.equal(await as(here.url, token, 'POST', '/api/v1/auth/logout'), 204);
-      assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 401, `round ${round}`);
+      assert.equal(await as(pair.there.url, token, 'GET', `/api/v1/app/${appId}`), 200);
+      assert.equal(await as(pair.here.url, token, 'POST', '/api/v1/auth/logout'), 204);
+      assert.equal(await as(pair.there.url, token, 'GET', `/api/v1/app/${appId}`), 401, `round ${round}`);
     }
   });
 
   it('refuses an expire-all\'ed token on the other process from the next request on', async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const { appId, token } = await portalToken();
-      assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 200);
-      assert.equal((await call(here.url, 'POST', `/api/v1/auth/app/${appId}/expire-all`, {})).status, 204);
-      assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 401, `round ${round}`);
+      assert.equal(await as(pair.there.url, token, 'GET', `/api/v1/app/${appId}`), 200);
+      assert.equal((await call(pair.here.url, 'POST', `/api/v1/auth/app/${appId}/expire-all`, {})).status, 204);
+      assert.equal(await as(pair.there.url, token, 'GET', `/api/v1/app/${appId}`), 401, `round ${round}`);
     }
   });
 
   it('refuses a token on the other process once its expiry passes, although that process just let it in', async () => {
     const { appId, token } = await portalToken(2);
     const expiresAt = Date.now() + 2_000;
-    assert.equal(await as(there.url, token, 'GET', `/api/v1/app/${appId}`), 200);
+    assert.equal(await as(pair.there.url, token, 'GET', `/api/v1/app/${appId}`), 200);
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now())));
-    await refusedRightAway('the other process to refuse the token past its expiry', async () => (await as(there.url, token, 'GET', `/api/v1/app/${appId}`)) === 401);
+    await refusedRightAway('the other process to refuse the token past its expiry', async () => (await as(pair.there.url, token, 'GET', `/api/v1/app/${appId}`)) === 401);
   });
 
   it('stops taking requests at a rotated source URL on the other process from the next request on', async () => {
     for (let round = 0; round < ROUNDS; round++) {
-      const source = await call(here.url, 'POST', '/ingest/api/v1/source', { name: 'rotated', type: 'generic-webhook' });
+      const source = await call(pair.here.url, 'POST', '/ingest/api/v1/source', { name: 'rotated', type: 'generic-webhook' });
       const path = new URL(source.body.ingestUrl).pathname;
       const post = async (url: string) => (await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"round":${round}}` })).status;
-      assert.equal(await post(there.url), 200);
-      assert.equal((await call(here.url, 'POST', `/ingest/api/v1/source/${source.body.id}/token/rotate`, {})).status, 200);
-      assert.equal(await post(there.url), 404, `round ${round}`);
+      assert.equal(await post(pair.there.url), 200);
+      assert.equal((await call(pair.here.url, 'POST', `/ingest/api/v1/source/${source.body.id}/token/rotate`, {})).status, 200);
+      assert.equal(await post(pair.there.url), 404, `round ${round}`);
     }
   });
 });
