@@ -47,15 +47,7 @@ export function eventTypeRoutes(server: FastifyInstance, ctx: ApiContext): void 
     checkSchemas(request.body.schemas);
     const existing = await ctx.store.eventTypes.get(name);
     if (!existing) return reply.code(201).send(eventTypeOut(await ctx.store.eventTypes.create(newEventType(ctx, { ...request.body, name }))));
-    const body = request.body;
-    return eventTypeOut(await save(existing, {
-      description: body.description,
-      schemas: body.schemas ?? null,
-      archived: body.archived ?? false,
-      deprecated: body.deprecated ?? false,
-      featureFlag: body.featureFlag ?? null,
-      schemaValidation: body.schemaValidation ?? null,
-    }));
+    return eventTypeOut(await save(existing, fieldsWithDefaults(request.body)));
   });
 
   app.patch('/api/v1/event-type/:eventTypeName', { schema: { params: EventTypePath, body: EventTypePatch } }, async (request) => {
@@ -202,17 +194,22 @@ const sameEventType = (a: EventType, b: EventType) => {
   return isDeepStrictEqual(comparable(a), comparable(b));
 };
 
-function newEventType(ctx: ApiContext, body: EventTypeIn): EventType {
-  const now = ctx.clock.now();
+/**
+ * The fields a body gives a new event type, or an existing one it replaces (PUT): each one left
+ * out takes its default, where a PATCH leaves it as it was.
+ */
+function fieldsWithDefaults(body: Omit<EventTypeIn, 'name'>): Required<EventTypePatch> {
   return {
-    name: body.name,
     description: body.description,
     schemas: body.schemas ?? null,
     archived: body.archived ?? false,
     deprecated: body.deprecated ?? false,
     featureFlag: body.featureFlag ?? null,
     schemaValidation: body.schemaValidation ?? null,
-    createdAt: now,
-    updatedAt: now,
   };
+}
+
+function newEventType(ctx: ApiContext, body: EventTypeIn): EventType {
+  const now = ctx.clock.now();
+  return { name: body.name, ...fieldsWithDefaults(body), createdAt: now, updatedAt: now };
 }
