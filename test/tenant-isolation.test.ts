@@ -64,20 +64,20 @@ await forEachStore((store) => describe(`one tenant never harms another (${store}
   }
 
   /**
-   * With at most `maxInFlight` sends (two per endpoint, a 5 s timeout), applications whose every
-   * endpoint hangs are sent three messages each; once `held` of their requests hang, a new healthy
-   * application's delivery must arrive within a second.
+   * With at most `maxInFlight` sends (`perEndpoint` per endpoint, a 5 s timeout), applications
+   * whose every endpoint hangs are sent `perEndpoint + 1` messages each; once `held` of their
+   * requests hang, a new healthy application's delivery must arrive within a second.
    */
-  async function healthyBesideHanging(maxInFlight: number, tenants: Array<{ name: string; endpoints: number }>, held: number): Promise<void> {
+  async function healthyBesideHanging(maxInFlight: number, tenants: Array<{ name: string; endpoints: number }>, held: number, perEndpoint = 2): Promise<void> {
     const hanging = await holdingReceiver();
     const healthy = await holdingReceiver();
     try {
-      const env = { HERALD_MAX_IN_FLIGHT: String(maxInFlight), HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '2', HERALD_REQUEST_TIMEOUT: '5s', HERALD_LEASE: '30s' };
+      const env = { HERALD_MAX_IN_FLIGHT: String(maxInFlight), HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: String(perEndpoint), HERALD_REQUEST_TIMEOUT: '5s', HERALD_LEASE: '30s' };
       await withHerald(env, async (h) => {
         for (const tenant of tenants) {
           const greedy = await h.svix.application.create({ name: tenant.name });
           for (let i = 0; i < tenant.endpoints; i++) await h.svix.endpoint.create(greedy.id, { url: `${hanging.url}/${greedy.id}/${i}` });
-          for (let i = 0; i < 3; i++) await h.svix.message.create(greedy.id, { eventType: 'hangs', payload: { i } });
+          for (let i = 0; i <= perEndpoint; i++) await h.svix.message.create(greedy.id, { eventType: 'hangs', payload: { i } });
         }
         // They take what they may of the send slots, and hold them until the timeout.
         await waitFor('the hanging endpoints to hold their slots', () => hanging.held.length >= held);
@@ -156,4 +156,9 @@ await forEachStore((store) => describe(`one tenant never harms another (${store}
   // took two of it each before, leaving none, where each now takes one.
   it('delivers to a healthy application within a second while eight others hang, more than three quarters of the slots can hold', () =>
     healthyBesideHanging(16, Array.from({ length: 8 }, (_, i) => ({ name: `hanging ${i}`, endpoints: 1 })), 14));
+
+  // With four slots each, three hanging endpoints took the twelve outside the reserve, and four
+  // more the reserve; an endpoint that has never answered sends two at a time, so seven hold fourteen.
+  it('delivers to a healthy application within a second while seven others hang, whose shares would together take every slot', () =>
+    healthyBesideHanging(16, Array.from({ length: 7 }, (_, i) => ({ name: `hanging ${i}`, endpoints: 1 })), 13, 4));
 }));

@@ -105,11 +105,15 @@ export class Dispatcher {
       perApp: options.maxInFlightPerApp,
       total: options.maxInFlight,
       send: (delivery) => attemptDelivery(options, delivery)
-        .then((result) => {
+        .then(async (result) => {
           this.#flow.observe(result);
-          return this.#results.write(result);
+          await this.#results.write(result);
+          return result.attempt.responseStatusCode > 0;
         })
-        .catch((error) => options.onError(error, `delivering ${delivery.message.id} to ${delivery.endpoint.id}`)),
+        .catch((error) => {
+          options.onError(error, `delivering ${delivery.message.id} to ${delivery.endpoint.id}`);
+          return false;
+        }),
       holds: (endpointId) => this.#flow.tripped(endpointId),
       onLow: () => this.wake(),
       // Empty lanes are worth a claim if the last one found work (it may have left some, skipped

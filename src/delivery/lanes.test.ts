@@ -9,15 +9,18 @@ const delivery = (id: number, endpointId = 'ep_1', appId = 'app_1'): ClaimedDeli
   endpoint: { id: endpointId, url: 'http://127.0.0.1:1/', headers: {}, secrets: [], disabled: false },
 });
 
-/** Lanes whose sends finish only when the test says so; `started` holds what they began to send, in order. */
+/**
+ * Lanes whose sends finish only when the test says so (`finish[i](answered)`, answered unless
+ * told otherwise); `started` holds what they began to send, in order.
+ */
 function lanes(perEndpoint: number, total: number, perApp = total) {
-  const finish: Array<() => void> = [];
+  const finish: Array<(answered?: boolean) => void> = [];
   const started: ClaimedDelivery[] = [];
   let low = 0;
   let empty = 0;
   const subject = new Lanes({
     perEndpoint, total, perApp,
-    send: (d) => (started.push(d), new Promise<void>((resolve) => finish.push(resolve))),
+    send: (d) => (started.push(d), new Promise<boolean>((resolve) => finish.push((answered = true) => resolve(answered)))),
     onLow: () => low++,
     onEmpty: () => empty++,
   });
@@ -66,10 +69,50 @@ it('says when a lane that never passed half empties, apart from running low', as
   assert.equal(empty(), 1);
 });
 
+/** Lets settled sends' callbacks run. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
 it('shares free slots among endpoints in turn instead of filling the first lane to its limit', () => {
   const { subject, started } = lanes(4, 5); // four slots, and one kept for endpoints sending nothing yet
   subject.add([1, 2, 3, 4].map((id) => delivery(id, 'ep_a')).concat([5, 6, 7, 8].map((id) => delivery(id, 'ep_b'))));
   assert.deepEqual(started.map((d) => d.endpoint.id).sort(), ['ep_a', 'ep_a', 'ep_b', 'ep_b']);
+});
+
+/** Answers (or not) everything in flight, then says how much is in flight after. */
+async function round(finish: Array<(answered?: boolean) => void>, answered = true): Promise<number> {
+  for (const done of finish.splice(0)) done(answered);
+  await turn();
+  return finish.length;
+}
+
+it('sends to an endpoint two at a time at first, then one more at once for each answer, up to its share', async () => {
+  const { subject, started, finish } = lanes(8, 64);
+  subject.add(Array.from({ length: 40 }, (_, i) => delivery(i)));
+  assert.equal(started.length, 2);
+  const inFlight = [2];
+  for (let i = 0; i < 3; i++) inFlight.push(await round(finish));
+  assert.deepEqual(inFlight, [2, 4, 8, 8], 'doubling each round trip, to the endpoint\'s share');
+});
+
+it('halves what an endpoint may send at once for each send that ends without an answer (a timeout, a refused connection), down to two', async () => {
+  const { subject, finish } = lanes(8, 64);
+  subject.add(Array.from({ length: 60 }, (_, i) => delivery(i)));
+  await round(finish);
+  assert.equal(await round(finish), 8);
+  finish.shift()!(false);
+  await turn();
+  assert.equal(finish.length, 7, 'one ended unanswered: the window is four, so none starts while seven are in flight');
+  assert.equal(await round(finish, false), 2);
+  assert.equal(await round(finish, false), 2, 'never fewer than two');
+});
+
+it('remembers what an endpoint may send at once after its lane empties', async () => {
+  const { subject, finish } = lanes(8, 64);
+  subject.add(Array.from({ length: 6 }, (_, i) => delivery(i)));
+  await round(finish);
+  assert.equal(await round(finish), 0, 'all sent: the lane is empty');
+  subject.add(Array.from({ length: 10 }, (_, i) => delivery(10 + i)));
+  assert.equal(finish.length, 8, 'six answers widened it to its share of eight');
 });
 
 it('sends no more at once for one application than its share, however many endpoints it has', () => {

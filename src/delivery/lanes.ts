@@ -12,6 +12,8 @@ interface Lane {
   appId: string;
   waiting: ClaimedDelivery[];
   sending: number;
+  /** How many it may send at once for now (see `#windows`). */
+  window: number;
   /** Room kept for deliveries the publisher is storing already leased to this process. */
   reserved: number;
 }
@@ -23,8 +25,11 @@ export interface LaneOptions {
   perApp: number;
   /** Requests in flight at once over all endpoints. */
   total: number;
-  /** Sends one delivery; the lane frees its slot when the promise settles. */
-  send: (delivery: ClaimedDelivery) => Promise<void>;
+  /**
+   * Sends one delivery; the lane frees its slot when the promise settles, with whether the
+   * endpoint answered (any status), which lets its lane send one more at once.
+   */
+  send: (delivery: ClaimedDelivery) => Promise<boolean>;
   /** Whether an endpoint's lane must hold what waits rather than start sending it, for now. */
   holds?: (endpointId: string) => boolean;
   /** Called when an endpoint's lane runs low enough to be worth a claim. */
@@ -50,10 +55,28 @@ export interface LaneOptions {
  * 256). (Kept for small applications alone, each took an endpoint's share of it: two hanging
  * beyond the first three quarters starved the rest.) One busy application alone is held only by
  * `perApp`, which is half unless set otherwise.
+ *
+ * And an endpoint earns its slots, as a TCP sender does its window: it starts sending two at a
+ * time, may send one more at once for each answer it gets (any status), up to `perEndpoint`, so
+ * the window doubles each round trip and a healthy endpoint is at full speed after a few; a send
+ * that ends without an answer (a timeout, a connection refused) halves it, down to two. One that
+ * hangs holds two slots until the timeout, not its whole share, so sixteen times as many hanging
+ * endpoints are needed to take what the slots hold, and a healthy tenant's delivery still goes.
+ * Two, not one: a single long request must not hold up the rest of an endpoint's deliveries.
  */
+/** The window an endpoint starts with, and the least it comes down to. */
+const FIRST_WINDOW = 2;
+/** How many endpoints' windows are remembered once their lanes empty; the oldest go first. */
+const REMEMBERED_WINDOWS = 10_000;
+
 export class Lanes {
   readonly #options: LaneOptions;
   readonly #lanes = new Map<string, Lane>();
+  /**
+   * Endpoints' windows other than the first, kept when their lanes empty (they do between any two
+   * messages of an endpoint that keeps up), so an endpoint's window is what its answers made it.
+   */
+  readonly #windows = new Map<string, number>();
   readonly #apps = new Map<string, Share>();
   readonly #sends = new Set<Promise<void>>();
   #held = 0;
@@ -226,7 +249,7 @@ export class Lanes {
         app = { sending: 0, holding: 0 };
         this.#apps.set(appId, app);
       }
-      lane = { app, appId, waiting: [], sending: 0, reserved: 0 };
+      lane = { app, appId, waiting: [], sending: 0, window: this.#windows.get(endpointId) ?? Math.min(FIRST_WINDOW, this.#options.perEndpoint), reserved: 0 };
       this.#lanes.set(endpointId, lane);
     }
     return lane;
@@ -243,7 +266,7 @@ export class Lanes {
     // endpoints with work waiting instead of filling the first lanes to their limit.
     for (const [endpointId, lane] of this.#lanes) {
       if (this.#sending >= this.#options.total) return;
-      if (lane.waiting.length === 0 || lane.sending >= this.#options.perEndpoint || lane.app.sending >= this.#options.perApp) continue;
+      if (lane.waiting.length === 0 || lane.sending >= lane.window || lane.app.sending >= this.#options.perApp) continue;
       if ((lane.sending > 0 || lane.app.sending >= this.#options.perEndpoint) && this.#sending >= this.#options.total - this.#sendingReserve) continue;
       if (this.#options.holds?.(endpointId)) continue;
       this.#start(endpointId, lane, lane.waiting.shift()!);
@@ -252,11 +275,21 @@ export class Lanes {
     }
   }
 
+  /** One more at once after an answer, half as many after none; never below two or above the share. */
+  #widen(endpointId: string, lane: Lane, answered: boolean): void {
+    const first = Math.min(FIRST_WINDOW, this.#options.perEndpoint);
+    lane.window = answered ? Math.min(lane.window + 1, this.#options.perEndpoint) : Math.max(first, Math.floor(lane.window / 2));
+    this.#windows.delete(endpointId);
+    if (lane.window === first) return;
+    this.#windows.set(endpointId, lane.window);
+    if (this.#windows.size > REMEMBERED_WINDOWS) this.#windows.delete(this.#windows.keys().next().value!);
+  }
+
   #start(endpointId: string, lane: Lane, delivery: ClaimedDelivery): void {
     lane.sending++;
     lane.app.sending++;
     this.#sending++;
-    const send = this.#options.send(delivery).finally(() => {
+    const send = this.#options.send(delivery).then((answered) => this.#widen(endpointId, lane, answered), () => {}).finally(() => {
       this.#sends.delete(send);
       lane.sending--;
       lane.app.sending--;
