@@ -134,6 +134,22 @@ for (const [store, reachable] of STORES) {
       }
     });
 
+    it('stops a burst at a 429\'s Retry-After: a hundred messages sent at once, only those already in flight go before the pause ends', async () => {
+      const h = await herald({ HERALD_RETRY_SCHEDULE: '500ms,500ms,500ms', HERALD_MAX_IN_FLIGHT_PER_ENDPOINT: '4' });
+      let pausedAt = 0;
+      const target = await receiver(() => {
+        pausedAt ||= Date.now();
+        return Date.now() - pausedAt < 3_000 ? { status: 429, headers: { 'retry-after': '3' } } : { status: 200 };
+      });
+      const { appId, path } = await endpoint(h, target.url);
+      await Promise.all(Array.from({ length: 100 }, (_, i) => h.api('POST', `/api/v1/app/${appId}/msg`, { eventType: 'flow.test', payload: { i } })));
+      // Every message arrives in the end, once the pause is over: the wait suffices for them all.
+      await waitFor('every message delivered', async () => (await h.api('GET', `${path}/stats`)).body.success === 100, 30_000);
+      const duringPause = target.requests.filter((r) => r.receivedAt < pausedAt + 2_900).length;
+      // What the lane had in flight when the first 429 came (at most four), and nothing after.
+      assert.ok(duringPause <= 4, `${duringPause} requests reached the endpoint during the 3 s it asked for`);
+    });
+
     it('halves the effective rate on a 429 without Retry-After, says why in the stats, and still delivers everything', async () => {
       const h = await herald({ HERALD_RETRY_SCHEDULE: '100ms,100ms,100ms,100ms,100ms' });
       const target = await receiver((_, index) => (index < 2 ? { status: 429 } : { status: 200 }));

@@ -108,7 +108,9 @@ export class Dispatcher {
         .then(async (result) => {
           this.#flow.observe(result);
           await this.#results.write(result);
-          return result.attempt.responseStatusCode > 0;
+          // An answer that asks for less (429, 503) narrows the lane as no answer does.
+          const status = result.attempt.responseStatusCode;
+          return status > 0 && status !== 429 && status !== 503;
         })
         .catch((error) => {
           options.onError(error, `delivering ${delivery.message.id} to ${delivery.endpoint.id}`);

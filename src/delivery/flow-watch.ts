@@ -27,7 +27,10 @@ export class FlowWatch {
   #watched = new Set<string>();
   /** Failures in a row seen here per endpoint, ahead of the record that counts them. */
   readonly #streaks = new Map<string, number>();
-  /** Endpoints whose streak here reached the circuit's threshold, until a record has counted it. */
+  /**
+   * Endpoints whose streak here reached the circuit's threshold, or that asked to be sent less
+   * (429, 503, a timeout), until a record has counted it.
+   */
   readonly #tripped = new Set<string>();
   /**
    * Failures seen here per endpoint that no record has counted yet. A result is observed before
@@ -63,9 +66,11 @@ export class FlowWatch {
   }
 
   /**
-   * Whether this worker saw enough failures in a row to open the endpoint's circuit, and the record
-   * that opens it is still on its way: sending what waits in the endpoint's lane meanwhile would
-   * spend attempts on a burst the circuit exists to stop.
+   * Whether this worker saw enough failures in a row to open the endpoint's circuit, or an answer
+   * that slows the endpoint down (a 429's `Retry-After` pauses it), and the record that does so is
+   * still on its way: sending what waits in the endpoint's lane meanwhile would spend attempts on a
+   * burst the circuit or the pause exists to stop. Once recorded, what waits goes back to the
+   * queue, whose claim paces it.
    */
   tripped(endpointId: string): boolean {
     return this.#tripped.has(endpointId);
@@ -86,6 +91,7 @@ export class FlowWatch {
     // on the state the record is about to write, rather than straight from the publisher.
     this.#watched.add(signal.endpointId);
     this.#uncounted.set(signal.endpointId, (this.#uncounted.get(signal.endpointId) ?? 0) + 1);
+    if (signal.kind !== 'failure') this.#tripped.add(signal.endpointId);
     if (signal.kind === 'throttled') return;
     const streak = (this.#streaks.get(signal.endpointId) ?? 0) + 1;
     this.#streaks.set(signal.endpointId, streak);

@@ -27,7 +27,8 @@ export interface LaneOptions {
   total: number;
   /**
    * Sends one delivery; the lane frees its slot when the promise settles, with whether the
-   * endpoint answered (any status), which lets its lane send one more at once.
+   * endpoint answered (any status but one asking for less), which lets its lane send one more at
+   * once; false halves what it may send at once.
    */
   send: (delivery: ClaimedDelivery) => Promise<boolean>;
   /** Whether an endpoint's lane must hold what waits rather than start sending it, for now. */
@@ -57,9 +58,10 @@ export interface LaneOptions {
  * `perApp`, which is half unless set otherwise.
  *
  * And an endpoint earns its slots, as a TCP sender does its window: it starts sending two at a
- * time, may send one more at once for each answer it gets (any status), up to `perEndpoint`, so
- * the window doubles each round trip and a healthy endpoint is at full speed after a few; a send
- * that ends without an answer (a timeout, a connection refused) halves it, down to two. One that
+ * time, may send one more at once for each answer it gets (any status but 429 and 503), up to
+ * `perEndpoint`, so the window doubles each round trip and a healthy endpoint is at full speed
+ * after a few; a send that ends without an answer (a timeout, a connection refused), or with one
+ * asking for less, halves it, down to two. One that
  * hangs holds two slots until the timeout, not its whole share, so sixteen times as many hanging
  * endpoints are needed to take what the slots hold, and a healthy tenant's delivery still goes.
  * Two, not one: a single long request must not hold up the rest of an endpoint's deliveries.
