@@ -18,3 +18,12 @@ export function uidFromPath(kind: IdKind, segment: string, loc: string[]): strin
   if (!UID.test(segment)) throw invalid(loc, 'must be an id, or a uid of 1 to 256 letters, digits, -, _ and .');
   return segment;
 }
+
+/**
+ * The uid a PUT leaves on the object it replaces: the body's, or where the body names none and
+ * the path reached the object by its uid, that uid. A PUT by uid is Svix's upsert, so sending the
+ * same one again changes nothing, rather than dropping the uid the first one created it under.
+ */
+export function uidAfterPut(bodyUid: string | null | undefined, existingUid: string | null, segment: string): string | null {
+  return bodyUid ?? (existingUid === segment ? segment : null);
+}

@@ -6,7 +6,7 @@ import { notFound, orConflict } from '../errors.ts';
 import { planPage } from '../pagination.ts';
 import { sentFields } from '../patch.ts';
 import { AppListQuery, AppPath, ApplicationIn, ApplicationPatch, CreateAppQuery } from '../schemas.ts';
-import { checkUid, uidFromPath } from '../uids.ts';
+import { checkUid, uidAfterPut, uidFromPath } from '../uids.ts';
 import { applicationOut, applicationWithStatsOut, listOut } from '../views.ts';
 
 const UID_TAKEN = 'An application with this uid already exists.';
@@ -45,7 +45,7 @@ export function applicationRoutes(server: FastifyInstance, ctx: ApiContext): voi
     const body = request.body;
     return applicationOut(await save(ctx, existing, {
       name: body.name,
-      uid: body.uid ?? null,
+      uid: uidAfterPut(body.uid, existing.uid, request.params.appId),
       metadata: body.metadata ?? {},
       throttleRate: body.throttleRate ?? null,
     }));

@@ -31,7 +31,7 @@ import {
   RecoverIn,
   StatsQuery,
 } from '../schemas.ts';
-import { checkUid, uidFromPath } from '../uids.ts';
+import { checkUid, uidAfterPut, uidFromPath } from '../uids.ts';
 import { durationsIn, endpointOut, flowStatsOut, iso, listOut, messageOut, rateLimitStatusOut } from '../views.ts';
 
 const UID_TAKEN = 'An endpoint with this uid already exists in this application.';
@@ -101,7 +101,7 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
     return endpointOut(await saveEndpoint(ctx, application, existing, {
       url: body.url,
       description: body.description ?? '',
-      uid: body.uid ?? null,
+      uid: uidAfterPut(body.uid, existing.uid, request.params.endpointId),
       disabled: body.disabled ?? false,
       eventTypes: filter.names,
       channels: body.channels ?? null,

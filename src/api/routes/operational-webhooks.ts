@@ -18,7 +18,7 @@ import {
   OperationalEndpointUpsertIn,
   OperationalSecretRotateIn,
 } from '../schemas.ts';
-import { checkUid, uidFromPath } from '../uids.ts';
+import { checkUid, uidAfterPut, uidFromPath } from '../uids.ts';
 import { iso, listOut } from '../views.ts';
 import { DEFAULT_GRACE_SECONDS } from './endpoints.ts';
 
@@ -124,7 +124,7 @@ export function operationalWebhookRoutes(server: FastifyInstance, ctx: ApiContex
       ...existing,
       url: body.url,
       description: body.description ?? '',
-      uid: body.uid ?? null,
+      uid: uidAfterPut(body.uid, existing.uid, request.params.endpointId),
       disabled: body.disabled ?? false,
       eventTypes: operationalFilter(body),
       metadata: body.metadata ?? {},

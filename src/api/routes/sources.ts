@@ -8,7 +8,7 @@ import type { ApiContext } from '../context.ts';
 import { notFound, orConflict } from '../errors.ts';
 import { planPage } from '../pagination.ts';
 import { ListQuery } from '../schemas.ts';
-import { checkUid } from '../uids.ts';
+import { checkUid, uidAfterPut } from '../uids.ts';
 import { iso, listOut } from '../views.ts';
 
 const NAME_PATTERN = '^[a-zA-Z0-9\\-_.]+$';
@@ -78,7 +78,7 @@ export function sourceRoutes(server: FastifyInstance, ctx: ApiContext, publicUrl
     checkUid('source', body.uid, ['body', 'uid']);
     // A config without its secret keeps the stored one, so a client can update what it was shown.
     const config = checkSourceConfig(body.type, { ...(body.type === existing.type ? { secret: existing.config.secret } : {}), ...body.config });
-    const source = { ...existing, uid: body.uid ?? null, name: body.name, type: body.type, config, metadata: body.metadata ?? {}, updatedAt: ctx.clock.now() };
+    const source = { ...existing, uid: uidAfterPut(body.uid, existing.uid, request.params.sourceId), name: body.name, type: body.type, config, metadata: body.metadata ?? {}, updatedAt: ctx.clock.now() };
     await orConflict(ctx.store.sources.update(source, digest(source.token)), UID_TAKEN);
     return out(request, source);
   });
