@@ -39,3 +39,15 @@ it('herald config print masks a password given in the database URL\'s query, whi
   assert.equal(result.stdout.includes('keyleak'), false, result.stdout);
   assert.match(result.stdout, /^databaseUrl +postgres:\/\/postgres@127\.0\.0\.1:5432\/db\?password=\*\*\*&sslpassword=\*\*\*&sslmode=prefer +env HERALD_DATABASE_URL$/m);
 });
+
+it('herald config print masks the password of a collector\'s URL, and an error the password of a database given in libpq\'s keyword form', async () => {
+  const env = { PATH: process.env.PATH, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://user:otelpw@127.0.0.1:4318' };
+  const result = await runCli(['config', 'print'], env);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(result.stdout.includes('otelpw'), false, result.stdout);
+  assert.match(result.stdout, /^otelEndpoint +http:\/\/user:\*\*\*@127\.0\.0\.1:4318\/ +env OTEL_EXPORTER_OTLP_ENDPOINT$/m);
+  const refused = await runCli(['config', 'print'], { PATH: process.env.PATH, HERALD_DATABASE_URL: "host=127.0.0.1 password=pw8 dbname=test sslpassword='a b'" });
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /HERALD_DATABASE_URL/);
+  assert.equal(refused.stderr.includes('pw8') || refused.stderr.includes('a b'), false, refused.stderr);
+});

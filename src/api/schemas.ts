@@ -1,4 +1,5 @@
 import { type Static, type TSchema, Type } from 'typebox';
+import { MAX_RETRY_DELAY_MS } from '../core/durations.ts';
 import { MAX_CHANNELS_PER_ENDPOINT, MAX_EVENT_TYPES_PER_ENDPOINT } from '../core/limits.ts';
 import { MAX_ORDERING_KEY_LENGTH } from '../core/ordering.ts';
 
@@ -23,7 +24,7 @@ const ChannelList = (maxItems: number) => Type.Array(Channel, { minItems: 1, max
 const Headers = Type.Record(Type.String({ minLength: 1 }), Type.String());
 const DateTime = Type.String({ format: 'date-time' });
 /** Svix's `Duration`; a retry schedule waits at most 30 days between two attempts, and has at most 50 steps. */
-const MAX_RETRY_DELAY_SECONDS = 30 * 24 * 60 * 60;
+const MAX_RETRY_DELAY_SECONDS = MAX_RETRY_DELAY_MS / 1000;
 const Duration = Type.Object({
   secs: Type.Integer({ minimum: 0, maximum: MAX_RETRY_DELAY_SECONDS }),
   nanos: Type.Integer({ minimum: 0, maximum: 999_999_999 }),

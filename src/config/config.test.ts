@@ -78,6 +78,15 @@ describe('the config loader', () => {
     assert.throws(() => loadConfig({}, { HERALD_BIN_MAX_HOLD: 'forever' }), /HERALD_BIN_MAX_HOLD.*duration/);
   });
 
+  it('refuses a retry delay longer than the API allows, and a timer longer than Node can run, naming the setting', () => {
+    assert.throws(() => loadConfig({}, { HERALD_RETRY_SCHEDULE: '1000000000d,5s' }), /HERALD_RETRY_SCHEDULE.*each up to 30d/);
+    assert.deepEqual(loadConfig({}, { HERALD_RETRY_SCHEDULE: '30d' }).retryScheduleMs, [30 * 86_400_000]);
+    for (const name of ['HERALD_REQUEST_TIMEOUT', 'HERALD_LEASE', 'HERALD_DRAIN_DELAY', 'HERALD_BIN_MAX_HOLD']) {
+      assert.throws(() => loadConfig({}, { HERALD_LEASE: '24d', [name]: '25d' }), new RegExp(`${name}.*up to 24d`), name);
+    }
+    assert.equal(loadConfig({}, { HERALD_REQUEST_TIMEOUT: '20d', HERALD_LEASE: '24d' }).leaseMs, 24 * 86_400_000);
+  });
+
   it('refuses a lease no longer than the request timeout', () => {
     assert.throws(() => loadConfig({}, { HERALD_LEASE: '10s', HERALD_REQUEST_TIMEOUT: '15s' }), /HERALD_LEASE/);
   });

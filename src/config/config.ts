@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { isCidr } from '../core/address-policy.ts';
-import { parseDuration, parseDurationList } from '../core/durations.ts';
+import { MAX_RETRY_DELAY_MS, MAX_TIMER_MS, parseDuration, parseDurationList } from '../core/durations.ts';
 import { DEFAULT_RETRY_SCHEDULE } from '../core/retry-policy.ts';
 import { parseOtlpHeaders } from '../core/otlp-headers.ts';
 import { SCHEMA_VALIDATIONS, type SchemaValidation } from '../core/payload-schemas.ts';
@@ -117,28 +117,28 @@ export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'allowPrivateNetworks', kind: 'boolean', flag: 'allow-private-networks', env: 'HERALD_ALLOW_PRIVATE_NETWORKS', default: 'false', describe: 'allow deliveries to loopback and private addresses', parse: boolean, expected: 'true or false' },
   { key: 'allowedNetworks', kind: 'list', flag: 'allowed-networks', env: 'HERALD_ALLOWED_NETWORKS', default: '', describe: 'comma-separated CIDRs deliveries may reach although private', parse: (value) => cidrList(value), expected: 'comma-separated CIDR blocks such as 10.1.0.0/16,fd00::/8' },
   { key: 'endpointHttpsOnly', kind: 'boolean', flag: 'endpoint-https-only', env: 'HERALD_ENDPOINT_HTTPS_ONLY', default: 'false', describe: 'refuse plain-http endpoint URLs', parse: boolean, expected: 'true or false' },
-  { key: 'retryScheduleMs', kind: 'list', flag: 'retry-schedule', env: 'HERALD_RETRY_SCHEDULE', default: DEFAULT_RETRY_SCHEDULE, describe: 'delays between attempts', parse: (value) => orInvalid(parseDurationList(value)), expected: 'comma-separated durations such as 5s,5m,2h' },
-  { key: 'requestTimeoutMs', flag: 'request-timeout', env: 'HERALD_REQUEST_TIMEOUT', default: '15s', describe: 'how long a delivery waits for its response', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 15s' },
+  { key: 'retryScheduleMs', kind: 'list', flag: 'retry-schedule', env: 'HERALD_RETRY_SCHEDULE', default: DEFAULT_RETRY_SCHEDULE, describe: 'delays between attempts', parse: (value) => orInvalid(upTo(MAX_RETRY_DELAY_MS, parseDurationList(value))), expected: 'comma-separated durations such as 5s,5m,2h, each up to 30d' },
+  { key: 'requestTimeoutMs', flag: 'request-timeout', env: 'HERALD_REQUEST_TIMEOUT', default: '15s', describe: 'how long a delivery waits for its response', parse: (value) => orInvalid(upTo(MAX_TIMER_MS, positive(parseDuration(value)))), expected: 'a duration such as 15s, up to 24d' },
   { key: 'maxPayloadBytes', kind: 'number', flag: 'max-payload', env: 'HERALD_MAX_PAYLOAD', default: '1048576', describe: 'largest accepted request body, in bytes', parse: integer(1024, 64 * 1024 * 1024), expected: 'a byte count between 1024 and 67108864' },
   { key: 'maxInFlight', kind: 'number', flag: 'max-in-flight', env: 'HERALD_MAX_IN_FLIGHT', default: '256', describe: 'deliveries in flight at once', parse: integer(1, 100_000), expected: 'a positive integer' },
   { key: 'maxInFlightPerEndpoint', kind: 'number', flag: 'max-in-flight-per-endpoint', env: 'HERALD_MAX_IN_FLIGHT_PER_ENDPOINT', default: '32', describe: 'deliveries in flight at once to one endpoint', parse: integer(1, 10_000), expected: 'a positive integer' },
   // Unset (0) becomes half of HERALD_MAX_IN_FLIGHT once that is known, so one tenant never takes every slot.
   { key: 'maxInFlightPerApp', kind: 'number', flag: 'max-in-flight-per-app', env: 'HERALD_MAX_IN_FLIGHT_PER_APP', default: '', describe: 'deliveries in flight at once to one application\'s endpoints (default: half of --max-in-flight)', parse: (value) => (value === '' ? 0 : integer(1, 100_000)(value)), expected: 'a positive integer' },
-  { key: 'leaseMs', flag: 'lease', env: 'HERALD_LEASE', default: '45s', describe: 'how long a worker holds a claimed delivery; longer than the request timeout', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 45s' },
+  { key: 'leaseMs', flag: 'lease', env: 'HERALD_LEASE', default: '45s', describe: 'how long a worker holds a claimed delivery; longer than the request timeout', parse: (value) => orInvalid(upTo(MAX_TIMER_MS, positive(parseDuration(value)))), expected: 'a duration such as 45s, up to 24d' },
   { key: 'retentionMs', flag: 'retention', env: 'HERALD_RETENTION', default: '30d', describe: 'age after which messages and attempts are purged', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 30d' },
   { key: 'rateLimit', kind: 'number', flag: 'rate-limit', env: 'HERALD_RATE_LIMIT', default: '5000', describe: 'API requests a second per token, 0 for no limit', parse: integer(0, 1_000_000), expected: 'a number of requests a second (0 for no limit)' },
   { key: 'publicUrl', flag: 'public-url', env: 'HERALD_PUBLIC_URL', default: '', describe: 'the address providers reach Herald at, for ingest URLs (default: the request\'s host)', parse: (value) => (value === '' ? null : /^https?:\/\/[^/]+$/.test(value) ? value : INVALID), expected: 'an origin such as https://hooks.example.com, without a path' },
   { key: 'role', flag: 'role', env: 'HERALD_ROLE', default: 'all', describe: 'api, worker or all (on SQLite, one process at a time)', parse: (value) => (['api', 'worker', 'all'].includes(value) ? (value as Config['role']) : INVALID), expected: 'api, worker or all' },
   { key: 'databasePoolSize', kind: 'number', flag: 'database-pool-size', env: 'HERALD_DATABASE_POOL_SIZE', default: '10', describe: 'PostgreSQL connections per process, a third of them for the queue (at least one each)', parse: integer(1, 1_000), expected: 'a positive integer' },
   { key: 'binMaxRequests', kind: 'number', flag: 'bin-max-requests', env: 'HERALD_BIN_MAX_REQUESTS', default: '1000', describe: 'requests each request bin keeps, the oldest going first', parse: integer(1, 1_000_000), expected: 'a positive integer' },
-  { key: 'binMaxHoldMs', flag: 'bin-max-hold', env: 'HERALD_BIN_MAX_HOLD', default: '60s', describe: 'longest a request bin holds a request open (its timeout rule, its delayMs)', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 60s' },
+  { key: 'binMaxHoldMs', flag: 'bin-max-hold', env: 'HERALD_BIN_MAX_HOLD', default: '60s', describe: 'longest a request bin holds a request open (its timeout rule, its delayMs)', parse: (value) => orInvalid(upTo(MAX_TIMER_MS, positive(parseDuration(value)))), expected: 'a duration such as 60s, up to 24d' },
   { key: 'listenMaxEvents', kind: 'number', flag: 'listen-max-events', env: 'HERALD_LISTEN_MAX_EVENTS', default: '10000', describe: 'events each `herald listen` session keeps while no listener takes them, the oldest dropped first', parse: integer(1, 10_000_000), expected: 'a positive integer' },
   { key: 'listenMaxAgeMs', flag: 'listen-max-age', env: 'HERALD_LISTEN_MAX_AGE', default: '7d', describe: 'how long a `herald listen` session keeps an event no listener took', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 7d' },
   { key: 'portalFrameAncestors', flag: 'portal-frame-ancestors', env: 'HERALD_PORTAL_FRAME_ANCESTORS', default: "'self'", describe: 'who may embed the portal in an iframe (CSP frame-ancestors)', parse: (value) => frameAncestors(value), expected: "space-separated CSP sources such as 'self' https://app.example.com, or 'none'" },
   { key: 'circuitFailures', kind: 'number', flag: 'circuit-failures', env: 'HERALD_CIRCUIT_FAILURES', default: '10', describe: 'failures in a row that open an endpoint\'s circuit (its deliveries wait; one probe goes out at growing intervals)', parse: integer(1, 1_000_000), expected: 'a positive integer' },
   { key: 'circuitWindowMs', flag: 'circuit-window', env: 'HERALD_CIRCUIT_WINDOW', default: '10m', describe: 'how close together those failures must come', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 10m' },
   { key: 'disableAfterMs', flag: 'disable-after', env: 'HERALD_DISABLE_AFTER', default: '5d', describe: 'how long an endpoint may fail without a single success before it is disabled', parse: (value) => orInvalid(positive(parseDuration(value))), expected: 'a duration such as 5d' },
-  { key: 'drainDelayMs', flag: 'drain-delay', env: 'HERALD_DRAIN_DELAY', default: '5s', describe: 'after SIGTERM, how long /api/v1/health/ready answers 503 while the API still serves, so load balancers stop sending first (Ctrl-C does not wait)', parse: (value) => orInvalid(parseDuration(value)), expected: 'a duration such as 5s, or 0' },
+  { key: 'drainDelayMs', flag: 'drain-delay', env: 'HERALD_DRAIN_DELAY', default: '5s', describe: 'after SIGTERM, how long /api/v1/health/ready answers 503 while the API still serves, so load balancers stop sending first (Ctrl-C does not wait)', parse: (value) => orInvalid(upTo(MAX_TIMER_MS, parseDuration(value))), expected: 'a duration such as 5s, or 0, up to 24d' },
   { key: 'schemaValidation', flag: 'schema-validation', env: 'HERALD_SCHEMA_VALIDATION', default: 'warn', describe: "check published payloads against their event type's schema: off, warn (accept, record what is wrong) or enforce (refuse with 422)", parse: (value) => (SCHEMA_VALIDATIONS.includes(value as SchemaValidation) ? (value as SchemaValidation) : INVALID), expected: 'off, warn or enforce' },
   { key: 'logLevel', flag: 'log-level', env: 'HERALD_LOG_LEVEL', default: 'info', describe: LOG_LEVELS.join(', '), parse: (value) => (LOG_LEVELS.includes(value) ? value : INVALID), expected: `one of ${LOG_LEVELS.join(', ')}` },
   { key: 'logFormat', flag: 'log-format', env: 'HERALD_LOG_FORMAT', default: 'auto', describe: 'json (one object a line), pretty (coloured lines), or auto: pretty on a terminal, JSON otherwise', parse: (value) => (LOG_FORMATS.includes(value as LogFormat) ? (value as LogFormat) : INVALID), expected: 'auto, json or pretty' },
@@ -183,6 +183,12 @@ function thirtyTwoBytes(value: string): Uint8Array | null {
 
 function positive(value: number | null): number | null {
   return value !== null && value > 0 ? value : null;
+}
+
+/** A duration, or each of a list, no longer than `maxMs`; null otherwise. */
+function upTo<T extends number | number[]>(maxMs: number, value: T | null): T | null {
+  if (value === null) return null;
+  return (Array.isArray(value) ? value : [value]).every((ms) => ms <= maxMs) ? value : null;
 }
 
 /** The settings a command line may give, by flag name (`port`, `data-dir`, …), as `herald serve` declares them. */
@@ -288,7 +294,7 @@ export function loadConfigWithSources(flags: SettingFlags, env: NodeJS.ProcessEn
     const value = setting.parse(source.raw);
     if (value === INVALID) {
       // The message is printed and may be logged: a secret is not shown at all, a database URL without its password.
-      const shown = (raw: unknown) => (!setting.flag ? '(not shown)' : JSON.stringify(setting.key === 'databaseUrl' && typeof raw === 'string' ? withoutPassword(raw) : raw));
+      const shown = (raw: unknown) => (!setting.flag ? '(not shown)' : JSON.stringify(typeof raw === 'string' ? shownValue(setting.key, raw) : raw));
       if (source.kind === 'file') throw new ConfigError(`${source.name}: "${fileKey(setting.flag!)}" is ${shown(file!.values[fileKey(setting.flag!)])}: expected ${setting.expected}.`);
       throw new ConfigError(`Invalid ${source.kind === 'default' ? 'the default' : source.name}=${shown(source.raw)}: expected ${setting.expected}.`);
     }
@@ -336,10 +342,19 @@ export function withoutPassword(databaseUrl: string): string {
     if (parsed.password) parsed.password = '***';
     shown = parsed.toString();
   } catch {
-    // Unparsable: whatever stood before an @ may hold the password.
-    shown = databaseUrl.split('@').at(-1)!;
+    // Unparsable: whatever stood before an @ may hold the password, and so may libpq's
+    // `keyword=value` form (`host=db password=…`), which pg does not take but a user may try.
+    shown = databaseUrl.split('@').at(-1)!.replace(/\b(password|sslpassword)(\s*=\s*)('(?:[^'\\]|\\.)*'|\S*)/gi, '$1$2***');
   }
   return withoutSecretParameters(shown);
+}
+
+/** The settings whose value is a URL that may carry a password (a collector's too). */
+const URL_SETTINGS: ReadonlySet<keyof Config> = new Set(['databaseUrl', 'otelEndpoint', 'publicUrl']);
+
+/** A setting's value as it may be shown (an error, `herald config print`): a URL without its password. */
+export function shownValue(key: keyof Config, raw: string): string {
+  return URL_SETTINGS.has(key) ? withoutPassword(raw) : raw;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type Config, fileKey, SETTINGS, sqliteFile, withoutPassword } from '../../config/config.ts';
+import { type Config, fileKey, SETTINGS, shownValue, sqliteFile } from '../../config/config.ts';
 import type { Command } from '../command.ts';
 import { configWithSources, SETTING_OPTIONS } from '../settings.ts';
 
@@ -14,7 +14,7 @@ const print: Command = {
     const rows = SETTINGS.map((setting) => {
       const source = loaded.sources[setting.key];
       const secret = !setting.flag;
-      const shown = secret ? (source.raw === '' ? '(not set)' : '(set, hidden)') : source.raw === '' ? unset(setting.key, loaded.config) : setting.key === 'databaseUrl' ? withoutPassword(source.raw) : source.raw;
+      const shown = secret ? (source.raw === '' ? '(not set)' : '(set, hidden)') : source.raw === '' ? unset(setting.key, loaded.config) : shownValue(setting.key, source.raw);
       const from = source.kind === 'file' ? `file ${source.name}` : source.kind === 'env' ? `env ${source.name}` : source.kind === 'flag' ? `flag ${source.name}` : 'default';
       return [secret ? setting.env : fileKey(setting.flag!), shown, from] as const;
     });
