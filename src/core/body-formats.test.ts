@@ -31,10 +31,16 @@ describe('XML', () => {
       '<?xml version="1.0" encoding="UTF-8"?><o><item><sku>a</sku></item><item><sku>b</sku></item><gift/><note>&lt;b&gt; &amp; c</note></o>');
   });
 
+  it('takes a key of any script XML names allow: letters first, then digits and marks', () => {
+    assert.equal(toXml({ x: 1, 'ü': 'é', '日付': '二', 'naïve·2': 3 }), '<?xml version="1.0" encoding="UTF-8"?><payload><x>1</x><ü>é</ü><日付>二</日付><naïve·2>3</naïve·2></payload>');
+  });
+
   it('refuses a key that cannot be an element name, or text XML cannot carry, naming where', () => {
     assert.throws(() => toXml({ order: { '1st': 1 } }), (error: Error) => error instanceof XmlShapeError && /order\.1st: "1st"/.test(error.message));
     assert.throws(() => toXml({ order: { 'a b': 1 } }), XmlShapeError);
     assert.throws(() => toXml({ xmlns: { a: 1 } }), XmlShapeError);
+    assert.throws(() => toXml({ order: { 'a:b': 1 } }), XmlShapeError, 'a colon would name a namespace');
+    assert.throws(() => toXml({ order: { '·a': 1 } }), XmlShapeError, 'a middle dot may follow a letter, not start a name');
     assert.throws(() => toXml({ order: { note: 'bell \u0007' } }), /control character/);
   });
 });

@@ -39,8 +39,10 @@ export function withQuery(url: string, payload: { [key: string]: Json }): string
   return target.toString();
 }
 
-// XML 1.0's Name production, restricted to what a JSON key usually holds; `xml` as a prefix is reserved.
-const XML_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+// XML 1.0's Name production (fifth edition) without the colon, which namespaces give a meaning:
+// letters of any script, then also digits, `-`, `.` and combining marks; `xml` as a prefix is reserved.
+const NAME_START = 'A-Za-z_\\u00C0-\\u00D6\\u00D8-\\u00F6\\u00F8-\\u02FF\\u0370-\\u037D\\u037F-\\u1FFF\\u200C-\\u200D\\u2070-\\u218F\\u2C00-\\u2FEF\\u3001-\\uD7FF\\uF900-\\uFDCF\\uFDF0-\\uFFFD\\u{10000}-\\u{EFFFF}';
+const XML_NAME = new RegExp(`^[${NAME_START}][${NAME_START}0-9.\\-\\u00B7\\u0300-\\u036F\\u203F-\\u2040]*$`, 'u');
 // Characters XML 1.0 cannot carry at all, even escaped.
 const NOT_XML_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/;
 
