@@ -14,7 +14,7 @@ export const SETTING_OPTIONS: Record<string, Option> = {
   } satisfies Option])),
   config: { type: 'string', value: 'path', describe: 'a JSON file of settings, keys as these flags in camelCase (default: herald.config.json here, if there is one)' },
 };
-export const SECRET_SETTINGS = SETTINGS.filter((s) => !s.flag).map((s) => `  ${s.env.padEnd(26)}${s.describe}`).join('\n');
+export const SECRET_SETTINGS = SETTINGS.filter((s) => !s.flag).map((s, _, all) => `  ${s.env.padEnd(Math.max(...all.map((t) => t.env.length)) + 2)}${s.describe}`).join('\n');
 
 /** The config from the parsed flags, the environment and the settings file, or null after printing what is wrong. */
 export function configFrom(values: Values, io: Io): Config | null {
