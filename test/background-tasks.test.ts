@@ -119,11 +119,19 @@ await forEachStore((store) => describe(`background tasks: recover, replay-missin
     assert.equal(requestsOf(other.id).length, 1);
 
     const byType = await finished((await h.api('POST', `/api/v1/app/${app.id}/endpoint/${endpoint.id}/bulk-replay`, { since: since(), eventTypes: ['order.paid'] })).body.id);
+    const tasksBefore = (await h.api('GET', '/api/v1/background-task?limit=250')).body.data.length;
     assert.deepEqual([byType.data.matched], [1]);
     await waitFor('the replayed failure', async () => (await statusOf(app.id, failed!.id)) === MessageStatus.Success);
 
     const refused = await h.api('POST', `/api/v1/app/${app.id}/endpoint/${endpoint.id}/bulk-replay`, { since: since(), status: 1 });
     assert.equal(refused.status, 422);
+    // Svix's filters Herald cannot apply are refused, naming the field, rather than ignored to replay everything.
+    for (const [field, value] of [['tag', 'project_1337'], ['statusCodeClass', 500], ['statusCodeClass', 123]] as const) {
+      const answer = await h.api('POST', `/api/v1/app/${app.id}/endpoint/${endpoint.id}/bulk-replay`, { since: since(), [field]: value });
+      assert.equal(answer.status, 422, `${field}: ${value}`);
+      assert.deepEqual(answer.body.detail.map((d: { loc: string[] }) => d.loc.join('.')), [`body.${field}`]);
+    }
+    assert.equal((await h.api('GET', '/api/v1/background-task?limit=250')).body.data.length, tasksBefore, 'no task started for them');
   });
 
   it('paces re-queued deliveries by their due time, and can be canceled', async () => {

@@ -136,6 +136,9 @@ export const BulkReplayIn = Type.Object({
   channel: Type.Optional(Nullable(Type.String({ minLength: 1, maxLength: 128 }))),
   /** Svix's `MessageStatus` of the endpoint's delivery: 0 success, 2 fail (1 and 3 are under way, never replayed). */
   status: Type.Optional(Nullable(Type.Union([Type.Literal(0), Type.Literal(1), Type.Literal(2), Type.Literal(3)]))),
+  /** Svix's; declared so that a client setting them is told Herald does not filter by them (bulk-replay's route), not ignored. */
+  tag: Type.Optional(Nullable(Type.String({ maxLength: 128, pattern: '^[a-zA-Z0-9\\-_./\\\\#]+$' }))),
+  statusCodeClass: Type.Optional(Nullable(Type.Union([0, 100, 200, 300, 400, 500].map((code) => Type.Literal(code))))),
   ...replayExtensions,
 });
 export type BulkReplayIn = Static<typeof BulkReplayIn>;

@@ -217,6 +217,9 @@ export function endpointRoutes(server: FastifyInstance, ctx: ApiContext, scope: 
 
   app.post(`${base}/:endpointId/bulk-replay`, { config: { access: scope.access('CreateAttempts') }, schema: { params: EndpointPath, body: BulkReplayIn } }, async (request, reply) => {
     const { endpoint } = await load(request.params);
+    // Replaying everything where the client asked for a part would be worse than refusing.
+    if (request.body.tag != null) throw invalid(['body', 'tag'], 'Herald keeps no message tags, so it cannot replay by one: leave tag out');
+    if (request.body.statusCodeClass != null) throw invalid(['body', 'statusCodeClass'], 'Herald does not replay by the class of the response\'s status code: use status (0 success, 2 fail), or leave it out');
     return reply.code(202).send(await startTask(ctx, 'endpoint.bulk-replay', endpoint, replayParams(ctx, request.body)));
   });
 
