@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFile, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
@@ -124,6 +128,25 @@ describe('the herald command', () => {
     const { code, stderr } = await herald('serve', '--port', 'abc');
     assert.equal(code, 2);
     assert.match(stderr, /Invalid --port="abc": expected a port number/);
+    const empty = await herald('serve', '--data-dir', '');
+    assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /Invalid --data-dir="": expected a directory path/);
+  });
+
+  // A host name that resolves nowhere takes the same path, but resolving it would leave loopback.
+  it('stops with exit code 2, naming the settings, at an address it cannot listen on', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const dir = mkdtempSync(join(tmpdir(), 'herald-listen-'));
+    try {
+      const port = String((taken.address() as AddressInfo).port);
+      const busy = await herald('serve', '--port', port, '--data-dir', dir);
+      assert.equal(busy.code, 2);
+      assert.match(busy.stderr, new RegExp(`^herald: cannot listen on 127\\.0\\.0\\.1:${port} \\(--host, HERALD_HOST; --port, HERALD_PORT\\): listen EADDRINUSE`));
+    } finally {
+      taken.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('prints its version for version and --version', async () => {

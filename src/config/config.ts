@@ -106,7 +106,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 export const SETTINGS: ReadonlyArray<Setting<keyof Config>> = [
   { key: 'port', kind: 'number', flag: 'port', env: 'HERALD_PORT', default: '8071', describe: 'HTTP port', parse: integer(0, 65535), expected: 'a port number (0-65535)' },
   { key: 'host', flag: 'host', env: 'HERALD_HOST', default: '127.0.0.1', describe: 'address to listen on', parse: text, expected: 'a host name or address' },
-  { key: 'dataDir', flag: 'data-dir', env: 'HERALD_DATA_DIR', default: './.herald', describe: 'directory for the SQLite database and generated keys', parse: text, expected: 'a directory path' },
+  { key: 'dataDir', flag: 'data-dir', env: 'HERALD_DATA_DIR', default: './.herald', describe: 'directory for the SQLite database and generated keys', parse: (value) => (value.trim() === '' ? INVALID : value), expected: 'a directory path' },
   { key: 'databaseUrl', flag: 'database-url', env: 'HERALD_DATABASE_URL', default: '', describe: 'database URL (default: SQLite in the data dir)', parse: databaseUrl, expected: 'postgres://user:password@host:port/database, sqlite:<path>, or nothing for SQLite in the data dir' },
   { key: 'adminToken', env: 'HERALD_ADMIN_TOKEN', default: '', describe: 'admin API token (default: generated into the data dir)', parse: optionalToken, expected: 'a token of at least 16 characters' },
   { key: 'metricsToken', env: 'HERALD_METRICS_TOKEN', default: '', describe: 'a token that may read /metrics and nothing else (default: admin tokens only)', parse: optionalToken, expected: 'a token of at least 16 characters' },

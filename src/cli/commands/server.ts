@@ -24,7 +24,13 @@ export const serve: Command = {
     try {
       herald = await startHerald(config);
     } catch (error) {
-      // A setting that does not fit the database (another process's encryption key) is found only now.
+      // A setting that does not fit the database (another process's encryption key), or an
+      // address this machine will not listen on, is found only now.
+      const listening = (error as NodeJS.ErrnoException).syscall;
+      if (listening === 'listen' || listening === 'getaddrinfo') {
+        io.stderr.write(`herald: cannot listen on ${config.host}:${config.port} (--host, HERALD_HOST; --port, HERALD_PORT): ${(error as Error).message}\n`);
+        return 2;
+      }
       if (!(error instanceof ConfigError)) throw error;
       io.stderr.write(`herald: ${error.message}\n`);
       return 2;
