@@ -165,5 +165,7 @@ describe('the OpenAPI document', () => {
     assert.match(init, /url: '\/api\/v1\/openapi\.json'/);
     assert.match(init, /validatorUrl: null/);
     assert.equal((await fetch(`${h.url}/docs/nope.js`)).status, 404);
+    const slashed = await fetch(`${h.url}/docs/`, { redirect: 'manual' });
+    assert.deepEqual([slashed.status, slashed.headers.get('location')], [302, '/docs']);
   });
 });

@@ -85,6 +85,8 @@ export function docsRoutes(app: FastifyInstance): void {
     return reply.send(encoding === 'gzip' ? found.gzip : found.body);
   };
   app.get('/docs', { config: { access: 'public' } }, serve('index.html'));
+  // As typed by many: the page itself, at the address its links are written for.
+  app.get('/docs/', { config: { access: 'public' } }, (_request, reply) => reply.redirect('/docs'));
   app.get('/docs/:file', { config: { access: 'public' } }, (request, reply) => serve((request.params as { file: string }).file)(request, reply));
 }
 
