@@ -280,7 +280,7 @@ export function applySignals(
   let closed = false;
   let disable = false;
   for (const signal of signals) {
-    if (signal.kind === 'throttled' || signal.kind === 'unavailable' || signal.kind === 'timeout') {
+    if (asksForLess(signal.kind)) {
       // Answers to requests sent before the last decrease were sent too fast for it, and those of
       // the second after it still meet the overload it answered: neither says anything new, so one
       // overload halves the rate once.
@@ -345,6 +345,15 @@ function settle(state: FlowState, configuredRate: number | null): FlowState {
   }
   if (state.rate === null && state.pausedUntil === null) state = { ...state, throttledSince: null };
   return state;
+}
+
+/**
+ * Whether a signal asks Herald to send the endpoint less (a 429, a 503, a timeout): it lowers the
+ * endpoint's rate here, holds its lane until recorded (FlowWatch), sends back what waits in the
+ * lane (the dispatcher), and narrows how many the lane sends at once (Lanes).
+ */
+export function asksForLess(kind: FlowSignalKind): kind is RateReason {
+  return kind === 'throttled' || kind === 'unavailable' || kind === 'timeout';
 }
 
 /** What an attempt's outcome tells flow control; null for one that made no request. */

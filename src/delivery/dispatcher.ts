@@ -1,6 +1,6 @@
 import type { Clock } from '../core/clock.ts';
 import { Status } from '../core/model.ts';
-import { DEFAULT_FLOW_POLICY, type FlowPolicy } from '../core/flow-control.ts';
+import { asksForLess, DEFAULT_FLOW_POLICY, type FlowPolicy } from '../core/flow-control.ts';
 import { FlowWatch } from './flow-watch.ts';
 import type { CompleteOutcome, DeliveryResult, Store } from '../store/store.ts';
 import { type AttemptDependencies, attemptDelivery } from './attempt.ts';
@@ -75,7 +75,7 @@ export class Dispatcher {
       onOutcome: (outcome, signals) => {
         // Deliveries claimed before the endpoint was slowed down or its circuit opened go back to
         // the queue, where the claim makes them wait, rather than out at the old pace.
-        const slowed = new Set([...outcome.opened, ...signals.filter((s) => s.kind !== 'success' && s.kind !== 'failure').map((s) => s.endpointId)]);
+        const slowed = new Set([...outcome.opened, ...signals.filter((s) => asksForLess(s.kind)).map((s) => s.endpointId)]);
         const waiting = [...slowed].flatMap((endpointId) => this.#lanes.takeWaitingFor(endpointId));
         if (waiting.length > 0) {
           void options.store.queue.release(waiting, options.clock.now()).then(() => this.wake(), (error) => options.onError(error, 'giving back leases'));
@@ -109,8 +109,7 @@ export class Dispatcher {
           this.#flow.observe(result);
           await this.#results.write(result);
           // An answer that asks for less (429, 503) narrows the lane as no answer does.
-          const status = result.attempt.responseStatusCode;
-          return status > 0 && status !== 429 && status !== 503;
+          return result.attempt.responseStatusCode > 0 && !(result.signal && asksForLess(result.signal.kind));
         })
         .catch((error) => {
           options.onError(error, `delivering ${delivery.message.id} to ${delivery.endpoint.id}`);

@@ -1,4 +1,4 @@
-import type { FlowPolicy, FlowSignal } from '../core/flow-control.ts';
+import { asksForLess, type FlowPolicy, type FlowSignal } from '../core/flow-control.ts';
 import type { DeliveryResult, FlowOutcome, FlowStore } from '../store/store.ts';
 
 /** How long signals gather before they are recorded together. */
@@ -91,7 +91,7 @@ export class FlowWatch {
     // on the state the record is about to write, rather than straight from the publisher.
     this.#watched.add(signal.endpointId);
     this.#uncounted.set(signal.endpointId, (this.#uncounted.get(signal.endpointId) ?? 0) + 1);
-    if (signal.kind !== 'failure') this.#tripped.add(signal.endpointId);
+    if (asksForLess(signal.kind)) this.#tripped.add(signal.endpointId);
     if (signal.kind === 'throttled') return;
     const streak = (this.#streaks.get(signal.endpointId) ?? 0) + 1;
     this.#streaks.set(signal.endpointId, streak);

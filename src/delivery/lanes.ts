@@ -280,10 +280,13 @@ export class Lanes {
   /** One more at once after an answer, half as many after none; never below two or above the share. */
   #widen(endpointId: string, lane: Lane, answered: boolean): void {
     const first = Math.min(FIRST_WINDOW, this.#options.perEndpoint);
-    lane.window = answered ? Math.min(lane.window + 1, this.#options.perEndpoint) : Math.max(first, Math.floor(lane.window / 2));
+    const window = answered ? Math.min(lane.window + 1, this.#options.perEndpoint) : Math.max(first, Math.floor(lane.window / 2));
+    // An endpoint at full speed keeps its window: its sends touch no map.
+    if (window === lane.window) return;
+    lane.window = window;
     this.#windows.delete(endpointId);
-    if (lane.window === first) return;
-    this.#windows.set(endpointId, lane.window);
+    if (window === first) return;
+    this.#windows.set(endpointId, window);
     if (this.#windows.size > REMEMBERED_WINDOWS) this.#windows.delete(this.#windows.keys().next().value!);
   }
 
